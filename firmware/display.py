@@ -1,0 +1,275 @@
+# Screens of the 评价器 (rating device) on a 320x240 panel (firmware/panel.py).
+#
+# Nothing is kept as a full-screen framebuffer. Each screen is drawn as filled
+# rectangles and small 1-bit bitmaps:
+#   - fixed Chinese text from firmware/glyphs.py (generated from the T<size>_*
+#     strings below by tools/make_glyphs.py);
+#   - dynamic Chinese text (item, staff and window names) and the QR code as
+#     bitmaps the host sends in `parts`: [name, width, height, base64 of
+#     MONO_HLSB bytes], names "item", "staff", "qr", "window";
+#   - ASCII (codes and numbers) with framebuf's built-in 8x8 font, scaled up.
+# A missing part falls back to ASCII (item_code, staff_no, window).
+import binascii
+
+import framebuf
+
+from firmware import glyphs
+from firmware.panel import rgb565
+
+# Fixed UI text. The size in each name is the glyph size in pixels; change a
+# string here, then run tools/make_glyphs.py.
+T20_LEVELS = (("非常", "满意"), ("满意",), ("基本", "满意"), ("不满意",), ("非常", "不满意"))
+T32_LEVELS = ("非常满意", "满意", "基本满意", "不满意", "非常不满意")  # buttons left to right
+T20_REASONS = (("态度",), ("效率",), ("质量",), ("环境",), ("其他", "或扫码", "填写"))
+T20_PROMPT = "请您评价"
+T20_REASON_PROMPT = "请选择不满意的原因"
+T32_THANKS = "谢谢您的评价"
+T32_PAUSED = "暂停服务"
+T32_REVOKED = "设备已停用"
+T16_CALL_ADMIN = "请联系管理员"
+T16_FULL = "存储已满，请联系管理员"
+T16_STAFF_NO = "工号"
+T16_OFFLINE = "离线"
+
+WIDTH = 320
+HEIGHT = 240
+WHITE = rgb565(255, 255, 255)
+BLACK = rgb565(0, 0, 0)
+RED = rgb565(170, 0, 0)
+GREY = rgb565(200, 200, 200)
+REASON_BG = rgb565(0, 60, 140)
+# Per button, left to right (levels 5..1): tile colour, text colour.
+OPTION_COLOURS = (
+    (rgb565(0, 100, 0), WHITE),  # 非常满意: dark green
+    (rgb565(0, 135, 0), WHITE),  # 满意: green
+    (rgb565(255, 190, 0), BLACK),  # 基本满意: amber
+    (rgb565(200, 60, 0), WHITE),  # 不满意: orange-red
+    (rgb565(160, 0, 0), WHITE),  # 非常不满意: red
+)
+
+BUTTONS = 5
+COLUMN = WIDTH // BUTTONS  # each option sits over its physical button
+TILE_Y = 174
+TILE_H = 64
+MARKER = (2, 152, 36, 20)  # the "离线" badge, left of the QR code
+BANNER_H = 22
+_FONTS = {}
+for _font in glyphs.FONTS:
+    _FONTS[_font[0]] = _font
+
+
+def option_x(index):
+    """Left edge and width of the tile over button `index` (0 = leftmost)."""
+    return index * COLUMN + 1, COLUMN - 2
+
+
+def find_part(parts, name):
+    """(width, height, bytes) of the named host bitmap, or None if absent or bad."""
+    if not parts:
+        return None
+    for part in parts:
+        if isinstance(part, list) and len(part) == 4 and part[0] == name:
+            w, h = part[1], part[2]
+            if not isinstance(w, int) or not isinstance(h, int) or w <= 0 or h <= 0:
+                return None
+            try:
+                data = binascii.a2b_base64(part[3])
+            except (ValueError, TypeError):
+                return None
+            if len(data) < ((w + 7) >> 3) * h:
+                return None
+            return w, h, bytearray(data)  # framebuf needs a writable buffer
+    return None
+
+
+class Display:
+    def __init__(self, panel):
+        self.panel = panel
+        self.full = False  # outbox full: banner on every screen
+        self.online = True
+        self.missing = 0  # characters drawn with no glyph (a bug in the UI text)
+        self.screen = None  # name of the screen on the panel
+        self._redraw = None  # (method, args) that draws the current screen
+        self._glyph = bytearray(128)  # one glyph copied out of flash (32 x 32 at most)
+
+    # Public screens --------------------------------------------------------
+
+    def show_idle(self, window, staff_no, serving, parts, options=False):
+        self._show("idle", self._idle, (window, staff_no, serving, parts, options))
+
+    def show_session(self, item_code, staff_no, parts):
+        self._show("session", self._session, (item_code, staff_no, parts))
+
+    def show_reason(self, parts):
+        self._show("reason", self._reason, (parts,))
+
+    def show_thanks(self, level):
+        self._show("thanks", self._thanks, (level,))
+
+    def show_revoked(self):
+        self._show("revoked", self._revoked, ())
+
+    def set_full(self, full, redraw=True):
+        """Outbox full: a persistent banner, until the outbox drains."""
+        if full != self.full:
+            self.full = full
+            if redraw:
+                self.redraw()
+
+    def set_online(self, online):
+        if online != self.online:
+            self.online = online
+            self._marker()
+
+    def redraw(self):
+        if self._redraw is not None:
+            method, args = self._redraw
+            method(*args)
+            self._overlays()
+
+    # Layout ------------------------------------------------------------------
+
+    def _show(self, name, method, args):
+        self.screen = name
+        self._redraw = (method, args)
+        self.redraw()
+
+    def _overlays(self):
+        if self.full:
+            self.panel.fill_rect(0, 0, WIDTH, BANNER_H, RED)
+            self.text(T16_FULL, (WIDTH - len(T16_FULL) * 16) // 2, 3, 16, WHITE, RED)
+        self._marker()
+
+    def _marker(self):
+        x, y, w, h = MARKER
+        if self.screen == "revoked":
+            return
+        if self.online:
+            self.panel.fill_rect(x, y, w, h, WHITE)
+        else:
+            self.panel.fill_rect(x, y, w, h, RED)
+            self.text(T16_OFFLINE, x + 2, y + 2, 16, WHITE, RED)
+
+    def _idle(self, window, staff_no, serving, parts, options):
+        panel = self.panel
+        panel.fill(WHITE)
+        if not self.part(parts, "window", 10, 4, 300, 48):
+            self.ascii(window or "", 10, 16, 3, BLACK, WHITE)
+        if not serving:
+            self.text(T32_PAUSED, (WIDTH - 4 * 32) // 2, 100, 32, RED, WHITE)
+            return
+        self.part(parts, "staff", 10, 64, 200, 24)  # else the staff number below says who
+        self._staff_no(staff_no, 10, 100)
+        if options:
+            self._options()
+
+    def _session(self, item_code, staff_no, parts):
+        self.panel.fill(WHITE)
+        if not self.part(parts, "item", 10, 2, 300, 48):
+            self.ascii(item_code, 10, 14, 3, BLACK, WHITE)
+        self.part(parts, "staff", 2, 56, 192, 24)
+        self._staff_no(staff_no, 2, 88)
+        self.text(T20_PROMPT, 2, 120, 20, BLACK, WHITE)
+        self.part(parts, "qr", 198, 52, 120, 120)
+        self._options()
+
+    def _reason(self, parts):
+        self.panel.fill(WHITE)
+        prompt = T20_REASON_PROMPT
+        if self.part(parts, "qr", 198, 52, 120, 120):
+            self.text(prompt, 8, 90, 20, BLACK, WHITE)  # beside the QR code
+        else:
+            self.text(prompt, (WIDTH - len(prompt) * 20) // 2, 80, 20, BLACK, WHITE)
+        for i in range(BUTTONS):
+            self._tile(i, T20_REASONS[i], REASON_BG, WHITE)
+
+    def _thanks(self, level):
+        panel = self.panel
+        panel.fill(WHITE)
+        self.text(T32_THANKS, (WIDTH - len(T32_THANKS) * 32) // 2, 50, 32, BLACK, WHITE)
+        index = 5 - level
+        label = T32_LEVELS[index]
+        bg, fg = OPTION_COLOURS[index]
+        w = len(label) * 32 + 32
+        x = (WIDTH - w) // 2
+        panel.fill_rect(x, 110, w, 56, bg)
+        self.text(label, x + 16, 122, 32, fg, bg)
+
+    def _revoked(self):
+        self.panel.fill(WHITE)
+        self.text(T32_REVOKED, (WIDTH - len(T32_REVOKED) * 32) // 2, 84, 32, RED, WHITE)
+        self.text(T16_CALL_ADMIN, (WIDTH - len(T16_CALL_ADMIN) * 16) // 2, 140, 16, BLACK, WHITE)
+
+    def _options(self):
+        for i in range(BUTTONS):
+            bg, fg = OPTION_COLOURS[i]
+            self._tile(i, T20_LEVELS[i], bg, fg)
+
+    def _tile(self, index, lines, bg, fg):
+        x, w = option_x(index)
+        self.panel.fill_rect(x, TILE_Y, w, TILE_H, bg)
+        gap = 1 if len(lines) > 2 else 6
+        y = TILE_Y + (TILE_H - len(lines) * 20 - (len(lines) - 1) * gap) // 2
+        for line in lines:
+            self.text(line, x + (w - len(line) * 20) // 2, y, 20, fg, bg)
+            y += 20 + gap
+
+    def _staff_no(self, staff_no, x, y):
+        if staff_no:
+            self.text(T16_STAFF_NO, x, y, 16, BLACK, WHITE)
+            self.ascii(staff_no, x + 40, y, 2, BLACK, WHITE)
+
+    # Drawing ----------------------------------------------------------------
+
+    def part(self, parts, name, x, y, max_w, max_h):
+        """Blit a host bitmap centred in a box; False when it is missing."""
+        found = find_part(parts, name)
+        if found is None:
+            return False
+        w, h, data = found
+        stride = (w + 7) >> 3
+        dx = max(0, (max_w - w) // 2)
+        dy = max(0, (max_h - h) // 2)
+        self.panel.blit_mono(data, x + dx, y + dy, min(w, max_w), min(h, max_h),
+                             BLACK, WHITE, stride)
+        return True
+
+    def text(self, text, x, y, size, fg, bg):
+        """Fixed Chinese text in glyphs of `size` pixels; returns the width drawn."""
+        font = _FONTS.get(size)
+        start = x
+        for ch in text:
+            index = font[1].find(ch) if font else -1
+            if index < 0:
+                self.missing += 1
+                self.panel.fill_rect(x, y, size, size, fg)
+                self.panel.fill_rect(x + 2, y + 2, size - 4, size - 4, bg)
+            else:
+                n = ((size + 7) >> 3) * size
+                glyph = self._glyph
+                glyph[:n] = memoryview(font[2])[index * n:(index + 1) * n]
+                self.panel.blit_mono(glyph, x, y, size, size, fg, bg)
+            x += size
+        return x - start
+
+    def ascii(self, text, x, y, scale, fg, bg):
+        """ASCII in the built-in 8x8 font, each pixel drawn scale x scale."""
+        text = text[:(WIDTH - x) // (8 * scale)]
+        if not text:
+            return 0
+        w = len(text) * 8
+        small = bytearray(w)  # w x 8 pixels, MONO_HLSB
+        fb = framebuf.FrameBuffer(small, w, 8, framebuf.MONO_HLSB)
+        fb.text(text, 0, 0, 1)
+        if scale == 1:
+            self.panel.blit_mono(small, x, y, w, 8, fg, bg)
+            return w
+        big_w = w * scale
+        big = bytearray(((big_w + 7) >> 3) * 8 * scale)
+        out = framebuf.FrameBuffer(big, big_w, 8 * scale, framebuf.MONO_HLSB)
+        for py in range(8):
+            for px in range(w):
+                if fb.pixel(px, py):
+                    out.fill_rect(px * scale, py * scale, scale, scale, 1)
+        self.panel.blit_mono(big, x, y, big_w, 8 * scale, fg, bg)
+        return big_w

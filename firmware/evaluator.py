@@ -1,0 +1,259 @@
+# The 评价器 (rating device) state machine: what a press means, and when.
+#
+#   IDLE --session--> SESSION --good press (levels 5..3)--> record -> THANKS
+#                        |--bad press (差评, levels 2..1)--> REASON
+#                        '--ttl runs out--> IDLE, nothing recorded
+#   REASON --reason press / reason timeout--> record -> THANKS
+#   THANKS --thanks_ms--> IDLE
+#
+# Rules (shared/policy.md "The rating", "Integrity"):
+# - a rating is appended to the flash outbox, signed, BEFORE "thank you" shows;
+# - one service, one rating: after a session is rated, presses do nothing until
+#   the next session, and a press within response_interval_ms of a recorded
+#   rating is ignored, so staff cannot rate for the citizen by pressing again;
+# - a 差评 whose reason never comes is recorded with no reason, never dropped;
+# - with the host unreachable (set_online(False)) and a staff member known to
+#   be serving, a press in IDLE is recorded with no session against the last
+#   known staff; the host matches it to a session later or keeps it marked so;
+# - a full outbox refuses the rating: a banner says so, the state stays.
+#
+# Plain class, no asyncio: firmware/app.py calls press(), tick() and the
+# on_* handlers from its UI loop, and tests drive it with a fake ticks_ms.
+import time
+
+from firmware.outbox import OutboxFull
+from protocol import messages
+from protocol.compat import const
+
+IDLE = "idle"
+SESSION = "session"
+REASON = "reason"  # 差评: waiting for the reason
+THANKS = "thanks"
+
+BUTTONS = 5
+_REASON_TIMEOUT_S = const(30)
+_REASON_GUARD_MS = const(500)  # a double tap on a 差评 button is not its reason
+_REMEMBERED = const(8)  # rated session ids kept to ignore a QoS1 redelivery
+
+# Session fields (protocol/messages.py FIELDS[SESSION]).
+_S_ID = const(3)
+_S_ITEM_CODE = const(4)
+_S_STAFF_ID = const(6)
+_S_STAFF_NO = const(8)
+_S_CASES = const(9)
+_S_TTL = const(10)
+_S_PARTS = const(13)
+# Idle fields (FIELDS[IDLE]).
+_I_WINDOW = const(3)
+_I_STAFF_ID = const(4)
+_I_STAFF_NO = const(6)
+_I_SERVING = const(7)
+_I_PARTS = const(9)
+
+
+def level_of(index):
+    """Button 0 (leftmost, 非常满意) is level 5; button 4 (非常不满意) is level 1."""
+    return messages.LEVEL_MAX - index
+
+
+class Evaluator:
+    def __init__(self, config, display, outbox, clock, ticks_ms, ticks_diff=None):
+        self.config = config
+        self.display = display
+        self.outbox = outbox
+        self.clock = clock
+        self.ticks_ms = ticks_ms
+        self.ticks_diff = ticks_diff or getattr(time, "ticks_diff", None) or _diff
+        self.reason_timeout_ms = getattr(config, "reason_timeout_s", _REASON_TIMEOUT_S) * 1000
+        self.state = IDLE
+        self.outbox_full = False
+        self.revoked = False
+        self.online = False
+        self.recorded = 0  # ratings appended since boot
+        self.refused = 0  # presses the full outbox refused
+        # Last known window and staff, from idle and session messages.
+        self.window = getattr(config, "window", "") or ""
+        self.staff_id = None
+        self.staff_no = None
+        self.serving = False
+        self.idle_parts = None
+        self.session = None  # fields of the session on screen (None: unsessioned)
+        self._session_at = 0
+        self._session_ms = 0
+        self._rated = []  # ids of recently rated sessions
+        self._level = 0  # the 差评 level waiting for its reason
+        self._pressed_at = 0  # ticks of the level press
+        self._pressed_time = 0  # unix time of the level press
+        self._rated_at = None  # ticks of the last recorded rating
+        self._thanks_at = 0
+        display.set_online(False)
+        self._show_idle()
+
+    # -- messages from the host ----------------------------------------------
+
+    def on_idle(self, fields):
+        """Who is on duty at the window (or nobody: 暂停服务)."""
+        if self.revoked:
+            return
+        self.window = fields[_I_WINDOW]
+        self.staff_id = fields[_I_STAFF_ID]
+        self.staff_no = fields[_I_STAFF_NO]
+        self.serving = fields[_I_SERVING] and fields[_I_STAFF_ID] is not None
+        self.idle_parts = fields[_I_PARTS]
+        if self.state == IDLE:
+            self._show_idle()
+
+    def on_session(self, fields):
+        """A finished service to be rated."""
+        if self.revoked:
+            return
+        session_id = fields[_S_ID]
+        if session_id in self._rated:
+            return  # a redelivered session that has had its one rating
+        if self.session is not None and self.session[_S_ID] == session_id and self.state != IDLE:
+            return  # already on screen (QoS1 redelivery)
+        if self.state == REASON:
+            self._record([])  # the pending 差评 is kept even without a reason
+        self.staff_id = fields[_S_STAFF_ID]
+        self.staff_no = fields[_S_STAFF_NO]
+        self.serving = True
+        ttl = fields[_S_TTL]
+        if ttl <= 0:
+            ttl = self.config.session_ttl_s
+        self.session = fields
+        self._session_at = self.ticks_ms()
+        self._session_ms = ttl * 1000
+        self.state = SESSION
+        self.display.show_session(fields[_S_ITEM_CODE], fields[_S_STAFF_NO], fields[_S_PARTS])
+
+    def set_revoked(self):
+        """The host has disabled this device: 设备已停用, presses do nothing."""
+        if self.state == REASON:
+            self._record([])
+        self.revoked = True
+        self.state = IDLE
+        self.session = None
+        self.display.show_revoked()
+
+    def set_online(self, online):
+        """Whether the host can be reached (sessions and acks arrive)."""
+        online = bool(online)
+        if online == self.online:
+            return
+        self.online = online
+        self.display.set_online(online)
+        if self.state == IDLE and not self.revoked and self.serving:
+            self._show_idle()  # the options show only when idle presses count
+
+    def outbox_changed(self):
+        """Acks freed outbox space: clear the storage-full banner if it is so."""
+        if self.outbox_full and not self.outbox.full():
+            self.outbox_full = False
+            self.display.set_full(False)
+
+    # -- the citizen -----------------------------------------------------------
+
+    def press(self, index):
+        """Button `index` (0 = leftmost) was pressed. True if it did something."""
+        if self.revoked or not 0 <= index < BUTTONS:
+            return False
+        now = self.ticks_ms()
+        if self._rated_at is not None and \
+                self.ticks_diff(now, self._rated_at) < self.config.response_interval_ms:
+            return False
+        state = self.state
+        if state == SESSION or (state == IDLE and self.takes_idle_ratings()):
+            if state == IDLE:
+                self.session = None  # unsessioned rating
+            self._level = level_of(index)
+            self._pressed_at = now
+            self._pressed_time = self.clock.now()
+            if self._level <= messages.BAD_LEVEL_MAX:
+                self.state = REASON
+                self.display.show_reason(self.session[_S_PARTS] if self.session else None)
+                return True
+            return self._record([])
+        if state == REASON:
+            if self.ticks_diff(now, self._pressed_at) < _REASON_GUARD_MS:
+                return False
+            return self._record([messages.REASON_CODES[index]])
+        return False  # THANKS, or IDLE with nobody serving or the host online
+
+    def takes_idle_ratings(self):
+        """A press in IDLE counts only offline, with a staff member serving."""
+        return not self.online and self.serving and self.staff_id is not None
+
+    def tick(self):
+        """Run the timeouts; call it every few tens of milliseconds."""
+        state = self.state
+        if state == IDLE:
+            return
+        elapsed = self.ticks_diff(self.ticks_ms(), self._since(state))
+        if state == SESSION and elapsed >= self._session_ms:
+            self.session = None  # unrated: the host makes it a default rating later
+            self._to_idle()
+        elif state == REASON and elapsed >= self.reason_timeout_ms:
+            if not self._record([]):
+                self._pressed_at = self.ticks_ms()  # try again after another timeout
+        elif state == THANKS and elapsed >= self.config.thanks_ms:
+            self._to_idle()
+
+    # -- inside ------------------------------------------------------------------
+
+    def _since(self, state):
+        if state == SESSION:
+            return self._session_at
+        if state == REASON:
+            return self._pressed_at
+        return self._thanks_at
+
+    def _record(self, reasons):
+        """Append the rating to the outbox, then thank. False if refused."""
+        cfg = self.config
+        session = self.session
+        if session is None:
+            fields = [messages.VERSION, messages.RATING, cfg.device_id, 0, None, self._level,
+                      reasons, 1, self.staff_id, self._pressed_time, self.clock.synced]
+        else:
+            fields = [messages.VERSION, messages.RATING, cfg.device_id, 0, session[_S_ID],
+                      self._level, reasons, max(1, session[_S_CASES]), session[_S_STAFF_ID],
+                      self._pressed_time, self.clock.synced]
+
+        def make_wire(seq):
+            fields[3] = seq
+            return messages.sign(cfg.key, fields)
+
+        try:
+            self.outbox.append(make_wire)
+        except OutboxFull:
+            self.refused += 1
+            self.outbox_full = True
+            self.display.set_full(True)
+            return False
+        self.recorded += 1
+        now = self.ticks_ms()
+        self._rated_at = now
+        if session is not None:
+            self._rated.append(session[_S_ID])
+            if len(self._rated) > _REMEMBERED:
+                self._rated.pop(0)
+        self.session = None
+        if self.outbox.full():
+            self.outbox_full = True  # warn the next citizen before they press
+        self.display.set_full(self.outbox_full, False)  # show_thanks draws it
+        self.state = THANKS
+        self._thanks_at = now
+        self.display.show_thanks(self._level)
+        return True
+
+    def _to_idle(self):
+        self.state = IDLE
+        self._show_idle()
+
+    def _show_idle(self):
+        self.display.show_idle(self.window, self.staff_no, self.serving, self.idle_parts,
+                               self.takes_idle_ratings())
+
+
+def _diff(a, b):
+    return a - b

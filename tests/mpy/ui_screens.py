@@ -1,0 +1,58 @@
+# Draw every screen through the real panel driver into SPI recordings.
+# Usage: micropython ui_screens.py OUT_DIR PARTS_JSON
+# Writes OUT_DIR/<n>-<screen>.spi (one recording per step, to be decoded in
+# order) and prints one JSON line per step.
+import json
+import sys
+
+from firmware import display as layout
+from firmware.display import Display
+from firmware.panel import ST7789
+from simulator.board.spi_recorder import DummyPin, RecordingSPI
+
+out_dir, parts_path = sys.argv[1], sys.argv[2]
+with open(parts_path) as f:
+    parts = json.load(f)  # {"session": [...], "idle": [...]}
+
+dc = DummyPin()
+cs = DummyPin(1)
+spi = RecordingSPI(open(out_dir + "/00-init.spi", "wb"), dc, cs)
+panel = ST7789(spi, dc, cs, DummyPin(1), sleep_ms=lambda ms: None)
+display = Display(panel)
+step = [0]
+print(json.dumps({"option_colours": layout.OPTION_COLOURS, "white": layout.WHITE,
+                  "black": layout.BLACK, "red": layout.RED, "reason_bg": layout.REASON_BG,
+                  "marker": layout.MARKER, "tile_y": layout.TILE_Y, "tile_h": layout.TILE_H,
+                  "column": layout.COLUMN, "banner_h": layout.BANNER_H}))
+
+
+def shot(name, draw):
+    step[0] += 1
+    spi.stream.close()
+    spi.stream = open("%s/%02d-%s.spi" % (out_dir, step[0], name), "wb")
+    before = display.missing
+    draw()
+    spi.stream.close()
+    print(json.dumps({"step": step[0], "name": name, "screen": display.screen,
+                      "missing": display.missing - before}))
+
+
+s = parts["session"]
+i = parts["idle"]
+shot("idle", lambda: display.show_idle("W01", "0042", True, i))
+shot("idle_offline", lambda: (display.set_online(False), display.show_idle("W01", "0042", True, i, True)))
+shot("online_again", lambda: display.set_online(True))
+shot("paused", lambda: display.show_idle("W01", None, False, i))
+shot("idle_fallback", lambda: display.show_idle("W01", "0042", True, []))
+shot("session", lambda: display.show_session("ITEM-001", "0042", s))
+shot("session_fallback", lambda: display.show_session("ITEM-001", "0042", []))
+shot("reason", lambda: display.show_reason(s))
+shot("reason_noqr", lambda: display.show_reason([]))
+for level in (5, 4, 3, 2, 1):
+    shot("thanks%d" % level, lambda: display.show_thanks(level))
+shot("session_again", lambda: display.show_session("ITEM-001", "0042", s))
+shot("full", lambda: display.set_full(True))
+shot("full_offline", lambda: display.set_online(False))
+shot("not_full", lambda: display.set_full(False))
+shot("revoked", lambda: display.show_revoked())
+shot("bad_parts", lambda: display.show_session("ITEM-002", "7", [["item", 300, 48, "!!notbase64"], ["qr", 120, 120, "AAAA"], "junk"]))
