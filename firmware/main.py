@@ -1,0 +1,72 @@
+# The device's entry point: the only module that touches `machine` and `network`.
+#
+# It builds the real pins, SPI display, Wi-Fi and clock for an ESP32 board
+# (or the simulator's virtual board, which provides the same two modules)
+# and hands them to the logic in firmware/app.py.
+import asyncio
+import gc
+import time
+
+import machine
+import network
+
+from firmware import config as config_file
+from firmware.app import App
+from firmware.buttons import Buttons
+from firmware.clock import Clock
+from firmware.display import Display
+from firmware.evaluator import Evaluator
+from firmware.link import Link
+from firmware.outbox import Outbox
+from firmware.panel import ST7789
+
+# Board wiring (ESP32-DevKitC + 2.8" ST7789 320x240). Change here only.
+_SPI_ID = 1
+_PIN_SCK, _PIN_MOSI, _PIN_DC, _PIN_CS, _PIN_RST = 18, 23, 2, 5, 4
+_BUTTON_PINS = (32, 33, 25, 26, 27)  # left to right: 非常满意 ... 非常不满意
+
+# MicroPython on the ESP32 counts seconds from 2000-01-01; the protocol sends Unix time.
+_EPOCH_OFFSET = 946684800 if time.gmtime(0)[0] == 2000 else 0
+
+
+def _wifi(cfg):
+    if not cfg.wifi_ssid:
+        return
+    wlan = network.WLAN(network.STA_IF)
+    wlan.active(True)
+    if not wlan.isconnected():
+        wlan.connect(cfg.wifi_ssid, cfg.wifi_password)  # the link retries until it is up
+
+
+def _ssl_context(cfg):
+    if not cfg.tls_ca:
+        return None
+    import ssl
+
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    context.load_verify_locations(cafile=cfg.tls_ca)
+    return context
+
+
+def build():
+    cfg = config_file.load()
+    Pin = machine.Pin
+    spi = machine.SPI(_SPI_ID, baudrate=40000000, sck=Pin(_PIN_SCK), mosi=Pin(_PIN_MOSI))
+    panel = ST7789(spi, Pin(_PIN_DC, Pin.OUT), Pin(_PIN_CS, Pin.OUT), Pin(_PIN_RST, Pin.OUT))
+    display = Display(panel)
+    buttons = Buttons([Pin(n, Pin.IN, Pin.PULL_UP) for n in _BUTTON_PINS], time.ticks_ms)
+    clock = Clock(time.ticks_ms, _EPOCH_OFFSET)
+    outbox = Outbox("outbox")
+    evaluator = Evaluator(cfg, display, outbox, clock, time.ticks_ms)
+    _wifi(cfg)
+    return App(cfg, evaluator, outbox, buttons, clock, time.ticks_ms, time.ticks_diff,
+               Link, _ssl_context(cfg))
+
+
+def main():
+    app = build()
+    gc.collect()
+    asyncio.run(app.run())
+
+
+main()

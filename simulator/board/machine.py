@@ -1,0 +1,49 @@
+# `machine` for the virtual board: the parts of MicroPython's module the firmware uses.
+import vboard
+
+
+class Pin:
+    IN = 0
+    OUT = 1
+    PULL_UP = 1
+
+    def __init__(self, pin_id, mode=-1, pull=-1, value=None):
+        self.id = pin_id
+        if pin_id not in vboard.levels:
+            vboard.levels[pin_id] = 1 if pull == Pin.PULL_UP else 0
+        if value is not None:
+            vboard.levels[pin_id] = value
+
+    def value(self, level=None):
+        if level is None:
+            vboard.service()
+            return vboard.levels[self.id]
+        vboard.levels[self.id] = 1 if level else 0
+        return None
+
+    def on(self):
+        self.value(1)
+
+    def off(self):
+        self.value(0)
+
+    def __call__(self, level=None):
+        return self.value(level)
+
+
+class SPI:
+    def __init__(self, spi_id, baudrate=0, sck=None, mosi=None, miso=None, polarity=0, phase=0):
+        self.id = spi_id
+
+    def write(self, data):
+        sink = vboard.spi_sink
+        if sink is not None:
+            sink.write(data)
+
+
+def reset():
+    raise SystemExit(0)
+
+
+def unique_id():
+    return b"\x00sim\x00\x01"

@@ -1,0 +1,89 @@
+# The virtual board's state, shared by the `machine` and `network` shims.
+#
+# Runs on MicroPython. Button levels change on commands read without
+# blocking from a control stream ("press N", N = 1..5 from the left); SPI
+# bytes go to a sink (the panel stream the host side decodes into pixels).
+import select
+import time
+
+BUTTON_PINS = (32, 33, 25, 26, 27)  # as wired in firmware/main.py
+DC_PIN = 2
+CS_PIN = 5
+PRESS_MS = 120  # how long a virtual finger holds a button down
+_POLL_EVERY_MS = 5
+
+levels = {}  # pin -> level driven by the board (inputs) or the firmware (outputs)
+_release_at = {}  # pin -> ticks when the virtual finger lets go
+_control = None
+_poller = None
+_last_poll = 0
+_line = b""
+spi_sink = None  # a spi_recorder.RecordingSPI, or None to discard what the panel is sent
+wifi_up = True
+commands = []  # control lines the board did not handle itself, for tests
+
+
+class _WiredPin:
+    # What the SPI recorder sees of the D/C and CS lines the firmware drives.
+    def __init__(self, pin):
+        self.pin = pin
+
+    def value(self):
+        return levels.get(self.pin, 0)
+
+
+def record_panel(path):
+    global spi_sink
+    import spi_recorder
+
+    spi_sink = spi_recorder.RecordingSPI(open(path, "wb"), _WiredPin(DC_PIN), _WiredPin(CS_PIN))
+
+
+def attach_control(stream):
+    global _control, _poller
+    _control = stream
+    _poller = select.poll()
+    _poller.register(stream, select.POLLIN)
+
+
+def press(button):
+    pin = BUTTON_PINS[button - 1]
+    levels[pin] = 0  # active low
+    _release_at[pin] = time.ticks_add(time.ticks_ms(), PRESS_MS)
+
+
+def _handle(line):
+    words = line.split()
+    if len(words) == 2 and words[0] == "press" and words[1] in ("1", "2", "3", "4", "5"):
+        press(int(words[1]))
+    elif words:
+        commands.append(line)
+
+
+def _read_control():
+    global _line
+    while _poller.poll(0):
+        chunk = _control.read(1)
+        if not chunk:
+            _poller.unregister(_control)
+            return
+        if isinstance(chunk, str):
+            chunk = chunk.encode()
+        if chunk == b"\n":
+            _handle(_line.decode())
+            _line = b""
+        else:
+            _line += chunk
+
+
+def service():
+    """Called on every input read: releases buttons and reads control input."""
+    global _last_poll
+    now = time.ticks_ms()
+    for pin in list(_release_at):
+        if time.ticks_diff(now, _release_at[pin]) >= 0:
+            levels[pin] = 1
+            del _release_at[pin]
+    if _control is not None and time.ticks_diff(now, _last_poll) >= _POLL_EVERY_MS:
+        _last_poll = now
+        _read_control()
