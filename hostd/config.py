@@ -1,0 +1,115 @@
+"""The hostd.toml schema: declared once, checked apart from the code that uses it.
+
+Each setting is (section, key, default, check, allowed) where `check(value)`
+returns True for a good value and `allowed` says in words what is good.
+Unknown keys and bad values raise ConfigError naming the key and what is
+allowed, in one line.
+"""
+import ipaddress
+import os
+
+from hostd.errors import ConfigError
+from protocol.topics import valid_id
+
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+
+
+def _port(value):
+    return isinstance(value, int) and not isinstance(value, bool) and 0 < value < 65536
+
+
+def _optional_port(value):
+    return value == 0 or _port(value)
+
+
+def _address(value):
+    if not isinstance(value, str):
+        return False
+    try:
+        ipaddress.ip_address(value)
+        return True
+    except ValueError:
+        return False
+
+
+def _host_or_empty(value):
+    return isinstance(value, str) and " " not in value and "/" not in value
+
+
+def _path_or_empty(value):
+    return isinstance(value, str)
+
+
+def _url_or_empty(value):
+    return isinstance(value, str) and (value == "" or value.split("://")[0] in ("mqtt", "mqtts"))
+
+
+def _group_or_empty(value):
+    return isinstance(value, str) and (value == "" or valid_id(value))
+
+
+SCHEMA = (
+    ("hall", "id", "hall-01", valid_id, "1-32 of A-Z a-z 0-9 _ -"),
+    ("broker", "listen", "0.0.0.0", _address, "an IP address such as 0.0.0.0 or 127.0.0.1"),
+    ("broker", "port", 1883, _port, "a port number 1-65535"),
+    ("broker", "advertise_host", "", _host_or_empty,
+     "the host name or address devices use to reach the broker, or \"\" to guess"),
+    ("broker", "url", "", _url_or_empty,
+     "\"\" to run our own Mosquitto, or mqtt://host:port of an existing broker"),
+    ("broker", "tls_port", 0, _optional_port, "0 (no TLS listener) or a port number"),
+    ("broker", "tls_cert", "", _path_or_empty, "path to the server certificate (PEM)"),
+    ("broker", "tls_key", "", _path_or_empty, "path to the server private key (PEM)"),
+    ("broker", "tls_ca", "", _path_or_empty, "path to the CA certificate (PEM)"),
+    ("web", "port", 8080, _port, "a port number 1-65535"),
+    ("web", "listen", "127.0.0.1", _address, "an IP address such as 127.0.0.1 or 0.0.0.0"),
+    ("collector", "shared_group", "", _group_or_empty,
+     "\"\" or a group name for $share/<group>/ subscriptions (several hostd on one broker)"),
+    ("log", "level", "INFO", lambda v: v in LOG_LEVELS, " ".join(LOG_LEVELS)),
+)
+
+
+def defaults():
+    """The full config with every default, as nested dicts."""
+    config = {}
+    for section, key, default, _check, _allowed in SCHEMA:
+        config.setdefault(section, {})[key] = default
+    return config
+
+
+def validate(raw, source="hostd.toml"):
+    """Check `raw` (parsed TOML) against SCHEMA; return it with defaults filled in."""
+    known = {}
+    for section, key, default, check, allowed in SCHEMA:
+        known.setdefault(section, {})[key] = (default, check, allowed)
+    config = defaults()
+    for section, values in raw.items():
+        if section not in known:
+            raise ConfigError("%s: unknown section [%s] (allowed: %s)"
+                              % (source, section, ", ".join(sorted(known))))
+        if not isinstance(values, dict):
+            raise ConfigError("%s: [%s] must be a table of settings" % (source, section))
+        for key, value in values.items():
+            if key not in known[section]:
+                raise ConfigError("%s: unknown key %s.%s (allowed: %s)"
+                                  % (source, section, key, ", ".join(sorted(known[section]))))
+            _default, check, allowed = known[section][key]
+            if not check(value):
+                raise ConfigError("%s: %s.%s = %r is not allowed (use %s)"
+                                  % (source, section, key, value, allowed))
+            config[section][key] = value
+    _check_tls(config["broker"], source)
+    return config
+
+
+def _check_tls(broker, source):
+    if not broker["tls_port"]:
+        return
+    for key in ("tls_cert", "tls_key"):
+        if not broker[key]:
+            raise ConfigError("%s: broker.tls_port is set, so broker.%s must name a PEM file"
+                              % (source, key))
+    for key in ("tls_cert", "tls_key", "tls_ca"):
+        if broker[key] and not os.path.isfile(broker[key]):
+            raise ConfigError("%s: broker.%s = %r: no such file" % (source, key, broker[key]))
+    if broker["tls_port"] == broker["port"]:
+        raise ConfigError("%s: broker.tls_port must differ from broker.port" % source)

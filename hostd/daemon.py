@@ -1,0 +1,143 @@
+"""`hostd run`: the store, the broker (ours or an existing one), the collector
+and the status page, started in that order and stopped in reverse.
+
+Stopping (SIGTERM, SIGINT): the collector stops taking messages and lets its
+queued writes commit and ack, the store drains and commits, then the broker
+stops. A SIGKILL at any moment loses nothing: a rating is acked (and its
+PUBACK sent) only after its COMMIT, so anything not yet committed is still in
+the device outbox, or queued in the broker for our persistent session.
+SIGHUP rewrites the broker's passwd/acl from the registry and reloads them.
+"""
+import logging
+import signal
+import socket
+import threading
+
+import paho.mqtt.client as mqtt
+
+from hostd import broker as broker_files
+from hostd import mosquitto
+from hostd.collector import Collector
+from hostd.store import Store
+from hostd.web import StatusPage
+
+log = logging.getLogger("hostd")
+
+READY = "hostd ready"  # logged once everything runs; tests wait for it
+
+
+def setup_logging(level):
+    logging.basicConfig(level=getattr(logging, level),
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    for noisy in ("amqtt", "transitions"):  # the embedded broker's chatter
+        logging.getLogger(noisy).setLevel(max(logging.WARNING, getattr(logging, level)))
+
+
+def _start_broker(home, config, store):
+    """Start our own broker; return (broker object, host, port)."""
+    with store.read() as db:
+        count = broker_files.sync_files(home, db)
+    log.info("broker files written for %d device(s) under %s", count, home.broker)
+    binary = mosquitto.find_binary()
+    if binary is not None:
+        running = mosquitto.Supervisor(home, config, binary).start()
+    else:
+        from hostd.fallback_broker import EmbeddedBroker
+        broker_files.check_port_free(config["broker"]["listen"], config["broker"]["port"],
+                                     "MQTT broker")
+        running = EmbeddedBroker(home, config).start()
+    host = config["broker"]["listen"]
+    if host in ("0.0.0.0", "::"):
+        host = "127.0.0.1"
+    return running, host, config["broker"]["port"]
+
+
+def _collector_for(home, config, store, url, own_broker, embedded):
+    broker = config["broker"]
+    if own_broker:
+        host, port = url
+        username, password, tls = "hostd", home.host_password(), None
+    else:
+        host, port = url.host, url.port
+        username = url.username or "hostd"
+        password = url.password if url.username else home.host_password()
+        tls = {"ca_certs": broker["tls_ca"] or None} if url.tls else None
+    group = config["collector"]["shared_group"] or None
+    kwargs = {}  # MQTT v5 unless the broker lacks it
+    if embedded:
+        group = None  # amqtt speaks MQTT 3.1.1 only: no $share/ subscriptions
+        kwargs["protocol"] = mqtt.MQTTv311
+    hall = "+" if own_broker else config["hall"]["id"]
+    # A fixed id keeps our broker session (and what it queued) across restarts;
+    # instances sharing a group need distinct ids, so they add the host name.
+    client_id = "hostd-%s" % config["hall"]["id"]
+    if group:
+        client_id += "-%s-%s" % (group, socket.gethostname())
+    return Collector(store, host, port, username=username, password=password, hall=hall,
+                     shared_group=group, tls=tls, client_id=client_id, **kwargs)
+
+
+def run(home, broker_url=None, stop_event=None):
+    """Run until SIGTERM/SIGINT (or `stop_event` is set); return an exit code."""
+    config = home.config()
+    setup_logging(config["log"]["level"])
+    web = config["web"]
+    broker_files.check_port_free(web["listen"], web["port"], "web page")
+    url = broker_files.parse_url(broker_url or config["broker"]["url"]) \
+        if (broker_url or config["broker"]["url"]) else None
+
+    stop = stop_event or threading.Event()
+    running = {}  # what on_hup may reload, filled in as it starts
+    _install_signals(stop, home, running)
+    store = running["store"] = Store(home.db_path)
+    running_broker = None
+    collector = page = None
+    try:
+        if url is None:
+            running_broker, host, port = _start_broker(home, config, store)
+            running["broker"] = running_broker
+            embedded = not isinstance(running_broker, mosquitto.Supervisor)
+            collector = _collector_for(home, config, store, (host, port), True, embedded)
+            where = "own broker %s:%d" % (host, port)
+        else:
+            collector = _collector_for(home, config, store, url, False, False)
+            where = "existing broker %s (not started by hostd)" % url
+        if not collector.start(timeout=10):
+            log.warning("collector not subscribed yet on %s; it keeps retrying", where)
+        page = StatusPage(store, collector, web["listen"], web["port"]).start()
+        log.info("%s: hall %s, %s, status page %s, database %s, broker files %s",
+                 READY, config["hall"]["id"], where, page.url, home.db_path, home.broker)
+        stop.wait()
+        log.info("stopping")
+    finally:
+        if page is not None:
+            page.stop()
+        if collector is not None:
+            collector.stop()
+        store.close()
+        if running_broker is not None:
+            running_broker.stop()
+    log.info("hostd stopped")
+    return 0
+
+
+def _install_signals(stop, home, running):
+    if threading.current_thread() is not threading.main_thread():
+        return  # tests run the daemon in a thread and stop it with stop_event
+
+    def on_stop(signum, _frame):
+        log.info("got %s", signal.Signals(signum).name)
+        stop.set()
+
+    def on_hup(_signum, _frame):
+        if "broker" not in running:
+            log.info("SIGHUP: no broker of ours to reload")
+            return
+        with running["store"].read() as db:
+            count = broker_files.sync_files(home, db)
+        running["broker"].reload()
+        log.info("SIGHUP: broker files rewritten for %d device(s) and reloaded", count)
+
+    signal.signal(signal.SIGTERM, on_stop)
+    signal.signal(signal.SIGINT, on_stop)
+    signal.signal(signal.SIGHUP, on_hup)

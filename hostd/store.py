@@ -1,0 +1,308 @@
+"""The durable store: one SQLite file, one writer thread, group commit.
+
+Every write in hostd goes through `Store.submit(op, callback)`. The writer
+thread takes the queued ops in batches (up to `max_batch` ops, waiting at
+most `max_wait_ms` for more after the first), runs each op inside its own
+savepoint of one transaction, and COMMITs once per batch. Only after that
+COMMIT has returned (WAL + synchronous=FULL: the batch is on disk) does it
+call each op's `callback(result, error)`. That is where the collector sends
+its ack, so an ack always means "durable".
+
+Reads use `Store.read()`: a read-only connection per thread; WAL lets readers
+run while the writer commits.
+"""
+import logging
+import queue
+import sqlite3
+import threading
+import time
+import urllib.parse
+from contextlib import contextmanager
+
+import sqlite_utils
+
+from hostd import schema
+from protocol import messages
+
+log = logging.getLogger("hostd.store")
+
+STORED = messages.STORED  # a new row
+DUPLICATE = messages.DUPLICATE  # same device+seq, byte-identical wire: a resend
+REPLAYED = "replayed"  # same device+seq, different content: refused
+
+BUSY_TIMEOUT_S = 30.0  # another process (the CLI) may hold the write lock briefly
+_STOP = object()
+
+
+class StoreError(Exception):
+    """Base class of store errors; the message says what to do."""
+
+
+class StoreClosed(StoreError):
+    pass
+
+
+class NotWal(StoreError):
+    pass
+
+
+def connect(path, readonly=False):
+    if readonly:
+        uri = "file:%s?mode=ro" % urllib.parse.quote(path)
+        conn = sqlite3.connect(uri, uri=True, timeout=BUSY_TIMEOUT_S, check_same_thread=False)
+    else:
+        conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_S, check_same_thread=False)
+    return sqlite_utils.Database(conn, execute_plugins=False)
+
+
+def open_database(path):
+    """A sqlite_utils.Database on `path` with WAL, synchronous=FULL and the
+    schema migrated. For tools (the CLI) that write outside a running Store."""
+    db = connect(str(path))
+    mode = db.execute("PRAGMA journal_mode=WAL").fetchone()[0]
+    if mode.lower() != "wal":
+        db.conn.close()
+        raise NotWal("%s: SQLite refused WAL mode (%s); put hostd.db on a local disk" % (path, mode))
+    db.execute("PRAGMA synchronous=FULL")
+    schema.migrate(db)
+    return db
+
+
+class Store:
+    def __init__(self, path, max_batch=256, max_wait_ms=2.0):
+        self.path = str(path)
+        self.max_batch = max_batch
+        self.max_wait = max_wait_ms / 1000.0
+        self._db = open_database(self.path)  # owned by the writer thread from here on
+        self._queue = queue.Queue()
+        self._local = threading.local()
+        self._readers = []
+        self._readers_lock = threading.Lock()
+        self._closed = False
+        self.ops = 0  # ops run
+        self.commits = 0  # COMMITs done
+        self.largest_batch = 0
+        self._thread = threading.Thread(target=self._run, name="hostd-store-writer", daemon=True)
+        self._thread.start()
+
+    # -- writes ---------------------------------------------------------
+    def submit(self, op, callback=None):
+        """Queue `op(db)`; `callback(result, error)` runs after its batch commits."""
+        if self._closed:
+            raise StoreClosed("the store is closed; writes after close() are refused")
+        self._queue.put((op, callback))
+
+    def run(self, op, timeout=None):
+        """Submit `op` and wait for its commit; return its result or raise its error."""
+        if threading.current_thread() is self._thread:
+            return op(self._db)  # already inside the writer's transaction
+        done = threading.Event()
+        box = {}
+
+        def finished(result, error):
+            box["result"], box["error"] = result, error
+            done.set()
+
+        self.submit(op, finished)
+        if not done.wait(timeout):
+            raise TimeoutError("the store writer did not commit within %ss" % timeout)
+        if box["error"] is not None:
+            raise box["error"]
+        return box["result"]
+
+    def _next_batch(self):
+        first = self._queue.get()
+        if first is _STOP:
+            return None, True
+        batch = [first]
+        deadline = time.monotonic() + self.max_wait
+        while len(batch) < self.max_batch:
+            try:
+                item = self._queue.get_nowait()
+            except queue.Empty:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    break
+                try:
+                    item = self._queue.get(timeout=left)
+                except queue.Empty:
+                    break
+            if item is _STOP:
+                return batch, True
+            batch.append(item)
+        return batch, False
+
+    def _run(self):
+        stopping = False
+        while not stopping:
+            batch, stopping = self._next_batch()
+            if batch:
+                self._commit_batch(batch)
+        # drain whatever was queued before close() flipped the flag
+        while True:
+            try:
+                item = self._queue.get_nowait()
+            except queue.Empty:
+                break
+            if item is not _STOP:
+                self._commit_batch([item])
+
+    def _commit_batch(self, batch):
+        conn = self._db.conn
+        outcomes = []
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            for op, callback in batch:
+                conn.execute("SAVEPOINT op")
+                try:
+                    result = op(self._db)
+                except Exception as error:  # one bad op must not sink the batch
+                    conn.execute("ROLLBACK TO op")
+                    outcomes.append((callback, None, error))
+                else:
+                    outcomes.append((callback, result, None))
+                conn.execute("RELEASE op")
+            conn.execute("COMMIT")
+        except Exception as error:
+            log.error("commit of %d writes failed: %s", len(batch), error)
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            outcomes = [(callback, None, error) for _, callback in batch]
+        else:
+            self.commits += 1
+        self.ops += len(batch)
+        self.largest_batch = max(self.largest_batch, len(batch))
+        for callback, result, error in outcomes:
+            if callback is None:
+                if error is not None:
+                    log.error("write failed: %r", error)
+                continue
+            try:
+                callback(result, error)
+            except Exception:
+                log.exception("store callback failed")
+
+    # -- reads ----------------------------------------------------------
+    @contextmanager
+    def read(self):
+        """A read-only sqlite_utils.Database for this thread (reused)."""
+        db = getattr(self._local, "db", None)
+        if db is None:
+            if self._closed:
+                raise StoreClosed("the store is closed")
+            db = connect(self.path, readonly=True)
+            self._local.db = db
+            with self._readers_lock:
+                # close the connections of threads that have ended (a web
+                # server may use one thread per request)
+                for thread, old in [r for r in self._readers if not r[0].is_alive()]:
+                    old.conn.close()
+                self._readers = [r for r in self._readers if r[0].is_alive()]
+                self._readers.append((threading.current_thread(), db))
+        try:
+            yield db
+        finally:
+            if db.conn.in_transaction:
+                db.conn.rollback()
+
+    # -- lifecycle ------------------------------------------------------
+    def close(self):
+        """Commit everything queued, stop the writer, close connections."""
+        if self._closed:
+            return
+        self._closed = True
+        self._queue.put(_STOP)
+        self._thread.join()
+        self._db.conn.close()
+        with self._readers_lock:
+            for _, db in self._readers:
+                db.conn.close()
+            self._readers.clear()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    # -- domain writes --------------------------------------------------
+    def store_rating(self, fields, wire, hall, callback=None, after_store=None):
+        """Insert a verified rating, or tell a resend from a replay.
+
+        `fields`: the decoded rating (list from messages.decode, or its dict).
+        Result: STORED, DUPLICATE or REPLAYED. `after_store(db, rating, hall)`
+        runs in the same transaction right after a new row is inserted.
+        """
+        rating = fields if isinstance(fields, dict) else messages.as_dict(fields)
+        wire = bytes(wire)
+        received_at = int(time.time())
+
+        def op(db):
+            return insert_rating(db, rating, wire, hall, received_at, after_store)
+
+        self.submit(op, callback)
+
+    def update_status(self, fields, hall, callback=None):
+        """Record a verified status (heartbeat, or the last-will offline)."""
+        status = fields if isinstance(fields, dict) else messages.as_dict(fields)
+        now = int(time.time())
+        self.submit(lambda db: upsert_status(db, status, hall, now), callback)
+
+    def mark_offline(self, device_id, callback=None):
+        now = int(time.time())
+        self.submit(lambda db: set_offline(db, device_id, now), callback)
+
+
+def insert_rating(db, rating, wire, hall, received_at, after_store=None):
+    conn = db.conn
+    inserted = conn.execute(
+        "INSERT INTO ratings (device_id, seq, hall, session_id, level, reasons, cases,"
+        " staff, device_time, clock_synced, received_at, wire)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+        " ON CONFLICT (device_id, seq) DO NOTHING",
+        (
+            rating["device"], rating["seq"], hall, rating["session"], rating["level"],
+            "[" + ",".join(str(code) for code in rating["reasons"]) + "]",
+            rating["cases"], rating["staff"], rating["time"], int(rating["synced"]),
+            received_at, wire,
+        ),
+    ).rowcount
+    if inserted == 0:  # (device_id, seq) is taken: a resend or a replay
+        row = conn.execute("SELECT wire FROM ratings WHERE device_id = ? AND seq = ?",
+                           (rating["device"], rating["seq"])).fetchone()
+        return DUPLICATE if bytes(row[0]) == wire else REPLAYED
+    if after_store is not None:
+        after_store(db, rating, hall)
+    return STORED
+
+
+def upsert_status(db, status, hall, now):
+    if status["state"] == messages.OFFLINE:
+        # The last will was built when the device connected: its numbers are
+        # stale, so only the state changes.
+        return set_offline(db, status["device"], now, hall)
+    db.conn.execute(
+        "INSERT INTO device_status (device_id, hall, state, last_seen, firmware,"
+        " outbox_depth, free_heap, clock_synced, uptime, next_seq)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+        " ON CONFLICT (device_id) DO UPDATE SET hall = excluded.hall,"
+        " state = excluded.state, last_seen = excluded.last_seen,"
+        " firmware = excluded.firmware, outbox_depth = excluded.outbox_depth,"
+        " free_heap = excluded.free_heap, clock_synced = excluded.clock_synced,"
+        " uptime = excluded.uptime, next_seq = excluded.next_seq",
+        (
+            status["device"], hall, status["state"], now, status["fw"], status["outbox"],
+            status["heap"], int(status["synced"]), status["uptime"], status["next_seq"],
+        ),
+    )
+    return status["state"]
+
+
+def set_offline(db, device_id, now, hall=""):
+    db.conn.execute(
+        "INSERT INTO device_status (device_id, hall, state, last_seen, offline_at)"
+        " VALUES (?, ?, 'offline', ?, ?)"
+        " ON CONFLICT (device_id) DO UPDATE SET state = 'offline', offline_at = excluded.offline_at",
+        (device_id, hall, now, now),
+    )
+    return messages.OFFLINE
