@@ -2,35 +2,20 @@
 
 The firmware runs unchanged on the MicroPython unix port (100 KB heap) over
 the virtual board in simulator/board/: littlefs flash in a host file, five
-buttons, the SPI display stream. This class starts and stops that process,
-presses buttons, cuts power, and reads the flash while the device is off.
+buttons, the SPI display stream, and a serial console on a pseudo-terminal
+that `mpremote` opens like a real board's port. simulator/supervisor.py does
+the work; this class starts and stops it, presses buttons, cuts power, and
+reads the flash while the device is off.
 """
 import json
-import os
-import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
-from simulator import build
+from simulator.supervisor import BOARD, HEAP, Supervisor, micropython_command, micropython_env  # noqa: F401
 
 ROOT = Path(__file__).resolve().parent.parent
-BOARD = ROOT / "simulator" / "board"
-HEAP = "100K"
 FLASH_BLOCKS = 512  # as simulator/board/boot.py mounts it
-
-
-def micropython_command():
-    """The unix port with the firmware's ROMFS image mapped (simulator/launch.py)."""
-    return [sys.executable, "-m", "simulator.launch", str(build.romfs()), "-X", f"heapsize={HEAP}"]
-
-
-def micropython_env():
-    env = dict(os.environ)
-    env["MICROPYPATH"] = f"{BOARD}:.frozen"
-    env["PYTHONPATH"] = str(ROOT)
-    return env
 
 
 class FlashScriptError(RuntimeError):
@@ -45,7 +30,7 @@ class SimDevice:
         self.spi_stream = self.flash_dir / "panel.spi"
         self.log_path = self.flash_dir / "device.log"
         self.name = name
-        self.proc = None
+        self.board = None
 
     # -- the flash, while the device is off -------------------------------
     def run_on_flash(self, code, timeout=60):
@@ -83,39 +68,49 @@ class SimDevice:
 
     # -- power ------------------------------------------------------------
     def start(self, record_panel=False):
-        args = [*micropython_command(), str(BOARD / "boot.py"), str(self.image)]
-        if record_panel:
-            args.append(str(self.spi_stream))
-        self.log = open(self.log_path, "ab")
-        self.proc = subprocess.Popen(args, env=micropython_env(), stdin=subprocess.PIPE,
-                                     stdout=self.log, stderr=subprocess.STDOUT, cwd=self.flash_dir)
+        """Power on. With `record_panel` the panel is decoded (screenshot()) and its
+        SPI stream also goes to the file `spi_stream`."""
+        self.board = Supervisor(self.flash_dir, log_path=self.log_path, panel=record_panel,
+                                spi_file=self.spi_stream if record_panel else None)
+        self.board.start()
         return self
 
+    @property
+    def proc(self):
+        return self.board.proc if self.board is not None else None
+
+    @property
+    def port(self):
+        """The serial console, /dev/pts/N, for `mpremote connect`."""
+        return self.board.port if self.board is not None else None
+
     def running(self):
-        return self.proc is not None and self.proc.poll() is None
+        return self.board is not None and self.board.running()
+
+    def wait_ready(self, timeout=20):
+        """Wait until the console is up (the flash is mounted); True if it is."""
+        return self.board is not None and self.board.wait_event("ready", timeout)
 
     def press(self, button):
         """Press button 1..5, counted from the left (1 = 非常满意)."""
         if not 1 <= button <= 5:
             raise ValueError("buttons are numbered 1 to 5 from the left")
-        self.proc.stdin.write(f"press {button}\n".encode())
-        self.proc.stdin.flush()
+        self.board.press(button)
+
+    def screenshot(self, path):
+        """Save the panel as it is now to a PNG (needs start(record_panel=True))."""
+        return self.board.screenshot(path)
 
     def power_cut(self):
-        if self.running():
-            self.proc.send_signal(signal.SIGKILL)
-            self.proc.wait()
-        self.proc = None
+        """SIGKILL the device and leave it off (start() switches it on again)."""
+        if self.board is not None:
+            self.board.stop(kill=True)
+        self.board = None
 
     def stop(self, timeout=5):
-        if self.running():
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        self.proc = None
+        if self.board is not None:
+            self.board.stop()
+        self.board = None
 
     def log_text(self):
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""

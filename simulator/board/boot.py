@@ -1,10 +1,10 @@
 # Boots the real firmware on the virtual board (MicroPython unix port).
 #
-#   micropython -X heapsize=100K boot.py FLASH_IMAGE [SPI_STREAM]
+#   micropython -X heapsize=100K boot.py FLASH_IMAGE [MODE CONTROL_FD EVENTS_FD SPI_FD]
 #
-# Mounts the littlefs image at /flash and makes it the working directory, as
-# the ESP32 has its flash at /, wires the control stream (stdin) to the
-# buttons, then runs firmware/main.py unchanged.
+# This file runs from source, so its bytecode sits in the heap: it only maps
+# the firmware's ROMFS image and hands over to startup.py, which runs in
+# place from there (see startup.py for the arguments).
 import os
 import sys
 
@@ -26,21 +26,7 @@ def mount_rom():
 
 mount_rom()
 
-import blockdev  # noqa: E402
-import vboard  # noqa: E402
-
-FLASH_BLOCKS = 512  # 2 MB of 4 KB blocks, like an ESP32's data partition
-
-
-def boot(image, spi_path=None):
-    blockdev.mount(image, "/flash", block_count=FLASH_BLOCKS)
-    os.chdir("/flash")
-    vboard.attach_control(sys.stdin)
-    if spi_path:
-        vboard.record_panel(spi_path)
-    print("board: flash mounted, firmware starting")
-    import firmware.main  # noqa: F401  (runs the device)
-
-
 if __name__ == "__main__":
-    boot(sys.argv[1], sys.argv[2] if len(sys.argv) > 2 else None)
+    import startup
+
+    startup.main(sys.argv[1:])

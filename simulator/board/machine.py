@@ -42,6 +42,10 @@ class SPI:
 
 
 def reset():
+    vboard.hard_reset()
+
+
+def soft_reset():
     raise SystemExit(0)
 
 

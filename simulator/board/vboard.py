@@ -21,6 +21,8 @@ _line = b""
 spi_sink = None  # a spi_recorder.RecordingSPI, or None to discard what the panel is sent
 wifi_up = True
 commands = []  # control lines the board did not handle itself, for tests
+reset_kind = None  # "hard" once machine.reset() was called
+_events = None  # where the console tells the supervisor what happens (a pipe)
 
 
 class _WiredPin:
@@ -32,11 +34,30 @@ class _WiredPin:
         return levels.get(self.pin, 0)
 
 
-def record_panel(path):
+def record_panel(where):
+    """Send the panel's SPI stream to a file path or an open file descriptor."""
     global spi_sink
     import spi_recorder
 
-    spi_sink = spi_recorder.RecordingSPI(open(path, "wb"), _WiredPin(DC_PIN), _WiredPin(CS_PIN))
+    spi_sink = spi_recorder.RecordingSPI(open(where, "wb"), _WiredPin(DC_PIN), _WiredPin(CS_PIN))
+
+
+def attach_events(stream):
+    global _events
+    _events = stream
+
+
+def event(word):
+    """Tell the supervisor: ready, firmware, repl, reset soft|raw|hard."""
+    if _events is not None:
+        _events.write(word.encode() + b"\n")
+
+
+def hard_reset():
+    """machine.reset(): the process ends and the supervisor powers the board up again."""
+    global reset_kind
+    reset_kind = "hard"
+    raise SystemExit(12)
 
 
 def attach_control(stream):

@@ -1,0 +1,67 @@
+# Power-on of the virtual board, after boot.py mapped the ROMFS image.
+#
+#   boot.py FLASH_IMAGE [MODE CONTROL_FD EVENTS_FD SPI_FD]
+#
+# MODE is "friendly" (a power-on or soft reset: run the firmware, then the
+# REPL once it stops) or "raw" (a soft reset from the raw REPL: straight to
+# the raw REPL, as a board skips main.py there). The three FDs are pipes the
+# supervisor (simulator/supervisor.py) opened, "-" for none: button presses
+# in, events out, the display's SPI stream out. stdin/stdout are the serial
+# console (simulator/board/console.py).
+#
+# Mounts the littlefs image at /flash and makes it the working directory, as
+# the ESP32 has its flash at /, then runs firmware/main.py unchanged. The
+# console module is imported only once the firmware stops, so that a running
+# device has the heap a real board leaves it (the REPL is C code there).
+import os
+import sys
+
+import blockdev
+import vboard
+
+FLASH_BLOCKS = 512  # 2 MB of 4 KB blocks, like an ESP32's data partition
+
+
+def _fd(arg):
+    return None if arg == "-" else int(arg)
+
+
+def run_firmware():
+    """Import firmware.main (it runs the device); the reset it asked for, or None."""
+    vboard.event("firmware")
+    try:
+        import firmware.main  # noqa: F401
+    except SystemExit:
+        return vboard.reset_kind or "soft"
+    except KeyboardInterrupt as e:
+        sys.print_exception(e, sys.stdout)
+    except Exception as e:
+        if type(e).__name__ == "ConfigError":
+            # One line, and the REPL stays up so the board can be provisioned.
+            print("firmware:", e)
+        else:
+            sys.print_exception(e, sys.stdout)
+    return None
+
+
+def main(argv):
+    argv = argv + ["friendly", "-", "-", "-"]
+    image, mode, control, events, spi = argv[0], argv[1], _fd(argv[2]), _fd(argv[3]), _fd(argv[4])
+    if events is not None:
+        vboard.attach_events(open(events, "wb"))
+    blockdev.mount(image, "/flash", block_count=FLASH_BLOCKS)
+    os.chdir("/flash")
+    if control is not None:
+        vboard.attach_control(open(control, "rb"))
+    if spi is not None:
+        vboard.record_panel(spi)
+    vboard.event("ready")
+    reset = None
+    if mode != "raw":
+        print("board: flash mounted, firmware starting")
+        reset = run_firmware()
+    import console
+
+    if reset:
+        console.reboot(reset)
+    console.repl(mode)

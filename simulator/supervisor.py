@@ -1,0 +1,413 @@
+"""The board around one simulated device: its power, its USB-serial port, its panel.
+
+The device itself is a MicroPython process (the unix port with a 100 KB heap
+and the firmware's ROMFS image, simulator/launch.py) running
+simulator/board/boot.py. This CPython object plays the hardware around it:
+
+- **Serial port.** It owns a pseudo-terminal; `mpremote` opens the slave
+  side (/dev/pts/N) as it opens /dev/ttyUSB0. One thread relays bytes
+  between the pty master and the process's stdin/stdout pipes, turns a bare
+  "\\n" into "\\r\\n" as a board's HAL does, and turns Ctrl-C into SIGINT so
+  it interrupts whatever runs (simulator/board/console.py has the REPL).
+  Output nobody reads is dropped, as a UART drops it; the device never blocks.
+- **Power.** A soft or hard reset ends the process; the supervisor starts a
+  fresh one on the same pty (raw mode after a raw-REPL soft reset). A power
+  cut is SIGKILL, then the same. The littlefs image on disk is the flash.
+- **Buttons** go down a control pipe; **the panel's SPI stream** comes up a
+  pipe and is decoded into pixels (simulator/panel_decode.py) on demand.
+- **Events** from the board (ready, firmware, repl, reset ...) come up a
+  third pipe; `on_event` sees them, with "crash N" when the process died.
+"""
+import ctypes
+import errno
+import os
+import pty
+import select
+import signal
+import subprocess
+import threading
+import time
+import tty
+from pathlib import Path
+
+from simulator import build
+from simulator.panel_decode import PanelDecoder
+
+ROOT = Path(__file__).resolve().parent.parent
+BOARD = ROOT / "simulator" / "board"
+HEAP = "100K"
+PTY_BACKLOG = 64 * 1024  # output kept for a slow reader; beyond it, dropped
+_EXIT_MODES = {10: "friendly", 11: "raw", 12: "friendly"}
+
+
+def micropython_command():
+    """The unix port with the firmware's ROMFS image mapped (simulator/launch.py)."""
+    import sys
+
+    return [sys.executable, "-m", "simulator.launch", str(build.romfs()), "-X", f"heapsize={HEAP}"]
+
+
+def micropython_env():
+    env = dict(os.environ)
+    env["MICROPYPATH"] = f"{BOARD}:.frozen"
+    env["PYTHONPATH"] = str(ROOT)
+    return env
+
+
+_libc = ctypes.CDLL(None, use_errno=True)
+_PR_SET_PDEATHSIG = 1
+
+
+def _die_with_parent():
+    # In the child before exec: the device loses power when its supervisor
+    # (the thread that started it) goes away, however that happens.
+    _libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+
+
+def _pipe():
+    r, w = os.pipe()
+    return r, w
+
+
+def _nonblocking(fd):
+    os.set_blocking(fd, False)
+    return fd
+
+
+class Supervisor:
+    def __init__(self, flash_dir, log_path=None, spi_file=None, panel=True, on_event=None):
+        self.flash_dir = Path(flash_dir)
+        self.flash_dir.mkdir(parents=True, exist_ok=True)
+        self.image = self.flash_dir / "flash.img"
+        self.log_path = Path(log_path) if log_path else self.flash_dir / "device.log"
+        self.spi_file = Path(spi_file) if spi_file else None
+        self.on_event = on_event
+        self.panel = PanelDecoder() if panel else None
+        self.panel_version = 0  # grows whenever the panel got new bytes
+        self.port = None
+        self.proc = None
+        self.boots = 0
+        self.events = []  # (monotonic time, word)
+        self._lock = threading.RLock()
+        self._changed = threading.Condition(self._lock)
+        self._thread = None
+        self._stopping = False
+        self._cycle = False
+        self._booted = threading.Event()
+        self._ready = False
+        self._pending_intr = False
+        self._to_device = bytearray()
+        self._to_pty = bytearray()
+        self._last_out = 0
+        self._fds = {}
+
+    # -- public -----------------------------------------------------------
+    def start(self):
+        self.master, self._slave = pty.openpty()
+        tty.setraw(self._slave)  # no echo or line editing before a client sets its own mode
+        _nonblocking(self.master)
+        self.port = os.ttyname(self._slave)
+        self._wake_r, self._wake_w = (_nonblocking(fd) for fd in _pipe())
+        self.log = open(self.log_path, "ab", buffering=0)
+        # The relay thread starts every process, so that it is their parent
+        # for as long as the board exists (see _die_with_parent).
+        self._thread = threading.Thread(target=self._loop, name=f"sim {self.port}", daemon=True)
+        self._thread.start()
+        self._booted.wait(60)
+        return self
+
+    def running(self):
+        return self.proc is not None and self.proc.poll() is None
+
+    def press(self, button):
+        """Press button 1..5, counted from the left (1 = 非常满意)."""
+        if not 1 <= int(button) <= 5:
+            raise ValueError("buttons are numbered 1 to 5 from the left")
+        with self._lock:
+            fd = self._fds.get("control")
+            if fd is None:
+                return False
+            try:
+                os.write(fd, f"press {int(button)}\n".encode())
+            except (BlockingIOError, BrokenPipeError):
+                return False
+        return True
+
+    def power_cycle(self):
+        """Cut the power (SIGKILL) and switch it on again from the same flash.
+
+        Returns once the new process started, with the index in `events` of its
+        boot (for wait_event(..., since=)).
+        """
+        with self._lock:
+            boots = self.boots
+            self._cycle = True
+            self._wake()
+            while self.boots == boots and self._thread.is_alive():
+                self._changed.wait(0.2)
+            return len(self.events) - 1
+
+    def stop(self, kill=False):
+        """Switch the device off (SIGKILL when `kill`: a power cut) and close the port."""
+        with self._lock:
+            self._stopping = True
+            if self.running():
+                if kill:
+                    self.proc.kill()
+                else:
+                    self.proc.terminate()
+        self._wake()
+        if self._thread is not None:
+            self._thread.join(10)
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+        for fd in (self.master, self._slave, self._wake_r, self._wake_w):
+            _close(fd)
+        self.log.close()
+
+    def wait_event(self, word, timeout=20, since=0):
+        """Wait until the board reports `word` (after the `since`-th event); True if it did."""
+        deadline = time.monotonic() + timeout
+        with self._lock:
+            while True:
+                if any(w == word for _, w in self.events[since:]):
+                    return True
+                left = deadline - time.monotonic()
+                if left <= 0 or (self._stopping and not self.running()):
+                    return False
+                self._changed.wait(min(left, 0.2))
+
+    def screenshot(self, path):
+        """Save the panel as it is now to a PNG."""
+        with self._lock:
+            image = self.panel.image()
+        image.save(path)
+        return path
+
+    # -- the device process ---------------------------------------------------
+    def _boot(self, mode):
+        """Start a fresh MicroPython process (caller holds the lock or owns the thread)."""
+        stdin_r, stdin_w = _pipe()
+        stdout_r, stdout_w = _pipe()
+        control_r, control_w = _pipe()
+        events_r, events_w = _pipe()
+        child = [stdin_r, stdout_w, control_r, events_w]
+        spi = "-"
+        if self.panel is not None or self.spi_file is not None:
+            spi_r, spi_w = _pipe()
+            child.append(spi_w)
+            spi = str(spi_w)
+            self._fds["spi"] = _nonblocking(spi_r)
+            if self.spi_file is not None:
+                self._spi_out = open(self.spi_file, "wb")
+        args = [*micropython_command(), str(BOARD / "boot.py"), str(self.image), mode,
+                str(control_r), str(events_w), spi]
+        self.proc = subprocess.Popen(args, env=micropython_env(), stdin=stdin_r, stdout=stdout_w,
+                                     stderr=subprocess.STDOUT, cwd=self.flash_dir, pass_fds=child[2:],
+                                     preexec_fn=_die_with_parent, start_new_session=True)
+        for fd in child:
+            os.close(fd)
+        self._fds.update(stdin=_nonblocking(stdin_w), stdout=_nonblocking(stdout_r),
+                         control=_nonblocking(control_w), events=_nonblocking(events_r))
+        self._events_buf = b""
+        self._ready = False
+        self._pending_intr = False
+        self._to_device.clear()
+        self.boots += 1
+        self._note(f"boot {mode}")
+
+    def _kill(self):
+        if self.running():
+            self.proc.kill()
+        if self.proc is not None:
+            self.proc.wait()
+        self._drop_fds()
+
+    def _drop_fds(self):
+        for name in ("stdin", "stdout", "control", "events", "spi"):
+            _close(self._fds.pop(name, None))
+        if self.spi_file is not None and getattr(self, "_spi_out", None):
+            self._spi_out.close()
+            self._spi_out = None
+
+    def _note(self, word):
+        self.events.append((time.monotonic(), word))
+        self._changed.notify_all()
+        if self.on_event is not None:
+            self.on_event(word)
+
+    def _wake(self):
+        try:
+            os.write(self._wake_w, b"x")
+        except OSError:
+            pass
+
+    # -- the relay thread ------------------------------------------------------
+    def _loop(self):
+        poller = select.poll()
+        with self._lock:
+            self._boot("friendly")
+        self._booted.set()
+        while True:
+            with self._lock:
+                if self._stopping and not self.running():
+                    self._drop_fds()
+                    return
+                if self._cycle and not self._stopping:
+                    self._cycle = False
+                    self._kill()
+                    self._boot("friendly")
+                watched = self._watch(poller)
+            for fd, mask in poller.poll(200):
+                with self._lock:
+                    self._serve(watched.get(fd), fd, mask)
+            for fd in watched:
+                poller.unregister(fd)
+
+    def _watch(self, poller):
+        watched = {self._wake_r: "wake", self.master: "pty"}
+        poller.register(self._wake_r, select.POLLIN)
+        poller.register(self.master, select.POLLIN | (select.POLLOUT if self._to_pty else 0))
+        for name in ("stdout", "events", "spi"):
+            fd = self._fds.get(name)
+            if fd is not None:
+                watched[fd] = name
+                poller.register(fd, select.POLLIN)
+        fd = self._fds.get("stdin")
+        if fd is not None and self._to_device:
+            watched[fd] = "stdin"
+            poller.register(fd, select.POLLOUT)
+        return watched
+
+    def _serve(self, name, fd, mask):
+        if name in ("stdout", "events", "spi", "stdin") and self._fds.get(name) != fd:
+            return  # the process was replaced while we polled
+        if name == "wake":
+            _read(fd)
+        elif name == "pty":
+            if mask & select.POLLIN:
+                self._from_host(_read(fd))
+            if mask & select.POLLOUT:
+                self._flush_pty()
+        elif name == "stdin":
+            self._flush_device()
+        elif name == "stdout":
+            data = _read(fd)
+            if data:
+                self._from_device(data)
+            elif data is not None:  # EOF: the process ended
+                self._ended()
+        elif name == "events":
+            self._board_events(_read(fd) or b"")
+        elif name == "spi":
+            data = _read(fd)
+            if data:
+                self.panel and self.panel.feed_stream(data)
+                self.panel_version += 1
+                if self.spi_file is not None and self._spi_out:
+                    self._spi_out.write(data)
+
+    def _from_host(self, data):
+        if not data:
+            return
+        start = 0
+        for i, byte in enumerate(data):
+            if byte == 3:
+                self._to_device += data[start:i]
+                self._flush_device()
+                self._interrupt()
+                start = i + 1
+        self._to_device += data[start:]
+        self._flush_device()
+
+    def _interrupt(self):
+        if self._ready and self.running():
+            self.proc.send_signal(signal.SIGINT)
+        else:
+            self._pending_intr = True
+
+    def _flush_device(self):
+        fd = self._fds.get("stdin")
+        if fd is None or not self._to_device:
+            return
+        try:
+            n = os.write(fd, self._to_device)
+            del self._to_device[:n]
+        except BlockingIOError:
+            pass
+        except OSError:
+            self._to_device.clear()
+
+    def _from_device(self, data):
+        self.log.write(data)
+        cooked = bytearray()
+        last = self._last_out
+        for byte in data:
+            if byte == 10 and last != 13:
+                cooked.append(13)
+            cooked.append(byte)
+            last = byte
+        self._last_out = last
+        self._to_pty += cooked
+        if len(self._to_pty) > PTY_BACKLOG:
+            del self._to_pty[:-1024]  # nobody is reading: a UART would have lost it too
+        self._flush_pty()
+
+    def _flush_pty(self):
+        if not self._to_pty:
+            return
+        try:
+            n = os.write(self.master, self._to_pty)
+            del self._to_pty[:n]
+        except BlockingIOError:
+            pass
+        except OSError as e:
+            if e.errno != errno.EIO:
+                raise
+
+    def _board_events(self, data):
+        self._events_buf += data
+        *lines, self._events_buf = self._events_buf.split(b"\n")
+        for line in lines:
+            word = line.decode(errors="replace")
+            if word == "ready":
+                self._ready = True
+                if self._pending_intr:
+                    self._pending_intr = False
+                    self.proc.send_signal(signal.SIGINT)
+            elif word.startswith("reset"):
+                self._ready = False
+            self._note(word)
+
+    def _ended(self):
+        code = self.proc.wait()
+        self._drop_fds()
+        if self._stopping:
+            return
+        mode = _EXIT_MODES.get(code)
+        if mode is None:
+            self._note(f"crash {code}")
+            self._from_device(f"\nboard: MicroPython ended with code {code}; rebooting\n".encode())
+            time.sleep(0.5)
+            mode = "friendly"
+        self._boot(mode)
+
+
+def _read(fd):
+    try:
+        return os.read(fd, 65536)
+    except BlockingIOError:
+        return None
+    except OSError as e:
+        if e.errno == errno.EIO:
+            return None
+        raise
+
+
+def _close(fd):
+    if fd is not None:
+        try:
+            os.close(fd)
+        except OSError:
+            pass
