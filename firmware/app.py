@@ -16,6 +16,7 @@ FW_VERSION = "0.1.0"
 _INFLIGHT = const(8)  # ratings published but not yet acked by the host
 _RESEND_MS = const(15000)  # resend a rating whose host ack has not come
 _UI_PERIOD_MS = const(10)
+_REFUSED = (4, 5)  # CONNACK: bad user name or password, not authorised
 _HOST_SILENT_MS = const(10000)  # an unacked rating this old: treat the host as away
 
 
@@ -100,6 +101,11 @@ class App:
                 if self.outbox.next_seq != before:
                     self.wake.set()
             evaluator.tick()
+            # The broker refusing our login (not authorised) means hostd
+            # revoked this device: show 设备已停用 until it lets us in again.
+            revoked = self.link.refusal in _REFUSED
+            if revoked != evaluator.revoked:
+                evaluator.set_revoked(revoked)
             reachable = self._host_reachable()
             if reachable != evaluator.online:
                 evaluator.set_online(reachable)

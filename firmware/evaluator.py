@@ -126,8 +126,16 @@ class Evaluator:
         self.state = SESSION
         self.display.show_session(fields[_S_ITEM_CODE], fields[_S_STAFF_NO], fields[_S_PARTS])
 
-    def set_revoked(self):
-        """The host has disabled this device: 设备已停用, presses do nothing."""
+    def set_revoked(self, revoked=True):
+        """The host has disabled this device: 设备已停用, presses do nothing.
+
+        set_revoked(False) undoes it (the broker let the device in again).
+        """
+        if not revoked:
+            if self.revoked:
+                self.revoked = False
+                self._to_idle()
+            return
         if self.state == REASON:
             self._record([])
         self.revoked = True

@@ -234,3 +234,10 @@ def test_clock_unit():
     out = json.loads(run_micropython(CLOCK_SCRIPT).stdout)
     assert out == [946684900, False, False, 1795248000, True, 1795248001,
                    1795248000 + 7201, 1795248000 + 7202, 1795248000 + 7202, 1795240000]
+
+
+def test_revocation_lifted_when_the_broker_lets_the_device_in_again(tmp_path):
+    lines = drive(tmp_path, "revoke", "unrevoke", "session:s1", "press:1", "dump")
+    final = dump(lines)
+    assert not final["revoked"] and final["screen"] == "thanks"
+    assert [(r["session"], r["level"]) for r in records(lines)] == [("s1", 4)]

@@ -110,6 +110,8 @@ def run(op):
         ev.set_online(parts[1] == "1")
     elif name == "revoke":
         ev.set_revoked()
+    elif name == "unrevoke":
+        ev.set_revoked(False)
     elif name == "ack":
         for seq, _ in outbox.peek(1000):
             outbox.ack(seq)
