@@ -33,7 +33,8 @@ def status_fields(device, state=messages.ONLINE, fw="1.0.0", outbox=0, heap=6000
 class SigningDevice:
     """A device stand-in on the real broker, publishing signed messages."""
 
-    def __init__(self, port, hall, device_id, key, host="127.0.0.1", will=False):
+    def __init__(self, port, hall, device_id, key, host="127.0.0.1", will=False,
+                 username=None, password=None):
         self.hall, self.device_id, self.key = hall, device_id, key
         self.acks = queue.Queue()  # verified ack field lists
         self.bad_acks = []  # acks that failed verification (should stay empty)
@@ -47,6 +48,8 @@ class SigningDevice:
         self.client.on_connect = self._on_connect
         self.client.on_subscribe = lambda *a: self._subscribed.set()
         self.client.on_message = self._on_message
+        if username is not None:  # a broker with logins (hostd's own Mosquitto)
+            self.client.username_pw_set(username, password)
         self.client.connect(host, port, keepalive=5)
         self.client.loop_start()
         if not self._subscribed.wait(10):
@@ -120,3 +123,104 @@ def wait_for(predicate, timeout=10.0, interval=0.02):
         if time.monotonic() > deadline:
             raise TimeoutError("condition not met within %ss" % timeout)
         time.sleep(interval)
+
+
+# -- end to end: `hostd run` as a process, and the host's pushes -------------
+# (tests/test_e2e.py, tests/test_crash.py). Sessions and idle screens are not
+# sent by hostd yet, so tests sign and publish them as the hostd broker user.
+
+def session_fields(device, session_id, item_code="A001", item_name="户口迁移",
+                   staff_id="s1", staff_name="张三", staff_no="0042", cases=1, ttl=120,
+                   qr="https://example.org/q", host_time=None):
+    return [messages.VERSION, messages.SESSION, device, session_id, item_code, item_name,
+            staff_id, staff_name, staff_no, cases, ttl, qr,
+            int(time.time()) if host_time is None else host_time, []]
+
+
+def idle_fields(device, window, staff_id="s1", staff_name="张三", staff_no="0042",
+                serving=True, host_time=None):
+    return [messages.VERSION, messages.IDLE, device, window, staff_id, staff_name, staff_no,
+            serving, int(time.time()) if host_time is None else host_time, []]
+
+
+class HostPush:
+    """Publishes signed session and idle messages as hostd's own broker user."""
+
+    def __init__(self, home, port=None):
+        from hostd.home import HOST_USER
+        self.hall = home.config()["hall"]["id"]
+        port = port or home.config()["broker"]["port"]
+        self.client = mqtt.Client(CallbackAPIVersion.VERSION2,
+                                  client_id="test-push-%d" % next(_ids))
+        self.client.username_pw_set(HOST_USER, home.host_password())
+        self.client.connect("127.0.0.1", port, keepalive=30)
+        self.client.loop_start()
+
+    def _push(self, key, fields):
+        # Sessions and idle screens share the device's session topic.
+        info = self.client.publish(topics.topic(self.hall, fields[2], topics.SESSION),
+                                   messages.sign(key, fields), qos=1)
+        info.wait_for_publish(10)
+        if not info.is_published():
+            raise TimeoutError("the broker did not take the push for %s" % fields[2])
+
+    def session(self, key, device, session_id, **kw):
+        self._push(key, session_fields(device, session_id, **kw))
+
+    def idle(self, key, device, window, **kw):
+        self._push(key, idle_fields(device, window, **kw))
+
+    def close(self):
+        self.client.disconnect()
+        self.client.loop_stop()
+
+
+class HostdProcess:
+    """`hostd --home H run` as a real process; its log goes to a file in the home."""
+
+    def __init__(self, home, *args):
+        import subprocess
+        import sys
+        self.home = home
+        self.log_path = home.path / ("hostd-run-%d-%d.log" % (time.time(), next(_ids)))
+        self._log = open(self.log_path, "ab")
+        started = time.monotonic()
+        self.proc = subprocess.Popen([sys.executable, "-m", "hostd.cli", "--home",
+                                      str(home.path), "run", *args],
+                                     stdout=self._log, stderr=self._log)
+        self.wait_for("hostd ready")
+        self.start_s = time.monotonic() - started
+
+    def text(self):
+        return self.log_path.read_text(errors="replace")
+
+    def wait_for(self, words, timeout=30):
+        deadline = time.monotonic() + timeout
+        while words not in self.text():
+            if self.proc.poll() is not None:
+                raise RuntimeError("hostd exited %s:\n%s" % (self.proc.returncode, self.text()))
+            if time.monotonic() > deadline:
+                raise TimeoutError("no %r from hostd in %ss:\n%s" % (words, timeout, self.text()))
+            time.sleep(0.05)
+
+    def stop(self, signum=15):
+        """Send `signum` (SIGTERM by default, 9 for a crash); return the exit code."""
+        if self.proc.poll() is None:
+            self.proc.send_signal(signum)
+            try:
+                self.proc.wait(30)
+            except Exception:
+                self.proc.kill()
+                self.proc.wait()
+        self._log.close()
+        return self.proc.returncode
+
+
+def db_rows(home, sql, args=()):
+    """Rows of `sql` on the home's hostd.db through a fresh read connection."""
+    import sqlite3
+    conn = sqlite3.connect(home.db_path, timeout=30)
+    try:
+        return conn.execute(sql, args).fetchall()
+    finally:
+        conn.close()
