@@ -144,6 +144,11 @@ def _check_bytes(payload):
     # Printable ASCII only, and lists nested at most MAX_DEPTH deep (counted
     # outside strings) so that neither json.loads nor canonical.encode can run
     # out of stack or heap on the device.
+    # Fast path (min/max/count run in C on both runtimes): printable ASCII
+    # with no more brackets in all than MAX_DEPTH cannot nest too deep.
+    if min(payload) >= 32 and max(payload) <= 126 and \
+            payload.count(b"[") + payload.count(b"{") <= MAX_DEPTH:
+        return
     depth = 0
     in_string = False
     escaped = False
@@ -167,15 +172,19 @@ def _check_bytes(payload):
             depth -= 1
 
 
-def sign(key, fields):
-    """Encode `fields` (a tuple in FIELDS order) and append its signature."""
+def sign(key, fields, mac=hmac_sha256.digest):
+    """Encode `fields` (a tuple in FIELDS order) and append its signature.
+
+    `mac(key, message, tail=b"")` computes HMAC-SHA256; the host may pass a
+    faster one built on CPython's hmac module (see decode)."""
     _check_shape(list(fields))
     body = canonical.encode(fields)
-    mac = binascii.hexlify(hmac_sha256.digest(key, body))
-    return body[:-1] + b',"' + mac + b'"]'
+    signature = binascii.hexlify(mac(key, body))
+    return body[:-1] + b',"' + signature + b'"]'
 
 
-def decode(payload, keys, device=None, max_size=MAX_DEVICE_MESSAGE, canonical_only=True):
+def decode(payload, keys, device=None, max_size=MAX_DEVICE_MESSAGE, canonical_only=True,
+           mac=hmac_sha256.digest):
     """Check a wire message and return its fields as a list (no signature).
 
     `keys` is a sequence of acceptable keys (two during a rotation overlap).
@@ -187,6 +196,10 @@ def decode(payload, keys, device=None, max_size=MAX_DEVICE_MESSAGE, canonical_on
     resend from a replay). The device passes False for host messages: the
     signature already pins their bytes, and re-encoding a 6 KB session
     message would not fit beside the UI in a 100 KB heap.
+
+    `mac(key, message, tail)` computes HMAC-SHA256 of message + tail; the
+    default is protocol.hmac_sha256.digest (pure hashlib, for MicroPython).
+    The host passes one built on CPython's hmac module, which is faster.
     """
     if not isinstance(payload, (bytes, bytearray)):
         raise Malformed("payload is not bytes")
@@ -201,10 +214,10 @@ def decode(payload, keys, device=None, max_size=MAX_DEVICE_MESSAGE, canonical_on
     hex_mac = bytes(payload[size - _SIG_TAIL + 2:size - 2])
     try:
         fields = json.loads(payload)  # the signature is the last element
-        mac = binascii.unhexlify(hex_mac)
+        signature = binascii.unhexlify(hex_mac)
     except ValueError:
         raise Malformed("not JSON")
-    if binascii.hexlify(mac) != hex_mac:
+    if binascii.hexlify(signature) != hex_mac:
         raise Malformed("signature is not lowercase hex")
     if isinstance(fields, list) and fields:
         fields.pop()
@@ -220,7 +233,7 @@ def decode(payload, keys, device=None, max_size=MAX_DEVICE_MESSAGE, canonical_on
     if device is not None and fields[2] != device:
         raise WrongDevice("payload names %s, topic names %s" % (fields[2], device))
     for key in keys:
-        if hmac_sha256.equal(hmac_sha256.digest(key, body, b"]"), mac):
+        if hmac_sha256.equal(mac(key, body, b"]"), signature):
             break
     else:
         raise BadSignature("signature does not match the device key")

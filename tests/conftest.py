@@ -75,7 +75,7 @@ class Mosquitto:
         self.config = self.workdir / "mosquitto.conf"
         self.config.write_text(
             f"listener {self.port} 127.0.0.1\nallow_anonymous true\n"
-            f"persistence false\nlog_dest stderr\n{extra_config}"
+            f"persistence false\nlog_dest stderr\nset_tcp_nodelay true\n{extra_config}"
         )
         self.proc = None
 

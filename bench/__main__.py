@@ -1,0 +1,104 @@
+"""`python -m bench` (`make bench`): every benchmark in one go.
+
+Prints a table and writes bench/results.json: for each figure its value,
+unit, how it was measured, and the baseline from the same run where there is
+one (as a ratio). Figures for parts not built yet are listed as "not yet".
+
+    python -m bench [--quick] [--only ingest,latency,firmware,outbox] [--out PATH]
+"""
+import argparse
+import json
+import platform
+import os
+import sys
+import time
+import traceback
+from pathlib import Path
+
+from bench import firmware, ingest, latency, outbox
+from bench.common import not_yet
+
+OUT = Path(__file__).resolve().parent / "results.json"
+
+# name -> (module, full-size arguments, --quick arguments)
+BENCHES = {
+    "ingest": (ingest, dict(devices=20, per_device=500, window=10, rounds=3),
+               dict(devices=10, per_device=100, window=10, rounds=1)),
+    "latency": (latency, dict(devices=100, rate=200.0, seconds=15.0),
+                dict(devices=20, rate=50.0, seconds=3.0)),
+    "firmware": (firmware, dict(resolution_kb=4), dict(resolution_kb=16, timeout=15)),
+    "outbox": (outbox, dict(appends=500, full=1000), dict(appends=50, full=1000)),
+}
+
+NOT_YET = {
+    "sync_drain_per_s": not_yet(
+        "upstream sync", "1,000,000-record backlog drained to the reference platform"),
+    "render_ms_median": not_yet("session rendering", "hostd renders a session's bitmaps"),
+    "session_message_bytes": not_yet("session rendering", "size of a rendered session message"),
+    "stats_query_ms_p95": not_yet("dashboard", "statistics query on a 2-million-rating database"),
+}
+
+
+def run(names, quick=False, log=print):
+    results, raw, errors = {}, {}, {}
+    for name in names:
+        module, full, small = BENCHES[name]
+        t0 = time.monotonic()
+        log("bench: %s ..." % name)
+        try:
+            raw[name] = module.run(**(small if quick else full))
+            results.update(module.figures(raw[name]))
+        except Exception as e:  # one failed bench must not hide the others
+            errors[name] = "%s: %s" % (type(e).__name__, e)
+            log("bench: %s failed: %s" % (name, errors[name]))
+            traceback.print_exc()
+        log("bench: %s took %.0f s" % (name, time.monotonic() - t0))
+    for key, value in NOT_YET.items():
+        results.setdefault(key, value)
+    for fig in results.values():
+        base = fig.get("baseline")
+        if base and base in results and fig["value"] is not None and results[base]["value"]:
+            fig["vs_baseline"] = round(fig["value"] / results[base]["value"], 3)
+    return {"figures": results, "raw": raw, "errors": errors,
+            "machine": {"cpus": os.cpu_count(), "python": platform.python_version(),
+                        "platform": platform.platform()},
+            "quick": quick, "finished": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
+
+
+def table(figures):
+    rows = [("figure", "value", "unit", "vs baseline", "target")]
+    for name, fig in figures.items():
+        value = fig["value"]
+        shown = "-" if value is None else ("%.3f" % value if isinstance(value, float) else str(value))
+        rows.append((name, shown, fig["unit"], str(fig.get("vs_baseline", "")),
+                     fig.get("target", "")))
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in rows]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    lines.append("")
+    for name, fig in figures.items():
+        lines.append("%s: %s" % (name, fig["how"]))
+    return "\n".join(lines)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n")[0])
+    parser.add_argument("--quick", action="store_true", help="tiny sizes: checks that it all runs")
+    parser.add_argument("--only", default=",".join(BENCHES), help="comma-separated: %s" % ",".join(BENCHES))
+    parser.add_argument("--out", default=str(OUT), help="where to write the JSON results")
+    args = parser.parse_args(argv)
+    names = [n for n in args.only.split(",") if n]
+    unknown = [n for n in names if n not in BENCHES]
+    if unknown:
+        parser.error("unknown benchmark %s; choose from %s" % (", ".join(unknown), ", ".join(BENCHES)))
+    t0 = time.monotonic()
+    result = run(names, args.quick, log=lambda text: print(text, file=sys.stderr, flush=True))
+    result["seconds"] = round(time.monotonic() - t0, 1)
+    Path(args.out).write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n")
+    print(table(result["figures"]))
+    print("\nwrote %s in %.0f s" % (args.out, result["seconds"]))
+    return 1 if result["errors"] else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

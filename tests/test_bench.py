@@ -1,0 +1,102 @@
+"""`make bench` in miniature: every benchmark runs with tiny sizes and gives
+well-formed, sane results (all ratings stored, ratios > 0). No timing asserts."""
+import json
+import sys
+
+import pytest
+
+from conftest import ROOT
+
+sys.path.insert(0, str(ROOT))  # bench/ is run from the checkout, not installed
+from bench import __main__ as bench_main  # noqa: E402
+from bench import firmware, ingest, latency, outbox  # noqa: E402
+from bench.common import percentile  # noqa: E402
+
+
+def check_figures(figs):
+    for name, fig in figs.items():
+        assert set(fig) >= {"value", "unit", "how"}, name
+        assert fig["how"], name
+        if "baseline" in fig:
+            assert fig["baseline"] in figs, name
+
+
+def test_percentile_is_nearest_rank():
+    values = list(range(1, 101))
+    assert percentile(values, 50) == 50
+    assert percentile(values, 99) == 99
+    assert percentile(values, 100) == 100
+    assert percentile([], 50) is None
+
+
+def test_ingest_stores_and_acks_every_rating():
+    result = ingest.run(devices=4, per_device=30, window=5, processes=2, rounds=2)
+    assert result["rows"] == result["expected_rows"] == 4 * 30 * 2
+    assert result["acked"] == result["rows"]
+    assert result["rejected"] == 0 and result["bad_replies"] == 0
+    assert result["ingest_per_s"] > 0 and result["paho_baseline_per_s"] > 0
+    assert result["ingest_ratio"] > 0
+    figs = ingest.figures(result)
+    check_figures(figs)
+    assert figs["ingest_ratio"]["value"] == result["ingest_ratio"]
+
+
+def test_ack_latency_measures_every_press():
+    result = latency.run(devices=6, rate=30.0, seconds=1.0, processes=1)
+    for path in ("ingest", "raw"):
+        assert result[path]["sent"] == 30 and result[path]["acked"] == 30, result
+        assert result[path]["bad"] == 0
+        assert 0 < result[path]["p50_ms"] <= result[path]["p99_ms"] <= result[path]["max_ms"]
+    assert result["rows"] == 30
+    check_figures(latency.figures(result))
+
+
+def test_outbox_append_and_its_baseline():
+    result = outbox.run(appends=20, full=1000)
+    assert result["outbox"]["appends"] == result["raw"]["appends"] == 20
+    # the same rating bytes (their length grows with the seq's digits)
+    assert 20 * (result["outbox"]["wire_bytes"] - 3) <= result["raw"]["file_bytes"] \
+        <= 20 * result["outbox"]["wire_bytes"]
+    figs = outbox.figures(result)
+    check_figures(figs)
+    assert figs["outbox_append_ms_median"]["value"] > 0
+    assert figs["littlefs_append_ms_median"]["value"] > 0
+
+
+def test_firmware_scenario_reports_boot_and_heap():
+    run = firmware.scenario(100, timeout=20)
+    assert run["boot_s"] > 0 and run["online_s"] >= run["boot_s"]
+    total = firmware.heap_total(100)
+    assert 90 * 1024 < total <= 100 * 1024
+    assert 0 < run["free_after_boot"] < total
+    assert run["session_bytes"] > 4000  # realistic bitmaps, not an empty session
+    if run["ok"]:
+        assert 0 < run["free_after_rating"] < total
+    else:
+        assert run["failed_at"] in ("rating", "ack")
+
+
+def test_main_writes_results_and_a_table(tmp_path, monkeypatch, capsys):
+    fake = {"value": 2.0, "unit": "x", "how": "h"}
+
+    class Fake:
+        @staticmethod
+        def run(**kw):
+            return {"kw": kw}
+
+        @staticmethod
+        def figures(result):
+            return {"a": dict(fake, baseline="b"), "b": dict(fake, value=4.0)}
+
+    monkeypatch.setitem(bench_main.BENCHES, "fake", (Fake, {"n": 2}, {"n": 1}))
+    out = tmp_path / "results.json"
+    assert bench_main.main(["--only", "fake", "--quick", "--out", str(out)]) == 0
+    data = json.loads(out.read_text())
+    assert data["raw"]["fake"] == {"kw": {"n": 1}}
+    assert data["figures"]["a"]["vs_baseline"] == 0.5
+    assert data["figures"]["sync_drain_per_s"]["value"] is None
+    assert "not yet" in data["figures"]["stats_query_ms_p95"]["how"]
+    printed = capsys.readouterr().out
+    assert "ingest" not in printed.split("\n")[0] and "a " in printed
+    with pytest.raises(SystemExit):
+        bench_main.main(["--only", "nope"])
