@@ -96,7 +96,7 @@ def run(ctx, broker_url):
 
 @cli.group()
 def device():
-    """Register, list, revoke devices and rotate their keys.
+    """Register, provision, replace, label, list and revoke devices.
 
     Example: hostd device list
     """
@@ -205,6 +205,11 @@ def device_show_config(ctx, device_id):
         "device_id": device_id, "hall": info["hall"], "window": info["window"],
         "key": key.hex(), "broker_host": host, "broker_port": port,
     }, ensure_ascii=False, indent=1))
+
+
+from hostd import device_commands  # noqa: E402  provision, flash, replace, label
+
+device_commands.register(device, _home, _db, _apply)
 
 
 def main():

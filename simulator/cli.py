@@ -1,6 +1,6 @@
 """`python -m simulator`: one virtual 评价器 with a serial port, buttons and a screen.
 
-    python -m simulator [--flash DIR] [--stdin]
+    python -m simulator [--flash DIR] [--stdin] [--firmware auto|none]
     python -m simulator fleet --devices N --home HOSTD_HOME
 
 Prints `serial: /dev/pts/N` once the console is up; `mpremote connect` that
@@ -31,10 +31,10 @@ SETTLE_S = 0.15  # the panel counts as drawn when no SPI bytes came for this lon
 class Session:
     """The running simulator: one Supervisor, and what the user sees of it."""
 
-    def __init__(self, flash, draw):
+    def __init__(self, flash, draw, firmware="auto"):
         self.draw = draw
         self.status = ""
-        self.board = Supervisor(flash, on_event=self._event)
+        self.board = Supervisor(flash, on_event=self._event, firmware=firmware)
         self.shots = 0
         self._drawn = -1
         self._quit = threading.Event()
@@ -189,9 +189,13 @@ def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m simulator", description=__doc__.split("\n")[0])
     parser.add_argument("--flash", default="sim-flash", help="directory of the flash image (kept across runs)")
     parser.add_argument("--stdin", action="store_true", help="read a press script from stdin")
+    parser.add_argument("--firmware", choices=("auto", "none"), default="auto",
+                        help="auto: a device with no firmware of its own gets the repo's (developer "
+                             "shortcut); none: a blank board with MicroPython only, to provision "
+                             "with `hostd device provision`")
     args = parser.parse_args(argv)
     draw = sys.stdout.isatty()
-    session = Session(args.flash, draw)
+    session = Session(args.flash, draw, args.firmware)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     try:
         session.start()

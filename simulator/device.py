@@ -12,6 +12,7 @@ import subprocess
 import time
 from pathlib import Path
 
+from simulator import build
 from simulator.supervisor import BOARD, HEAP, Supervisor, micropython_command, micropython_env  # noqa: F401
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -23,7 +24,8 @@ class FlashScriptError(RuntimeError):
 
 
 class SimDevice:
-    def __init__(self, flash_dir, name="device"):
+    def __init__(self, flash_dir, name="device", firmware="auto"):
+        self.firmware = firmware  # "auto": preload the repo's firmware (supervisor.preload_firmware)
         self.flash_dir = Path(flash_dir)
         self.flash_dir.mkdir(parents=True, exist_ok=True)
         self.image = self.flash_dir / "flash.img"
@@ -46,7 +48,7 @@ class SimDevice:
         path = self.flash_dir / "flash-script.py"
         path.write_text(script)
         proc = subprocess.run(
-            [*micropython_command(), str(path)],
+            [*micropython_command(build.firmware_image()), str(path)],  # the repo's firmware code
             env=micropython_env(), capture_output=True, text=True, timeout=timeout,
         )
         if proc.returncode != 0:
@@ -71,7 +73,8 @@ class SimDevice:
         """Power on. With `record_panel` the panel is decoded (screenshot()) and its
         SPI stream also goes to the file `spi_stream`."""
         self.board = Supervisor(self.flash_dir, log_path=self.log_path, panel=record_panel,
-                                spi_file=self.spi_stream if record_panel else None)
+                                spi_file=self.spi_stream if record_panel else None,
+                                firmware=self.firmware)
         self.board.start()
         return self
 

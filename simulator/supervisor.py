@@ -10,6 +10,16 @@ simulator/board/boot.py. This CPython object plays the hardware around it:
   "\\n" into "\\r\\n" as a board's HAL does, and turns Ctrl-C into SIGINT so
   it interrupts whatever runs (simulator/board/console.py has the REPL).
   Output nobody reads is dropped, as a UART drops it; the device never blocks.
+- **ROM.** The board's own modules are one ROMFS image (build/board.romfs,
+  simulator/build.py), as frozen into a board's MicroPython; the device's
+  romfs partition is the file <flash dir>/romfs.img, written through
+  `vfs.rom_ioctl` (simulator/board/rom_partition.py) by `mpremote romfs
+  deploy` or `hostd device provision`. A blank one boots to the REPL;
+  `firmware="auto"` preloads the repo's firmware (preload_firmware).
+- **Console.** Until the REPL runs, or a Ctrl-C brings it up, host bytes are
+  dropped (nothing reads the UART); after a second of host silence, output
+  the host never read is dropped too, so a new client never mistakes an old
+  "raw REPL" banner for an answer.
 - **Power.** A soft or hard reset ends the process; the supervisor starts a
   fresh one on the same pty (raw mode after a raw-REPL soft reset). A power
   cut is SIGKILL, then the same. The littlefs image on disk is the flash.
@@ -25,6 +35,7 @@ import pty
 import select
 import signal
 import subprocess
+import termios
 import threading
 import time
 import tty
@@ -37,21 +48,53 @@ ROOT = Path(__file__).resolve().parent.parent
 BOARD = ROOT / "simulator" / "board"
 HEAP = "100K"
 PTY_BACKLOG = 64 * 1024  # output kept for a slow reader; beyond it, dropped
+STALE_S = 1.0  # host silent this long: the output it did not read is stale, dropped
 _EXIT_MODES = {10: "friendly", 11: "raw", 12: "friendly"}
+PARTITION_FILE = "romfs.img"  # the device's romfs partition (simulator/launch.py)
+PRELOAD_MARKER = "romfs.repo"
 
 
-def micropython_command():
-    """The unix port with the firmware's ROMFS image mapped (simulator/launch.py)."""
+def micropython_command(partition=None, heap=HEAP):
+    """The unix port with the board's ROM image mapped, and the device's romfs
+    partition file `partition` (None: a board without one) (simulator/launch.py)."""
     import sys
 
-    return [sys.executable, "-m", "simulator.launch", str(build.romfs()), "-X", f"heapsize={HEAP}"]
+    return [sys.executable, "-m", "simulator.launch", str(build.board_image()),
+            str(partition) if partition else "-", "-X", f"heapsize={heap}"]
 
 
-def micropython_env():
+def micropython_env(autorun=False):
     env = dict(os.environ)
     env["MICROPYPATH"] = f"{BOARD}:.frozen"
     env["PYTHONPATH"] = str(ROOT)
+    env["HCP_AUTORUN"] = "1" if autorun else "0"
     return env
+
+
+def preload_firmware(flash_dir, firmware="auto"):
+    """The developer shortcut: put the repo's firmware into the romfs partition.
+
+    "auto" does it when the partition file is missing or was preloaded before
+    (the marker romfs.repo; a real deploy drops it), so a developer always
+    runs the current firmware while a provisioned device keeps its own;
+    "none" leaves a blank board blank. Returns True when the partition holds
+    the preload (the board then starts firmware.main without a main.py).
+    """
+    flash_dir = Path(flash_dir)
+    partition, marker = flash_dir / PARTITION_FILE, flash_dir / PRELOAD_MARKER
+    if firmware == "none":
+        return False
+    if firmware != "auto":
+        raise ValueError("firmware must be auto or none")
+    if partition.exists() and not marker.exists():
+        return False
+    image = build.firmware_image().read_bytes()
+    if not partition.exists() or partition.read_bytes()[:len(image)] != image:
+        tmp = partition.with_suffix(".tmp")
+        tmp.write_bytes(image)
+        tmp.replace(partition)
+    marker.write_text("the romfs partition holds the repo's firmware (python -m simulator --firmware auto)\n")
+    return True
 
 
 _libc = ctypes.CDLL(None, use_errno=True)
@@ -75,9 +118,16 @@ def _nonblocking(fd):
 
 
 class Supervisor:
-    def __init__(self, flash_dir, log_path=None, spi_file=None, panel=True, on_event=None):
+    def __init__(self, flash_dir, log_path=None, spi_file=None, panel=True, on_event=None,
+                 firmware="auto", romfs=True, heap=HEAP):
+        """firmware: "auto" or "none" (preload_firmware); romfs=False: a board
+        whose MicroPython has no romfs partition (no vfs.rom_ioctl)."""
         self.flash_dir = Path(flash_dir)
         self.flash_dir.mkdir(parents=True, exist_ok=True)
+        self.firmware = firmware if romfs else "none"
+        self.romfs = romfs
+        self.heap = heap
+        self.partition = self.flash_dir / PARTITION_FILE
         self.image = self.flash_dir / "flash.img"
         self.log_path = Path(log_path) if log_path else self.flash_dir / "device.log"
         self.spi_file = Path(spi_file) if spi_file else None
@@ -96,9 +146,11 @@ class Supervisor:
         self._booted = threading.Event()
         self._ready = False
         self._pending_intr = False
+        self._console = False  # the REPL reads the console (see _boot)
         self._to_device = bytearray()
         self._to_pty = bytearray()
         self._last_out = 0
+        self._last_host = 0.0  # monotonic time of the last byte from the host
         self._fds = {}
 
     # -- public -----------------------------------------------------------
@@ -201,9 +253,11 @@ class Supervisor:
             self._fds["spi"] = _nonblocking(spi_r)
             if self.spi_file is not None:
                 self._spi_out = open(self.spi_file, "wb")
-        args = [*micropython_command(), str(BOARD / "boot.py"), str(self.image), mode,
+        autorun = preload_firmware(self.flash_dir, self.firmware)
+        args = [*micropython_command(self.partition if self.romfs else None, self.heap),
+                str(BOARD / "boot.py"), str(self.image), mode,
                 str(control_r), str(events_w), spi]
-        self.proc = subprocess.Popen(args, env=micropython_env(), stdin=stdin_r, stdout=stdout_w,
+        self.proc = subprocess.Popen(args, env=micropython_env(autorun), stdin=stdin_r, stdout=stdout_w,
                                      stderr=subprocess.STDOUT, cwd=self.flash_dir, pass_fds=child[2:],
                                      preexec_fn=_die_with_parent, start_new_session=True)
         for fd in child:
@@ -214,6 +268,10 @@ class Supervisor:
         self._ready = False
         self._pending_intr = False
         self._to_device.clear()
+        # Until the REPL runs (or a Ctrl-C brings it up), nothing reads the
+        # console: bytes from the host are dropped, so that a command sent
+        # into a board that just lost power is not run later by its REPL.
+        self._console = mode == "raw"
         self.boots += 1
         self._note(f"boot {mode}")
 
@@ -311,14 +369,25 @@ class Supervisor:
     def _from_host(self, data):
         if not data:
             return
+        now = time.monotonic()
+        if now - self._last_host > STALE_S:
+            # A new conversation (a program opened the port): output nobody
+            # read meanwhile is gone, as a closed serial port loses it; a
+            # client must not mistake an old "raw REPL" banner for an answer.
+            self._to_pty.clear()
+            termios.tcflush(self._slave, termios.TCIFLUSH)
+        self._last_host = now
         start = 0
         for i, byte in enumerate(data):
             if byte == 3:
-                self._to_device += data[start:i]
+                if self._console:
+                    self._to_device += data[start:i]
                 self._flush_device()
                 self._interrupt()
+                self._console = True  # the interrupt brings the REPL up
                 start = i + 1
-        self._to_device += data[start:]
+        if self._console:
+            self._to_device += data[start:]
         self._flush_device()
 
     def _interrupt(self):
@@ -378,6 +447,8 @@ class Supervisor:
                     self.proc.send_signal(signal.SIGINT)
             elif word.startswith("reset"):
                 self._ready = False
+            elif word == "repl":
+                self._console = True
             self._note(word)
 
     def _ended(self):

@@ -1,30 +1,48 @@
-# Boots the real firmware on the virtual board (MicroPython unix port).
+# Powers on the virtual board (MicroPython unix port).
 #
 #   micropython -X heapsize=100K boot.py FLASH_IMAGE [MODE CONTROL_FD EVENTS_FD SPI_FD]
 #
 # This file runs from source, so its bytecode sits in the heap: it only maps
-# the firmware's ROMFS image and hands over to startup.py, which runs in
-# place from there (see startup.py for the arguments).
+# the ROM images that simulator/launch.py placed outside the heap and hands
+# over to startup.py, which runs in place from there (see startup.py for the
+# arguments):
+#
+#   /board  the board's own modules (on an ESP32: C code and frozen modules)
+#   /rom    the device's romfs partition, when it holds a valid image; with
+#           `vfs.rom_ioctl` (rom_partition.py) to write it, as on an ESP32
+#           running MicroPython >= 1.25
 import os
 import sys
 
 
-def mount_rom():
-    # The firmware's ROMFS image, mapped by simulator/launch.py (an ESP32
-    # maps its romfs partition the same way). Without it, imports fall back
-    # to MICROPYPATH and the code itself lands in the heap.
-    where = os.getenv("HCP_ROMFS")
-    if not where:
-        return
+def _mapped(name):
+    where = os.getenv(name)
+    return where.split(":", 2) if where else None
+
+
+def mount_roms():
     import uctypes
     import vfs
 
-    addr, size = where.split(":")
-    vfs.mount(vfs.VfsRom(uctypes.bytearray_at(int(addr), int(size))), "/rom")
-    sys.path.insert(0, "/rom")
+    board = _mapped("HCP_BOARD_ROM")
+    if board:
+        vfs.mount(vfs.VfsRom(uctypes.bytearray_at(int(board[0]), int(board[1]))), "/board")
+        sys.path.insert(0, "/board")
+    partition = _mapped("HCP_ROM")
+    if partition:
+        import rom_partition
+
+        rom_partition.attach(int(partition[0]), int(partition[1]), partition[2])
+        sys.modules["vfs"] = rom_partition
+        try:
+            vfs.mount(vfs.VfsRom(rom_partition.rom_ioctl(2, 0)), "/rom")
+            sys.path.insert(1, "/rom")
+        except OSError:
+            pass  # blank or half-written: the board boots to the REPL
+    sys.path.append("/flash/lib")  # /lib on a board whose flash is at /
 
 
-mount_rom()
+mount_roms()
 
 if __name__ == "__main__":
     import startup

@@ -10,7 +10,8 @@
 # console (simulator/board/console.py).
 #
 # Mounts the littlefs image at /flash and makes it the working directory, as
-# the ESP32 has its flash at /, then runs firmware/main.py unchanged. The
+# the ESP32 has its flash at /, then runs main.py from there as a board does
+# (provisioning writes one that imports firmware.main from the ROM). The
 # console module is imported only once the firmware stops, so that a running
 # device has the heap a real board leaves it (the REPL is C code there).
 import os
@@ -26,11 +27,32 @@ def _fd(arg):
     return None if arg == "-" else int(arg)
 
 
+def _has_main():
+    try:
+        return os.stat("main.py")[0] & 0x8000 != 0
+    except OSError:
+        return False
+
+
 def run_firmware():
-    """Import firmware.main (it runs the device); the reset it asked for, or None."""
+    """Run main.py as a board does (the firmware, once provisioned); the reset
+    it asked for, or None. Without main.py, HCP_AUTORUN=1 (the simulator's
+    `--firmware auto` preload) imports firmware.main from the ROM directly."""
+    if _has_main():
+        start = "main.py"
+    elif os.getenv("HCP_AUTORUN") == "1":
+        start = None
+    else:
+        print("board: no main.py; MicroPython is at the REPL")
+        return None
     vboard.event("firmware")
     try:
-        import firmware.main  # noqa: F401
+        if start:
+            with open(start) as f:
+                code = f.read()
+            exec(code, {"__name__": "__main__"})
+        else:
+            import firmware.main  # noqa: F401
     except SystemExit:
         return vboard.reset_kind or "soft"
     except KeyboardInterrupt as e:

@@ -1,0 +1,99 @@
+# The board's ROM partition and `vfs.rom_ioctl`, as MicroPython >= 1.25 has
+# them on an ESP32 with a romfs partition.
+#
+# simulator/launch.py maps the device's partition file (<flash dir>/romfs.img)
+# into memory outside the heap; boot.py calls attach() with its address, size
+# and host path, then registers this module as sys.modules["vfs"], so
+# `import vfs` (mpremote's `romfs deploy`, hostd's provisioning) finds the
+# builtin vfs members plus rom_ioctl. Writes go to the mapped memory and to
+# the host file at once: a SIGKILL mid-deploy leaves a half-written image,
+# as a power cut leaves a half-written flash partition.
+import vfs as _builtin
+
+_g = globals()
+for _name in dir(_builtin):
+    if not _name.startswith("__"):
+        _g[_name] = getattr(_builtin, _name)
+
+BLOCK = 4096  # erase block of the ESP32's SPI flash
+_ENODEV = 19
+_EINVAL = 22
+_rom = None  # memoryview over the mapped partition
+_path = None  # the host file that keeps it across power cycles
+_marker = None  # <flash dir>/romfs.repo: "preloaded from the repo", dropped on a deploy
+
+
+def attach(addr, size, path):
+    global _rom, _path, _marker
+    import uctypes
+
+    _rom = memoryview(uctypes.bytearray_at(addr, size))
+    _path = path
+    _marker = path.rsplit("/", 1)[0] + "/romfs.repo"
+
+
+def _store(offset, data):
+    try:
+        f = open(_path, "r+b")
+    except OSError:
+        f = open(_path, "wb")
+        blank = b"\xff" * BLOCK
+        for _ in range(len(_rom) // BLOCK):
+            f.write(blank)
+        f.close()
+        f = open(_path, "r+b")
+    f.seek(offset)
+    f.write(data)
+    f.close()
+
+
+def _erase(offset, length):
+    end = min(len(_rom), (offset + length + BLOCK - 1) // BLOCK * BLOCK)
+    blank = b"\xff" * BLOCK
+    at = offset
+    while at < end:
+        n = min(BLOCK, end - at)
+        _rom[at:at + n] = blank[:n]
+        _store(at, blank[:n])
+        at += n
+
+
+def rom_ioctl(op, *args):
+    """1: partitions; 2 id: the partition buffer; 3 id [offset] length: erase;
+    4 id offset data: write; 5 id: finish; 6 id: erase block size."""
+    if _rom is None:
+        return -_ENODEV
+    if op == 1:
+        return 1
+    if not args or args[0] != 0:
+        return -_EINVAL
+    if op == 2:
+        return _rom
+    if op == 3:
+        try:
+            _builtin.umount("/rom")
+        except OSError:
+            pass
+        try:
+            import os
+
+            os.remove(_marker)
+        except OSError:
+            pass
+        offset, length = (0, args[1]) if len(args) == 2 else (args[1], args[2])
+        if offset < 0 or offset + length > len(_rom):
+            return -_EINVAL
+        _erase(offset, length)
+        return 4  # the smallest write
+    if op == 4:
+        offset, data = args[1], args[2]
+        if offset < 0 or offset + len(data) > len(_rom):
+            return -_EINVAL
+        _rom[offset:offset + len(data)] = data
+        _store(offset, data)
+        return 0
+    if op == 5:
+        return 0
+    if op == 6:
+        return BLOCK
+    return -_EINVAL
