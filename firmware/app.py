@@ -21,7 +21,8 @@ _HOST_SILENT_MS = const(10000)  # an unacked rating this old: treat the host as 
 
 
 class App:
-    def __init__(self, config, evaluator, outbox, buttons, clock, ticks_ms, ticks_diff, link_class, ssl=None):
+    def __init__(self, config, evaluator, outbox, buttons, clock, ticks_ms, ticks_diff, link_class,
+                 ssl=None, rx=None):
         self.config = config
         self.evaluator = evaluator
         self.outbox = outbox
@@ -46,6 +47,7 @@ class App:
             keepalive=config.heartbeat_s * 2,
             will=(self.status_topic, self._status(messages.OFFLINE), 1, False),
             ssl=ssl, on_message=self._on_message, on_connect=self._on_connect,
+            max_payload=messages.MAX_HOST_MESSAGE, rx=rx,
         )
         self.link.subscribe(self.session_topic, 1)
         self.link.subscribe(self.ack_topic, 1)

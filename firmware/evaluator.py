@@ -35,7 +35,7 @@ _REASON_TIMEOUT_S = const(30)
 _REASON_GUARD_MS = const(500)  # a double tap on a 差评 button is not its reason
 _REMEMBERED = const(8)  # rated session ids kept to ignore a QoS1 redelivery
 
-# Session fields (protocol/messages.py FIELDS[SESSION]).
+# Session fields (protocol/messages.py spec(SESSION)).
 _S_ID = const(3)
 _S_ITEM_CODE = const(4)
 _S_STAFF_ID = const(6)
@@ -43,7 +43,7 @@ _S_STAFF_NO = const(8)
 _S_CASES = const(9)
 _S_TTL = const(10)
 _S_PARTS = const(13)
-# Idle fields (FIELDS[IDLE]).
+# Idle fields (spec(IDLE)).
 _I_WINDOW = const(3)
 _I_STAFF_ID = const(4)
 _I_STAFF_NO = const(6)

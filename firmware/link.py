@@ -25,13 +25,19 @@ class Link:
     def __init__(self, host, port, client_id, user=None, password=None, keepalive=30,
                  will=None, ssl=None, on_message=None, on_connect=None,
                  clean_session=True, backoff_min_ms=500, backoff_max_ms=30000, rand=None,
-                 log=print):
+                 log=print, max_payload=mp.MAX_PAYLOAD, rx=None):
         if not 0 < keepalive <= 0xFFFF:  # 0 would leave reads without a deadline
             raise ValueError("keepalive must be 1..65535 seconds")
         if not 0 < backoff_min_ms <= backoff_max_ms:
             raise ValueError("need 0 < backoff_min_ms <= backoff_max_ms")
         if will is not None and len(will) != 4:
             raise ValueError("will is (topic, payload, qos, retain)")
+        # Inbound payloads are read into `rx` when given (a buffer the caller
+        # allocated early, while the heap was whole), else into a bytearray
+        # of the payload's size. on_message gets a memoryview, valid only
+        # during the call. Longer payloads drop the connection (Oversized).
+        self._rx = rx
+        self.max_payload = len(rx) if rx is not None else max_payload
         self.host = host
         self.port = port
         self._connect_packet = mp.connect(client_id, keepalive, clean_session, user, password, will)
@@ -313,7 +319,7 @@ class Link:
             while True:
                 kind = (await reader.readexactly(1))[0]  # idle wait is here
                 self._last_rx = ticks_ms()
-                packet = await mp.read_body(reader, kind)
+                packet = await mp.read_body(reader, kind, self._rx, self.max_payload)
                 self._last_rx = ticks_ms()
                 await self._dispatch(kind, packet[0], packet[1], packet[2])
                 packet = None

@@ -10,7 +10,6 @@ import time
 import machine
 import network
 
-from firmware import config as config_file
 from firmware.app import App
 from firmware.buttons import Buttons
 from firmware.clock import Clock
@@ -48,8 +47,23 @@ def _ssl_context(cfg):
     return context
 
 
-def build():
+def _load_config():
+    # The schema and its checks are needed once, at boot: load, then give
+    # the module's heap back (a few KB of a 100 KB heap).
+    import sys
+
+    import firmware
+    from firmware import config as config_file
+
     cfg = config_file.load()
+    sys.modules.pop("firmware.config", None)
+    if hasattr(firmware, "config"):
+        del firmware.config
+    return cfg
+
+
+def build():
+    cfg = _load_config()
     Pin = machine.Pin
     spi = machine.SPI(_SPI_ID, baudrate=40000000, sck=Pin(_PIN_SCK), mosi=Pin(_PIN_MOSI))
     panel = ST7789(spi, Pin(_PIN_DC, Pin.OUT), Pin(_PIN_CS, Pin.OUT), Pin(_PIN_RST, Pin.OUT))

@@ -190,10 +190,26 @@ async def read_length(reader):
             raise ValueError("remaining length longer than 4 bytes")
 
 
-async def read_body(reader, kind):
+async def read_into(reader, view):
+    """Fill `view` (a memoryview) from the stream; return it."""
+    n = len(view)
+    got = 0
+    while got < n:
+        k = await reader.readinto(view[got:])
+        if not k:
+            raise EOFError("connection closed mid-packet")
+        got += k
+    return view
+
+
+async def read_body(reader, kind, into=None, limit=MAX_PAYLOAD):
     """The rest of a packet whose first byte was `kind`: (packet_id, topic, data).
     For PUBLISH, data is the payload; for other types, the whole body.
-    The payload is read in one piece, so it is allocated once."""
+    A PUBLISH payload longer than `limit` (or than `into`) is Oversized. It
+    is read into `into` (a bytearray the caller keeps for the purpose) or
+    else into a new bytearray of its size, and returned as a memoryview.
+    asyncio's readexactly() would join TCP segments with `+=`: twice the size
+    at the peak, and a fragmented 100 KB heap after."""
     n = await read_length(reader)
     if kind & 0xF0 != PUBLISH:
         if n > _MAX_CONTROL:
@@ -213,6 +229,9 @@ async def read_body(reader, kind):
     pid = 0
     if qos:
         pid = parse_pid(await reader.readexactly(2))
-    if n - used > MAX_PAYLOAD:
-        raise Oversized("payload of %d bytes is over the limit" % (n - used))
-    return pid, topic, await reader.readexactly(n - used)
+    size = n - used
+    if size > (limit if into is None else min(limit, len(into))):
+        raise Oversized("payload of %d bytes is over the limit" % size)
+    if into is None:
+        into = bytearray(size)
+    return pid, topic, await read_into(reader, memoryview(into)[:size])

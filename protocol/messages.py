@@ -30,42 +30,39 @@ STATUS = "H"  # device -> host: heartbeat; also the last-will "offline"
 
 # Size limits, checked before anything is parsed.
 MAX_DEVICE_MESSAGE = 1024  # rating and status, device -> host
-MAX_HOST_MESSAGE = 16384  # session and idle carry 1-bit bitmaps
+MAX_HOST_MESSAGE = 6144  # session and idle carry 1-bit bitmaps (~3.7 KB)
 
 MAX_DEPTH = 4  # list nesting: message > parts > one part > spare level
 
 _SIG_TAIL = 68  # len(',"') + 64 hex digits + len('"]')
 
-# Field type codes: s str, n str or None, i int, b bool, l list, I list of int.
-# Each kind lists (name, type) in wire order; the first two are always
-# ("v", "i") and ("kind", "s"), the third is always the device id.
-FIELDS = {
-    RATING: (
-        ("v", "i"), ("kind", "s"), ("device", "s"), ("seq", "i"),
-        ("session", "n"), ("level", "i"), ("reasons", "I"), ("cases", "i"),
-        ("staff", "n"), ("time", "i"), ("synced", "b"),
-    ),
-    ACK: (
-        ("v", "i"), ("kind", "s"), ("device", "s"), ("seq", "i"),
-        ("result", "s"), ("host_time", "i"),
-    ),
-    SESSION: (
-        ("v", "i"), ("kind", "s"), ("device", "s"), ("session", "s"),
-        ("item_code", "s"), ("item_name", "s"), ("staff_id", "s"),
-        ("staff_name", "s"), ("staff_no", "s"), ("cases", "i"),
-        ("ttl", "i"), ("qr", "s"), ("host_time", "i"), ("parts", "l"),
-    ),
-    IDLE: (
-        ("v", "i"), ("kind", "s"), ("device", "s"), ("window", "s"),
-        ("staff_id", "n"), ("staff_name", "n"), ("staff_no", "n"),
-        ("serving", "b"), ("host_time", "i"), ("parts", "l"),
-    ),
-    STATUS: (
-        ("v", "i"), ("kind", "s"), ("device", "s"), ("state", "s"),
-        ("fw", "s"), ("outbox", "i"), ("heap", "i"), ("synced", "b"),
-        ("uptime", "i"), ("next_seq", "i"),
-    ),
+# Each kind's fields in wire order, as names and as one type code per field:
+# s str, n str or None, i int, b bool, l list, I list of int. The first two
+# are always "v" (i) and "kind" (s), the third is always the device id.
+# Plain strings rather than a table of tuples: on the device they stay in
+# ROM, where a dict of tuples would cost ~5 KB of the 100 KB heap.
+_NAMES = {
+    RATING: "v kind device seq session level reasons cases staff time synced",
+    ACK: "v kind device seq result host_time",
+    SESSION: "v kind device session item_code item_name staff_id staff_name staff_no"
+             " cases ttl qr host_time parts",
+    IDLE: "v kind device window staff_id staff_name staff_no serving host_time parts",
+    STATUS: "v kind device state fw outbox heap synced uptime next_seq",
 }
+_TYPES = {
+    RATING: "issiniIinib",
+    ACK: "issisi",
+    SESSION: "issssssssiisil",
+    IDLE: "isssnnnbil",
+    STATUS: "issssiibii",
+}
+KINDS = (RATING, ACK, SESSION, IDLE, STATUS)
+
+
+def spec(kind):
+    """[(name, type code), ...] of a kind's fields, in wire order."""
+    return list(zip(_NAMES[kind].split(), _TYPES[kind]))
+
 
 # Ack results.
 STORED = "stored"
@@ -115,14 +112,15 @@ def _check_shape(fields):
         raise Malformed("not a message tuple")
     if fields[0] != VERSION:
         raise UnsupportedVersion("protocol version %r" % (fields[0],))
-    spec = FIELDS.get(fields[1]) if isinstance(fields[1], str) else None
-    if spec is None:
-        raise Malformed("unknown kind %r" % (fields[1],))
-    if len(fields) != len(spec):
-        raise Malformed("kind %s needs %d fields" % (fields[1], len(spec)))
-    for i in range(len(spec)):
-        if not _type_ok(spec[i][1], fields[i]):
-            raise Malformed("field %s has the wrong type" % spec[i][0])
+    kind = fields[1]
+    codes = _TYPES.get(kind) if isinstance(kind, str) else None
+    if codes is None:
+        raise Malformed("unknown kind %r" % (kind,))
+    if len(fields) != len(codes):
+        raise Malformed("kind %s needs %d fields" % (kind, len(codes)))
+    for i in range(len(codes)):
+        if not _type_ok(codes[i], fields[i]):
+            raise Malformed("field %s has the wrong type" % _NAMES[kind].split()[i])
 
 
 def _check_values(fields):
@@ -146,8 +144,8 @@ def _check_bytes(payload):
     # out of stack or heap on the device.
     # Fast path (min/max/count run in C on both runtimes): printable ASCII
     # with no more brackets in all than MAX_DEPTH cannot nest too deep.
-    if min(payload) >= 32 and max(payload) <= 126 and \
-            payload.count(b"[") + payload.count(b"{") <= MAX_DEPTH:
+    if not isinstance(payload, memoryview) and min(payload) >= 32 and max(payload) <= 126 \
+            and payload.count(b"[") + payload.count(b"{") <= MAX_DEPTH:
         return
     depth = 0
     in_string = False
@@ -172,8 +170,17 @@ def _check_bytes(payload):
             depth -= 1
 
 
+def _loads(payload):
+    # The device decodes straight out of its link's receive buffer (a
+    # memoryview, no copy); MicroPython's json takes one, CPython's does not.
+    try:
+        return json.loads(payload)
+    except TypeError:
+        return json.loads(bytes(payload))
+
+
 def sign(key, fields, mac=hmac_sha256.digest):
-    """Encode `fields` (a tuple in FIELDS order) and append its signature.
+    """Encode `fields` (a tuple in spec(kind) order) and append its signature.
 
     `mac(key, message, tail=b"")` computes HMAC-SHA256; the host may pass a
     faster one built on CPython's hmac module (see decode)."""
@@ -201,7 +208,7 @@ def decode(payload, keys, device=None, max_size=MAX_DEVICE_MESSAGE, canonical_on
     default is protocol.hmac_sha256.digest (pure hashlib, for MicroPython).
     The host passes one built on CPython's hmac module, which is faster.
     """
-    if not isinstance(payload, (bytes, bytearray)):
+    if not isinstance(payload, (bytes, bytearray, memoryview)):
         raise Malformed("payload is not bytes")
     size = len(payload)
     if size > max_size:
@@ -213,7 +220,7 @@ def decode(payload, keys, device=None, max_size=MAX_DEVICE_MESSAGE, canonical_on
     _check_bytes(payload)
     hex_mac = bytes(payload[size - _SIG_TAIL + 2:size - 2])
     try:
-        fields = json.loads(payload)  # the signature is the last element
+        fields = _loads(payload)  # the signature is the last element
         signature = binascii.unhexlify(hex_mac)
     except ValueError:
         raise Malformed("not JSON")
@@ -242,7 +249,7 @@ def decode(payload, keys, device=None, max_size=MAX_DEVICE_MESSAGE, canonical_on
 
 
 def field_names(kind):
-    return [name for name, _ in FIELDS[kind]]
+    return _NAMES[kind].split()
 
 
 def as_dict(fields):

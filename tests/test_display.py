@@ -58,10 +58,26 @@ def session_parts():
 
 # -- the screens -----------------------------------------------------------------
 
+def qr_matrix_part(data):
+    """The QR code as the host sends it: one pixel per module, scaled on the device."""
+    qr = qrcode.QRCode(border=1)
+    qr.add_data(data)
+    qr.make(fit=True)
+    matrix = qr.get_matrix()
+    img = Image.new("1", (len(matrix), len(matrix)), 0)
+    for y, row in enumerate(matrix):
+        for x, dark in enumerate(row):
+            img.putpixel((x, y), 1 if dark else 0)
+    return ["qr", len(matrix), len(matrix), base64.b64encode(img.tobytes()).decode()]
+
+
 @pytest.fixture(scope="module")
 def screens(tmp_path_factory):
-    out = tmp_path_factory.mktemp("screens")
-    parts = {"session": session_parts(),
+    return render_screens(tmp_path_factory.mktemp("screens"), session_parts())
+
+
+def render_screens(out, session):
+    parts = {"session": session,
              "idle": [text_part("window", "3号窗口 不动产登记", 300, 48, 30),
                       text_part("staff", "张晓明", 200, 24, 22)]}
     (out / "parts.json").write_text(json.dumps(parts))
@@ -122,6 +138,20 @@ def test_session_options_sit_over_the_five_buttons(screens):
         assert text > 150, i  # the label's glyph pixels
         # Nothing of this option leaks into its neighbours' columns.
         assert raw(shot, i * col, (y0 + y1) // 2) == layout["white"]
+
+
+def test_qr_module_matrix_is_scaled_to_the_same_pixels(screens, tmp_path):
+    """A 1-pixel-per-module QR (about 165 bytes) draws exactly what the
+    host-scaled 120x120 bitmap (1.8 KB) draws."""
+    _, shots, _ = screens
+    session = session_parts()
+    session[2] = qr_matrix_part("https://hcp.example.gov.cn/r/s-20260705-0001")
+    assert len(base64.b64decode(session[2][3])) < 250
+    _, small, _ = render_screens(tmp_path, session)
+    box = [(x, y) for y in range(52, 172) for x in range(198, 318)]
+    assert [raw(small["session"], x, y) for x, y in box] == \
+        [raw(shots["session"], x, y) for x, y in box]
+    assert count(small["session"], 198, 52, 318, 172, 0) > 2000  # black modules drawn
 
 
 def test_session_shows_item_staff_number_prompt_and_qr(screens):
@@ -320,9 +350,10 @@ def test_glyphs_cover_every_fixed_string():
 
 
 def test_memory_on_a_100k_heap(tmp_path):
+    parts = session_parts()
+    parts[2] = qr_matrix_part("https://hcp.example.gov.cn/r/s-20260705-0001")  # as the host sends it
     fields = [1, "S", "dev-w01", "s-20260705-0001", "ITEM-001", "不动产登记", "staff-42", "张晓明",
-              "0042", 1, 120, "https://hcp.example.gov.cn/r/s-20260705-0001", 1795248000,
-              session_parts()]
+              "0042", 1, 120, "https://hcp.example.gov.cn/r/s-20260705-0001", 1795248000, parts]
     wire = messages.sign(KEY, fields)
     assert len(wire) <= messages.MAX_HOST_MESSAGE
     (tmp_path / "session.wire").write_bytes(wire)

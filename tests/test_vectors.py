@@ -43,7 +43,7 @@ def test_invalid_vector(vector):
 
 def test_vectors_cover_every_kind_and_decode_reason():
     kinds = {v["fields"][1] for v in ALL if v["valid"]}
-    assert kinds == set(messages.FIELDS)
+    assert kinds == set(messages.KINDS)
     reasons = {v["reason"] for v in ALL if not v["valid"]}
     # "replayed" is decided by hostd's (device_id, seq) check, not by decode.
     assert reasons == set(REASONS) - {"replayed"}

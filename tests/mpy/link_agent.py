@@ -31,7 +31,7 @@ state = {"quit": False, "connects": 0}
 
 def on_message(topic, payload):
     digest = binascii.hexlify(hashlib.sha256(payload).digest()).decode()
-    emit("rx", topic=topic, len=len(payload), sha=digest, head=payload[:32].decode(),
+    emit("rx", topic=topic, len=len(payload), sha=digest, head=bytes(payload[:32]).decode(),
          free=gc.mem_free())
     if payload == cfg.get("quit_on", "").encode():
         state["quit"] = True

@@ -72,8 +72,9 @@ async def main():
     await asyncio.sleep_ms(300)  # SUBACK
     gc.collect()
     idle = gc.mem_alloc()
-    emit("heap", code=after_import - before_import, idle_link=idle - baseline,
-         free=gc.mem_free())
+    rx = len(link._rx) if link._rx is not None else 0  # a caller's receive buffer, counted apart
+    emit("heap", code=after_import - before_import, idle_link=idle - baseline - rx,
+         rx_buffer=rx, free=gc.mem_free())
 
     gc.collect()
     base = gc.mem_alloc()
