@@ -111,13 +111,11 @@ def _wait(predicate, timeout):
 
 def scenario(heap_kb=100, timeout=30):
     """Run the full rating once on a `heap_kb` heap; return what it measured."""
-    from simulator import supervisor
     from simulator.device import SimDevice
 
     workdir = Path(tempfile.mkdtemp(prefix="hostd-fwbench-"))
     broker, port = start_mosquitto(str(workdir))
     store = Store(workdir / "hostd.db")
-    old_heap = supervisor.HEAP
     device = collector = None
     result = {"heap_kb": heap_kb, "ok": False}
     try:
@@ -128,11 +126,10 @@ def scenario(heap_kb=100, timeout=30):
         pusher = mqtt.Client(CallbackAPIVersion.VERSION2, client_id="bench-session")
         pusher.connect("127.0.0.1", port)
         pusher.loop_start()
-        device = SimDevice(workdir / "device", name=DEVICE)
+        device = SimDevice(workdir / "device", name=DEVICE, heap="%dK" % heap_kb)
         device.write_config({"device_id": DEVICE, "hall": HALL, "window": WINDOW,
                              "key": key.hex(), "broker_host": "127.0.0.1",
                              "broker_port": port, "heartbeat_s": 5})
-        supervisor.HEAP = "%dK" % heap_kb
         t0 = time.monotonic()
         device.start()
         if device.board.wait_event("firmware", timeout):
@@ -165,7 +162,6 @@ def scenario(heap_kb=100, timeout=30):
         pusher.loop_stop()
         return result
     finally:
-        supervisor.HEAP = old_heap
         if device is not None:
             device.stop()
         if collector is not None:

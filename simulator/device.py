@@ -24,8 +24,9 @@ class FlashScriptError(RuntimeError):
 
 
 class SimDevice:
-    def __init__(self, flash_dir, name="device", firmware="auto"):
+    def __init__(self, flash_dir, name="device", firmware="auto", heap=None):
         self.firmware = firmware  # "auto": preload the repo's firmware (supervisor.preload_firmware)
+        self.heap = heap  # -X heapsize, e.g. "100K"; None: the board's (100 KB, a plain ESP32)
         self.flash_dir = Path(flash_dir)
         self.flash_dir.mkdir(parents=True, exist_ok=True)
         self.image = self.flash_dir / "flash.img"
@@ -74,7 +75,8 @@ class SimDevice:
         SPI stream also goes to the file `spi_stream`."""
         self.board = Supervisor(self.flash_dir, log_path=self.log_path, panel=record_panel,
                                 spi_file=self.spi_stream if record_panel else None,
-                                firmware=self.firmware)
+                                firmware=self.firmware,
+                                **({"heap": self.heap} if self.heap else {}))
         self.board.start()
         return self
 
