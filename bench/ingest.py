@@ -19,8 +19,6 @@ the broker's PUBACK, one subscriber counts deliveries.
 
 Usage: python -m bench.ingest [devices] [per_device] [window] [rounds]
 """
-import hashlib
-import hmac
 import json
 import multiprocessing
 import os
@@ -38,29 +36,12 @@ from paho.mqtt.properties import Properties
 
 from bench.common import figure, start_mosquitto, stop
 from hostd import registry
-from hostd.collector import Collector, no_delay
+from hostd.collector import Collector, HostMac, no_delay
 from hostd.store import Store
 from protocol import messages, topics
 
 HALL = "bench"
 RECEIVE_MAXIMUM = 1024  # as hostd.collector.Collector's default
-
-
-class HostMac:
-    """HMAC-SHA256 on CPython's hmac, with the keyed state cached per key."""
-
-    def __init__(self):
-        self._base = {}
-
-    def __call__(self, key, message, tail=b""):
-        base = self._base.get(key)
-        if base is None:
-            base = self._base[key] = hmac.new(key, digestmod=hashlib.sha256)
-        h = base.copy()
-        h.update(message)
-        if tail:
-            h.update(tail)
-        return h.digest()
 
 
 def rating(device, seq):
