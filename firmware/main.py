@@ -58,7 +58,7 @@ def _load_config():
     cfg = config_file.load()
     sys.modules.pop("firmware.config", None)
     if hasattr(firmware, "config"):
-        del firmware.config
+        delattr(firmware, "config")
     return cfg
 
 
