@@ -29,7 +29,6 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 
@@ -65,7 +64,7 @@ def _text_part(name, text, w, h, size):
     return [name, w, h, base64.b64encode(img.tobytes()).decode()]
 
 
-def _qr_part(data):
+def qr_matrix_part(data):
     """The QR code as its module matrix, one pixel per module: the device
     scales it up (firmware/display.py), so ~165 bytes travel, not ~1.8 KB."""
     import qrcode
@@ -85,7 +84,7 @@ def _qr_part(data):
 def session_message(key, session_id="s-bench-0001"):
     url = "https://hcp.example.gov.cn/r/%s" % session_id
     parts = [_text_part("item", "不动产登记（转移登记）", 300, 48, 26),
-             _text_part("staff", "张晓明", 200, 24, 22), _qr_part(url)]
+             _text_part("staff", "张晓明", 200, 24, 22), qr_matrix_part(url)]
     return messages.sign(key, [
         messages.VERSION, messages.SESSION, DEVICE, session_id, "ITEM-001", "不动产登记",
         "staff-42", "张晓明", "0042", 1, 120, url, int(time.time()), parts])

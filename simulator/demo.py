@@ -15,7 +15,6 @@ and acknowledges it, and the device drops it from its outbox.
 """
 import argparse
 import json
-import os
 import random
 import shutil
 import signal

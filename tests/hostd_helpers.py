@@ -178,7 +178,8 @@ class HostPush:
 class HostdProcess:
     """`hostd --home H run` as a real process; its log goes to a file in the home."""
 
-    def __init__(self, home, *args):
+    def __init__(self, home, *args, env=None):
+        import os
         import subprocess
         import sys
         self.home = home
@@ -187,7 +188,8 @@ class HostdProcess:
         started = time.monotonic()
         self.proc = subprocess.Popen([sys.executable, "-m", "hostd.cli", "--home",
                                       str(home.path), "run", *args],
-                                     stdout=self._log, stderr=self._log)
+                                     stdout=self._log, stderr=self._log,
+                                     env={**os.environ, **(env or {})})
         self.wait_for("hostd ready")
         self.start_s = time.monotonic() - started
 
@@ -218,8 +220,14 @@ class HostdProcess:
 
 def db_rows(home, sql, args=()):
     """Rows of `sql` on the home's hostd.db through a fresh read connection."""
+    return sql_rows(home.db_path, sql, args)
+
+
+def sql_rows(path, sql="SELECT device_id, seq, level FROM ratings ORDER BY device_id, seq", args=()):
+    """Rows of `sql` on the database at `path`, read with a separate plain
+    connection: only committed data is visible."""
     import sqlite3
-    conn = sqlite3.connect(home.db_path, timeout=30)
+    conn = sqlite3.connect(path, timeout=30)
     try:
         return conn.execute(sql, args).fetchall()
     finally:

@@ -1,16 +1,12 @@
 """`make bench` in miniature: every benchmark runs with tiny sizes and gives
 well-formed, sane results (all ratings stored, ratios > 0). No timing asserts."""
 import json
-import sys
 
 import pytest
 
-from conftest import ROOT
-
-sys.path.insert(0, str(ROOT))  # bench/ is run from the checkout, not installed
-from bench import __main__ as bench_main  # noqa: E402
-from bench import firmware, ingest, latency, outbox  # noqa: E402
-from bench.common import percentile  # noqa: E402
+from bench import __main__ as bench_main
+from bench import firmware, ingest, latency, outbox
+from bench.common import percentile
 
 
 def check_figures(figs):

@@ -1,7 +1,6 @@
 """The five-button debouncer (firmware/buttons.py) on real MicroPython."""
 import json
 
-import pytest
 
 from conftest import ROOT, run_micropython
 

@@ -1,6 +1,5 @@
 """The collector end to end: real Mosquitto, real SQLite, devices signing with real keys."""
 import logging
-import sqlite3
 import threading
 import time
 
@@ -11,16 +10,9 @@ from hostd.collector import Collector
 from hostd.store import Store
 from protocol import messages, topics
 from hostd_helpers import SigningDevice, rating_fields, status_fields, wait_for
+from hostd_helpers import sql_rows as db_rows
 
 HALL = "hall-1"
-
-
-def db_rows(path, sql="SELECT device_id, seq, level FROM ratings ORDER BY device_id, seq"):
-    conn = sqlite3.connect(path)
-    try:
-        return conn.execute(sql).fetchall()
-    finally:
-        conn.close()
 
 
 @pytest.fixture

@@ -13,46 +13,12 @@ import pytest
 
 from conftest import mosquitto_binary
 from hostd import broker
+from hostd_helpers import HostdProcess
 from hostd_support import Client, hostd, make_home, signed_rating
 from protocol import messages
 from protocol.credentials import mqtt_password
 
 HOSTD = [sys.executable, "-m", "hostd.cli"]
-
-
-class Daemon:
-    def __init__(self, home, *args, env=None):
-        self.home = home
-        self.log_path = home.path / ("hostd-test-%f.log" % time.time())
-        self.log = open(self.log_path, "ab")
-        self.proc = subprocess.Popen([*HOSTD, "--home", str(home.path), "run", *args],
-                                     stdout=self.log, stderr=self.log,
-                                     env={**os.environ, **(env or {})})
-        self.wait_for("hostd ready")
-
-    def text(self):
-        return self.log_path.read_text(errors="replace")
-
-    def wait_for(self, words, timeout=20):
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if words in self.text():
-                return
-            if self.proc.poll() is not None:
-                pytest.fail("hostd exited %s:\n%s" % (self.proc.returncode, self.text()))
-            time.sleep(0.05)
-        pytest.fail("no %r from hostd within %ss:\n%s" % (words, timeout, self.text()))
-
-    def stop(self, sig=signal.SIGTERM):
-        if self.proc.poll() is None:
-            self.proc.send_signal(sig)
-            try:
-                self.proc.wait(20)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        self.log.close()
-        return self.proc.returncode
 
 
 @pytest.fixture
@@ -111,7 +77,7 @@ needs_mosquitto = pytest.mark.skipif(mosquitto_binary() is None, reason="mosquit
 def test_own_mosquitto_end_to_end(tmp_path, daemons):
     home = make_home(tmp_path / "home")
     assert hostd(home, "device", "add", "d1", "--window", "1").exit_code == 0
-    daemons.append(Daemon(home))
+    daemons.append(HostdProcess(home))
     config, key = _device(home, "d1")
     port = config["broker_port"]
     pid = broker.running_pid(home)
@@ -144,11 +110,11 @@ def test_own_mosquitto_end_to_end(tmp_path, daemons):
 @needs_mosquitto
 def test_sigkill_leaves_no_broker_behind(tmp_path, daemons):
     home = make_home(tmp_path / "home")
-    daemons.append(Daemon(home))
+    daemons.append(HostdProcess(home))
     pid = broker.running_pid(home)
     daemons[0].stop(signal.SIGKILL)
     assert _gone(pid), "mosquitto outlived a SIGKILLed hostd"
-    daemons.append(Daemon(home))  # the same home starts again at once
+    daemons.append(HostdProcess(home))  # the same home starts again at once
     assert daemons[1].stop(signal.SIGINT) == 0
 
 
@@ -157,7 +123,7 @@ def test_existing_broker(tmp_path, daemons, mosquitto):
     home = make_home(tmp_path / "home")
     assert hostd(home, "device", "add", "d1", "--window", "1").exit_code == 0
     url = "mqtt://127.0.0.1:%d" % mosquitto.port
-    daemons.append(Daemon(home, "--broker", url))
+    daemons.append(HostdProcess(home, "--broker", url))
     assert "existing broker %s" % url in daemons[0].text()
     assert not (home.broker / "mosquitto.conf").exists()
     assert broker.running_pid(home) is None
@@ -171,7 +137,7 @@ def test_existing_broker(tmp_path, daemons, mosquitto):
 def test_amqtt_fallback(tmp_path, daemons):
     home = make_home(tmp_path / "home")
     assert hostd(home, "device", "add", "d1", "--window", "1").exit_code == 0
-    daemons.append(Daemon(home, env={"HOSTD_MOSQUITTO": str(tmp_path / "no-mosquitto")}))
+    daemons.append(HostdProcess(home, env={"HOSTD_MOSQUITTO": str(tmp_path / "no-mosquitto")}))
     assert "FALLBACK" in daemons[0].text() and "amqtt" in daemons[0].text()
     config, key = _device(home, "d1")
     ack = rate_and_get_ack(config["broker_port"], "d1", key, seq=3)

@@ -14,6 +14,8 @@ import pytest
 import qrcode
 from PIL import Image, ImageDraw, ImageFont
 
+from bench.firmware import qr_matrix_part  # the QR as the host sends it: its module matrix
+
 from conftest import ROOT, run_micropython
 from protocol import messages
 from simulator.panel_decode import PanelDecoder, decode, decode_file, records
@@ -57,19 +59,6 @@ def session_parts():
 
 
 # -- the screens -----------------------------------------------------------------
-
-def qr_matrix_part(data):
-    """The QR code as the host sends it: one pixel per module, scaled on the device."""
-    qr = qrcode.QRCode(border=1)
-    qr.add_data(data)
-    qr.make(fit=True)
-    matrix = qr.get_matrix()
-    img = Image.new("1", (len(matrix), len(matrix)), 0)
-    for y, row in enumerate(matrix):
-        for x, dark in enumerate(row):
-            img.putpixel((x, y), 1 if dark else 0)
-    return ["qr", len(matrix), len(matrix), base64.b64encode(img.tobytes()).decode()]
-
 
 @pytest.fixture(scope="module")
 def screens(tmp_path_factory):

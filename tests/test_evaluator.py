@@ -5,7 +5,6 @@ driver, Clock and flash Outbox (littlefs in a file), with a fake ticks_ms.
 The ratings are read back from the outbox and checked with the device key.
 """
 import json
-from pathlib import Path
 
 import pytest
 

@@ -26,7 +26,6 @@ import signal
 import subprocess
 import time
 
-import pytest
 
 from conftest import HEAP, MICROPYTHON, ROOT, micropython_env, run_micropython
 

@@ -9,7 +9,6 @@ and recovered.
 import json
 import os
 import pty
-import signal
 import subprocess
 import sys
 import time
@@ -23,32 +22,12 @@ from PIL import Image
 from hostd import provision as provisioning
 from hostd.cli import cli
 from hostd.store import open_database
+from hostd_helpers import HostdProcess
 from hostd_support import make_home
 from simulator.supervisor import Supervisor
 
 MPREMOTE = str(Path(sys.executable).parent / "mpremote")
 DEVICE, HALL, WINDOW = "w07-a", "h1", "07"
-
-
-class Daemon:
-    def __init__(self, home):
-        self.log_path = home.path / "hostd-run.log"
-        self.log = open(self.log_path, "ab")
-        self.proc = subprocess.Popen([sys.executable, "-m", "hostd.cli", "--home", str(home.path), "run"],
-                                     stdout=self.log, stderr=self.log)
-        deadline = time.monotonic() + 30
-        while "hostd ready" not in self.log_path.read_text(errors="replace"):
-            assert self.proc.poll() is None and time.monotonic() < deadline, self.log_path.read_text()
-            time.sleep(0.05)
-
-    def stop(self):
-        self.proc.send_signal(signal.SIGTERM)
-        try:
-            self.proc.wait(20)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
-        self.log.close()
 
 
 def hostd(home, *args):
@@ -67,7 +46,7 @@ def world(tmp_path_factory):
     home = make_home(work / "home", hall=HALL)
     result = hostd(home, "device", "add", DEVICE, "--window", WINDOW)
     assert result.exit_code == 0, result.output
-    daemon = Daemon(home)
+    daemon = HostdProcess(home)
     board = Supervisor(work / "flash", panel=True, firmware="none").start()
     assert board.wait_event("ready", 30)
     yield {"home": home, "board": board, "work": work, "daemon": daemon}

@@ -9,6 +9,7 @@ from hostd import schema
 from hostd.store import DUPLICATE, REPLAYED, STORED, Store, StoreClosed, open_database
 from protocol import messages
 from hostd_helpers import rating_fields
+from hostd_helpers import sql_rows as rows
 
 KEY = bytes(range(32))
 
@@ -16,15 +17,6 @@ KEY = bytes(range(32))
 def wire_for(seq, level=5, device="w01-a"):
     fields = rating_fields(device, seq, level, device_time=1795248000)
     return fields, messages.sign(KEY, fields)
-
-
-def rows(path, sql="SELECT device_id, seq, level FROM ratings ORDER BY device_id, seq"):
-    """Read with a separate plain connection: only committed data is visible."""
-    conn = sqlite3.connect(path)
-    try:
-        return conn.execute(sql).fetchall()
-    finally:
-        conn.close()
 
 
 @pytest.fixture

@@ -6,7 +6,6 @@
 # power cut between two block writes. fsync happens only on the sync ioctl:
 # it matters for a host OS crash, not for killing the process, and an fsync
 # per 32-byte program made every append ~20 ms.
-import os
 
 _IOCTL_SYNC = 3
 _IOCTL_BLOCK_COUNT = 4

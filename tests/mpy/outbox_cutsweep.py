@@ -8,7 +8,6 @@
 # the image, drops the rest, then remounts and checks. Prints one JSON line
 # per failing pass and a summary line.
 import json
-import os
 import sys
 
 import vfs
