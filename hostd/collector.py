@@ -26,13 +26,13 @@ import logging
 import socket
 import ssl
 import threading
-import time
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
+from hostd import clock
 from hostd.counters import INTERNAL_ERROR, UNKNOWN_DEVICE, RejectionCounters
 from hostd.registry import KeyCache
 from hostd.store import REPLAYED, STORED
@@ -296,9 +296,20 @@ class Collector:
         finally:
             self._done()
 
+    def publish_signed(self, hall, device, leaf, fields, retain=False):
+        """Sign `fields` with the device's current key and publish them on its
+        `leaf` topic (topics.SESSION) at QoS1. Returns the wire bytes; raises
+        LookupError for an unknown or revoked device."""
+        keys = self.keys.keys(device)
+        if not keys:
+            raise LookupError("device %s is not registered, or revoked" % device)
+        wire = messages.sign(keys[0], fields, self.mac)
+        self.client.publish(topics.topic(hall, device, leaf), wire, qos=QOS, retain=retain)
+        return wire
+
     def _send_ack(self, hall, device, seq, key, result):
         ack = messages.sign(key, [messages.VERSION, messages.ACK, device, seq, result,
-                                  int(time.time())], self.mac)
+                                  int(clock.now())], self.mac)
         info = self.client.publish(topics.topic(hall, device, topics.ACK), ack, qos=QOS)
         return info.rc == mqtt.MQTT_ERR_SUCCESS
 

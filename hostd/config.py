@@ -40,6 +40,14 @@ def _path_or_empty(value):
     return isinstance(value, str)
 
 
+def _int_between(value, low, high):
+    return isinstance(value, int) and not isinstance(value, bool) and low <= value <= high
+
+
+def _url_http_or_empty(value):
+    return isinstance(value, str) and (value == "" or value.split("://")[0] in ("http", "https"))
+
+
 def _url_or_empty(value):
     return isinstance(value, str) and (value == "" or value.split("://")[0] in ("mqtt", "mqtts"))
 
@@ -64,7 +72,21 @@ SCHEMA = (
     ("web", "listen", "127.0.0.1", _address, "an IP address such as 127.0.0.1 or 0.0.0.0"),
     ("collector", "shared_group", "", _group_or_empty,
      "\"\" or a group name for $share/<group>/ subscriptions (several hostd on one broker)"),
+    ("web", "public_url", "", _url_http_or_empty,
+     "\"\" (this host's address and web.port) or the http(s):// base URL citizens' phones reach"),
     ("log", "level", "INFO", lambda v: v in LOG_LEVELS, " ".join(LOG_LEVELS)),
+    # The rating rules (policy.md "The rating"): the period a citizen may rate
+    # in, after which an unrated session becomes a default rating.
+    ("rating", "default_level", 3, lambda v: v in (3, 4), "3 (基本满意) or 4 (满意)"),
+    ("rating", "period_days", 5, lambda v: _int_between(v, 1, 60), "a whole number of days, 1-60"),
+    ("rating", "working_days", True, lambda v: isinstance(v, bool),
+     "true (count working days, chinese-calendar) or false (natural days)"),
+    ("rating", "holiday_file", "", _path_or_empty,
+     "\"\" or a TOML file of holidays and adjusted working days for years chinese-calendar lacks"),
+    ("rating", "screen_seconds", 120, lambda v: _int_between(v, 10, 3600),
+     "seconds the device shows a session, 10-3600"),
+    ("render", "font", "", _path_or_empty,
+     "\"\" (the installed CJK font) or the path of a .ttf/.ttc font"),
 )
 
 

@@ -19,7 +19,9 @@ from hostd import broker as broker_files
 from hostd import mosquitto
 from hostd.collector import Collector
 from hostd.store import Store
-from hostd.web import StatusPage
+from hostd.context import Context
+from hostd.web.app import create_app
+from hostd.web.server import WebServer
 
 log = logging.getLogger("hostd")
 
@@ -104,7 +106,8 @@ def run(home, broker_url=None, stop_event=None):
             where = "existing broker %s (not started by hostd)" % url
         if not collector.start(timeout=10):
             log.warning("collector not subscribed yet on %s; it keeps retrying", where)
-        page = StatusPage(store, collector, web["listen"], web["port"]).start()
+        ctx = running["ctx"] = Context(home, config, store, collector)
+        page = WebServer(create_app(ctx, collector), web["listen"], web["port"]).start()
         log.info("%s: hall %s, %s, status page %s, database %s, broker files %s",
                  READY, config["hall"]["id"], where, page.url, home.db_path, home.broker)
         stop.wait()

@@ -21,7 +21,8 @@ from contextlib import contextmanager
 
 import sqlite_utils
 
-from hostd import schema
+from hostd import binding, pipeline, schema
+from hostd import clock
 from protocol import messages
 
 log = logging.getLogger("hostd.store")
@@ -235,7 +236,7 @@ class Store:
         """
         rating = fields if isinstance(fields, dict) else messages.as_dict(fields)
         wire = bytes(wire)
-        received_at = int(time.time())
+        received_at = int(clock.now())
 
         def op(db):
             return insert_rating(db, rating, wire, hall, received_at, after_store)
@@ -254,23 +255,28 @@ class Store:
 
 
 def insert_rating(db, rating, wire, hall, received_at, after_store=None):
+    """Insert a verified device rating; bind it to its session (hostd/binding.py)
+    and run what follows a rating (hostd/pipeline.py), all in this transaction."""
     conn = db.conn
-    inserted = conn.execute(
-        "INSERT INTO ratings (device_id, seq, hall, session_id, level, reasons, cases,"
-        " staff, device_time, clock_synced, received_at, wire)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-        " ON CONFLICT (device_id, seq) DO NOTHING",
+    row = conn.execute("SELECT wire FROM ratings WHERE device_id = ? AND seq = ?",
+                       (rating["device"], rating["seq"])).fetchone()
+    if row is not None:  # (device_id, seq) is taken: a resend or a replay
+        return DUPLICATE if bytes(row[0]) == wire else REPLAYED
+    session_id, bound, window = binding.bind(db, rating, hall, received_at)
+    rating_id = conn.execute(
+        "INSERT INTO ratings (channel, device_id, seq, hall, window, session_id, binding,"
+        " level, reasons, cases, staff, device_time, clock_synced, received_at, wire)"
+        " VALUES ('device', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         (
-            rating["device"], rating["seq"], hall, rating["session"], rating["level"],
+            rating["device"], rating["seq"], hall, window, session_id, bound, rating["level"],
             "[" + ",".join(str(code) for code in rating["reasons"]) + "]",
             rating["cases"], rating["staff"], rating["time"], int(rating["synced"]),
             received_at, wire,
         ),
-    ).rowcount
-    if inserted == 0:  # (device_id, seq) is taken: a resend or a replay
-        row = conn.execute("SELECT wire FROM ratings WHERE device_id = ? AND seq = ?",
-                           (rating["device"], rating["seq"])).fetchone()
-        return DUPLICATE if bytes(row[0]) == wire else REPLAYED
+    ).lastrowid
+    if bound == "session":
+        binding.close_session(db, session_id, rating_id, received_at)
+    pipeline.rating_recorded(db, rating_id)
     if after_store is not None:
         after_store(db, rating, hall)
     return STORED

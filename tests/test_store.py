@@ -162,9 +162,10 @@ def test_migrations_are_idempotent(tmp_path):
     db = open_database(path)  # second open: nothing pending, nothing fails
     assert schema.MIGRATIONS.pending(db) == []
     names = [m.name for m in schema.MIGRATIONS.applied(db)]
-    assert names == ["m001_devices", "m002_ratings", "m003_device_status", "m004_rejections"]
+    assert names[:4] == ["m001_devices", "m002_ratings", "m003_device_status", "m004_rejections"]
+    count = len(db.execute("SELECT * FROM _sqlite_migrations").fetchall())
     schema.migrate(db)
-    assert len(db.execute("SELECT * FROM _sqlite_migrations").fetchall()) == 4
+    assert len(db.execute("SELECT * FROM _sqlite_migrations").fetchall()) == count
     assert {"devices", "ratings", "device_status", "rejections"} <= set(db.table_names())
     assert "fleet" in db.view_names()
     db.conn.close()
@@ -200,3 +201,30 @@ def test_read_connections_of_ended_threads_are_closed(store):
         t.start()
         t.join()
     assert len(store._readers) <= 1
+
+
+def test_v1_ratings_survive_the_all_channels_rebuild(tmp_path):
+    """A database made before m007 keeps every rating, now channel 'device'."""
+    import sqlite_utils
+    path = tmp_path / "old.db"
+    db = sqlite_utils.Database(str(path))
+    for name in ("m001_devices", "m002_ratings", "m003_device_status", "m004_rejections"):
+        migration = next(m for m in schema.MIGRATIONS._migrations if m.name == name)
+        migration.fn(db)
+    db.execute("INSERT INTO devices VALUES ('d1', 'h', 'w1', 'aa', NULL, NULL, 1, NULL, NULL)")
+    db.execute("INSERT INTO ratings (device_id, seq, hall, session_id, level, device_time,"
+               " clock_synced, received_at, wire) VALUES ('d1', 7, 'h', NULL, 2, 1, 1, 1, x'00')")
+    db.conn.commit()
+    db.conn.close()
+    # applied as if the first four had run already
+    db = sqlite_utils.Database(str(path))
+    db["_sqlite_migrations"].insert_all(
+        [{"migration_set": "hostd", "name": n, "applied_at": "2026-11-01"}
+         for n in ("m001_devices", "m002_ratings", "m003_device_status", "m004_rejections")])
+    db.conn.close()
+    db = open_database(path)
+    row = next(db.query("SELECT channel, device_id, seq, window, binding, level FROM ratings"))
+    assert row == {"channel": "device", "device_id": "d1", "seq": 7, "window": "w1",
+                   "binding": "window", "level": 2}
+    assert db.execute("SELECT last_rating_seq FROM fleet").fetchone()[0] == 7
+    db.conn.close()

@@ -1,18 +1,17 @@
-"""A stub status page (stdlib http.server, one thread) until the dashboard lands.
+"""The status snapshot: the fleet, rejection counters, today's ratings by level.
 
-GET /        HTML: the fleet, rejection counters, today's ratings by level
-GET /status  the same as JSON
+GET /status  as JSON (render() gives the plain HTML page until the dashboard lands)
 """
 import html
-import json
 import logging
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, HTTPServer
+
+from fastapi import APIRouter, Request
 
 from hostd import counters as rejection_counters
 
 log = logging.getLogger("hostd.web")
+router = APIRouter(tags=["status"])
 
 LEVEL_NAMES = {5: "非常满意", 4: "满意", 3: "基本满意", 2: "不满意", 1: "非常不满意"}
 FLEET_COLUMNS = ("device_id", "hall", "window", "online", "last_seen", "firmware",
@@ -77,52 +76,7 @@ def render(data):
 """ % ("".join(rows) or "<tr><td colspan=8>尚无设备</td></tr>", levels, rejected)
 
 
-class StatusPage:
-    def __init__(self, store, collector, host, port):
-        self.store, self.collector = store, collector
-        page = self
-
-        class Handler(BaseHTTPRequestHandler):
-            timeout = 5  # a slow client must not hold the single serving thread
-
-            def do_GET(self):
-                path = self.path.split("?")[0]
-                if path not in ("/", "/status"):
-                    self._send(404, "text/plain; charset=utf-8", "not found\n".encode())
-                    return
-                try:
-                    data = snapshot(page.store, page.collector)
-                except Exception as exc:
-                    log.exception("status page failed")
-                    self._send(500, "text/plain; charset=utf-8", ("error: %s\n" % exc).encode())
-                    return
-                if path == "/status":
-                    body = json.dumps(data, ensure_ascii=False, indent=1).encode()
-                    self._send(200, "application/json; charset=utf-8", body)
-                else:
-                    self._send(200, "text/html; charset=utf-8", render(data).encode())
-
-            def _send(self, code, ctype, body):
-                self.send_response(code)
-                self.send_header("Content-Type", ctype)
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, fmt, *args):
-                log.debug("web: " + fmt, *args)
-
-        # One serving thread, so Store.read() reuses one read connection.
-        self.server = HTTPServer((host, port), Handler)
-        self.server.timeout = 5
-        self.url = "http://%s:%d/" % (host, self.server.server_address[1])
-        self._thread = threading.Thread(target=self.server.serve_forever, name="hostd-web",
-                                        daemon=True)
-
-    def start(self):
-        self._thread.start()
-        return self
-
-    def stop(self):
-        self.server.shutdown()
-        self.server.server_close()
+@router.get("/status")
+def status_json(request: Request):
+    """Fleet, rejection counters and today's ratings by level."""
+    return snapshot(request.app.state.ctx.store, request.app.state.collector)

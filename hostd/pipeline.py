@@ -1,0 +1,25 @@
+"""What follows, in the same transaction, when something is recorded.
+
+Callers run these inside a Store op (or an open_database transaction), so
+the follow-up work commits with the record or not at all:
+  rating_recorded      a rating from any channel was inserted (binding set)
+  session_opened       a service session was created (its cases inserted)
+  work_order_changed   a work order was opened or changed state
+"""
+
+
+def rating_recorded(db, rating_id):
+    from hostd import workorders
+    from hostd.upstream import outbox
+    workorders.on_rating(db, rating_id)
+    outbox.enqueue_rating(db, rating_id)
+
+
+def session_opened(db, session_id):
+    from hostd.upstream import outbox
+    outbox.enqueue_session(db, session_id)
+
+
+def work_order_changed(db, order_id, to_state):
+    from hostd.upstream import outbox
+    outbox.enqueue_work_order(db, order_id, to_state)

@@ -1,0 +1,7 @@
+"""Tables of work orders, appeals, fraud signals and statistics, added after hostd/schema.py's core ones.
+
+A new change is a new function at the end; never edit one that has shipped.
+"""
+from sqlite_utils import Migrations
+
+MIGRATIONS = Migrations("hostd.workorders")
