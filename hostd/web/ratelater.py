@@ -1,4 +1,245 @@
-"""The rate-later page behind the device's QR code (stub until it lands)."""
-from fastapi import APIRouter
+"""The rate-later page behind the device's QR code (扫码评价), for phones.
 
+  GET  /r/{token}        rate (session open) / add details (rated) / a clear message
+  POST /r/{token}/rate   record the rating (channel qr) through hostd.channels
+  POST /r/{token}/more   add a comment and the detail questions to the session's rating
+
+The token is a signed, expiring link (hostd/links.py). Within the period
+(sessions.rate_until) a citizen may rate an unrated session, or add a text
+comment and the detail questions to its rating, also after a device rating.
+Posts are CSRF-safe: a random cookie (SameSite=Lax, HttpOnly) must match the
+form's hidden field, and a cross-site Origin is refused. The client address
+is recorded with a QR rating for the fraud signals. Every failure is a page
+that says what happened in one line, never a stack trace.
+"""
+import datetime
+import functools
+import hmac
+import logging
+import secrets
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from fastapi import APIRouter, Request
+from fastapi.responses import RedirectResponse
+from fastapi.templating import Jinja2Templates
+from starlette.concurrency import run_in_threadpool
+
+from hostd import channels, links
+from hostd.workdays import ZONE
+
+log = logging.getLogger("hostd.web.ratelater")
 router = APIRouter(tags=["rate-later"], include_in_schema=False)
+TEMPLATES = Jinja2Templates(directory=str(Path(__file__).resolve().parent.parent / "templates"))
+
+CSRF_COOKIE = "hcp_csrf"
+LEVELS = ((5, "非常满意"), (4, "满意"), (3, "基本满意"), (2, "不满意"), (1, "非常不满意"))
+REASONS = ((1, "服务态度"), (2, "服务效率"), (3, "服务质量"), (4, "服务环境"), (5, "其他"))
+ANSWERS = (("yes", "是"), ("fair", "一般"), ("no", "否"))
+CHANNEL_NAMES = {"device": "评价器", "qr": "扫码评价", "default": "系统默认评价", "paper": "书面评价"}
+NOTICES = {"rated": "感谢您的评价！", "more": "感谢您的补充意见！"}
+
+MESSAGES = {  # kind: (status, heading, text)
+    "invalid": (400, "链接无效", "这个评价链接不完整或已被改动。请重新扫描评价器或办件回执上的二维码。"),
+    "expired": (410, "链接已过期", "评价期已过，这个链接不能再使用。如有意见，请拨打 12345 政务服务便民热线。"),
+    "missing": (404, "找不到这次服务", "没有找到与链接对应的服务记录。请重新扫描二维码，或咨询窗口工作人员。"),
+    "closed": (410, "评价期已结束", "这次服务的评价期已结束，不能再评价或补充。如有意见，请拨打 12345 政务服务便民热线。"),
+    "rated": (409, "这次服务已评价", "每次服务只能评价一次，这次服务已有评价，本次提交未记录。"),
+    "forbidden": (403, "页面已失效", "请返回评价页面刷新后再提交。"),
+    "error": (500, "暂时无法评价", "系统暂时无法处理，请稍后再试。"),
+}
+
+
+def _message(request, kind):
+    status, heading, text = MESSAGES[kind]
+    return TEMPLATES.TemplateResponse(request, "ratelater/message.html",
+                                      {"kind": kind, "heading": heading, "text": text},
+                                      status_code=status)
+
+
+def _when(ts):
+    return datetime.datetime.fromtimestamp(ts, ZONE).strftime("%Y-%m-%d %H:%M")
+
+
+def _load(ctx, session_id):
+    with ctx.store.read() as db:
+        row = db.conn.execute(
+            "SELECT session_id, item_name, staff_name, staff_no, window, created_at, rate_until,"
+            " state, rating_id FROM sessions WHERE session_id = ?", (session_id,)).fetchone()
+        if row is None:
+            return None, None
+        keys = ("session_id", "item_name", "staff_name", "staff_no", "window", "created_at",
+                "rate_until", "state", "rating_id")
+        session = dict(zip(keys, row))
+        rating = db.conn.execute(
+            "SELECT id, channel, level, comment, details FROM ratings"
+            " WHERE session_id = ? AND binding = 'session'", (session_id,)).fetchone()
+    if rating is not None:
+        rating = dict(zip(("id", "channel", "level", "comment", "details"), rating))
+    return session, rating
+
+
+def _mode(session, rating, now):
+    if now > session["rate_until"] or session["state"] in ("defaulted", "cancelled"):
+        return "closed"
+    if session["state"] == "open" and rating is None:
+        return "rate"
+    if rating is None:
+        return "closed"
+    return "more" if rating["details"] is None else "done"
+
+
+def _csrf(request):
+    return request.cookies.get(CSRF_COOKIE) or secrets.token_urlsafe(18)
+
+
+def _page(request, token, session, rating, mode, form=None, error=None, status=200):
+    csrf = _csrf(request)
+    level_name = dict(LEVELS).get(rating["level"]) if rating else None
+    context = {
+        "session": session, "mode": mode, "base": "/r/" + token, "csrf": csrf,
+        "served": _when(session["created_at"]), "until": _when(session["rate_until"]),
+        "levels": LEVELS, "reasons": REASONS, "answers": ANSWERS,
+        "questions": channels.DETAIL_QUESTIONS, "improve": channels.IMPROVE,
+        "form": form or {"level": None, "reasons": [], "comment": "", "details": {}},
+        "error": error, "notice": NOTICES.get(request.query_params.get("ok")),
+        "level_name": level_name,
+        "channel_name": CHANNEL_NAMES.get(rating["channel"]) if rating else None,
+    }
+    response = TEMPLATES.TemplateResponse(request, "ratelater/page.html", context,
+                                          status_code=status)
+    response.set_cookie(CSRF_COOKIE, csrf, httponly=True, samesite="lax", path="/r/",
+                        max_age=86400)
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def _open(request, token):
+    """(ctx, session, rating, now) for a good link, or a message response."""
+    ctx = request.app.state.ctx
+    try:
+        session_id, _expires = links.verify(ctx, token)
+    except links.LinkExpired:
+        return _message(request, "expired")
+    except links.LinkError:
+        return _message(request, "invalid")
+    session, rating = _load(ctx, session_id)
+    if session is None:
+        return _message(request, "missing")
+    return ctx, session, rating, int(ctx.clock.now())
+
+
+def _same_origin(request):
+    origin = request.headers.get("origin")
+    if not origin or origin == "null":
+        return origin is None
+    return urlsplit(origin).netloc == request.headers.get("host", "")
+
+
+async def _form(request):
+    """The posted form as plain data, or None when the CSRF check fails."""
+    form = await request.form()
+    sent = form.get("csrf") or ""
+    cookie = request.cookies.get(CSRF_COOKIE) or ""
+    if not (cookie and hmac.compare_digest(sent, cookie) and _same_origin(request)):
+        return None
+    details = {key: form.get(key) or "" for key, _ in channels.DETAIL_QUESTIONS}
+    details[channels.IMPROVE[0]] = form.get(channels.IMPROVE[0]) or ""
+    level = form.get("level") or ""
+    return {
+        "level": int(level) if level.isdigit() else None,
+        "reasons": [int(r) for r in form.getlist("reasons") if str(r).isdigit()],
+        "comment": (form.get("comment") or "").strip(),
+        "details": details,
+    }
+
+
+def _guarded(handler):
+    """Turn any unexpected failure into the error page (logged with its traceback)."""
+
+    @functools.wraps(handler)
+    async def wrapper(request: Request, token: str):
+        try:
+            return await handler(request, token)
+        except Exception:
+            log.exception("rate-later page failed")
+            return _message(request, "error")
+    return wrapper
+
+
+@router.get("/r/{token}")
+@_guarded
+async def show(request: Request, token: str):
+    opened = _open(request, token)
+    if not isinstance(opened, tuple):
+        return opened
+    _ctx, session, rating, now = opened
+    mode = _mode(session, rating, now)
+    if mode == "closed":
+        return _message(request, "closed")
+    return _page(request, token, session, rating, mode)
+
+
+@router.post("/r/{token}/rate")
+@_guarded
+async def rate(request: Request, token: str):
+    opened = _open(request, token)
+    if not isinstance(opened, tuple):
+        return opened
+    ctx, session, rating, now = opened
+    form = await _form(request)
+    if form is None:
+        return _message(request, "forbidden")
+    mode = _mode(session, rating, now)
+    if mode == "closed":
+        return _message(request, "closed")
+    if mode != "rate":
+        return _message(request, "rated")
+    if form["level"] not in dict(LEVELS):
+        return _page(request, token, session, None, "rate", form, "请选择一个评价等级。", 422)
+    client = request.client.host if request.client else None
+
+    def op(db):
+        return channels.record_rating(db, session["session_id"], "qr", form["level"],
+                                      form["reasons"], form["comment"], form["details"],
+                                      client_addr=client, now=now)
+    try:
+        await run_in_threadpool(ctx.store.run, op, 30)  # never block the event loop
+    except channels.ReasonRequired:
+        return _page(request, token, session, None, "rate", form,
+                     "选择“不满意”或“非常不满意”时，请选择原因或写几句话。", 422)
+    except channels.AlreadyRated:
+        return _message(request, "rated")
+    except channels.SessionClosed:
+        return _message(request, "closed")
+    except channels.ChannelError as exc:
+        return _page(request, token, session, None, "rate", form, "提交的内容有误：%s" % exc, 422)
+    log.info("rate-later: session %s rated %d from %s", session["session_id"], form["level"], client)
+    return RedirectResponse("/r/%s?ok=rated" % token, status_code=303)
+
+
+@router.post("/r/{token}/more")
+@_guarded
+async def more(request: Request, token: str):
+    opened = _open(request, token)
+    if not isinstance(opened, tuple):
+        return opened
+    ctx, session, rating, now = opened
+    form = await _form(request)
+    if form is None:
+        return _message(request, "forbidden")
+    mode = _mode(session, rating, now)
+    if mode == "closed" or rating is None:
+        return _message(request, "closed")
+    if mode == "done":
+        return RedirectResponse("/r/%s" % token, status_code=303)
+
+    def op(db):
+        return channels.add_details(db, rating["id"], form["comment"], form["details"])
+    try:
+        await run_in_threadpool(ctx.store.run, op, 30)  # never block the event loop
+    except channels.ChannelError:
+        return _page(request, token, session, rating, "more", form,
+                     "请至少填写一项意见后再提交。", 422)
+    return RedirectResponse("/r/%s?ok=more" % token, status_code=303)
+

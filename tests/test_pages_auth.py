@@ -1,0 +1,161 @@
+"""Login, roles, CSRF and evaluator privacy of the hall pages (FastAPI TestClient, real SQLite)."""
+import re
+import shutil
+
+import pytest
+from fastapi.testclient import TestClient
+from hostd_support import hostd, make_home
+from pages_seed import PASSWORD, open_context, seed
+
+from hostd.home import Home
+from hostd.web.app import create_app
+
+
+@pytest.fixture(scope="module")
+def seeded_home(tmp_path_factory):
+    """One seeded home (argon2 hashing is slow on purpose); each test gets a copy."""
+    home = make_home(tmp_path_factory.mktemp("pages") / "home", hall="h1")
+    ctx = open_context(home)
+    made = ctx.store.run(lambda db: seed(db))
+    ctx.store.close()
+    return home.path, made
+
+
+@pytest.fixture
+def hall(seeded_home, tmp_path):
+    source, made = seeded_home
+    shutil.copytree(source, tmp_path / "home")
+    ctx = open_context(Home(tmp_path / "home"))
+    yield ctx, made
+    ctx.store.close()
+
+
+def client_for(ctx):
+    return TestClient(create_app(ctx), follow_redirects=False)
+
+
+def csrf(html):
+    return re.search(r'name="csrf" value="([^"]+)"', html).group(1)
+
+
+def login(client, username, password=PASSWORD):
+    token = csrf(client.get("/login").text)
+    return client.post("/login", data={"username": username, "password": password, "csrf": token,
+                                       "next": "/dashboard"})
+
+
+def test_wrong_password_says_so_clearly(hall):
+    client = client_for(hall[0])
+    response = login(client, "zhao", "wrong-password")
+    assert response.status_code == 401
+    assert "用户名或密码错误" in response.text
+    assert client.get("/dashboard").status_code == 303  # still not logged in
+    assert login(client, "nobody").status_code == 401
+
+
+def test_login_then_pages_open(hall):
+    client = client_for(hall[0])
+    response = login(client, "zhao")
+    assert response.status_code == 303 and response.headers["location"] == "/dashboard"
+    for path in ("/dashboard", "/workorders", "/appeals", "/ratings", "/fleet", "/export"):
+        page = client.get(path)
+        assert page.status_code == 200, (path, page.text[:300])
+        assert "政务服务好差评" in page.text
+    assert client.get("/status").status_code == 200  # the JSON status still works
+
+
+def test_pages_need_login(hall):
+    client = client_for(hall[0])
+    response = client.get("/workorders")
+    assert response.status_code == 303
+    assert response.headers["location"].startswith("/login?next=")
+
+
+def test_post_without_csrf_is_refused(hall):
+    client = client_for(hall[0])
+    client.get("/login")
+    refused = client.post("/login", data={"username": "zhao", "password": PASSWORD})
+    assert refused.status_code == 403 and "CSRF" in refused.text
+    login(client, "zhao")
+    refused = client.post("/workorders/1/move", data={"to_state": "contacted", "csrf": "forged"})
+    assert refused.status_code == 403
+    with hall[0].store.read() as db:
+        assert db.execute("SELECT state FROM work_orders WHERE order_id = 1").fetchone()[0] == "new"
+
+
+def test_staff_see_only_their_own(hall):
+    ctx, made = hall
+    client = client_for(ctx)
+    login(client, "zhang")  # staff s1
+    page = client.get("/ratings?days=30").text
+    shown = {int(i) for i in re.findall(r"<td>#(\d+)</td>", page)}
+    assert shown == set(made["s1"])
+    assert "王秘密" not in page and "13800138000" not in page
+    with ctx.store.read() as db:
+        others = db.execute("SELECT order_id FROM work_orders WHERE staff_id = 's2'").fetchone()[0]
+    assert client.get("/workorders/%d" % others).status_code == 404
+    assert client.get("/fleet").status_code == 403
+    assert client.get("/export/ratings.csv").status_code == 403
+    assert client.get("/ratings?days=30&evaluator=1").text.count("13800138000") == 0
+
+
+def test_evaluator_data_only_for_supervisor_and_logged(hall):
+    ctx, _ = hall
+    admin = client_for(ctx)
+    login(admin, "admin")
+    assert "13800138000" not in admin.get("/ratings?days=30&evaluator=1").text
+    assert "13800138000" not in admin.get("/export/ratings.csv?evaluator=1").text
+    with ctx.store.read() as db:
+        assert db.execute("SELECT COUNT(*) FROM evaluator_access").fetchone()[0] == 0
+    supervisor = client_for(ctx)
+    login(supervisor, "zhao")
+    assert "13800138000" not in supervisor.get("/ratings?days=30").text
+    page = supervisor.get("/ratings?days=30&evaluator=1").text
+    assert "13800138000" in page
+    with ctx.store.read() as db:
+        logged = db.execute("SELECT username, COUNT(*) FROM evaluator_access GROUP BY username").fetchall()
+    assert logged == [("zhao", 7)]
+
+
+def test_display_is_public_and_has_no_evaluator_data(hall):
+    client = client_for(hall[0])
+    page = client.get("/display")
+    assert page.status_code == 200
+    assert "W01" in page.text and "好评率" in page.text
+    for secret in ("王秘密", "13800138000", "等候时间太长"):
+        assert secret not in page.text
+    assert re.search(r'id="today-total">7<', page.text)
+
+
+def test_export_drops_secrets(hall):
+    client = client_for(hall[0])
+    login(client, "admin")
+    assert "users" not in re.findall(r"<td>(\w+)</td>", client.get("/export").text)
+    assert client.get("/export/users.csv").status_code == 404
+    devices = client.get("/export/devices.csv").text
+    assert devices.startswith("\ufeffdevice_id") and "w01-a" in devices
+    assert "key_hex" not in devices and "abababab" not in devices
+
+
+def test_user_cli(tmp_path):
+    home = make_home(tmp_path / "home", hall="h1")
+    result = hostd(home, "user", "add", "wang", "--role", "supervisor")
+    assert result.exit_code != 0 and "password" in result.output.lower()
+    from click.testing import CliRunner
+
+    from hostd.cli import cli
+    run = CliRunner().invoke
+    ok = run(cli, ["--home", str(home.path), "user", "add", "wang", "--role", "supervisor"],
+             input="long-enough-secret\n")
+    assert ok.exit_code == 0, ok.output
+    short = run(cli, ["--home", str(home.path), "user", "add", "wu", "--role", "admin"], input="short\n")
+    assert short.exit_code == 2 and "at least 8" in short.output and "Traceback" not in short.output
+    nostaff = run(cli, ["--home", str(home.path), "user", "add", "xu", "--role", "staff",
+                        "--staff-id", "nope"], input="long-enough-secret\n")
+    assert nostaff.exit_code == 2 and "no staff member nope" in nostaff.output
+    listed = hostd(home, "user", "list")
+    assert "wang" in listed.output and "supervisor" in listed.output
+    from hostd.store import open_database
+    db = open_database(home.db_path)
+    stored = db.execute("SELECT password_hash FROM users WHERE username = 'wang'").fetchone()[0]
+    assert stored.startswith("$argon2id$") and "long-enough-secret" not in stored
