@@ -72,6 +72,8 @@ def init(ctx, hall, listen, broker_port, web_port):
         overrides.setdefault("web", {})["port"] = web_port
     config = home.init(hall, overrides)
     open_database(home.db_path).conn.close()
+    from hostd.web.api import ensure_token
+    ensure_token(home)  # <home>/keys/api-token: the window business systems' bearer token
     home.db_path.chmod(0o600)  # it holds the device keys; WAL files inherit this mode
     click.echo("initialised %s: hall %s, broker port %d, web port %d; edit %s, then `hostd run`"
                % (home.path, config["hall"]["id"], config["broker"]["port"],
@@ -210,6 +212,16 @@ def device_show_config(ctx, device_id):
 from hostd import device_commands  # noqa: E402  provision, flash, replace, label
 
 device_commands.register(device, _home, _db, _apply)
+
+from hostd import user_commands  # noqa: E402  hall page accounts
+
+user_commands.register(cli, _home, _db)
+from hostd import session_commands  # noqa: E402  session, staff, window
+session_commands.register(cli, _home, _db)
+from hostd import sync_commands  # noqa: E402  upstream sync
+sync_commands.register(cli, _home, _db)
+from hostd import workorder_commands  # noqa: E402  workorder, appeal, fraud, stats, report
+workorder_commands.register(cli, _home, _db)
 
 
 def main():

@@ -17,11 +17,14 @@ import paho.mqtt.client as mqtt
 
 from hostd import broker as broker_files
 from hostd import mosquitto
+from hostd import push
 from hostd.collector import Collector
+from hostd.defaults import DefaultScheduler
 from hostd.store import Store
 from hostd.context import Context
 from hostd.web.app import create_app
 from hostd.web.server import WebServer
+from hostd.upstream.service import SyncThread
 
 log = logging.getLogger("hostd")
 
@@ -48,6 +51,8 @@ def _start_broker(home, config, store):
         broker_files.check_port_free(config["broker"]["listen"], config["broker"]["port"],
                                      "MQTT broker")
         running = EmbeddedBroker(home, config).start()
+    if getattr(running, "host_port", None):  # our Mosquitto's listener for hostd itself
+        return running, "127.0.0.1", running.host_port
     host = config["broker"]["listen"]
     if host in ("0.0.0.0", "::"):
         host = "127.0.0.1"
@@ -93,13 +98,15 @@ def run(home, broker_url=None, stop_event=None):
     _install_signals(stop, home, running)
     store = running["store"] = Store(home.db_path)
     running_broker = None
-    collector = page = None
+    collector = page = defaults = screens = None
     try:
         if url is None:
             running_broker, host, port = _start_broker(home, config, store)
             running["broker"] = running_broker
             embedded = not isinstance(running_broker, mosquitto.Supervisor)
             collector = _collector_for(home, config, store, (host, port), True, embedded)
+            if not embedded:  # a flooding device is cut off at our Mosquitto (broker.py)
+                collector.on_flood = broker_files.flood_guard(home, store)
             where = "own broker %s:%d" % (host, port)
         else:
             collector = _collector_for(home, config, store, url, False, False)
@@ -107,12 +114,21 @@ def run(home, broker_url=None, stop_event=None):
         if not collector.start(timeout=10):
             log.warning("collector not subscribed yet on %s; it keeps retrying", where)
         ctx = running["ctx"] = Context(home, config, store, collector)
+        screens = push.start(ctx)  # device screens: republish now, idle after sessions
         page = WebServer(create_app(ctx, collector), web["listen"], web["port"]).start()
+        defaults = DefaultScheduler(ctx).start()  # 系统默认评价 when a period ends
+        running["upstream"] = SyncThread(home, config, store).start()  # None if off
         log.info("%s: hall %s, %s, status page %s, database %s, broker files %s",
                  READY, config["hall"]["id"], where, page.url, home.db_path, home.broker)
         stop.wait()
         log.info("stopping")
     finally:
+        if running.get("upstream") is not None:
+            running["upstream"].stop()
+        if defaults is not None:
+            defaults.stop()
+        if screens is not None:
+            screens.stop()
         if page is not None:
             page.stop()
         if collector is not None:

@@ -1,4 +1,221 @@
-"""/api/v1: the window business-system interface (stub until sessions land)."""
-from fastapi import APIRouter
+"""/api/v1: the window business-system interface (窗口业务系统接口).
+
+    POST   /api/v1/sessions                  a finished service: push it to the window's device
+    GET    /api/v1/sessions/{session_id}     its state, cases and rating
+    GET    /api/v1/windows                   windows, their devices and who is on duty
+    POST   /api/v1/windows/{window}/duty     a staff member goes on duty there
+    DELETE /api/v1/windows/{window}/duty     nobody serves there: 暂停服务
+
+Every call needs `Authorization: Bearer <token>`; the token is in
+<home>/keys/api-token (made by `hostd init`, or on first use). A bad request
+gets a 4xx whose JSON `detail` is {"error": code, "reason": "中文 / English"}.
+Writes go through the Store; pushes to devices happen after the commit.
+"""
+import hmac
+import os
+import secrets
+from typing import List, Optional
+
+from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from pydantic import BaseModel, Field
+
+from hostd import push, sessions, staff
+from hostd.home import write_atomic
 
 router = APIRouter(prefix="/api/v1", tags=["sessions"])
+TOKEN_FILE = "api-token"
+_bearer = HTTPBearer(auto_error=False)
+
+
+def token_path(home):
+    return home.keys / TOKEN_FILE
+
+
+def ensure_token(home):
+    """The API token, made (0600) if the home has none yet."""
+    path = token_path(home)
+    if not path.exists():
+        home.keys.mkdir(mode=0o700, exist_ok=True)
+        write_atomic(path, secrets.token_urlsafe(32) + "\n", 0o600)
+    return path.read_text().strip()
+
+
+def _authorised(request: Request,
+                credentials: Optional[HTTPAuthorizationCredentials] = Depends(_bearer)):
+    ctx = request.app.state.ctx
+    token = getattr(request.app.state, "api_token", None)
+    if token is None:
+        token = request.app.state.api_token = ensure_token(ctx.home)
+    given = credentials.credentials if credentials else ""
+    if not hmac.compare_digest(given.encode(), token.encode()):
+        raise HTTPException(401, detail={
+            "error": "unauthorised",
+            "reason": "缺少或错误的令牌 / missing or wrong bearer token: see %s"
+                      % os.path.join("<home>", "keys", TOKEN_FILE)},
+            headers={"WWW-Authenticate": "Bearer"})
+    return ctx
+
+
+def _fail(exc):
+    return HTTPException(exc.status, detail={"error": exc.code, "reason": str(exc)})
+
+
+# -- models -------------------------------------------------------------------
+
+class Case(BaseModel):
+    case_id: str = Field(..., min_length=1, max_length=50, description="办件编号 (upstream projectNo)")
+    visit: int = Field(1, ge=1, description="服务次数 (upstream serviceNumber): which visit")
+
+
+class SessionRequest(BaseModel):
+    window: str = Field(..., min_length=1, max_length=64, examples=["07"])
+    item_code: str = Field(..., min_length=1, max_length=64, description="事项编码",
+                           examples=["11440100MB2C1234XK"])
+    item_name: str = Field(..., max_length=200, description="事项名称, shown on the device",
+                           examples=["户口迁移"])
+    staff_id: Optional[str] = Field(None, description="who served; default: who is on duty")
+    cases: List[Case] = Field(default_factory=list,
+                              description="several = a batch (批量业务), rated once for all")
+
+
+class SessionOut(BaseModel):
+    session_id: str
+    window: str
+    device_id: Optional[str]
+    item_code: str
+    item_name: str
+    staff_id: str
+    staff_name: str
+    staff_no: str
+    cases: List[Case]
+    state: str = Field(..., description="open, rated, defaulted or cancelled")
+    created_at: int
+    screen_until: int
+    rate_until: int = Field(..., description="end of the rate-later period (Unix seconds)")
+    rating_level: Optional[int] = Field(None, description="5 非常满意 ... 1 非常不满意")
+    rating_channel: Optional[str] = None
+    pushed: Optional[bool] = Field(None, description="sent to the device (POST only)")
+    message_bytes: Optional[int] = Field(None, description="size of the session message")
+
+
+class DutyRequest(BaseModel):
+    staff_id: str = Field(..., min_length=1, max_length=32)
+
+
+class WindowOut(BaseModel):
+    window: str
+    name: str
+    devices: List[str]
+    serving: bool = Field(..., description="false = 暂停服务")
+    staff_id: Optional[str]
+    staff_name: Optional[str]
+    staff_no: Optional[str]
+    duty_since: Optional[int]
+
+
+class ErrorDetail(BaseModel):
+    error: str
+    reason: str
+
+
+class ErrorOut(BaseModel):
+    detail: ErrorDetail
+
+
+ERRORS = {code: {"model": ErrorOut} for code in (400, 401, 404, 409, 422)}
+
+
+def _session_out(s, info=None):
+    rating = s.get("rating") or {}
+    return SessionOut(
+        session_id=s["session_id"], window=s["window"], device_id=s["device_id"],
+        item_code=s["item_code"], item_name=s["item_name"], staff_id=s["staff_id"],
+        staff_name=s["staff_name"], staff_no=s["staff_no"],
+        cases=[Case(**c) for c in s["case_list"]], state=s["state"], created_at=s["created_at"],
+        screen_until=s["screen_until"], rate_until=s["rate_until"],
+        rating_level=rating.get("level"), rating_channel=rating.get("channel"),
+        pushed=info["pushed"] if info else None, message_bytes=info["bytes"] if info else None)
+
+
+def _window_out(w):
+    return WindowOut(window=w["window"], name=w["name"], devices=w["devices"],
+                     serving=w["serving"], staff_id=w["staff_id"], staff_name=w["staff_name"],
+                     staff_no=w["staff_no"], duty_since=w["duty_since"])
+
+
+# -- routes -------------------------------------------------------------------
+
+@router.post("/sessions", status_code=201, response_model=SessionOut, responses=ERRORS,
+             summary="A finished service: create its session and show it on the device")
+def create_session(body: SessionRequest, ctx=Depends(_authorised)):
+    now = ctx.clock.now()
+    cases = [(c.case_id, c.visit) for c in body.cases]
+
+    def op(db):
+        made = sessions.create(db, ctx.config, ctx.hall, body.window, body.item_code,
+                               body.item_name, body.staff_id, cases, now)
+        return sessions.get(db, made["session_id"])
+    try:
+        session = ctx.store.run(op, timeout=30)
+    except staff.SessionRequestError as exc:
+        raise _fail(exc)
+    info = push.keeper(ctx).push_session(session)
+    return _session_out(session, info)
+
+
+@router.get("/sessions/{session_id}", response_model=SessionOut, responses=ERRORS,
+            summary="A session: state, cases, and its rating once rated")
+def get_session(session_id: str, ctx=Depends(_authorised)):
+    try:
+        with ctx.store.read() as db:
+            return _session_out(sessions.get(db, session_id))
+    except staff.SessionRequestError as exc:
+        raise _fail(exc)
+
+
+@router.get("/windows", response_model=List[WindowOut], responses=ERRORS,
+            summary="Windows, their devices, and who is on duty")
+def list_windows(ctx=Depends(_authorised)):
+    with ctx.store.read() as db:
+        return [_window_out(w) for w in staff.list_windows(db, ctx.hall)]
+
+
+def _duty(ctx, window, change):
+    now = ctx.clock.now()
+
+    def op(db):
+        changed = change(db, now)
+        return changed, staff.get_window(db, ctx.hall, window)
+    try:
+        changed, place = ctx.store.run(op, timeout=30)
+    except staff.SessionRequestError as exc:
+        raise _fail(exc)
+    for name in changed:
+        push.keeper(ctx).window_changed(name)
+    return _window_out(place)
+
+
+@router.post("/windows/{window}/duty", response_model=WindowOut, responses=ERRORS,
+             summary="A staff member goes on duty at the window (off any other)")
+def duty_on(window: str, body: DutyRequest, ctx=Depends(_authorised)):
+    return _duty(ctx, window, lambda db, now: staff.on_duty(db, ctx.hall, window, body.staff_id,
+                                                            now, "api"))
+
+
+@router.delete("/windows/{window}/duty", response_model=WindowOut, responses=ERRORS,
+               summary="Nobody serves at the window: the device shows 暂停服务")
+def duty_off(window: str, ctx=Depends(_authorised)):
+    return _duty(ctx, window, lambda db, now: staff.off_duty(db, ctx.hall, window, now, "api"))
+
+
+def openapi_json():
+    """The OpenAPI document of /api/v1 alone, as stable text (docs/openapi.json);
+    the running app serves the whole app's at /api/openapi.json."""
+    import json
+
+    from fastapi.openapi.utils import get_openapi
+    doc = get_openapi(title="hostd window business-system interface", version="1.0.0",
+                      summary="好差评 hall host: sessions and duty (/api/v1)",
+                      routes=router.routes)
+    return json.dumps(doc, ensure_ascii=False, indent=1, sort_keys=True) + "\n"

@@ -1,0 +1,97 @@
+"""/api/v1 through FastAPI's TestClient on a real Store (no broker: nothing is pushed),
+and the committed OpenAPI document docs/openapi.json."""
+import json
+import os
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from hostd import staff
+from hostd.context import Context
+from hostd.store import Store
+from hostd.web.api import ensure_token, openapi_json
+from hostd.web.app import create_app
+from hostd_support import hostd, make_home
+
+OPENAPI = Path(__file__).resolve().parent.parent / "docs" / "openapi.json"
+
+
+@pytest.fixture
+def api(tmp_path):
+    home = make_home(tmp_path / "home")
+    assert hostd(home, "device", "add", "w07-a", "--window", "07").exit_code == 0
+    store = Store(home.db_path)
+    store.run(lambda db: staff.add_staff(db, "s1", "张三", "0042", 0))
+    client = TestClient(create_app(Context(home, home.config(), store)))
+    client.headers["Authorization"] = "Bearer " + ensure_token(home)
+    yield client
+    store.close()
+
+
+def post(api, **body):
+    base = {"window": "07", "item_code": "A001", "item_name": "户口迁移", "staff_id": "s1"}
+    base.update(body)
+    return api.post("/api/v1/sessions", json=base)
+
+
+def test_a_session_is_created_and_read_back(api):
+    answer = post(api, cases=[{"case_id": "c1"}, {"case_id": "c2"}, {"case_id": "c3"}])
+    assert answer.status_code == 201, answer.text
+    made = answer.json()
+    assert made["state"] == "open" and made["device_id"] == "w07-a" and len(made["cases"]) == 3
+    assert made["pushed"] is False  # no broker in this test
+    got = api.get("/api/v1/sessions/%s" % made["session_id"]).json()
+    assert got["session_id"] == made["session_id"] and got["staff_no"] == "0042"
+
+
+@pytest.mark.parametrize("body, status, error", [
+    ({"window": "99"}, 404, "unknown_window"),
+    ({"item_name": " "}, 422, "empty_item_name"),
+    ({"staff_id": "nobody"}, 404, "unknown_staff"),
+])
+def test_bad_requests_get_a_4xx_with_a_reason(api, body, status, error):
+    answer = post(api, **body)
+    assert answer.status_code == status
+    detail = answer.json()["detail"]
+    assert detail["error"] == error and " / " in detail["reason"]
+
+
+def test_a_window_without_a_device_and_a_taken_case(api):
+    api.app.state.ctx.store.run(lambda db: staff.add_window(db, "h1", "09"))
+    answer = post(api, window="09")
+    assert answer.status_code == 409 and answer.json()["detail"]["error"] == "window_has_no_device"
+    assert post(api, cases=[{"case_id": "c1"}]).status_code == 201
+    taken = post(api, cases=[{"case_id": "c1"}])
+    assert taken.status_code == 409 and "c1" in taken.json()["detail"]["reason"]
+    assert api.get("/api/v1/sessions/nope").status_code == 404
+
+
+def test_duty_on_and_off(api):
+    on = api.post("/api/v1/windows/07/duty", json={"staff_id": "s1"})
+    assert on.status_code == 200 and on.json()["serving"] is True
+    assert api.get("/api/v1/windows").json()[0]["staff_name"] == "张三"
+    off = api.delete("/api/v1/windows/07/duty")
+    assert off.json()["serving"] is False and off.json()["staff_id"] is None
+    assert api.post("/api/v1/windows/07/duty", json={"staff_id": "x"}).status_code == 404
+
+
+def test_no_token_no_entry(api):
+    del api.headers["Authorization"]
+    assert post(api).status_code == 401
+    api.headers["Authorization"] = "Bearer wrong"
+    assert api.get("/api/v1/windows").status_code == 401
+
+
+def test_the_committed_openapi_document_is_current(api):
+    text = openapi_json()
+    served = api.get("/api/openapi.json").json()["paths"]
+    paths = json.loads(text)["paths"]
+    assert {"/api/v1/sessions", "/api/v1/sessions/{session_id}", "/api/v1/windows",
+            "/api/v1/windows/{window}/duty"} == set(paths)
+    assert set(paths) <= set(served)
+    if os.environ.get("UPDATE_OPENAPI"):
+        OPENAPI.parent.mkdir(exist_ok=True)
+        OPENAPI.write_text(text)
+    assert OPENAPI.exists() and OPENAPI.read_text() == text, \
+        "docs/openapi.json is stale: run UPDATE_OPENAPI=1 .venv/bin/pytest tests/test_api.py"
