@@ -1,5 +1,7 @@
-"""`hostd run`: the store, the broker (ours or an existing one), the collector
-and the status page, started in that order and stopped in reverse.
+"""`hostd run`: the store, the broker (ours or an existing one), the collector,
+the device screens (push.py), the web app (API, rate-later page, hall pages),
+the default-rating scheduler, the overdue watch and the upstream sync, started
+in that order and stopped in reverse.
 
 Stopping (SIGTERM, SIGINT): the collector stops taking messages and lets its
 queued writes commit and ack, the store drains and commits, then the broker
@@ -16,15 +18,15 @@ import threading
 import paho.mqtt.client as mqtt
 
 from hostd import broker as broker_files
-from hostd import mosquitto
-from hostd import push
+from hostd import deadlines, mosquitto, push
 from hostd.collector import Collector
-from hostd.defaults import DefaultScheduler
-from hostd.store import Store
 from hostd.context import Context
+from hostd.defaults import DefaultScheduler
+from hostd.overdue import OverdueWatch
+from hostd.store import Store
+from hostd.upstream.service import SyncThread
 from hostd.web.app import create_app
 from hostd.web.server import WebServer
-from hostd.upstream.service import SyncThread
 
 log = logging.getLogger("hostd")
 
@@ -88,6 +90,7 @@ def run(home, broker_url=None, stop_event=None):
     """Run until SIGTERM/SIGINT (or `stop_event` is set); return an exit code."""
     config = home.config()
     setup_logging(config["log"]["level"])
+    deadlines.use(config)  # work orders opened by this daemon follow hostd.toml's policy
     web = config["web"]
     broker_files.check_port_free(web["listen"], web["port"], "web page")
     url = broker_files.parse_url(broker_url or config["broker"]["url"]) \
@@ -117,12 +120,15 @@ def run(home, broker_url=None, stop_event=None):
         screens = push.start(ctx)  # device screens: republish now, idle after sessions
         page = WebServer(create_app(ctx, collector), web["listen"], web["port"]).start()
         defaults = DefaultScheduler(ctx).start()  # 系统默认评价 when a period ends
+        running["overdue"] = OverdueWatch(ctx).start()  # 超期预警 in the log
         running["upstream"] = SyncThread(home, config, store).start()  # None if off
         log.info("%s: hall %s, %s, status page %s, database %s, broker files %s",
                  READY, config["hall"]["id"], where, page.url, home.db_path, home.broker)
         stop.wait()
         log.info("stopping")
     finally:
+        if running.get("overdue") is not None:
+            running["overdue"].stop()
         if running.get("upstream") is not None:
             running["upstream"].stop()
         if defaults is not None:
