@@ -2,9 +2,9 @@
 
 Prints a table and writes bench/results.json: for each figure its value,
 unit, how it was measured, and the baseline from the same run where there is
-one (as a ratio). Figures for parts not built yet are listed as "not yet".
+one (as a ratio).
 
-    python -m bench [--quick] [--only ingest,latency,firmware,outbox] [--out PATH]
+    python -m bench [--quick] [--only ingest,latency,firmware,outbox,render,sync,stats] [--out PATH]
 """
 import argparse
 import json
@@ -15,8 +15,7 @@ import time
 import traceback
 from pathlib import Path
 
-from bench import firmware, ingest, latency, outbox
-from bench.common import not_yet
+from bench import firmware, ingest, latency, outbox, render, stats, sync
 
 OUT = Path(__file__).resolve().parent / "results.json"
 
@@ -28,14 +27,9 @@ BENCHES = {
                 dict(devices=20, rate=50.0, seconds=3.0)),
     "firmware": (firmware, dict(resolution_kb=4), dict(resolution_kb=16, timeout=15)),
     "outbox": (outbox, dict(appends=500, full=1000), dict(appends=50, full=1000)),
-}
-
-NOT_YET = {
-    "sync_drain_per_s": not_yet(
-        "upstream sync", "1,000,000-record backlog drained to the reference platform"),
-    "render_ms_median": not_yet("session rendering", "hostd renders a session's bitmaps"),
-    "session_message_bytes": not_yet("session rendering", "size of a rendered session message"),
-    "stats_query_ms_p95": not_yet("dashboard", "statistics query on a 2-million-rating database"),
+    "render": (render, dict(sessions=200, items=20, staff=10), dict(sessions=12, items=3, staff=2)),
+    "sync": (sync, dict(records=1_000_000, batch_size=1000), dict(records=20000, batch_size=1000)),
+    "stats": (stats, dict(ratings=2_000_000, repeats=5), dict(ratings=100_000, repeats=3)),
 }
 
 
@@ -53,8 +47,6 @@ def run(names, quick=False, log=print):
             log("bench: %s failed: %s" % (name, errors[name]))
             traceback.print_exc()
         log("bench: %s took %.0f s" % (name, time.monotonic() - t0))
-    for key, value in NOT_YET.items():
-        results.setdefault(key, value)
     for fig in results.values():
         base = fig.get("baseline")
         if base and base in results and fig["value"] is not None and results[base]["value"]:

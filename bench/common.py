@@ -21,11 +21,6 @@ def figure(value, unit, how, baseline=None, target=None):
         out["target"] = target
     return out
 
-
-def not_yet(issue, what):
-    return {"value": None, "unit": "", "how": "not yet (issue %s): %s" % (issue, what)}
-
-
 def free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

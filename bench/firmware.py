@@ -3,8 +3,10 @@ port, firmware bytecode in ROMFS outside the heap, littlefs flash), with a
 real Mosquitto and hostd's Collector.
 
 One scenario, "a full rating": power on -> the firmware connects and sends
-its first heartbeat -> hostd pushes a session with realistic bitmaps (item
-300x48, staff 200x24, QR 120x120) -> button 1 -> the device signs, appends to
+its first heartbeat -> hostd pushes who is on duty (idle: window 300x48 and
+staff 200x24 bitmaps) and a session with every bitmap part (a two-line item
+name 300x48, staff 200x24, the QR as its module matrix) -> the session screen
+is drawn -> button 1 -> the device signs, appends to
 its flash outbox, publishes -> hostd commits and acks -> the device drops it
 (the next heartbeat reports outbox depth 0).
 
@@ -81,13 +83,41 @@ def qr_matrix_part(data):
     return ["qr", len(matrix), len(matrix), base64.b64encode(img.tobytes()).decode()]
 
 
-def session_message(key, session_id="s-bench-0001"):
-    url = "https://hcp.example.gov.cn/r/%s" % session_id
-    parts = [_text_part("item", "不动产登记（转移登记）", 300, 48, 26),
-             _text_part("staff", "张晓明", 200, 24, 22), qr_matrix_part(url)]
+LONG_ITEM = ("不动产登记（转移登记）", "及抵押权首次登记合并办理")  # a long item name, two lines
+
+
+def item_part(lines=LONG_ITEM, w=300, h=48):
+    """The item name as hostd renders it: up to two lines in a 300x48 box."""
+    from PIL import Image, ImageDraw, ImageFont
+
+    img = Image.new("1", (w, h), 0)
+    font = ImageFont.truetype(FONT, 22) if os.path.exists(FONT) else ImageFont.load_default()
+    draw = ImageDraw.Draw(img)
+    for i, line in enumerate(lines[:2]):
+        draw.text((0, i * 24), line, fill=1, font=font)
+    return ["item", w, h, base64.b64encode(img.tobytes()).decode()]
+
+
+def session_message(key, session_id="s-bench-0001", device=DEVICE, staff=("张晓明", "0042")):
+    """A session as hostd pushes it, with every bitmap part: the item name
+    (two lines, 300x48), the staff name (200x24) and the QR module matrix."""
+    url = "https://hcp.example.gov.cn/r/%s?t=1795248000&sig=3f9a1c7e5b2d" % session_id
+    parts = [item_part(), _text_part("staff", staff[0], 200, 24, 22), qr_matrix_part(url)]
     return messages.sign(key, [
-        messages.VERSION, messages.SESSION, DEVICE, session_id, "ITEM-001", "不动产登记",
-        "staff-42", "张晓明", "0042", 1, 120, url, int(time.time()), parts])
+        messages.VERSION, messages.SESSION, device, session_id, "ITEM-001",
+        "".join(LONG_ITEM), "staff-42", staff[0], staff[1], 1, 120, url, int(time.time()), parts])
+
+
+def idle_message(key, serving=True, device=DEVICE, window="3号窗口 不动产登记",
+                 staff=("张晓明", "0042")):
+    """Who is on duty (or nobody: 暂停服务), with the window and staff bitmaps."""
+    parts = [_text_part("window", window, 300, 48, 30)]
+    if serving:
+        parts.append(_text_part("staff", staff[0], 200, 24, 22))
+    return messages.sign(key, [
+        messages.VERSION, messages.IDLE, device, WINDOW, "staff-42" if serving else None,
+        staff[0] if serving else None, staff[1] if serving else None, serving,
+        int(time.time()), parts])
 
 
 # -- one run of the scenario ---------------------------------------------------
@@ -108,8 +138,12 @@ def _wait(predicate, timeout):
     return None
 
 
-def scenario(heap_kb=100, timeout=30):
-    """Run the full rating once on a `heap_kb` heap; return what it measured."""
+def scenario(heap_kb=100, timeout=30, shots=None):
+    """Run the full rating once on a `heap_kb` heap; return what it measured.
+
+    `shots`: a directory for PNGs of the panel (idle, session, thanks); the
+    panel's SPI stream is then recorded, which costs the device a little
+    heap (simulator/board/spi_recorder.py): a stricter run, not a laxer one."""
     from simulator.device import SimDevice
 
     workdir = Path(tempfile.mkdtemp(prefix="hostd-fwbench-"))
@@ -130,7 +164,7 @@ def scenario(heap_kb=100, timeout=30):
                              "key": key.hex(), "broker_host": "127.0.0.1",
                              "broker_port": port, "heartbeat_s": 5})
         t0 = time.monotonic()
-        device.start()
+        device.start(record_panel=shots is not None)
         if device.board.wait_event("firmware", timeout):
             result["boot_s"] = round(time.monotonic() - t0, 3)
         first = _wait(lambda: _status(store), timeout)
@@ -140,13 +174,31 @@ def scenario(heap_kb=100, timeout=30):
             return result
         result["online_s"] = round(time.monotonic() - t0, 3)
         result["free_after_boot"] = first[0]
+        topic = topics.topic(HALL, DEVICE, topics.SESSION)
+        idle = idle_message(key)
+        result["idle_bytes"] = len(idle)
+        pusher.publish(topic, idle, qos=1)  # the idle screen's bitmaps stay on the device
         wire = session_message(key)
         result["session_bytes"] = len(wire)
-        pusher.publish(topics.topic(HALL, DEVICE, topics.SESSION), wire, qos=1)
+        time.sleep(0.5)
+        if shots is not None:
+            device.screenshot(os.path.join(shots, "idle.png"))
+        pusher.publish(topic, wire, qos=1)
         time.sleep(1.0)  # the session screen is drawn
+        if shots is not None:
+            device.screenshot(os.path.join(shots, "session.png"))
         device.press(1)
         if not _wait(lambda: collector.stats["acked"] >= 1, timeout):
             result["failed_at"] = "rating"
+            result["log"] = device.log_text()[-400:]
+            return result
+        with store.read() as db:
+            result["rated_session"] = db.execute(
+                "SELECT session_id FROM ratings WHERE device_id = ?", [DEVICE]).fetchone()[0]
+        if shots is not None:
+            device.screenshot(os.path.join(shots, "thanks.png"))
+        if result["rated_session"] != "s-bench-0001":  # rated, but not on the session
+            result["failed_at"] = "session"
             result["log"] = device.log_text()[-400:]
             return result
         seen = first[2]
@@ -154,6 +206,10 @@ def scenario(heap_kb=100, timeout=30):
             _status(store)), timeout)
         if after is None or not device.running():
             result["failed_at"] = "ack"
+            result["log"] = device.log_text()[-400:]
+            return result
+        if "Error" in device.log_text():  # e.g. a MemoryError caught in a handler
+            result["failed_at"] = "log"
             result["log"] = device.log_text()[-400:]
             return result
         result["free_after_rating"] = after[0]
