@@ -159,3 +159,16 @@ def test_user_cli(tmp_path):
     db = open_database(home.db_path)
     stored = db.execute("SELECT password_hash FROM users WHERE username = 'wang'").fetchone()[0]
     assert stored.startswith("$argon2id$") and "long-enough-secret" not in stored
+
+
+def test_dashboard_shows_upstream_dead_letters(hall):
+    ctx, _ = hall
+    ctx.store.run(lambda db: db.execute(
+        "INSERT INTO upstream_outbox (target, kind, key, ref, body, status, attempts,"
+        " next_attempt, last_error, created_at) VALUES ('province', 'rating', 'dev:d9:1:c1',"
+        " 'r9', '{}', 'dead', 1, 0, 'BAD_FIELD: taskCode 不合法', 0)"))
+    client = client_for(ctx)
+    login(client, "zhao")
+    page = client.get("/dashboard").text
+    assert "上报失败（死信" in page and "BAD_FIELD: taskCode 不合法" in page
+    assert re.search(r'id="upstream"><span>\d+</span> / <span[^>]*>1</span>', page)

@@ -1,10 +1,12 @@
-"""/dashboard: the rates of this quarter and today, charts, overdue work-order warnings.
+"""/dashboard: the rates of this quarter and today, charts, overdue work-order
+warnings, and the upstream sync (backlog, dead letters).
 
 Supervisors and admins see the hall; staff see only their own results.
 """
 from fastapi import APIRouter, Depends, Request
 
 from hostd import stats, workorders
+from hostd.upstream import service as upstream_service
 from hostd.web import auth, pages_charts
 from hostd.web.pages_common import (
     ALL,
@@ -43,6 +45,7 @@ def dashboard(request: Request, user=Depends(auth.require_role(*ALL))):
         windows = [] if staff_id else stats.breakdown(db, "window", q_start, q_end)
         overdue = overdue_orders(db, staff_id)
         counts = order_counts(db, staff_id)
+        upstream = None if staff_id else upstream_service.status(db, now())
     c = pages_charts.COLORS
     rate_chart = pages_charts.hbars([
         ("好评率", quarter["good_rate"], c["good"]), ("中评率", quarter["middle_rate"], c["middle"]),
@@ -53,5 +56,5 @@ def dashboard(request: Request, user=Depends(auth.require_role(*ALL))):
         title="近30天每日评价量")
     return render(request, "pages/dashboard.html", user, "总览", "/dashboard",
                   quarter=quarter, today=today_rates, windows=windows, overdue=overdue,
-                  counts=counts, rate_chart=rate_chart, day_chart=day_chart,
+                  counts=counts, upstream=upstream, rate_chart=rate_chart, day_chart=day_chart,
                   legend=pages_charts.legend(), quarter_name=quarter_spec(), own=bool(staff_id))
