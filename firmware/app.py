@@ -8,6 +8,7 @@
 import asyncio
 import gc
 
+from firmware import hostmsg
 from protocol import credentials, messages, topics
 from protocol.compat import const
 from protocol.errors import ProtocolError
@@ -22,7 +23,7 @@ _HOST_SILENT_MS = const(10000)  # an unacked rating this old: treat the host as 
 
 class App:
     def __init__(self, config, evaluator, outbox, buttons, clock, ticks_ms, ticks_diff, link_class,
-                 ssl=None, rx=None):
+                 ssl=None, rx=None, parts_file=None):
         self.config = config
         self.evaluator = evaluator
         self.outbox = outbox
@@ -41,6 +42,11 @@ class App:
         self.wake = asyncio.Event()  # new rating or ack: look at the outbox now
         self.beat = asyncio.Event()  # connected: say hello at once
         self.rejected = 0  # host messages that failed verification
+        # Session and idle bitmaps go to flash (firmware/hostmsg.py), not the
+        # heap: into `parts_file`, open for "w+b" (main.py opens it early).
+        parts_file = parts_file or open("parts.bin", "w+b")
+        self.session_parts = hostmsg.PartStore(parts_file, hostmsg.SESSION_BASE)
+        self.idle_parts = hostmsg.PartStore(parts_file, hostmsg.IDLE_BASE)
         self.link = link_class(
             config.broker_host, config.broker_port, device,
             user=device, password=credentials.mqtt_password(config.key),
@@ -69,9 +75,15 @@ class App:
         self.beat.set()
 
     def _on_message(self, topic, payload):
+        cfg = self.config
+        kind = hostmsg.kind_of(payload)
         try:
-            fields = messages.decode(payload, (self.config.key,), self.config.device_id,
-                                     messages.MAX_HOST_MESSAGE, False)
+            if kind == messages.SESSION or kind == messages.IDLE:
+                gc.collect()  # drawing a screen: start from a clean heap
+                fields, start, end = hostmsg.verify(payload, (cfg.key,), cfg.device_id)
+            else:
+                fields = messages.decode(payload, (cfg.key,), cfg.device_id,
+                                         messages.MAX_HOST_MESSAGE, False)
         except ProtocolError:
             self.rejected += 1
             return
@@ -86,12 +98,22 @@ class App:
             self.wake.set()
         elif kind == messages.SESSION:
             self.clock.sync(fields[12])
-            self.evaluator.on_session(fields)
+            if self.evaluator.wants_session(fields):
+                fields[13] = self._store(self.session_parts, payload, start, end)
+                self.evaluator.on_session(fields)
         elif kind == messages.IDLE:
             self.clock.sync(fields[8])
-            self.evaluator.on_idle(fields)
+            if not self.evaluator.revoked:  # revoked: on_idle ignores it
+                fields[9] = self._store(self.idle_parts, payload, start, end)
+                self.evaluator.on_idle(fields)
         else:
             self.rejected += 1
+
+    def _store(self, store, payload, start, end):
+        try:
+            return store.store(payload, start, end)
+        except OSError:  # flash full or failing: show the text fallbacks
+            return []
 
     async def _ui(self):
         evaluator = self.evaluator

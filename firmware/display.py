@@ -6,7 +6,9 @@
 #     strings below by tools/make_glyphs.py);
 #   - dynamic Chinese text (item, staff and window names) and the QR code as
 #     bitmaps the host sends in `parts`: [name, width, height, base64 of
-#     MONO_HLSB bytes], names "item", "staff", "qr", "window";
+#     MONO_HLSB bytes], names "item", "staff", "qr", "window"; the running
+#     device has them on flash instead, [name, width, height, (file,
+#     offset)] (firmware/hostmsg.py), and both are read a few rows at a time;
 #   - ASCII (codes and numbers) with framebuf's built-in 8x8 font, scaled up.
 # A missing part falls back to ASCII (item_code, staff_no, window).
 import binascii
@@ -53,6 +55,9 @@ TILE_Y = 174
 TILE_H = 64
 MARKER = (2, 152, 36, 20)  # the "离线" badge, left of the QR code
 BANNER_H = 22
+_CHUNK_BYTES = 192  # bitmap bytes decoded or read at a time
+_QR_ROWS = 6  # QR module rows scaled per blit (a multiple of 3)
+_STRIP_BYTES = 360  # _QR_ROWS scaled rows of a QR code up to 120 pixels wide
 _FONTS = {}
 for _font in glyphs.FONTS:
     _FONTS[_font[0]] = _font
@@ -64,22 +69,64 @@ def option_x(index):
 
 
 def find_part(parts, name):
-    """(width, height, bytes) of the named host bitmap, or None if absent or bad."""
+    """(width, height, ref) of the named host bitmap, or None if it is absent
+    or malformed. `ref` is its base64 text as on the wire (checked: long
+    enough, first rows decode), or (open file, offset) of its bytes on
+    flash (firmware/hostmsg.py PartStore, checked when stored). Either way it is
+    read a few rows at a time while drawing (rows()), never as a whole."""
     if not parts:
         return None
     for part in parts:
         if isinstance(part, list) and len(part) == 4 and part[0] == name:
-            w, h = part[1], part[2]
+            w, h, ref = part[1], part[2], part[3]
             if not isinstance(w, int) or not isinstance(h, int) or w <= 0 or h <= 0:
                 return None
+            if isinstance(ref, tuple):
+                return w, h, ref
+            if not isinstance(ref, str) or len(ref) < (((w + 7) >> 3) * h + 2) // 3 * 4:
+                return None  # shorter than the bitmap it claims
             try:
-                data = binascii.a2b_base64(part[3])
-            except (ValueError, TypeError):
+                for _ in rows(ref, (w + 7) >> 3, min(h, 3)):
+                    pass  # the first rows decode (the rest is checked as drawn)
+            except ValueError:
                 return None
-            if len(data) < ((w + 7) >> 3) * h:
-                return None
-            return w, h, bytearray(data)  # framebuf needs a writable buffer
+            return w, h, ref
     return None
+
+
+def rows(ref, stride, h, step=0, buf=None):
+    """Yield (first row, row count, buffer) of a MONO_HLSB bitmap, `step`
+    rows at a time (default: about _CHUNK_BYTES). `ref` is base64 text (step
+    is a multiple of 3, so each chunk is whole 3-byte groups and decodes
+    alone) or (open file, offset) on flash, read into `buf` when it is big enough
+    (the display's own, taken at boot). Raises ValueError on bad or short data."""
+    step = step or max(3, _CHUNK_BYTES // stride // 3 * 3)
+    if isinstance(ref, str):
+        row = 0
+        while row < h:
+            n = min(step, h - row)
+            start = row * stride // 3 * 4
+            data = binascii.a2b_base64(ref[start:start + (n * stride + 2) // 3 * 4])
+            if len(data) < n * stride:
+                raise ValueError("short bitmap")
+            yield row, n, data
+            row += n
+        return
+    if buf is None or len(buf) < min(step, h) * stride:
+        buf = bytearray(min(step, h) * stride)
+    f = ref[0]  # the parts file, open for as long as the device runs
+    try:
+        f.seek(ref[1])
+        view = memoryview(buf)
+        row = 0
+        while row < h:
+            n = min(step, h - row)
+            if f.readinto(view[:n * stride]) < n * stride:  # this chunk's rows only
+                raise ValueError("short bitmap")
+            yield row, n, buf
+            row += n
+    except OSError:
+        raise ValueError("bitmap file unreadable")
 
 
 class Display:
@@ -88,9 +135,14 @@ class Display:
         self.full = False  # outbox full: banner on every screen
         self.online = True
         self.missing = 0  # characters drawn with no glyph (a bug in the UI text)
+        self.failed = 0  # bitmaps left out for want of heap
         self.screen = None  # name of the screen on the panel
         self._redraw = None  # (method, args) that draws the current screen
         self._glyph = bytearray(128)  # one glyph copied out of flash (32 x 32 at most)
+        # Taken once, at boot, while the heap is whole: the rows of a host
+        # bitmap read from flash, and the strip a QR code is scaled into.
+        self._rows = bytearray(_CHUNK_BYTES)
+        self._strip = bytearray(_STRIP_BYTES)
 
     # Public screens --------------------------------------------------------
 
@@ -226,46 +278,61 @@ class Display:
         found = find_part(parts, name)
         if found is None:
             return False
-        w, h, data = found
+        w, h, ref = found
+        try:
+            self._part(ref, w, h, name == "qr", x, y, max_w, max_h)
+        except ValueError:
+            pass  # bad base64 further on (the signature says the host sent it)
+        except MemoryError:
+            self.failed += 1  # the rest of the screen still draws; presses still count
+        return True
+
+    def _part(self, ref, w, h, qr, x, y, max_w, max_h):
         stride = (w + 7) >> 3
-        if name == "qr" and w * 2 <= max_w and h * 2 <= max_h:
+        if qr and w * 2 <= max_w and h * 2 <= max_h:
             # The host sends the QR code as its module matrix (one pixel per
             # module, ~165 bytes instead of ~1.8 KB): scale it up here.
             scale = min(max_w // w, max_h // h)
-            self._blit_scaled(data, stride, w, h, scale,
+            self._blit_scaled(ref, stride, w, h, scale,
                               x + (max_w - w * scale) // 2, y + (max_h - h * scale) // 2)
-            return True
-        dx = max(0, (max_w - w) // 2)
-        dy = max(0, (max_h - h) // 2)
-        self.panel.blit_mono(data, x + dx, y + dy, min(w, max_w), min(h, max_h),
-                             BLACK, WHITE, stride)
-        return True
+            return
+        x += max(0, (max_w - w) // 2)
+        y += max(0, (max_h - h) // 2)
+        w = min(w, max_w)
+        for row, n, data in rows(ref, stride, min(h, max_h), 0, self._rows):
+            self.panel.blit_mono(data, x, y + row, w, n, BLACK, WHITE, stride)
 
-    def _blit_scaled(self, data, stride, w, h, scale, x, y):
-        """Draw a 1-bit bitmap with each pixel as a scale x scale square.
-
-        The scaled bitmap is built once (1.8 KB for a 120-pixel QR code) and
-        sent in one blit: fewer objects than a blit per row."""
+    def _blit_scaled(self, ref, stride, w, h, scale, x, y):
+        """Draw a 1-bit bitmap with each pixel as a scale x scale square,
+        _QR_ROWS source rows per blit, through one small strip (~230 bytes)."""
         out_stride = (w * scale + 7) >> 3
-        out = bytearray(out_stride * h * scale)
-        for row in range(h):
-            base = row * stride
-            first = row * scale * out_stride
-            for col in range(w):
-                if data[base + (col >> 3)] & (0x80 >> (col & 7)):
-                    px = col * scale
-                    for k in range(scale):
-                        at = first + ((px + k) >> 3)
-                        bit = 0x80 >> ((px + k) & 7)
-                        for r in range(scale):  # no slices: nothing allocated per row
-                            out[at + r * out_stride] |= bit
-        self.panel.blit_mono(out, x, y, w * scale, h * scale, BLACK, WHITE, out_stride)
+        line = out_stride * scale  # bytes of one scaled source row
+        strip = self._strip
+        if len(strip) < line * _QR_ROWS:
+            strip = bytearray(line * _QR_ROWS)
+        for first, n, data in rows(ref, stride, h, _QR_ROWS, self._rows):
+            for i in range(line * n):
+                strip[i] = 0
+            for r in range(n):
+                base = r * stride
+                top = r * line
+                for col in range(w):
+                    if data[base + (col >> 3)] & (0x80 >> (col & 7)):
+                        px = col * scale
+                        for k in range(scale):
+                            at = top + ((px + k) >> 3)
+                            bit = 0x80 >> ((px + k) & 7)
+                            for dy in range(scale):  # no slices: nothing allocated
+                                strip[at + dy * out_stride] |= bit
+            self.panel.blit_mono(strip, x, y + first * scale, w * scale, n * scale,
+                                 BLACK, WHITE, out_stride)
 
     def text(self, text, x, y, size, fg, bg):
         """Fixed Chinese text in glyphs of `size` pixels; returns the width drawn."""
         font = _FONTS.get(size)
         start = x
-        for ch in text:
+        for i in range(len(text)):
+            ch = text[i]  # not `for ch in text`: that interns every character as a qstr
             index = font[1].find(ch) if font else -1
             if index < 0:
                 self.missing += 1

@@ -105,13 +105,8 @@ class Evaluator:
 
     def on_session(self, fields):
         """A finished service to be rated."""
-        if self.revoked:
+        if not self.wants_session(fields):
             return
-        session_id = fields[_S_ID]
-        if session_id in self._rated:
-            return  # a redelivered session that has had its one rating
-        if self.session is not None and self.session[_S_ID] == session_id and self.state != IDLE:
-            return  # already on screen (QoS1 redelivery)
         if self.state == REASON:
             self._record([])  # the pending 差评 is kept even without a reason
         self.staff_id = fields[_S_STAFF_ID]
@@ -125,6 +120,18 @@ class Evaluator:
         self._session_ms = ttl * 1000
         self.state = SESSION
         self.display.show_session(fields[_S_ITEM_CODE], fields[_S_STAFF_NO], fields[_S_PARTS])
+
+    def wants_session(self, fields):
+        """Whether on_session(fields) would show it (not a QoS1 redelivery of
+        a session rated or on screen): the app stores its bitmaps only then."""
+        if self.revoked:
+            return False
+        session_id = fields[_S_ID]
+        if session_id in self._rated:
+            return False  # a redelivered session that has had its one rating
+        if self.session is not None and self.session[_S_ID] == session_id and self.state != IDLE:
+            return False  # already on screen (QoS1 redelivery)
+        return True
 
     def set_revoked(self, revoked=True):
         """The host has disabled this device: 设备已停用, presses do nothing.

@@ -3,21 +3,35 @@
 # It builds the real pins, SPI display, Wi-Fi and clock for an ESP32 board
 # (or the simulator's virtual board, which provides the same two modules)
 # and hands them to the logic in firmware/app.py.
-import asyncio
 import gc
-import time
 
-import machine
-import network
+# The receive buffer for host messages (sessions with their bitmaps, up to
+# MAX_HOST_MESSAGE bytes), taken first, while the heap is whole: a 3.7 KB
+# session read into a fresh bytearray later can fail on a fragmented heap
+# even with 20 KB free. Reused for every inbound message (firmware/link.py).
+_RX = bytearray(6144)  # protocol.messages.MAX_HOST_MESSAGE
 
-from firmware.app import App
-from firmware.buttons import Buttons
-from firmware.clock import Clock
-from firmware.display import Display
-from firmware.evaluator import Evaluator
-from firmware.link import Link
-from firmware.outbox import Outbox
-from firmware.panel import ST7789
+import asyncio  # noqa: E402
+import time  # noqa: E402
+
+# asyncio loads its parts on first use; load them now, while the heap is
+# whole, not at the first connect, when a fragmented heap may not have the
+# few hundred contiguous bytes a module needs.
+_ = (asyncio.open_connection, asyncio.wait_for, asyncio.wait_for_ms, asyncio.gather,
+     asyncio.Event, asyncio.Lock, asyncio.TimeoutError, asyncio.create_task, asyncio.sleep_ms)
+del _
+
+import machine  # noqa: E402
+import network  # noqa: E402
+
+from firmware.app import App  # noqa: E402
+from firmware.buttons import Buttons  # noqa: E402
+from firmware.clock import Clock  # noqa: E402
+from firmware.display import Display  # noqa: E402
+from firmware.evaluator import Evaluator  # noqa: E402
+from firmware.link import Link  # noqa: E402
+from firmware.outbox import Outbox  # noqa: E402
+from firmware.panel import ST7789  # noqa: E402
 
 # Board wiring (ESP32-DevKitC + 2.8" ST7789 320x240). Change here only.
 _SPI_ID = 1
@@ -71,10 +85,11 @@ def build():
     buttons = Buttons([Pin(n, Pin.IN, Pin.PULL_UP) for n in _BUTTON_PINS], time.ticks_ms)
     clock = Clock(time.ticks_ms, _EPOCH_OFFSET)
     outbox = Outbox("outbox")
+    parts = open("parts.bin", "w+b")  # host bitmaps (firmware/hostmsg.py), opened once
     evaluator = Evaluator(cfg, display, outbox, clock, time.ticks_ms)
     _wifi(cfg)
     return App(cfg, evaluator, outbox, buttons, clock, time.ticks_ms, time.ticks_diff,
-               Link, _ssl_context(cfg))
+               Link, _ssl_context(cfg), _RX, parts)
 
 
 def main():

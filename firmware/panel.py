@@ -128,7 +128,7 @@ class Panel:
         h = min(h, self.height - y, h_src)
         if w <= 0 or h <= 0:
             return
-        if not isinstance(buf, bytearray):
+        if isinstance(buf, bytes):
             buf = bytearray(buf)  # framebuf wants a writable buffer
         source = framebuf.FrameBuffer(buf, stride * 8, h_src, framebuf.MONO_HLSB)
         palette = self._palette

@@ -26,6 +26,7 @@ import signal
 import subprocess
 import time
 
+import pytest
 
 from conftest import HEAP, MICROPYTHON, ROOT, micropython_env, run_micropython
 
@@ -69,15 +70,27 @@ def _check(image):
 
 
 def test_power_cuts_lose_nothing_and_resurrect_nothing(tmp_path):
-    rng = random.Random(SEED)
+    _power_cuts(tmp_path, RUNS, SEED)
+
+
+@pytest.mark.slow
+def test_one_hundred_power_cuts(tmp_path):
+    """Issue 8: the flash mounts 100 of 100 times, every press is recorded
+    exactly once, no sequence number is reused."""
+    _power_cuts(tmp_path, 100, SEED + 1000)
+
+
+def _power_cuts(tmp_path, runs, seed):
+    rng = random.Random(seed)
     image = tmp_path / "flash.img"
     pending = set()  # present at the last remount and not acked since
     returned = set()  # every seq append ever returned
     acked_total = 0
     cut_mid_call = 0
-    for run in range(RUNS):
-        steps = _cut(image, rng, tmp_path / f"run{run}.log", SEED + run)
-        where = f"run {run} (seed {SEED + run}), log {tmp_path / f'run{run}.log'}"
+    mounts = 0
+    for run in range(runs):
+        steps = _cut(image, rng, tmp_path / f"run{run}.log", seed + run)
+        where = f"run {run} (seed {seed + run}), log {tmp_path / f'run{run}.log'}"
         must_have = set(pending)
         may_have = set()
         gone = set()
@@ -112,6 +125,7 @@ def test_power_cuts_lose_nothing_and_resurrect_nothing(tmp_path):
 
         state = _check(image)
         assert "mount_failed" not in state, f"{where}: {state}"
+        mounts += 1
         present = set(state["pending"])
         assert len(present) == len(state["pending"]) == state["depth"], where
         assert state["bad"] == 0, f"{where}: {state['bad']} records read back wrong"
@@ -124,6 +138,9 @@ def test_power_cuts_lose_nothing_and_resurrect_nothing(tmp_path):
     # The runs did real work: several segments' worth, and cuts inside calls.
     assert len(returned) > 2 * 250 and acked_total > 250, (len(returned), acked_total)
     assert cut_mid_call > 5, cut_mid_call
+    print("power cuts: %d runs, flash mounted %d/%d, %d seqs appended, %d acked, %d cuts inside"
+          " a call, 0 lost, 0 resurrected, 0 seqs reused" % (runs, mounts, runs, len(returned),
+                                                            acked_total, cut_mid_call))
 
 
 def test_cut_at_every_block_write(tmp_path):

@@ -36,9 +36,7 @@ class SPI:
         self.id = spi_id
 
     def write(self, data):
-        sink = vboard.spi_sink
-        if sink is not None:
-            sink.write(data)
+        vboard.spi_write(data)
 
 
 def reset():

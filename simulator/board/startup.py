@@ -34,6 +34,27 @@ def _has_main():
         return False
 
 
+def _release_firmware():
+    """Give the stopped firmware's heap back before the REPL starts (on a
+    board the REPL is C code and needs next to none): its asyncio tasks and
+    its modules' objects would otherwise stay referenced."""
+    import gc
+
+    for name in list(sys.modules):
+        if name.startswith("firmware") or name.startswith("protocol"):
+            sys.modules.pop(name).__dict__.clear()  # whoever still holds it, holds nothing
+    core = sys.modules.get("asyncio.core")
+    if core is not None:
+        queue = core._task_queue  # the stopped tasks, and all they hold
+        while queue.peek():
+            queue.pop()
+        gc.collect()
+        core._io_queue.map.clear()  # the sockets the tasks waited on
+        gc.collect()
+        sys.modules["asyncio"].new_event_loop()
+    gc.collect()
+
+
 def run_firmware():
     """Run main.py as a board does (the firmware, once provisioned); the reset
     it asked for, or None. Without main.py, HCP_AUTORUN=1 (the simulator's
@@ -57,12 +78,14 @@ def run_firmware():
         return vboard.reset_kind or "soft"
     except KeyboardInterrupt as e:
         sys.print_exception(e, sys.stdout)
+        _release_firmware()
     except Exception as e:
         if type(e).__name__ == "ConfigError":
             # One line, and the REPL stays up so the board can be provisioned.
             print("firmware:", e)
         else:
             sys.print_exception(e, sys.stdout)
+        _release_firmware()
     return None
 
 

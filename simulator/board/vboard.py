@@ -18,28 +18,41 @@ _control = None
 _poller = None
 _last_poll = 0
 _line = b""
-spi_sink = None  # a spi_recorder.RecordingSPI, or None to discard what the panel is sent
+spi_sink = None  # the file the panel's SPI records go to (record_panel), or None
 wifi_up = True
 commands = []  # control lines the board did not handle itself, for tests
 reset_kind = None  # "hard" once machine.reset() was called
 _events = None  # where the console tells the supervisor what happens (a pipe)
 
 
-class _WiredPin:
-    # What the SPI recorder sees of the D/C and CS lines the firmware drives.
-    def __init__(self, pin):
-        self.pin = pin
-
-    def value(self):
-        return levels.get(self.pin, 0)
-
-
 def record_panel(where):
-    """Send the panel's SPI stream to a file path or an open file descriptor."""
+    """Send the panel's SPI stream to a file path or an open file descriptor,
+    in simulator/board/spi_recorder.py's record format (written here, not by
+    that module: the recorder must cost the device as little heap as the
+    real bus, which is C code)."""
     global spi_sink
-    import spi_recorder
+    spi_sink = open(where, "wb")
 
-    spi_sink = spi_recorder.RecordingSPI(open(where, "wb"), _WiredPin(DC_PIN), _WiredPin(CS_PIN))
+
+_head = bytearray(3)
+
+
+def spi_write(buf):
+    """One SPI write as one record: D/C level, 2-byte length, the bytes.
+    Bytes sent while CS is high are not for the panel."""
+    if spi_sink is None or levels.get(CS_PIN, 0):
+        return
+    view = memoryview(buf)
+    start = 0
+    size = len(view)
+    while start < size:
+        n = min(size - start, 65535)
+        _head[0] = 1 if levels.get(DC_PIN, 0) else 0
+        _head[1] = n >> 8
+        _head[2] = n & 0xFF
+        spi_sink.write(_head)
+        spi_sink.write(view[start:start + n] if start or n < size else buf)
+        start += n
 
 
 def attach_events(stream):

@@ -1,0 +1,50 @@
+"""The device must take and rate a realistic session on a 100 KB heap.
+
+The real firmware on the simulator (MicroPython unix port, -X heapsize=100K,
+ROMFS code, littlefs flash), a real Mosquitto and hostd's Collector
+(bench/firmware.py scenario): the idle message with its window and staff
+bitmaps, then a session with every bitmap part (a two-line item name, the
+staff name, the QR code), a press, the signed rating committed and acked;
+then a second session, rated the same way.
+The panel is recorded, and the screens are checked pixel by pixel: a bitmap
+left out for want of heap fails the test as surely as a MemoryError does.
+"""
+from PIL import Image
+
+from bench import firmware
+
+BLACK = (0, 0, 0)
+
+
+def dark(image, x0, y0, x1, y1):
+    px = image.load()
+    return sum(1 for y in range(y0, y1) for x in range(x0, x1) if px[x, y] == BLACK)
+
+
+def test_realistic_session_is_taken_and_rated_on_a_100k_heap(tmp_path):
+    run = firmware.scenario(100, timeout=20, shots=str(tmp_path), sessions=2)
+    assert run["ok"], run  # failed_at and the device log say where and why
+    assert run["rated_session"] == "s-bench-0001"
+    assert run["session_bytes"] > 3500 and run["idle_bytes"] > 3000  # every bitmap part
+    total = firmware.heap_total(100)
+    assert 0 < run["free_after_rating"] < total
+
+    idle = Image.open(tmp_path / "idle.png").convert("RGB")
+    assert dark(idle, 10, 4, 310, 52) > 500  # the window name bitmap
+    assert dark(idle, 10, 64, 210, 88) > 100  # the staff name bitmap
+
+    session = Image.open(tmp_path / "session.png").convert("RGB")
+    item_top, item_bottom = dark(session, 10, 2, 310, 26), dark(session, 10, 26, 310, 50)
+    assert item_top > 400 and item_bottom > 400, (item_top, item_bottom)  # both lines
+    assert dark(session, 2, 56, 194, 80) > 100  # staff name
+    qr = dark(session, 198, 52, 318, 172)
+    assert 0.3 < qr / (120 * 120) < 0.7, qr  # the QR code, scaled up on the device
+
+    # The next session, after a rating (the heap is no longer fresh from boot).
+    again = Image.open(tmp_path / "session2.png").convert("RGB")
+    assert dark(again, 10, 2, 310, 50) == item_top + item_bottom
+    assert dark(again, 198, 52, 318, 172) == qr or dark(again, 198, 52, 318, 172) > 0.3 * 14400
+
+    thanks = Image.open(tmp_path / "thanks.png").convert("RGB")
+    assert dark(thanks, 60, 50, 260, 82) > 300  # 谢谢您的评价
+    assert thanks.getpixel((160, 112)) != session.getpixel((160, 112))
