@@ -1,7 +1,9 @@
 """The collector: receive, verify, store and acknowledge ratings over MQTT.
 
 For each message on hcp/v1/<hall>/+/rating and .../status (QoS1):
-topic -> size -> device keys (KeyCache) -> protocol.messages.decode (shape,
+topic -> size -> the device's rate limit (a flood is refused before any
+crypto, and reported to on_flood) -> device keys (KeyCache) ->
+protocol.messages.decode (shape,
 device/topic match, signature, values) -> Store. A rating is acked to the
 device on hcp/v1/<hall>/<device>/ack only after its row is committed:
 "stored" for a new row, "duplicate" for a byte-identical resend. A different
@@ -32,8 +34,9 @@ from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
-from hostd import clock
+from hostd import clock, ratelimit
 from hostd.counters import INTERNAL_ERROR, UNKNOWN_DEVICE, RejectionCounters
+from hostd.ratelimit import RATE_LIMITED
 from hostd.registry import KeyCache
 from hostd.store import REPLAYED, STORED
 from protocol import messages, topics
@@ -82,7 +85,8 @@ class Collector:
     def __init__(self, store, host, port, username=None, password=None, hall="+",
                  shared_group=None, tls=None, client_id=None,
                  max_payload=messages.MAX_DEVICE_MESSAGE, after_store=None,
-                 receive_maximum=1024, keepalive=30, protocol=mqtt.MQTTv5):
+                 receive_maximum=1024, keepalive=30, protocol=mqtt.MQTTv5,
+                 device_rate=(ratelimit.RATE_PER_S, ratelimit.BURST), on_flood=None):
         self.store = store
         self.host, self.port, self.keepalive = host, port, keepalive
         self.hall = hall
@@ -90,6 +94,9 @@ class Collector:
         self.max_payload = max_payload
         self.after_store = after_store  # op(db, rating, hall), in the rating's transaction
         self.keys = KeyCache(store)
+        # device_rate: (messages per second, burst), or None for no limit
+        self.limits = ratelimit.DeviceLimits(*device_rate, on_flood=on_flood) \
+            if device_rate is not None else None
         self.mac = HostMac()
         self.rejections = RejectionCounters(store)
         self._stats = {"received": 0, "stored": 0, "duplicate": 0, "acked": 0,
@@ -130,6 +137,16 @@ class Collector:
     def counters(self):
         """Rejections by reason since start (the table keeps them per device)."""
         return self.rejections.snapshot()
+
+    @property
+    def on_flood(self):
+        """on_flood(device_id): called when a device floods (hostd/ratelimit.py)."""
+        return self.limits.on_flood if self.limits is not None else None
+
+    @on_flood.setter
+    def on_flood(self, callback):
+        if self.limits is not None:
+            self.limits.on_flood = callback
 
     @property
     def stats(self):
@@ -221,6 +238,9 @@ class Collector:
         if len(payload) > self.max_payload:
             self._reject(msg, device, Oversized.reason,
                          "%d bytes, limit %d" % (len(payload), self.max_payload))
+            return device
+        if self.limits is not None and not self.limits.admit(device):
+            self._reject(msg, device, RATE_LIMITED, "over %g messages/s" % self.limits.rate)
             return device
         keys = self.keys.keys(device)
         if not keys:

@@ -115,6 +115,7 @@ class Supervisor:
         self.conf_path = home.broker / "mosquitto.conf"
         self.log_path = home.broker / "mosquitto.log"
         self.proc = None
+        self.host_port = None  # the 127.0.0.1 listener for hostd itself, once started
         self.restarts = 0
         self._stopping = threading.Event()
         self._lock = threading.Lock()
@@ -134,6 +135,8 @@ class Supervisor:
         broker_files.check_port_free(broker["listen"], broker["port"], "MQTT broker")
         if broker["tls_port"]:
             broker_files.check_port_free(broker["listen"], broker["tls_port"], "MQTT TLS")
+        # hostd's own listener (for the collector): its kept port, or a new one if taken
+        self.host_port = broker_files.host_port(self.home, self.config, fresh=True)
         broker_files.write_config(self.home, self.config)
         if not self._spawn_and_wait():
             code = self.proc.poll()

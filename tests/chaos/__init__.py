@@ -1,0 +1,1 @@
+"""Helpers for the chaos scenarios (tests/test_chaos_*.py)."""
