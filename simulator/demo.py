@@ -2,17 +2,19 @@
 
     python -m simulator.demo [--home DIR] [--devices N] [--seconds S]
 
-It makes a fresh hostd home, registers N devices, starts `hostd run` (its own
-Mosquitto, the collector, the status page), boots N simulated 评价器 (the
-real firmware on MicroPython with a 100 KB heap) and lets citizens rate.
+It makes a fresh hostd home with N devices, their windows' staff and two web
+logins, starts the reference provincial platform (the test peer of
+hostd/upstream_ref) and `hostd run` (its own Mosquitto, the collector, the web
+pages, the default-rating scheduler and the upstream sync), boots N simulated
+评价器 (the real firmware on MicroPython with a 100 KB heap), puts the staff
+on duty and lets citizens be served and rate.
 
-Until hostd pushes service sessions itself (the sessions issue), this script
-stands in for the windows' business system: it signs a session for a window
-with that device's key and publishes it as hostd will, then a "citizen"
-presses a button on the device. Everything after the press is the product:
-the firmware signs and stores the rating in flash, hostd verifies, commits
-and acknowledges it, and the device drops it from its outbox.
-"""
+The script plays the windows' business system: when a service is finished it
+calls hostd's API (POST /api/v1/sessions, sometimes with a batch of cases),
+and a "citizen" presses a button on the device. Everything from there on is
+the product: hostd renders and pushes the screen, the firmware signs and keeps
+the rating in flash, hostd verifies, binds it to the session, commits and
+acks it, opens a work order for a 差评 and syncs everything upstream.
 import argparse
 import json
 import random
@@ -25,9 +27,8 @@ import sys
 import time
 from pathlib import Path
 
-import paho.mqtt.client as mqtt
+import httpx
 
-from protocol import messages, topics
 from simulator.device import SimDevice
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -42,6 +43,8 @@ WINDOWS = [  # window, item code, item name, staff id, staff name, 工号
 ]
 # Citizens mostly press the good buttons; 1 = 非常满意 ... 5 = 非常不满意.
 BUTTON_WEIGHTS = [55, 25, 12, 5, 3]
+WALK_AWAY = 0.1  # share of citizens who leave without pressing (rate later, or a default)
+LOGINS = (("jiandu", "supervisor", "jiandu-demo-2026"), ("admin", "admin", "admin-demo-2026"))
 
 
 def say(text):
@@ -59,8 +62,9 @@ def free_port(preferred=None):
     raise RuntimeError("no free port")
 
 
-def hostd(home, *args):
-    proc = subprocess.run([HOSTD, "--home", str(home), *args], capture_output=True, text=True)
+def hostd(home, *args, stdin=None):
+    proc = subprocess.run([HOSTD, "--home", str(home), *args], capture_output=True, text=True,
+                          input=stdin)
     if proc.returncode != 0:
         raise SystemExit(f"demo: hostd {' '.join(args)} failed: {proc.stderr.strip() or proc.stdout.strip()}")
     return proc.stdout
@@ -79,94 +83,122 @@ class Hall:
     def __init__(self, home, count):
         self.home = Path(home).resolve()
         self.count = count
-        self.devices = []  # (SimDevice, config, window row)
-        self.daemon = None
-        self.client = None
+        self.devices = []  # (SimDevice, device id, window row)
+        self.daemon = self.platform = self.api = None
         self.sessions = 0
+        self.cases = 0
 
     def setup(self):
         if self.home.exists():
             shutil.rmtree(self.home)
         self.broker_port = free_port()
         self.web_port = free_port(8080)
+        self.platform_port = free_port()
         hostd(self.home, "init", "--hall", HALL, "--listen", "127.0.0.1",
               "--broker-port", str(self.broker_port), "--web-port", str(self.web_port))
+        from hostd.home import Home, write_atomic
+        home = Home(self.home)
+        secret = self.home / "keys" / "upstream-secret"
+        write_atomic(secret, "demo-shared-secret-%d\n" % random.getrandbits(64), 0o600)
+        platform_url = "http://127.0.0.1:%d" % self.platform_port
+        home.set("upstream", "url", platform_url)
+        home.set("upstream", "twelve345_url", platform_url)
+        home.set("rating", "default_check_seconds", 5)
         for i in range(self.count):
             window = WINDOWS[i % len(WINDOWS)]
             device_id = f"demo-{window[0]}" if i < len(WINDOWS) else f"demo-{i + 1:02d}"
             hostd(self.home, "device", "add", device_id, "--window", window[0])
+            if i < len(WINDOWS):
+                hostd(self.home, "staff", "add", window[3], "--name", window[4],
+                      "--staff-no", window[5])
             config = json.loads(hostd(self.home, "device", "show-config", device_id))
             config["heartbeat_s"] = 10
-            self.devices.append((SimDevice(self.home / "devices" / device_id, device_id), config, window))
-        say(f"hostd home {self.home}: {self.count} devices registered")
+            device = SimDevice(self.home / "devices" / device_id, device_id)
+            device.write_config(config)
+            self.devices.append((device, device_id, window))
+        for name, role, password in LOGINS:
+            hostd(self.home, "user", "add", name, "--role", role, stdin=password + "\n")
+        say(f"hostd home {self.home}: {self.count} devices, their staff and two web logins")
 
     def start(self):
+        self.platform = subprocess.Popen(
+            [sys.executable, "-m", "hostd.upstream_ref", "--port", str(self.platform_port),
+             "--db", str(self.home / "province.db"),
+             "--secret-file", str(self.home / "keys" / "upstream-secret")],
+            stdout=open(self.home / "province.log", "ab"), stderr=subprocess.STDOUT)
         log = open(self.home / "hostd.log", "ab")
         self.daemon = subprocess.Popen([HOSTD, "--home", str(self.home), "run"],
                                        stdout=log, stderr=subprocess.STDOUT)
         wait_for(lambda: "hostd ready" in (self.home / "hostd.log").read_text(errors="replace"),
                  30, "hostd to start (see hostd.log)")
-        for device, config, _ in self.devices:
-            device.write_config(config)
+        token = (self.home / "keys" / "api-token").read_text().strip()
+        self.api = httpx.Client(base_url=f"http://127.0.0.1:{self.web_port}/api/v1",
+                                headers={"Authorization": f"Bearer {token}"}, timeout=10)
+        for device, _, _ in self.devices:
             device.start(record_panel=True)
         say(f"{len(self.devices)} simulated devices booting")
-        from hostd.home import Home
-
-        self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="demo-windows")
-        self.client.username_pw_set("hostd", Home(self.home).host_password())
-        self.client.connect("127.0.0.1", self.broker_port)
-        self.client.loop_start()
+        for _, _, window in self.devices[:len(WINDOWS)]:
+            self._call("POST", f"/windows/{window[0]}/duty", {"staff_id": window[3]})
         wait_for(self._all_online, 60, "the devices' first heartbeats")
-        say("every device is online")
+        say("every device is online and its window's staff are on duty")
 
-    def _query(self, sql):
-        with sqlite3.connect(f"file:{self.home / 'hostd.db'}?mode=ro", uri=True, timeout=5) as db:
-            return db.execute(sql).fetchall()
+    def _call(self, method, path, body=None):
+        reply = self.api.request(method, path, json=body)
+        if reply.status_code >= 400:
+            raise SystemExit(f"demo: {method} {path} refused: {reply.text}")
+        return reply.json()
+
+    def _query(self, sql, db="hostd.db"):
+        with sqlite3.connect(f"file:{self.home / db}?mode=ro", uri=True, timeout=5) as conn:
+            return conn.execute(sql).fetchall()
 
     def _all_online(self):
         rows = self._query("SELECT count(*) FROM fleet WHERE online = 1")
         return rows[0][0] == len(self.devices)
 
-    def push_session(self, config, window):
-        """The window's service is finished: the device is to ask for a rating."""
-        _, item_code, item_name, staff_id, staff_name, staff_no = window
-        self.sessions += 1
-        session_id = f"demo-{int(time.time())}-{self.sessions}"
-        key = bytes.fromhex(config["key"])
-        wire = messages.sign(key, [
-            messages.VERSION, messages.SESSION, config["device_id"], session_id, item_code,
-            item_name, staff_id, staff_name, staff_no, 1, 120, "", int(time.time()), []])
-        self.client.publish(topics.topic(HALL, config["device_id"], topics.SESSION), wire, qos=1)
-        return session_id
-
-    def serve(self, device, config, window):
+    def serve(self, device, window):
         """One citizen at one window: the service ends, the device asks, they press."""
-        self.push_session(config, window)
+        self.sessions += 1
+        batch = random.choices([1, 2, 3], [85, 10, 5])[0]  # 批量业务 now and then
+        cases = [{"case_id": f"{time.strftime('%Y%m%d')}-{window[0]}-{self.sessions:05d}-{n}"}
+                 for n in range(batch)]
+        self.cases += batch
+        self._call("POST", "/sessions", {"window": window[0], "item_code": window[1],
+                                         "item_name": window[2], "cases": cases})
         time.sleep(random.uniform(0.8, 1.5))  # reading the screen
+        if random.random() < WALK_AWAY:
+            return  # rates later by the QR code, or gets the default rating
         button = random.choices(range(1, 6), BUTTON_WEIGHTS)[0]
         device.press(button)
         if button >= 4:  # 差评: the device asks why, on the same buttons
             time.sleep(random.uniform(0.5, 1.0))
-            device.press(random.randint(1, 5))
+            device.press(random.randint(1, 4))
 
     def report(self):
-        stored = self._query("SELECT level, count(*) FROM ratings GROUP BY level ORDER BY level DESC")
+        stored = self._query("SELECT level, count(*) FROM ratings WHERE binding != 'refused'"
+                             " GROUP BY level ORDER BY level DESC")
         counts = " ".join(f"{level}★:{n}" for level, n in stored) or "none yet"
         pending = self._query("SELECT coalesce(sum(outbox_depth), 0) FROM fleet")[0][0]
-        say(f"{self.sessions} services, ratings stored by level {counts}; device outboxes {pending}")
+        orders = self._query("SELECT count(*) FROM work_orders")[0][0]
+        upstream = dict(self._query("SELECT status, count(*) FROM upstream_outbox GROUP BY status"))
+        say(f"{self.sessions} services ({self.cases} cases); ratings by level {counts}; "
+            f"device outboxes {pending}; 差评 work orders {orders}; upstream "
+            f"confirmed {upstream.get('confirmed', 0)}, waiting "
+            f"{sum(n for k, n in upstream.items() if k in ('pending', 'sent', 'rejected'))}, "
+            f"dead {upstream.get('dead', 0)}")
 
     def stop(self):
         for device, _, _ in self.devices:
             device.stop()
-        if self.client:
-            self.client.loop_stop()
-            self.client.disconnect()
-        if self.daemon and self.daemon.poll() is None:
-            self.daemon.send_signal(signal.SIGTERM)
-            try:
-                self.daemon.wait(15)
-            except subprocess.TimeoutExpired:
-                self.daemon.kill()
+        if self.api:
+            self.api.close()
+        for proc in (self.daemon, self.platform):
+            if proc and proc.poll() is None:
+                proc.send_signal(signal.SIGTERM)
+                try:
+                    proc.wait(15)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
 
 
 def main(argv=None):
@@ -182,8 +214,12 @@ def main(argv=None):
     try:
         hall.setup()
         hall.start()
-        say(f"status page: http://127.0.0.1:{hall.web_port}/   (a stub until the dashboard lands)")
+        web = f"http://127.0.0.1:{hall.web_port}"
+        say(f"hall pages:  {web}/   log in as {LOGINS[0][0]} / {LOGINS[0][2]} (supervisor)")
+        say(f"hall screen: {web}/display   (public, no login)")
+        say(f"API:         {web}/api/docs   (token in {hall.home / 'keys' / 'api-token'})")
         say(f"database:    {hall.home / 'hostd.db'}   (sqlite3 it: SELECT * FROM ratings)")
+        say(f"upstream:    .venv/bin/hostd --home {hall.home} sync --status")
         say(f"devices:     .venv/bin/hostd --home {hall.home} device list")
         say(f"logs:        {hall.home / 'hostd.log'} and {hall.home / 'devices'}/*/device.log")
         say("citizens are rating; Ctrl-C stops the hall")
@@ -192,13 +228,13 @@ def main(argv=None):
         next_citizen = {}  # device id -> when its window's next citizen is done
         while end is None or time.monotonic() < end:
             now = time.monotonic()
-            ready = [d for d in hall.devices if next_citizen.get(d[1]["device_id"], 0) <= now]
+            ready = [d for d in hall.devices if next_citizen.get(d[1], 0) <= now]
             if ready:
-                device, config, window = random.choice(ready)
-                hall.serve(device, config, window)
+                device, device_id, window = random.choice(ready)
+                hall.serve(device, window)
                 # The next service at this window takes a while (and the device
                 # ignores presses for a few seconds after a rating, by design).
-                next_citizen[config["device_id"]] = time.monotonic() + random.uniform(5, 9)
+                next_citizen[device_id] = time.monotonic() + random.uniform(5, 9)
             time.sleep(random.uniform(0.3, 1.0))
             if time.monotonic() - last_report > 5:
                 hall.report()

@@ -90,8 +90,7 @@ def test_main_writes_results_and_a_table(tmp_path, monkeypatch, capsys):
     data = json.loads(out.read_text())
     assert data["raw"]["fake"] == {"kw": {"n": 1}}
     assert data["figures"]["a"]["vs_baseline"] == 0.5
-    assert data["figures"]["sync_drain_per_s"]["value"] is None
-    assert "not yet" in data["figures"]["stats_query_ms_p95"]["how"]
+    assert set(data["figures"]) == {"a", "b"}  # only what ran
     printed = capsys.readouterr().out
     assert "ingest" not in printed.split("\n")[0] and "a " in printed
     with pytest.raises(SystemExit):

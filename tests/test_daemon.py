@@ -88,9 +88,12 @@ def test_own_mosquitto_end_to_end(tmp_path, daemons):
     assert _rows(home) == [("d1", 1, 2)]
     assert rate_and_get_ack(port, "d1", key, seq=1)[4] == messages.DUPLICATE
 
-    page = urllib.request.urlopen("http://127.0.0.1:%d/" % home.config()["web"]["port"], timeout=5)
-    text = page.read().decode()
-    assert "好差评" in text and "d1" in text and "stub" in text
+    web = "http://127.0.0.1:%d" % home.config()["web"]["port"]
+    page = urllib.request.urlopen(web + "/", timeout=5)  # not logged in: the login page
+    assert page.url.endswith("/login?next=/dashboard") or "/login" in page.url
+    assert "登录" in page.read().decode()
+    status = json.loads(urllib.request.urlopen(web + "/status", timeout=5).read())
+    assert [d["device_id"] for d in status["fleet"]] == ["d1"]
 
     # registry changes while hostd runs are live, without a restart
     assert "reloaded" in hostd(home, "device", "add", "d2", "--window", "2").output
