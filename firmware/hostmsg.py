@@ -108,7 +108,7 @@ def _last_field(payload, end):
 
 
 IDLE_BASE = const(0)  # where the idle message's bitmaps start in the parts file
-SESSION_BASE = const(8192)  # and the session's (a message's parts are < 6 KB)
+SESSION_BASE = const(8192)  # and the session's (a message's parts are < 4 KB)
 
 
 class PartStore:

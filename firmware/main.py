@@ -6,10 +6,10 @@
 import gc
 
 # The receive buffer for host messages (sessions with their bitmaps, up to
-# MAX_HOST_MESSAGE bytes), taken first, while the heap is whole: a 3.7 KB
+# MAX_HOST_MESSAGE bytes), taken first, while the heap is whole: a 3.3 KB
 # session read into a fresh bytearray later can fail on a fragmented heap
 # even with 20 KB free. Reused for every inbound message (firmware/link.py).
-_RX = bytearray(6144)  # protocol.messages.MAX_HOST_MESSAGE
+_RX = bytearray(4096)  # protocol.messages.MAX_HOST_MESSAGE
 
 import asyncio  # noqa: E402
 import time  # noqa: E402

@@ -38,7 +38,7 @@ from protocol.topics import PREFIX
 log = logging.getLogger("hostd.broker")
 
 # MQTT-level limits (the largest legitimate packet is a session push:
-# messages.MAX_HOST_MESSAGE = 16384 bytes plus topic and header).
+# messages.MAX_HOST_MESSAGE = 4096 bytes plus topic and header; devices send far less).
 MAX_PACKET_SIZE = 20000
 MAX_INFLIGHT_MESSAGES = 20
 MAX_QUEUED_MESSAGES = 1000

@@ -18,7 +18,7 @@ import threading
 import time
 
 from hostd import links, render, sessions, staff
-from protocol import messages, topics
+from protocol import canonical, messages, topics
 
 log = logging.getLogger("hostd.push")
 
@@ -67,6 +67,7 @@ class ScreenKeeper:
         publisher = self.ctx.publisher
         if publisher is None:
             return None
+        fit_device_buffer(fields, device_id)
         try:
             return publisher.publish_signed(self.ctx.hall, device_id, topics.SESSION, fields,
                                             retain=True)
@@ -188,3 +189,19 @@ def keeper(ctx):
 
 def start(ctx):
     return keeper(ctx).start()
+
+
+# The signed wire is the canonical body plus ',"<64 hex>"' before its closing bracket.
+_SIGNATURE_BYTES = 67
+
+
+def fit_device_buffer(fields, device_id):
+    """Drop bitmap parts from the end (QR first) until the message fits the
+    device's receive buffer (messages.MAX_HOST_MESSAGE); the device shows the
+    rest. Rendering keeps messages well under it, so this is a guard."""
+    parts = fields[-1]
+    while parts and len(canonical.encode(fields)) + _SIGNATURE_BYTES > messages.MAX_HOST_MESSAGE:
+        dropped = parts.pop()
+        log.error("screen for %s over %d bytes: part %r left out", device_id,
+                  messages.MAX_HOST_MESSAGE, dropped[0])
+    return fields

@@ -30,7 +30,7 @@ STATUS = "H"  # device -> host: heartbeat; also the last-will "offline"
 
 # Size limits, checked before anything is parsed.
 MAX_DEVICE_MESSAGE = 1024  # rating and status, device -> host
-MAX_HOST_MESSAGE = 6144  # session and idle carry 1-bit bitmaps (~3.7 KB)
+MAX_HOST_MESSAGE = 4096  # session and idle carry 1-bit bitmaps (1.2-3.3 KB as rendered)
 
 MAX_DEPTH = 4  # list nesting: message > parts > one part > spare level
 
@@ -201,7 +201,7 @@ def decode(payload, keys, device=None, max_size=MAX_DEVICE_MESSAGE, canonical_on
     `canonical_only` refuses any byte form but the canonical one, so one
     rating has exactly one wire form (the host relies on that to tell a
     resend from a replay). The device passes False for host messages: the
-    signature already pins their bytes, and re-encoding a 6 KB session
+    signature already pins their bytes, and re-encoding a 4 KB session
     message would not fit beside the UI in a 100 KB heap.
 
     `mac(key, message, tail)` computes HMAC-SHA256 of message + tail; the

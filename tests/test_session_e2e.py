@@ -178,8 +178,6 @@ def test_session_screen_press_batch_and_pause(hall):
     wait_for(paused_shown, 5, 0.05)
 
 
-@pytest.mark.xfail(strict=False, reason="firmware heap: the device cannot yet take a part of"
-                   " more than ~500 bytes (a two-line item is ~1.6 KB); reported to the lead")
 def test_a_two_line_item_name_reaches_the_panel(hall):
     home, device, _key = hall
     renderer = render.Renderer()
