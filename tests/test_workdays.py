@@ -61,7 +61,8 @@ def test_agrees_with_chinese_calendar_on_many_dates():
             assert got == oracle, (day, days)
 
 
-def test_uncovered_year_is_never_guessed_silently(caplog):
+def test_uncovered_year_is_never_guessed_silently(caplog, monkeypatch):
+    monkeypatch.setattr(workdays, "_cache", {})  # a fresh process: it warns once per year
     created = cst(2026, 12, 29, 10, 0)
     with caplog.at_level(logging.WARNING, logger="hostd.workdays"):
         deadline, missing = workdays.deadline_check(make_config(), created)
