@@ -17,7 +17,6 @@ FW_VERSION = "0.1.0"
 _INFLIGHT = const(8)  # ratings published but not yet acked by the host
 _RESEND_MS = const(15000)  # resend a rating whose host ack has not come
 _UI_PERIOD_MS = const(10)
-_MEMORY_PAUSE_MS = const(50)
 _REFUSED = (4, 5)  # CONNACK: bad user name or password, not authorised
 _HOST_SILENT_MS = const(10000)  # an unacked rating this old: treat the host as away
 
@@ -43,7 +42,6 @@ class App:
         self.wake = asyncio.Event()  # new rating or ack: look at the outbox now
         self.beat = asyncio.Event()  # connected: say hello at once
         self.rejected = 0  # host messages that failed verification
-        self.memory_errors = 0  # loops restarted after a MemoryError
         # Session and idle bitmaps go to flash (firmware/hostmsg.py), not the
         # heap: into `parts_file`, open for "w+b" (main.py opens it early).
         parts_file = parts_file or open("parts.bin", "w+b")
@@ -175,19 +173,5 @@ class App:
             except asyncio.TimeoutError:
                 pass
 
-    async def _kept(self, loop):
-        # A MemoryError (a fragmented heap) must not stop the device: a press
-        # that could not be stored is not thanked, and anything stored is safe
-        # on flash. Collect, pause, and run the loop again.
-        while True:
-            try:
-                await loop()
-            except MemoryError:
-                self.memory_errors += 1
-                gc.collect()
-                await asyncio.sleep_ms(_MEMORY_PAUSE_MS)
-
     async def run(self):
-        kept = self._kept
-        await asyncio.gather(kept(self.link.run), kept(self._ui), kept(self._sender),
-                             kept(self._heartbeat))
+        await asyncio.gather(self.link.run(), self._ui(), self._sender(), self._heartbeat())
