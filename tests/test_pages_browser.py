@@ -7,6 +7,7 @@ page go to docs/screens/page-*.png.
 """
 import os
 import re
+import tempfile
 from pathlib import Path
 
 import openpyxl
@@ -19,7 +20,9 @@ from hostd.web.app import create_app
 from hostd.web.server import WebServer
 
 CHROMIUM = "/usr/bin/chromium"
-SCREENS = Path(__file__).resolve().parent.parent / "docs" / "screens"
+# Screenshots are taken on every run; UPDATE_SCREENS=1 writes them over docs/screens.
+SCREENS = (Path(__file__).resolve().parent.parent / "docs" / "screens"
+           if os.environ.get("UPDATE_SCREENS") else Path(tempfile.gettempdir()) / "hcp-screens")
 
 
 @pytest.fixture

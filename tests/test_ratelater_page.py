@@ -2,23 +2,26 @@
 against the real app served by uvicorn on a free port, with real SQLite."""
 import json
 import os
+import tempfile
 import time
 from pathlib import Path
 
 import httpx
 import pytest
-
 from conftest import free_port
+from hostd_support import make_home
+from session_rows import add_device_rating, add_session, counted
+
 from hostd import links
 from hostd.context import Context
 from hostd.store import Store
 from hostd.web.app import create_app
 from hostd.web.server import WebServer
-from hostd_support import make_home
-from session_rows import add_device_rating, add_session, counted
 
 CHROMIUM = "/usr/bin/chromium"
-SCREENS = Path(__file__).resolve().parent.parent / "docs" / "screens"
+# Screenshots are taken on every run; UPDATE_SCREENS=1 writes them over docs/screens.
+SCREENS = (Path(__file__).resolve().parent.parent / "docs" / "screens"
+           if os.environ.get("UPDATE_SCREENS") else Path(tempfile.gettempdir()) / "hcp-screens")
 
 
 @pytest.fixture(scope="module")
