@@ -15,6 +15,7 @@ and a "citizen" presses a button on the device. Everything from there on is
 the product: hostd renders and pushes the screen, the firmware signs and keeps
 the rating in flash, hostd verifies, binds it to the session, commits and
 acks it, opens a work order for a 差评 and syncs everything upstream.
+"""
 import argparse
 import json
 import random
@@ -103,6 +104,8 @@ class Hall:
         platform_url = "http://127.0.0.1:%d" % self.platform_port
         home.set("upstream", "url", platform_url)
         home.set("upstream", "twelve345_url", platform_url)
+        home.set("upstream", "dept_code", "11440100MB2C1234XK")  # the hall's 统一社会信用代码
+        home.set("upstream", "area_code", "440106000000")  # its 12-digit 区划
         home.set("rating", "default_check_seconds", 5)
         for i in range(self.count):
             window = WINDOWS[i % len(WINDOWS)]
