@@ -12,7 +12,6 @@ from hostd.errors import UserError
 DPI = 300
 SIZE = (590, 354)  # 50 x 30 mm at 300 dpi
 MARGIN = 14
-QR_BORDER = 2  # quiet zone in modules (scanners read 2 fine on a white label)
 FONT_ENV = "HOSTD_LABEL_FONT"
 DEFAULT_FONT = "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc"
 
@@ -30,13 +29,11 @@ def font_path(path=None):
 
 
 def qr_matrix(device_id):
-    """The QR modules (True = dark), quiet zone included."""
-    import qrcode
+    """The QR modules (True = dark), quiet zone included: the same code as a
+    device screen's (hostd.render)."""
+    from hostd import render
 
-    qr = qrcode.QRCode(error_correction=qrcode.constants.ERROR_CORRECT_M, border=QR_BORDER)
-    qr.add_data(device_id)
-    qr.make(fit=True)
-    return qr.get_matrix()
+    return render.qr_matrix(device_id)
 
 
 def qr_geometry(device_id):
