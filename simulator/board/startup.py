@@ -37,22 +37,32 @@ def _has_main():
 def _release_firmware():
     """Give the stopped firmware's heap back before the REPL starts (on a
     board the REPL is C code and needs next to none): its asyncio tasks and
-    its modules' objects would otherwise stay referenced."""
+    its modules' objects would otherwise stay referenced.
+
+    The heap may be full to the last block here (the firmware stopped at its
+    peak), so the tasks, which hold most of its objects, are dropped first with
+    no allocation at all (popping the task queue and clearing the IO map
+    allocate nothing), then the modules one by one."""
     import gc
 
-    for name in list(sys.modules):
-        if name.startswith("firmware") or name.startswith("protocol"):
-            sys.modules.pop(name).__dict__.clear()  # whoever still holds it, holds nothing
     core = sys.modules.get("asyncio.core")
     if core is not None:
         queue = core._task_queue  # the stopped tasks, and all they hold
         while queue.peek():
             queue.pop()
-        gc.collect()
         core._io_queue.map.clear()  # the sockets the tasks waited on
-        gc.collect()
-        sys.modules["asyncio"].new_event_loop()
     gc.collect()
+    while True:  # one module at a time: even a list of their names may not fit
+        for name in sys.modules:  # iterating a dict allocates nothing
+            if name.startswith("firmware") or name.startswith("protocol"):
+                break
+        else:
+            break
+        sys.modules.pop(name).__dict__.clear()  # whoever still holds it, holds nothing
+        gc.collect()
+    if core is not None:
+        sys.modules["asyncio"].new_event_loop()
+        gc.collect()
 
 
 def run_firmware():
@@ -77,15 +87,15 @@ def run_firmware():
     except SystemExit:
         return vboard.reset_kind or "soft"
     except KeyboardInterrupt as e:
+        _release_firmware()  # first: printing the traceback needs heap
         sys.print_exception(e, sys.stdout)
-        _release_firmware()
     except Exception as e:
+        _release_firmware()
         if type(e).__name__ == "ConfigError":
             # One line, and the REPL stays up so the board can be provisioned.
             print("firmware:", e)
         else:
             sys.print_exception(e, sys.stdout)
-        _release_firmware()
     return None
 
 
