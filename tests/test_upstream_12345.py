@@ -1,25 +1,12 @@
 """差评 work orders forwarded to (fake) 12345, and its replies brought back."""
-import pytest
 
 from hostd.upstream.sender import Backoff, Sender
 from hostd.upstream import adapters
 from hostd.upstream.twelve345 import Forwarder
-from hostd.upstream_ref.server import RefPlatform
-from upstream_fixtures import add_rating, add_session, open_db, outbox_counts, writer
+from upstream_platform import db, ref  # noqa: F401 (fixtures)
+from upstream_fixtures import add_rating, add_session, outbox_counts, writer
 
 SECRET = b"12345-secret"
-
-
-@pytest.fixture
-def db(tmp_path):
-    return open_db(tmp_path / "hostd.db")
-
-
-@pytest.fixture
-def ref(tmp_path):
-    platform = RefPlatform(tmp_path / "ref.db", SECRET).start()
-    yield platform
-    platform.stop()
 
 
 def order_state(db, order_id):

@@ -7,21 +7,10 @@ import pytest
 from hostd.upstream import adapters
 from hostd.upstream.sender import Backoff, Sender
 from hostd.upstream_ref.server import RefPlatform
-from upstream_fixtures import add_rating, add_session, open_db, outbox_counts, seed, writer
+from upstream_platform import db, ref  # noqa: F401 (fixtures)
+from upstream_fixtures import add_rating, add_session, outbox_counts, seed, writer
 
 SECRET = b"test-shared-secret"
-
-
-@pytest.fixture
-def db(tmp_path):
-    return open_db(tmp_path / "hostd.db")
-
-
-@pytest.fixture
-def ref(tmp_path):
-    platform = RefPlatform(tmp_path / "ref.db", SECRET).start()
-    yield platform
-    platform.stop()
 
 
 def make_sender(db, url, batch_size=200, timeout=10.0, secret=SECRET, adapter=None):

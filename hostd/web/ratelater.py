@@ -167,6 +167,19 @@ def _guarded(handler):
     return wrapper
 
 
+async def _posted(request, token):
+    """A POST to a link: (ctx, session, rating, now, form, mode), or the page
+    that answers it instead (bad link, or a form that fails the CSRF check)."""
+    opened = _open(request, token)
+    if not isinstance(opened, tuple):
+        return opened
+    ctx, session, rating, now = opened
+    form = await _form(request)
+    if form is None:
+        return _message(request, "forbidden")
+    return ctx, session, rating, now, form, _mode(session, rating, now)
+
+
 @router.get("/r/{token}")
 @_guarded
 async def show(request: Request, token: str):
@@ -183,14 +196,10 @@ async def show(request: Request, token: str):
 @router.post("/r/{token}/rate")
 @_guarded
 async def rate(request: Request, token: str):
-    opened = _open(request, token)
-    if not isinstance(opened, tuple):
-        return opened
-    ctx, session, rating, now = opened
-    form = await _form(request)
-    if form is None:
-        return _message(request, "forbidden")
-    mode = _mode(session, rating, now)
+    posted = await _posted(request, token)
+    if not isinstance(posted, tuple):
+        return posted
+    ctx, session, rating, now, form, mode = posted
     if mode == "closed":
         return _message(request, "closed")
     if mode != "rate":
@@ -221,14 +230,10 @@ async def rate(request: Request, token: str):
 @router.post("/r/{token}/more")
 @_guarded
 async def more(request: Request, token: str):
-    opened = _open(request, token)
-    if not isinstance(opened, tuple):
-        return opened
-    ctx, session, rating, now = opened
-    form = await _form(request)
-    if form is None:
-        return _message(request, "forbidden")
-    mode = _mode(session, rating, now)
+    posted = await _posted(request, token)
+    if not isinstance(posted, tuple):
+        return posted
+    ctx, session, rating, now, form, mode = posted
     if mode == "closed" or rating is None:
         return _message(request, "closed")
     if mode == "done":
