@@ -4,9 +4,11 @@ An upheld appeal marks the rating 误评 (mistaken) or 恶意差评 (malicious):
 ratings.excluded is set, the row stays, and statistics and rankings skip it
 (hostd/stats.py COUNTED). Its open work order ends as explained. A rejected
 appeal changes nothing but its own record. Every filing and decision is kept
-in the appeals row (who, when, verdict, note).
+in the appeals row (who, when, verdict, note), and every decision on a
+rating that went upstream is queued for the provincial platform
+(hostd/upstream/followups.py).
 """
-from hostd import clock, workorders
+from hostd import clock, pipeline, workorders
 from hostd.errors import UserError
 
 VERDICTS = ("误评", "恶意差评")
@@ -76,6 +78,7 @@ def decide(db, appeal_id, uphold, actor, verdict=None, note="", now=None):
                                 (rating_id,)).fetchone()
         if order and order[1] in workorders.OPEN_STATES:
             _end_order(db, order[0], order[1], actor, verdict, appeal_id, now)
+    pipeline.appeal_decided(db, appeal_id)  # reported upward (policy.md "Appeals")
     return get(db, appeal_id)
 
 

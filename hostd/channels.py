@@ -150,6 +150,9 @@ def add_details(db, rating_id, comment=None, details=None):
         return False
     if row[0] and comment:
         comment = row[0] + "\n" + comment
-    return db.conn.execute(
+    stored = db.conn.execute(
         "UPDATE ratings SET comment = ?, details = ? WHERE id = ? AND details IS NULL",
         (comment or row[0], json.dumps(details or {}, ensure_ascii=False), rating_id)).rowcount == 1
+    if stored:
+        pipeline.details_added(db, rating_id)  # upstream: the queued rating or a comment record
+    return stored

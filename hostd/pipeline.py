@@ -5,6 +5,8 @@ the follow-up work commits with the record or not at all:
   rating_recorded      a rating from any channel was inserted (binding set)
   session_opened       a service session was created (its cases inserted)
   work_order_changed   a work order was opened or changed state
+  appeal_decided       a supervisor upheld or rejected an appeal
+  details_added        a citizen added a comment and detail answers to a rating
 """
 
 
@@ -23,3 +25,13 @@ def session_opened(db, session_id):
 def work_order_changed(db, order_id, to_state):
     from hostd.upstream import outbox
     outbox.enqueue_work_order(db, order_id, to_state)
+
+
+def appeal_decided(db, appeal_id):
+    from hostd.upstream import followups
+    followups.enqueue_appeal(db, appeal_id)
+
+
+def details_added(db, rating_id):
+    from hostd.upstream import followups
+    followups.enqueue_details(db, rating_id)

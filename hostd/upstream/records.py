@@ -14,6 +14,11 @@ What goes up:
     and refused ones (binding 'refused': the session's one rating came by
     another channel; kept for the record, never counted).
   - reply: the rectification result of a closed 差评 work order.
+  - appeal: a supervisor's decision on an appeal (申诉复核) of a rating that
+    went up: upheld (误评 / 恶意差评: not counted) or rejected. policy.md
+    "Appeals": the decision is recorded and reported upward.
+  - comment: a comment and detail answers the citizen added on the
+    rate-later page after the rating itself went up (追加评价内容).
 Evaluator fields (userName, mobile) go up only when evaluator_consent = 1.
 """
 import json
@@ -43,6 +48,10 @@ EVAL_DETAIL_NAMES = {"1001": "服务态度", "1002": "服务效率", "1003": "�
 # Feedback of the complainant on a rectification (policy.md 闭环).
 FEEDBACK = {"满意": 1, "基本满意": 2, "不满意": 3}
 
+# Appeal decisions (申诉复核结果) and what an upheld appeal found.
+APPEAL_RESULT = {"upheld": 1, "rejected": 2}  # 1 申诉成立, 2 申诉驳回
+APPEAL_VERDICT = {"误评": 1, "恶意差评": 2}
+
 CHINA = 8 * 3600  # assessTime is Beijing time, whatever the host's TZ
 
 
@@ -67,6 +76,24 @@ def eval_detail(reasons, details=None):
             if code and code in EVAL_DETAIL_NAMES and code not in codes:
                 codes.append(code)
     return ",".join(codes)
+
+
+# The online detail questions (hostd/channels.py DETAIL_QUESTIONS) and their
+# answers, sent by their Chinese wording.
+QUESTIONS = {"guide": "服务指引是否清晰", "procedure": "办事程序是否便利",
+             "materials": "材料手续是否精简", "interface": "操作界面是否友好",
+             "improve": "有何改进意见"}
+ANSWERS = {"yes": "是", "fair": "一般", "no": "否"}
+
+
+def questions(details):
+    """The detail answers of a rating's `details` (JSON text or dict) as
+    {question wording: answer}; {} if none."""
+    items = json.loads(details) if isinstance(details, str) else details
+    if not isinstance(items, dict):
+        return {}
+    return {QUESTIONS[k]: (v if k == "improve" else ANSWERS[v]) for k, v in items.items()
+            if k in QUESTIONS and v not in (None, "")}
 
 
 def service_record(key, session, case_id, visit, unit):
@@ -97,6 +124,9 @@ def rating_record(key, rating, session, case_id, visit, unit, assess_number=1):
         "deptCode": (unit or {}).get("dept_code", ""), "areaCode": (unit or {}).get("area_code", ""),
         "proManager": session["staff_name"],
     }
+    answers = questions(rating.get("details"))
+    if answers:
+        record["questions"] = answers
     if rating.get("evaluator_consent"):
         if rating.get("evaluator_name"):
             record["userName"] = rating["evaluator_name"]
@@ -114,6 +144,33 @@ def reply_record(key, order, case_id, visit, now):
         "replyContent": order.get("reply") or order.get("explanation") or "",
         "replyTime": format_time(order.get("closed_at") or now),
         "feedback": FEEDBACK.get(order.get("feedback") or "", 0),
+    }
+
+
+def appeal_record(key, appeal, case_id, visit):
+    """The decision on an appeal of the rating of one case (`appeal`: the
+    hostd.appeals dict, decided)."""
+    return {
+        "type": "appeal", "key": key,
+        "projectNo": case_id, "serviceNumber": visit, "assessNumber": 1,
+        "appealResult": APPEAL_RESULT[appeal["state"]],
+        "appealType": APPEAL_VERDICT.get(appeal.get("verdict") or "", 0),
+        "appealReason": appeal["reason"],
+        "reviewOpinion": appeal.get("decision_note") or "",
+        "appealTime": format_time(appeal["filed_at"]),
+        "reviewTime": format_time(appeal["decided_at"]),
+    }
+
+
+def comment_record(key, rating, case_id, visit, now):
+    """What the citizen added to a rating after it went up (`rating`: the row)."""
+    return {
+        "type": "comment", "key": key,
+        "projectNo": case_id, "serviceNumber": visit, "assessNumber": 1,
+        "evalDetail": eval_detail(rating["reasons"], rating.get("details")),
+        "writingEvaluation": rating.get("comment") or "",
+        "questions": questions(rating.get("details")),
+        "commentTime": format_time(now),
     }
 
 

@@ -9,7 +9,9 @@ Rules, as provincial platforms apply the national interface:
   - a 差评 (satisfaction <= 2) with neither evalDetail nor writingEvaluation:
     NO_DETAIL;
   - bad codes (pf, satisfaction, evalDetail, deptCode, areaCode, times):
-    BAD_CODE / BAD_FIELD.
+    BAD_CODE / BAD_FIELD;
+  - a reply, appeal decision or comment for a rating it does not hold:
+    NO_RATING "没有对应的评价数据"; one appeal decision per appeal and case.
 The indicator code list is the platform's own, on purpose not imported from
 hostd, so a mapping mistake in hostd shows up as a rejection.
 """
@@ -55,6 +57,8 @@ class Platform:
                 serviceNumber INTEGER, assessNumber INTEGER, key TEXT, pf INTEGER,
                 satisfaction INTEGER, body TEXT, at REAL);
             CREATE INDEX IF NOT EXISTS ratings_case ON ratings (projectNo, serviceNumber, assessNumber);
+            CREATE TABLE IF NOT EXISTS followups (key TEXT PRIMARY KEY, type TEXT, projectNo TEXT,
+                serviceNumber INTEGER, body TEXT, at REAL);
             CREATE TABLE IF NOT EXISTS replies (key TEXT PRIMARY KEY, projectNo TEXT,
                 serviceNumber INTEGER, body TEXT, at REAL);
             CREATE TABLE IF NOT EXISTS refusals (id INTEGER PRIMARY KEY, key TEXT, code TEXT,
@@ -103,6 +107,8 @@ class Platform:
                 self._rating(key, record, text)
             elif kind == "reply":
                 self._reply(key, record, text)
+            elif kind in ("appeal", "comment"):
+                self._followup(kind, key, record, text)
             else:
                 raise Refused("BAD_FIELD", "未知数据类型 %r" % kind)
             self.db.execute("INSERT INTO keys (key, digest) VALUES (?, ?)", (key, digest))
@@ -168,6 +174,29 @@ class Platform:
         self.db.execute("INSERT INTO replies VALUES (?, ?, ?, ?, ?)",
                         (key, r["projectNo"], r["serviceNumber"], text, time.time()))
 
+    def _followup(self, kind, key, r, text):
+        self._common(r)
+        if kind == "appeal":
+            _need(r.get("appealResult") in (1, 2), "BAD_CODE", "appealResult 须为1（成立）或2（驳回）")
+            _need(r.get("appealType") in ((1, 2) if r["appealResult"] == 1 else (0,)), "BAD_CODE",
+                  "appealType 申诉成立须为1（误评）或2（恶意差评），驳回为0")
+            _need(isinstance(r.get("appealReason"), str) and r["appealReason"].strip(),
+                  "BAD_FIELD", "appealReason 申诉理由为空")
+            _need(_TIME.match(str(r.get("reviewTime", ""))), "BAD_FIELD", "reviewTime 格式错误")
+        else:
+            codes = [c for c in (r.get("evalDetail") or "").split(",") if c]
+            _need(all(c in INDICATORS for c in codes), "BAD_CODE", "evalDetail 含未知评价指标")
+            answers = r.get("questions") or {}
+            _need(isinstance(answers, dict), "BAD_FIELD", "questions 须为对象")
+            _need(codes or (r.get("writingEvaluation") or "").strip() or answers,
+                  "BAD_FIELD", "追加内容为空")
+        rated = self.db.execute("SELECT 1 FROM ratings WHERE projectNo = ? AND serviceNumber = ?"
+                                " AND assessNumber = ?",
+                                (r["projectNo"], r["serviceNumber"], r.get("assessNumber"))).fetchone()
+        _need(rated is not None, "NO_RATING", "没有对应的评价数据")
+        self.db.execute("INSERT INTO followups VALUES (?, ?, ?, ?, ?, ?)",
+                        (key, kind, r["projectNo"], r["serviceNumber"], text, time.time()))
+
     # -- fake 12345 ---------------------------------------------------------
     def open_tickets(self, records):
         results = []
@@ -215,5 +244,7 @@ class Platform:
             out["distinct_ratings"] = q("SELECT COUNT(*) FROM (SELECT DISTINCT projectNo,"
                                         " serviceNumber, assessNumber FROM ratings)").fetchone()[0]
             out["replies"] = q("SELECT COUNT(*) FROM replies").fetchone()[0]
+            out["appeals"] = q("SELECT COUNT(*) FROM followups WHERE type = 'appeal'").fetchone()[0]
+            out["comments"] = q("SELECT COUNT(*) FROM followups WHERE type = 'comment'").fetchone()[0]
             out["tickets"] = q("SELECT COUNT(*) FROM tickets").fetchone()[0]
         return out

@@ -1,0 +1,71 @@
+"""Records that follow a rating upstream once the rating is queued.
+
+  appeal:<appeal_id>:<case_id>   the decision on an appeal (申诉复核) of a
+                                 rating that goes upstream, upheld or rejected
+  comment:<rating key>           a comment and detail answers added on the
+                                 rate-later page (hostd/channels.add_details)
+
+Both wait (blocked) for their rating's confirmation, as a reply does, and die
+with it. A comment added while its rating was never tried yet is not a
+follow-up: the queued rating is rewritten to carry it (its idempotency key
+has reached nobody, so nobody sees two bodies under one key).
+
+hostd/pipeline.py calls these inside the transaction of the change.
+"""
+import json
+
+from hostd import clock
+from hostd.upstream import outbox, records
+
+
+def _upstream_cases(db, rating_id):
+    """(rating row, its session's cases) for a rating that goes upstream, else (None, [])."""
+    rating = outbox._row(db, "SELECT * FROM ratings WHERE id = ?", (rating_id,))
+    if rating is None or rating["binding"] != "session" or not rating["session_id"]:
+        return None, []
+    _session, cases, _unit = outbox._session_parts(db, rating["session_id"])
+    return rating, cases
+
+
+def enqueue_appeal(db, appeal_id):
+    """Queue a decided appeal's record, once per case; return how many."""
+    from hostd import appeals
+
+    appeal = appeals.get(db, appeal_id)
+    if appeal["state"] == "pending":
+        return 0
+    rating, cases = _upstream_cases(db, appeal["rating_id"])
+    count = 0
+    for case_id, visit in cases:
+        key = "appeal:%d:%s" % (appeal_id, case_id)
+        count += outbox._put(db, "province", "appeal", key, appeal_id,
+                             records.appeal_record(key, appeal, case_id, visit),
+                             depends_on=outbox.rating_key(rating, case_id))
+    return count
+
+
+def enqueue_details(db, rating_id):
+    """A rating got its comment and detail answers: rewrite its queued records
+    that were never tried, queue a comment record for the others; return how
+    many comment records were queued."""
+    rating, cases = _upstream_cases(db, rating_id)
+    if rating is None:
+        return 0
+    session, _cases, unit = outbox._session_parts(db, rating["session_id"])
+    count = 0
+    for case_id, visit in cases:
+        key = outbox.rating_key(rating, case_id)
+        row = db.conn.execute("SELECT status, attempts FROM upstream_outbox WHERE key = ?",
+                              (key,)).fetchone()
+        if row is None:
+            continue  # never queued (a rating from before the outbox)
+        if row[0] == "pending" and row[1] == 0:
+            body = records.rating_record(key, rating, session, case_id, visit, unit)
+            db.conn.execute("UPDATE upstream_outbox SET body = ? WHERE key = ?",
+                            (json.dumps(body, **outbox._DUMP), key))
+            continue
+        comment = "comment:" + key
+        count += outbox._put(db, "province", "comment", comment, rating_id,
+                             records.comment_record(comment, rating, case_id, visit, clock.now()),
+                             depends_on=key)
+    return count
