@@ -178,6 +178,20 @@ def load_calendar(config):
     return calendar
 
 
+def uncovered_years(config, now_ts, ahead_days=60):
+    """Years the working-day calendar lacks between today and `ahead_days`
+    from now (deadlines and default ratings will reach them): [] when it
+    covers them all, or when periods count natural days."""
+    if not config["rating"]["working_days"]:
+        return []
+    calendar = load_calendar(config)
+    first = local_date(now_ts)
+    years = sorted({first.year, local_date(now_ts + ahead_days * DAY).year})
+    return [year for year in years
+            if not calendar.covers(max(first, datetime.date(year, 1, 1)))
+            or not calendar.covers(datetime.date(year, 12, 31))]
+
+
 def local_date(ts):
     return datetime.datetime.fromtimestamp(ts, ZONE).date()
 

@@ -172,3 +172,34 @@ def test_dashboard_shows_upstream_dead_letters(hall):
     page = client.get("/dashboard").text
     assert "上报失败（死信" in page and "BAD_FIELD: taskCode 不合法" in page
     assert re.search(r'id="upstream"><span>\d+</span> / <span[^>]*>1</span>', page)
+
+
+def test_dashboard_warns_when_the_calendar_lacks_a_year_deadlines_reach(hall, tmp_path,
+                                                                       monkeypatch):
+    import calendar as cal
+    import time
+
+    from hostd import clock
+
+    ctx, _ = hall
+    client = client_for(ctx)
+    login(client, "zhao")
+    offset_file = tmp_path / "clock"
+    monkeypatch.setenv(clock.ENV, str(offset_file))
+
+    def at(date):  # the rules' clock at 10:00 Beijing time that day
+        clock.set_offset(offset_file, cal.timegm(time.strptime(date, "%Y-%m-%d")) + 2 * 3600
+                         - time.time())
+        return client.get("/dashboard").text
+
+    assert 'id="calendar-warning"' not in at("2026-03-02")  # chinese-calendar knows 2026
+    page = at("2040-12-01")  # and no package knows 2040 or 2041 yet
+    assert 'id="calendar-warning"' in page and "2040、2041 年" in page and "[2041]" in page
+    holidays = tmp_path / "holidays.toml"
+    holidays.write_text('[2040]\nholidays = ["2040-10-01..2040-10-07"]\n'
+                        '[2041]\nholidays = ["2041-01-01"]\n')
+    ctx.config["rating"]["holiday_file"] = str(holidays)
+    assert 'id="calendar-warning"' not in at("2040-12-01")
+    ctx.config["rating"]["working_days"] = False
+    ctx.config["rating"]["holiday_file"] = ""
+    assert 'id="calendar-warning"' not in at("2040-12-01")  # natural days need no calendar

@@ -1,11 +1,12 @@
 """/dashboard: the rates of this quarter and today, charts, overdue work-order
-warnings, and the upstream sync (backlog, dead letters).
+warnings, the upstream sync (backlog, dead letters), and a warning when the
+working-day calendar lacks a year that deadlines will reach soon.
 
 Supervisors and admins see the hall; staff see only their own results.
 """
 from fastapi import APIRouter, Depends, Request
 
-from hostd import stats, workorders
+from hostd import stats, workdays, workorders
 from hostd.upstream import service as upstream_service
 from hostd.web import auth, pages_charts
 from hostd.web.pages_common import (
@@ -46,6 +47,7 @@ def dashboard(request: Request, user=Depends(auth.require_role(*ALL))):
         overdue = overdue_orders(db, staff_id)
         counts = order_counts(db, staff_id)
         upstream = None if staff_id else upstream_service.status(db, now())
+    calendar_gaps = [] if staff_id else workdays.uncovered_years(request.app.state.ctx.config, now())
     c = pages_charts.COLORS
     rate_chart = pages_charts.hbars([
         ("好评率", quarter["good_rate"], c["good"]), ("中评率", quarter["middle_rate"], c["middle"]),
@@ -57,4 +59,5 @@ def dashboard(request: Request, user=Depends(auth.require_role(*ALL))):
     return render(request, "pages/dashboard.html", user, "总览", "/dashboard",
                   quarter=quarter, today=today_rates, windows=windows, overdue=overdue,
                   counts=counts, upstream=upstream, rate_chart=rate_chart, day_chart=day_chart,
-                  legend=pages_charts.legend(), quarter_name=quarter_spec(), own=bool(staff_id))
+                  legend=pages_charts.legend(), quarter_name=quarter_spec(), own=bool(staff_id),
+                  calendar_gaps=calendar_gaps)
