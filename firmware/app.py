@@ -9,7 +9,8 @@ import asyncio
 import gc
 
 from firmware import hostmsg
-from protocol import credentials, messages, topics
+from protocol import credentials, topics
+from protocol import wire as messages
 from protocol.compat import const
 from protocol.errors import ProtocolError
 
@@ -17,7 +18,6 @@ FW_VERSION = "0.1.0"
 _INFLIGHT = const(8)  # ratings published but not yet acked by the host
 _RESEND_MS = const(15000)  # resend a rating whose host ack has not come
 _UI_PERIOD_MS = const(10)
-_REFUSED = (4, 5)  # CONNACK: bad user name or password, not authorised
 _HOST_SILENT_MS = const(10000)  # an unacked rating this old: treat the host as away
 
 
@@ -127,7 +127,7 @@ class App:
             evaluator.tick()
             # The broker refusing our login (not authorised) means hostd
             # revoked this device: show 设备已停用 until it lets us in again.
-            revoked = self.link.refusal in _REFUSED
+            revoked = self.link.refusal in (4, 5)  # CONNACK: bad user name or password, not authorised
             if revoked != evaluator.revoked:
                 evaluator.set_revoked(revoked)
             reachable = self._host_reachable()

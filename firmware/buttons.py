@@ -6,13 +6,15 @@
 # so contact bounce and a held button give exactly one press.
 import time
 
-BUTTONS = 5
+from protocol.compat import const
+
+_BUTTONS = const(5)
 
 
 class Buttons:
     def __init__(self, pins, ticks_ms, debounce_ms=30, ticks_diff=None):
-        if len(pins) != BUTTONS:
-            raise ValueError("need %d button pins, got %d" % (BUTTONS, len(pins)))
+        if len(pins) != _BUTTONS:
+            raise ValueError("need %d button pins, got %d" % (_BUTTONS, len(pins)))
         self.pins = pins
         self.ticks_ms = ticks_ms
         self.ticks_diff = ticks_diff or getattr(time, "ticks_diff", None) or _diff
@@ -22,7 +24,7 @@ class Buttons:
         # until it has been released and pressed again.
         self._raw = [not pin.value() for pin in pins]  # last reading, True = down
         self._stable = list(self._raw)  # debounced state
-        self._since = [now] * BUTTONS  # when the reading last changed
+        self._since = [now] * _BUTTONS  # when the reading last changed
 
     def poll(self):
         """Index 0..4 of a button newly pressed (debounced), else None."""
@@ -30,7 +32,7 @@ class Buttons:
         raw = self._raw
         stable = self._stable
         since = self._since
-        for i in range(BUTTONS):
+        for i in range(_BUTTONS):
             down = not self.pins[i].value()
             if down != raw[i]:
                 raw[i] = down

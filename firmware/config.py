@@ -10,25 +10,26 @@
 import binascii
 import json
 import os
+from protocol.compat import const
 
-TEXT = "text"
-INT = "int"
-KEY = "key"  # 64 hex digits on flash, 32 bytes in Config
+_TEXT = const(0)
+_INT = const(1)
+_KEY = const(2)  # 64 hex digits on flash, 32 bytes in Config
 
 SCHEMA = {
-    "device_id": (TEXT, True, None),
-    "hall": (TEXT, True, None),
-    "window": (TEXT, True, None),
-    "key": (KEY, True, None),
-    "broker_host": (TEXT, True, None),
-    "broker_port": (INT, False, 1883),
-    "tls_ca": (TEXT, False, None),  # PEM file name on flash; None: plain MQTT
-    "wifi_ssid": (TEXT, False, None),  # None: the network is already up (simulator)
-    "wifi_password": (TEXT, False, ""),
-    "response_interval_ms": (INT, False, 3000),  # a second press within it is ignored
-    "session_ttl_s": (INT, False, 120),
-    "thanks_ms": (INT, False, 3000),
-    "heartbeat_s": (INT, False, 30),
+    "device_id": (_TEXT, True, None),
+    "hall": (_TEXT, True, None),
+    "window": (_TEXT, True, None),
+    "key": (_KEY, True, None),
+    "broker_host": (_TEXT, True, None),
+    "broker_port": (_INT, False, 1883),
+    "tls_ca": (_TEXT, False, None),  # PEM file name on flash; None: plain MQTT
+    "wifi_ssid": (_TEXT, False, None),  # None: the network is already up (simulator)
+    "wifi_password": (_TEXT, False, ""),
+    "response_interval_ms": (_INT, False, 3000),  # a second press within it is ignored
+    "session_ttl_s": (_INT, False, 120),
+    "thanks_ms": (_INT, False, 3000),
+    "heartbeat_s": (_INT, False, 30),
 }
 
 # Inclusive bounds for the numbers.
@@ -48,9 +49,8 @@ class ConfigError(Exception):
 
 
 class Config:
-    def __init__(self, values):
-        for name in values:
-            setattr(self, name, values[name])
+    """The checked settings as attributes. No methods: a method would keep
+    this module's globals alive, and main.py drops the module after boot."""
 
 
 def _check(name, value):
@@ -60,18 +60,18 @@ def _check(name, value):
         if required:
             raise ConfigError("config: %s is missing; %s" % (name, _FIX))
         return default
-    if kind == TEXT:
+    if kind == _TEXT:
         if not isinstance(value, str) or (required and not value):
             raise ConfigError("config: %s must be a non-empty string; %s" % (name, _FIX))
         return value
-    if kind == INT:
+    if kind == _INT:
         if not isinstance(value, int) or isinstance(value, bool):
             raise ConfigError("config: %s must be a whole number; %s" % (name, _FIX))
         low, high = _RANGES.get(name, (0, 2147483647))
         if value < low or value > high:
             raise ConfigError("config: %s must be between %d and %d; %s" % (name, low, high, _FIX))
         return value
-    # KEY
+    # _KEY
     raw = None
     if isinstance(value, str) and len(value) == 64:
         try:
@@ -115,7 +115,11 @@ def load(path="config.json"):
         values = json.loads(text)
     except ValueError:
         raise ConfigError("config: %s is not valid JSON; %s" % (path, _FIX))
-    return Config(validate(values))
+    cfg = Config()
+    values = validate(values)
+    for name in values:
+        setattr(cfg, name, values[name])
+    return cfg
 
 
 def save(values, path="config.json"):

@@ -16,7 +16,7 @@ import binascii
 import framebuf
 
 from firmware import glyphs
-from firmware.panel import rgb565
+from protocol.compat import const
 
 # Fixed UI text. The size in each name is the glyph size in pixels; change a
 # string here, then run tools/make_glyphs.py.
@@ -33,31 +33,32 @@ T16_FULL = "存储已满，请联系管理员"
 T16_STAFF_NO = "工号"
 T16_OFFLINE = "离线"
 
-WIDTH = 320
-HEIGHT = 240
-WHITE = rgb565(255, 255, 255)
-BLACK = rgb565(0, 0, 0)
-RED = rgb565(170, 0, 0)
-GREY = rgb565(200, 200, 200)
-REASON_BG = rgb565(0, 60, 140)
+# Layout and colours: const(), so they cost the device no heap (RGB565
+# values: panel.rgb565(255, 255, 255) and so on; tests/test_display.py checks
+# the panel's pixels against the same numbers).
+_WIDTH = const(320)
+_WHITE = const(0xFFFF)
+_BLACK = const(0x0000)
+_RED = const(0xA800)  # rgb565(170, 0, 0)
+_REASON_BG = const(0x01F1)  # rgb565(0, 60, 140)
 # Per button, left to right (levels 5..1): tile colour, text colour.
 OPTION_COLOURS = (
-    (rgb565(0, 100, 0), WHITE),  # 非常满意: dark green
-    (rgb565(0, 135, 0), WHITE),  # 满意: green
-    (rgb565(255, 190, 0), BLACK),  # 基本满意: amber
-    (rgb565(200, 60, 0), WHITE),  # 不满意: orange-red
-    (rgb565(160, 0, 0), WHITE),  # 非常不满意: red
+    (0x0320, _WHITE),  # 非常满意: dark green, rgb565(0, 100, 0)
+    (0x0420, _WHITE),  # 满意: green, rgb565(0, 135, 0)
+    (0xFDE0, _BLACK),  # 基本满意: amber, rgb565(255, 190, 0)
+    (0xC9E0, _WHITE),  # 不满意: orange-red, rgb565(200, 60, 0)
+    (0xA000, _WHITE),  # 非常不满意: red, rgb565(160, 0, 0)
 )
 
-BUTTONS = 5
-COLUMN = WIDTH // BUTTONS  # each option sits over its physical button
-TILE_Y = 174
-TILE_H = 64
+_BUTTONS = const(5)
+_COLUMN = const(64)  # _WIDTH // _BUTTONS: each option sits over its physical button
+_TILE_Y = const(174)
+_TILE_H = const(64)
 MARKER = (2, 152, 36, 20)  # the "离线" badge, left of the QR code
-BANNER_H = 22
-_CHUNK_BYTES = 192  # bitmap bytes decoded or read at a time
-_QR_ROWS = 6  # QR module rows scaled per blit (a multiple of 3)
-_STRIP_BYTES = 360  # _QR_ROWS scaled rows of a QR code up to 120 pixels wide
+_BANNER_H = const(22)
+_CHUNK_BYTES = const(192)  # bitmap bytes decoded or read at a time
+_QR_ROWS = const(6)  # QR module rows scaled per blit (a multiple of 3)
+_STRIP_BYTES = const(360)  # _QR_ROWS scaled rows of a QR code up to 120 pixels wide
 _FONTS = {}
 for _font in glyphs.FONTS:
     _FONTS[_font[0]] = _font
@@ -65,7 +66,7 @@ for _font in glyphs.FONTS:
 
 def option_x(index):
     """Left edge and width of the tile over button `index` (0 = leftmost)."""
-    return index * COLUMN + 1, COLUMN - 2
+    return index * _COLUMN + 1, _COLUMN - 2
 
 
 def find_part(parts, name):
@@ -188,8 +189,8 @@ class Display:
 
     def _overlays(self):
         if self.full:
-            self.panel.fill_rect(0, 0, WIDTH, BANNER_H, RED)
-            self.text(T16_FULL, (WIDTH - len(T16_FULL) * 16) // 2, 3, 16, WHITE, RED)
+            self.panel.fill_rect(0, 0, _WIDTH, _BANNER_H, _RED)
+            self.text(T16_FULL, (_WIDTH - len(T16_FULL) * 16) // 2, 3, 16, _WHITE, _RED)
         self._marker()
 
     def _marker(self):
@@ -197,18 +198,18 @@ class Display:
         if self.screen == "revoked":
             return
         if self.online:
-            self.panel.fill_rect(x, y, w, h, WHITE)
+            self.panel.fill_rect(x, y, w, h, _WHITE)
         else:
-            self.panel.fill_rect(x, y, w, h, RED)
-            self.text(T16_OFFLINE, x + 2, y + 2, 16, WHITE, RED)
+            self.panel.fill_rect(x, y, w, h, _RED)
+            self.text(T16_OFFLINE, x + 2, y + 2, 16, _WHITE, _RED)
 
     def _idle(self, window, staff_no, serving, parts, options):
         panel = self.panel
-        panel.fill(WHITE)
+        panel.fill(_WHITE)
         if not self.part(parts, "window", 10, 4, 300, 48):
-            self.ascii(window or "", 10, 16, 3, BLACK, WHITE)
+            self.ascii(window or "", 10, 16, 3, _BLACK, _WHITE)
         if not serving:
-            self.text(T32_PAUSED, (WIDTH - 4 * 32) // 2, 100, 32, RED, WHITE)
+            self.text(T32_PAUSED, (_WIDTH - 4 * 32) // 2, 100, 32, _RED, _WHITE)
             return
         self.part(parts, "staff", 10, 64, 200, 24)  # else the staff number below says who
         self._staff_no(staff_no, 10, 100)
@@ -216,60 +217,60 @@ class Display:
             self._options()
 
     def _session(self, item_code, staff_no, parts):
-        self.panel.fill(WHITE)
+        self.panel.fill(_WHITE)
         if not self.part(parts, "item", 10, 2, 300, 48):
-            self.ascii(item_code, 10, 14, 3, BLACK, WHITE)
+            self.ascii(item_code, 10, 14, 3, _BLACK, _WHITE)
         self.part(parts, "staff", 2, 56, 192, 24)
         self._staff_no(staff_no, 2, 88)
-        self.text(T20_PROMPT, 2, 120, 20, BLACK, WHITE)
+        self.text(T20_PROMPT, 2, 120, 20, _BLACK, _WHITE)
         self.part(parts, "qr", 198, 52, 120, 120)
         self._options()
 
     def _reason(self, parts):
-        self.panel.fill(WHITE)
+        self.panel.fill(_WHITE)
         prompt = T20_REASON_PROMPT
         if self.part(parts, "qr", 198, 52, 120, 120):
-            self.text(prompt, 8, 90, 20, BLACK, WHITE)  # beside the QR code
+            self.text(prompt, 8, 90, 20, _BLACK, _WHITE)  # beside the QR code
         else:
-            self.text(prompt, (WIDTH - len(prompt) * 20) // 2, 80, 20, BLACK, WHITE)
-        for i in range(BUTTONS):
-            self._tile(i, T20_REASONS[i], REASON_BG, WHITE)
+            self.text(prompt, (_WIDTH - len(prompt) * 20) // 2, 80, 20, _BLACK, _WHITE)
+        for i in range(_BUTTONS):
+            self._tile(i, T20_REASONS[i], _REASON_BG, _WHITE)
 
     def _thanks(self, level):
         panel = self.panel
-        panel.fill(WHITE)
-        self.text(T32_THANKS, (WIDTH - len(T32_THANKS) * 32) // 2, 50, 32, BLACK, WHITE)
+        panel.fill(_WHITE)
+        self.text(T32_THANKS, (_WIDTH - len(T32_THANKS) * 32) // 2, 50, 32, _BLACK, _WHITE)
         index = 5 - level
         label = T32_LEVELS[index]
         bg, fg = OPTION_COLOURS[index]
         w = len(label) * 32 + 32
-        x = (WIDTH - w) // 2
+        x = (_WIDTH - w) // 2
         panel.fill_rect(x, 110, w, 56, bg)
         self.text(label, x + 16, 122, 32, fg, bg)
 
     def _revoked(self):
-        self.panel.fill(WHITE)
-        self.text(T32_REVOKED, (WIDTH - len(T32_REVOKED) * 32) // 2, 84, 32, RED, WHITE)
-        self.text(T16_CALL_ADMIN, (WIDTH - len(T16_CALL_ADMIN) * 16) // 2, 140, 16, BLACK, WHITE)
+        self.panel.fill(_WHITE)
+        self.text(T32_REVOKED, (_WIDTH - len(T32_REVOKED) * 32) // 2, 84, 32, _RED, _WHITE)
+        self.text(T16_CALL_ADMIN, (_WIDTH - len(T16_CALL_ADMIN) * 16) // 2, 140, 16, _BLACK, _WHITE)
 
     def _options(self):
-        for i in range(BUTTONS):
+        for i in range(_BUTTONS):
             bg, fg = OPTION_COLOURS[i]
             self._tile(i, T20_LEVELS[i], bg, fg)
 
     def _tile(self, index, lines, bg, fg):
         x, w = option_x(index)
-        self.panel.fill_rect(x, TILE_Y, w, TILE_H, bg)
+        self.panel.fill_rect(x, _TILE_Y, w, _TILE_H, bg)
         gap = 1 if len(lines) > 2 else 6
-        y = TILE_Y + (TILE_H - len(lines) * 20 - (len(lines) - 1) * gap) // 2
+        y = _TILE_Y + (_TILE_H - len(lines) * 20 - (len(lines) - 1) * gap) // 2
         for line in lines:
             self.text(line, x + (w - len(line) * 20) // 2, y, 20, fg, bg)
             y += 20 + gap
 
     def _staff_no(self, staff_no, x, y):
         if staff_no:
-            self.text(T16_STAFF_NO, x, y, 16, BLACK, WHITE)
-            self.ascii(staff_no, x + 40, y, 2, BLACK, WHITE)
+            self.text(T16_STAFF_NO, x, y, 16, _BLACK, _WHITE)
+            self.ascii(staff_no, x + 40, y, 2, _BLACK, _WHITE)
 
     # Drawing ----------------------------------------------------------------
 
@@ -300,7 +301,7 @@ class Display:
         y += max(0, (max_h - h) // 2)
         w = min(w, max_w)
         for row, n, data in rows(ref, stride, min(h, max_h), 0, self._rows):
-            self.panel.blit_mono(data, x, y + row, w, n, BLACK, WHITE, stride)
+            self.panel.blit_mono(data, x, y + row, w, n, _BLACK, _WHITE, stride)
 
     def _blit_scaled(self, ref, stride, w, h, scale, x, y):
         """Draw a 1-bit bitmap with each pixel as a scale x scale square,
@@ -325,14 +326,16 @@ class Display:
                             for dy in range(scale):  # no slices: nothing allocated
                                 strip[at + dy * out_stride] |= bit
             self.panel.blit_mono(strip, x, y + first * scale, w * scale, n * scale,
-                                 BLACK, WHITE, out_stride)
+                                 _BLACK, _WHITE, out_stride)
 
     def text(self, text, x, y, size, fg, bg):
         """Fixed Chinese text in glyphs of `size` pixels; returns the width drawn."""
         font = _FONTS.get(size)
         start = x
         for i in range(len(text)):
-            ch = text[i]  # not `for ch in text`: that interns every character as a qstr
+            # A slice, not text[i] nor `for ch in text`: those intern each
+            # character as a qstr, which the heap never gets back.
+            ch = text[i:i + 1]
             index = font[1].find(ch) if font else -1
             if index < 0:
                 self.missing += 1
@@ -348,7 +351,7 @@ class Display:
 
     def ascii(self, text, x, y, scale, fg, bg):
         """ASCII in the built-in 8x8 font, each pixel drawn scale x scale."""
-        text = text[:(WIDTH - x) // (8 * scale)]
+        text = text[:(_WIDTH - x) // (8 * scale)]
         if not text:
             return 0
         w = len(text) * 8

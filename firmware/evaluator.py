@@ -22,7 +22,7 @@
 import time
 
 from firmware.outbox import OutboxFull
-from protocol import messages
+from protocol import wire as messages
 from protocol.compat import const
 
 IDLE = "idle"
@@ -30,7 +30,7 @@ SESSION = "session"
 REASON = "reason"  # 差评: waiting for the reason
 THANKS = "thanks"
 
-BUTTONS = 5
+_BUTTONS = const(5)
 _REASON_TIMEOUT_S = const(30)
 _REASON_GUARD_MS = const(500)  # a double tap on a 差评 button is not its reason
 _REMEMBERED = const(8)  # rated session ids kept to ignore a QoS1 redelivery
@@ -170,7 +170,7 @@ class Evaluator:
 
     def press(self, index):
         """Button `index` (0 = leftmost) was pressed. True if it did something."""
-        if self.revoked or not 0 <= index < BUTTONS:
+        if self.revoked or not 0 <= index < _BUTTONS:
             return False
         now = self.ticks_ms()
         if self._rated_at is not None and \

@@ -16,7 +16,8 @@
 import binascii
 import json
 
-from protocol import hmac_sha256, messages
+from protocol import hmac_sha256
+from protocol import wire as messages
 from protocol.compat import const
 from protocol.errors import BadSignature, Malformed, Oversized, WrongDevice
 

@@ -22,7 +22,6 @@ _ = (asyncio.open_connection, asyncio.wait_for, asyncio.wait_for_ms, asyncio.gat
 del _
 
 import machine  # noqa: E402
-import network  # noqa: E402
 
 from firmware.app import App  # noqa: E402
 from firmware.buttons import Buttons  # noqa: E402
@@ -33,18 +32,23 @@ from firmware.link import Link  # noqa: E402
 from firmware.outbox import Outbox  # noqa: E402
 from firmware.panel import ST7789  # noqa: E402
 
-# Board wiring (ESP32-DevKitC + 2.8" ST7789 320x240). Change here only.
-_SPI_ID = 1
-_PIN_SCK, _PIN_MOSI, _PIN_DC, _PIN_CS, _PIN_RST = 18, 23, 2, 5, 4
-_BUTTON_PINS = (32, 33, 25, 26, 27)  # left to right: 非常满意 ... 非常不满意
+from protocol.compat import const  # noqa: E402
 
-# MicroPython on the ESP32 counts seconds from 2000-01-01; the protocol sends Unix time.
-_EPOCH_OFFSET = 946684800 if time.gmtime(0)[0] == 2000 else 0
+# Board wiring (ESP32-DevKitC + 2.8" ST7789 320x240). Change here only.
+_SPI_ID = const(1)
+_PIN_SCK = const(18)
+_PIN_MOSI = const(23)
+_PIN_DC = const(2)
+_PIN_CS = const(5)
+_PIN_RST = const(4)
+# Buttons, left to right (非常满意 ... 非常不满意): GPIO 32, 33, 25, 26, 27.
 
 
 def _wifi(cfg):
     if not cfg.wifi_ssid:
         return
+    import network  # only when this board has Wi-Fi to join
+
     wlan = network.WLAN(network.STA_IF)
     wlan.active(True)
     if not wlan.isconnected():
@@ -82,8 +86,9 @@ def build():
     spi = machine.SPI(_SPI_ID, baudrate=40000000, sck=Pin(_PIN_SCK), mosi=Pin(_PIN_MOSI))
     panel = ST7789(spi, Pin(_PIN_DC, Pin.OUT), Pin(_PIN_CS, Pin.OUT), Pin(_PIN_RST, Pin.OUT))
     display = Display(panel)
-    buttons = Buttons([Pin(n, Pin.IN, Pin.PULL_UP) for n in _BUTTON_PINS], time.ticks_ms)
-    clock = Clock(time.ticks_ms, _EPOCH_OFFSET)
+    buttons = Buttons([Pin(n, Pin.IN, Pin.PULL_UP) for n in (32, 33, 25, 26, 27)], time.ticks_ms)
+    # MicroPython on the ESP32 counts seconds from 2000-01-01; the protocol sends Unix time.
+    clock = Clock(time.ticks_ms, 946684800 if time.gmtime(0)[0] == 2000 else 0)
     outbox = Outbox("outbox")
     parts = open("parts.bin", "w+b")  # host bitmaps (firmware/hostmsg.py), opened once
     evaluator = Evaluator(cfg, display, outbox, clock, time.ticks_ms)

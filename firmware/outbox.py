@@ -44,14 +44,14 @@ _MAGIC = const(0x4F52)  # b"RO" little-endian: wire stored as is
 _MAGIC_PACKED = const(0x4F53)  # b"SO": signature tail stored as 32 raw bytes
 _SIG_TAIL = const(67)  # '"' + 64 hex digits + '"]' ends every signed message
 _SIG_RAW = const(32)
-_HEAD = "<HHII"
+# head format: "<HHII"
 _HEAD_SIZE = const(12)
 # Records per segment file: ~32 KB, 8 blocks of 4 KB. Not a power of two, so
 # that 128-byte records plus littlefs' block pointers do not spill into a
 # nearly empty 9th block.
 _SEG_RECORDS = const(250)
 _MAX_WIRE = const(1024)
-_ENTRY = "<II"
+# entry format: "<II"
 _ENTRY_SIZE = const(8)
 _ALL_ONES = const(0xFFFFFFFF)
 _ENOSPC = const(28)
@@ -69,13 +69,13 @@ class OutboxFull(Exception):
 # 64-bit build, where a small class instance takes 200): <first u32,
 # cursor_seq u32, cursor u32, count u16, pending u16> then the ack bitmap.
 # cursor is the byte offset of record cursor_seq, the first one not known acked.
-_SEG = "<IIIHH"
+# seg format: "<IIIHH"
 _SEG_BITMAP = const(16)
 
 
 def _segment(first):
     seg = bytearray(_SEG_BITMAP + (_SEG_RECORDS + 7) // 8)
-    struct.pack_into(_SEG, seg, 0, first, first, 0, 0, 0)
+    struct.pack_into("<IIIHH", seg, 0, first, first, 0, 0, 0)
     return seg
 
 
@@ -196,7 +196,7 @@ class Outbox:
                 if got != _HEAD_SIZE:
                     clean = not got
                     break
-                magic, length, seq, crc = struct.unpack(_HEAD, head)
+                magic, length, seq, crc = struct.unpack("<HHII", head)
                 if (magic != _MAGIC and magic != _MAGIC_PACKED) or length > _MAX_WIRE \
                         or seq != first + count:
                     clean = False
@@ -222,7 +222,7 @@ class Outbox:
             entry = bytearray(_ENTRY_SIZE)
             with f:
                 while f.readinto(entry) == _ENTRY_SIZE:
-                    seq, check = struct.unpack(_ENTRY, entry)
+                    seq, check = struct.unpack("<II", entry)
                     if check == seq ^ _ALL_ONES and first <= seq < end:
                         _mark(seg, seq)
         pending = 0
@@ -335,7 +335,7 @@ class Outbox:
             magic, body = _MAGIC_PACKED, memoryview(wire)[:length - _SIG_TAIL]
             length = length - _SIG_TAIL + _SIG_RAW
         head = self._head
-        struct.pack_into(_HEAD, head, 0, magic, length, seq, 0)
+        struct.pack_into("<HHII", head, 0, magic, length, seq, 0)
         struct.pack_into("<I", head, 8, _checked(head, body, raw))
         try:
             self._tail.write(head)
@@ -390,7 +390,7 @@ class Outbox:
             self._ack_file = open(self._path("a", first), "ab")
             self._ack_first = first
         try:
-            self._ack_file.write(struct.pack(_ENTRY, seq, seq ^ _ALL_ONES))
+            self._ack_file.write(struct.pack("<II", seq, seq ^ _ALL_ONES))
             self._ack_file.flush()  # littlefs sync: the ack is on flash
         except OSError:
             self._close_ack_file()  # not recorded: the host will ack it again
@@ -421,7 +421,7 @@ class Outbox:
                     if f.readinto(head) != _HEAD_SIZE:
                         self.corrupt += 1
                         break
-                    magic, length, rseq, crc = struct.unpack(_HEAD, head)
+                    magic, length, rseq, crc = struct.unpack("<HHII", head)
                     if (magic != _MAGIC and magic != _MAGIC_PACKED) or rseq != seq \
                             or length > _MAX_WIRE:
                         self.corrupt += 1

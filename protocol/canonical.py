@@ -19,8 +19,14 @@ def _escape_char(out, code):
 
 def _encode_str(out, text):
     out.append(34)  # "
-    for ch in text:
-        code = ord(ch)
+    data = text.encode()
+    # ASCII: the bytes are the code points. Otherwise one character at a
+    # time, as a slice: on MicroPython `for ch in text` and text[i] intern
+    # each character as a qstr, heap that never comes back (and a qstr pool
+    # that must grow by ~7 KB at once on a fragmented heap).
+    ascii_only = len(data) == len(text)
+    for i in range(len(text)):
+        code = data[i] if ascii_only else ord(text[i:i + 1])
         if code == 34 or code == 92:  # " and \
             out.append(92)
             out.append(code)

@@ -1,13 +1,15 @@
 # HMAC-SHA256 (RFC 2104) on hashlib.sha256 alone: MicroPython has no hmac module.
 import hashlib
 
-_BLOCK = 64
-_IPAD = bytes([0x36]) * _BLOCK
-_OPAD = bytes([0x5C]) * _BLOCK
+from protocol.compat import const
+
+_BLOCK = const(64)
 
 
 def _xor(key, pad):
-    out = bytearray(pad)
+    out = bytearray(_BLOCK)  # the key, zero-padded, XOR pad (0x36 inner, 0x5C outer)
+    for i in range(_BLOCK):
+        out[i] = pad
     for i in range(len(key)):
         out[i] ^= key[i]
     return bytes(out)
@@ -21,11 +23,11 @@ def digest(key, message, tail=b""):
     """
     if len(key) > _BLOCK:
         key = hashlib.sha256(key).digest()
-    inner = hashlib.sha256(_xor(key, _IPAD))
+    inner = hashlib.sha256(_xor(key, 0x36))
     inner.update(message)
     if tail:
         inner.update(tail)
-    outer = hashlib.sha256(_xor(key, _OPAD))
+    outer = hashlib.sha256(_xor(key, 0x5C))
     outer.update(inner.digest())
     return outer.digest()
 

@@ -9,15 +9,17 @@ STATUS = "status"  # device -> host heartbeat; last will marks offline
 LEAVES = (RATING, ACK, SESSION, STATUS)
 
 MAX_ID = 32
-_ID_CHARS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_"
+_ID_CHARS = b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_"
 
 
 def valid_id(text):
     """Hall and device ids: 1-32 of [A-Za-z0-9_-], so never a topic wildcard."""
     if not isinstance(text, str) or not 0 < len(text) <= MAX_ID:
         return False
-    for ch in text:
-        if ch not in _ID_CHARS:
+    # Bytes, not `for ch in text`: on MicroPython that interns each
+    # character as a qstr, heap the device never gets back.
+    for code in text.encode():
+        if code not in _ID_CHARS:
             return False
     return True
 

@@ -25,7 +25,8 @@ def board_image(out=DEFAULT_OUT):
     tree = out / "mpy"
     for source in sorted(BOARD.glob("*.py")):
         if source.name != "boot.py":
-            device_image.compile_file(source, tree / (source.stem + ".mpy"))
+            device_image.compile_file(source, tree / (source.stem + ".mpy"),
+                                      "/board/%s.mpy" % source.stem)  # its __file__ (boot.py)
     return device_image.pack_romfs(tree, out / "board.romfs")
 
 

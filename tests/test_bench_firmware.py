@@ -1,6 +1,7 @@
-"""The device must take and rate a realistic session on a 100 KB heap.
+"""The device must take and rate a realistic session on a 96 KB heap.
 
-The real firmware on the simulator (MicroPython unix port, -X heapsize=100K,
+The real firmware on the simulator (MicroPython unix port, -X heapsize=96K: a plain ESP32 has
+~100 KB; lower this as the peak comes down (issue 8 target: 60 KB),
 ROMFS code, littlefs flash), a real Mosquitto and hostd's Collector
 (bench/firmware.py scenario): the idle message with its window and staff
 bitmaps, then a session with every bitmap part (a two-line item name, the
@@ -21,12 +22,15 @@ def dark(image, x0, y0, x1, y1):
     return sum(1 for y in range(y0, y1) for x in range(x0, x1) if px[x, y] == BLACK)
 
 
-def test_realistic_session_is_taken_and_rated_on_a_100k_heap(tmp_path):
-    run = firmware.scenario(100, timeout=20, shots=str(tmp_path), sessions=2)
+HEAP_KB = 96  # lower it as the firmware's peak comes down (issue 8 target: < 60 KB)
+
+
+def test_realistic_session_is_taken_and_rated_on_a_96k_heap(tmp_path):
+    run = firmware.scenario(HEAP_KB, timeout=20, shots=str(tmp_path), sessions=2)
     assert run["ok"], run  # failed_at and the device log say where and why
     assert run["rated_session"] == "s-bench-0001"
     assert run["session_bytes"] > 3500 and run["idle_bytes"] > 3000  # every bitmap part
-    total = firmware.heap_total(100)
+    total = firmware.heap_total(HEAP_KB)
     assert 0 < run["free_after_rating"] < total
 
     idle = Image.open(tmp_path / "idle.png").convert("RGB")

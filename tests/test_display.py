@@ -375,7 +375,10 @@ def test_memory_on_a_100k_heap(tmp_path):
     # about twice their ESP32 size); the UI's own data must stay small.
     # Parts are decoded a few rows at a time (firmware/display.py rows()):
     # drawing allocates short-lived chunks, never a whole bitmap.
-    assert got["data_peak_upper_bound"] < 36 * 1024
+    # (It counts garbage too: display.text() takes each character as a short
+    # slice, ~2.5 KB of garbage per screen, where it used to intern it as a
+    # qstr that the heap never got back.)
+    assert got["data_peak_upper_bound"] < 40 * 1024
     assert got["draw_alloc"] < 28 * 1024  # garbage, collected as it goes; not a peak
     # The smallest heap on which the whole run (imports, littlefs, outbox,
     # decoding the signed session message, drawing) still succeeds.

@@ -29,7 +29,7 @@ BIG = 1 << 20  # size limit for round trips: fields are generated, not sized
 # Any text without surrogate code points (a str holding them cannot exist on
 # MicroPython, and a surrogate pair written as two chars would decode as one).
 text = st.text(st.characters(exclude_categories=["Cs"]), max_size=24)
-ident = st.text(st.sampled_from(topics._ID_CHARS), min_size=1, max_size=topics.MAX_ID)
+ident = st.text(st.sampled_from(topics._ID_CHARS.decode()), min_size=1, max_size=topics.MAX_ID)
 any_int = st.integers(min_value=-(2**63), max_value=2**63)
 scalar = st.one_of(st.none(), st.booleans(), any_int, text)
 part = st.lists(scalar, max_size=5)  # e.g. ["item", 240, 32, "<base64>"]

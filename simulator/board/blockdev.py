@@ -7,10 +7,16 @@
 # it matters for a host OS crash, not for killing the process, and an fsync
 # per 32-byte program made every append ~20 ms.
 
-_IOCTL_SYNC = 3
-_IOCTL_BLOCK_COUNT = 4
-_IOCTL_BLOCK_SIZE = 5
-_IOCTL_BLOCK_ERASE = 6
+try:
+    from micropython import const
+except ImportError:  # CPython (tests import this file too)
+    def const(value):
+        return value
+
+_IOCTL_SYNC = const(3)
+_IOCTL_BLOCK_COUNT = const(4)
+_IOCTL_BLOCK_SIZE = const(5)
+_IOCTL_BLOCK_ERASE = const(6)
 
 
 class FileBlockDevice:

@@ -7,12 +7,12 @@ class Pin:
     OUT = 1
     PULL_UP = 1
 
-    def __init__(self, pin_id, mode=-1, pull=-1, value=None):
-        self.id = pin_id
-        if pin_id not in vboard.levels:
-            vboard.levels[pin_id] = 1 if pull == Pin.PULL_UP else 0
+    def __init__(self, id, mode=-1, pull=-1, value=None):
+        self.id = id
+        if id not in vboard.levels:
+            vboard.levels[id] = 1 if pull == Pin.PULL_UP else 0
         if value is not None:
-            vboard.levels[pin_id] = value
+            vboard.levels[id] = value
 
     def value(self, level=None):
         if level is None:
@@ -32,8 +32,8 @@ class Pin:
 
 
 class SPI:
-    def __init__(self, spi_id, baudrate=0, sck=None, mosi=None, miso=None, polarity=0, phase=0):
-        self.id = spi_id
+    def __init__(self, id, *args, **kwargs):  # baudrate, sck, mosi ...: the bus is virtual
+        self.id = id
 
     def write(self, data):
         vboard.spi_write(data)
@@ -46,6 +46,3 @@ def reset():
 def soft_reset():
     raise SystemExit(0)
 
-
-def unique_id():
-    return b"\x00sim\x00\x01"

@@ -10,14 +10,16 @@
 # as a power cut leaves a half-written flash partition.
 import vfs as _builtin
 
-_g = globals()
-for _name in dir(_builtin):
-    if not _name.startswith("__"):
-        _g[_name] = getattr(_builtin, _name)
 
-BLOCK = 4096  # erase block of the ESP32's SPI flash
-_ENODEV = 19
-_EINVAL = 22
+def __getattr__(name):  # the builtin vfs members, looked up on use (no copies)
+    return getattr(_builtin, name)
+
+
+from micropython import const
+
+_BLOCK = const(4096)  # erase block of the ESP32's SPI flash
+_ENODEV = const(19)
+_EINVAL = const(22)
 _rom = None  # memoryview over the mapped partition
 _path = None  # the host file that keeps it across power cycles
 _marker = None  # <flash dir>/romfs.repo: "preloaded from the repo", dropped on a deploy
@@ -37,8 +39,8 @@ def _store(offset, data):
         f = open(_path, "r+b")
     except OSError:
         f = open(_path, "wb")
-        blank = b"\xff" * BLOCK
-        for _ in range(len(_rom) // BLOCK):
+        blank = b"\xff" * _BLOCK
+        for _ in range(len(_rom) // _BLOCK):
             f.write(blank)
         f.close()
         f = open(_path, "r+b")
@@ -48,11 +50,11 @@ def _store(offset, data):
 
 
 def _erase(offset, length):
-    end = min(len(_rom), (offset + length + BLOCK - 1) // BLOCK * BLOCK)
-    blank = b"\xff" * BLOCK
+    end = min(len(_rom), (offset + length + _BLOCK - 1) // _BLOCK * _BLOCK)
+    blank = b"\xff" * _BLOCK
     at = offset
     while at < end:
-        n = min(BLOCK, end - at)
+        n = min(_BLOCK, end - at)
         _rom[at:at + n] = blank[:n]
         _store(at, blank[:n])
         at += n
@@ -95,5 +97,5 @@ def rom_ioctl(op, *args):
     if op == 5:
         return 0
     if op == 6:
-        return BLOCK
+        return _BLOCK
     return -_EINVAL

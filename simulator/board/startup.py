@@ -99,6 +99,17 @@ def run_firmware():
     return None
 
 
+def _intern_console():
+    """On a board the REPL is C code and its names are in ROM. Here
+    console.py's names (qstrs) are interned at power-on, while the heap is
+    whole, and the module is dropped at once: importing it again when the
+    firmware stops must not need the qstr pool to grow (a ~7 KB block) on a
+    heap the firmware left fragmented."""
+    import console  # noqa: F401
+
+    sys.modules.pop("console", None)
+
+
 def main(argv):
     argv = argv + ["friendly", "-", "-", "-"]
     image, mode, control, events, spi = argv[0], argv[1], _fd(argv[2]), _fd(argv[3]), _fd(argv[4])
@@ -111,6 +122,7 @@ def main(argv):
     if spi is not None:
         vboard.record_panel(spi)
     vboard.event("ready")
+    _intern_console()
     reset = None
     if mode != "raw":
         print("board: flash mounted, firmware starting")

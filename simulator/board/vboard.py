@@ -6,11 +6,13 @@
 import select
 import time
 
+from micropython import const
+
 BUTTON_PINS = (32, 33, 25, 26, 27)  # as wired in firmware/main.py
-DC_PIN = 2
-CS_PIN = 5
-PRESS_MS = 120  # how long a virtual finger holds a button down
-_POLL_EVERY_MS = 5
+_DC_PIN = const(2)
+_CS_PIN = const(5)
+_PRESS_MS = const(120)  # how long a virtual finger holds a button down
+_POLL_EVERY_MS = const(5)
 
 levels = {}  # pin -> level driven by the board (inputs) or the firmware (outputs)
 _release_at = {}  # pin -> ticks when the virtual finger lets go
@@ -40,14 +42,14 @@ _head = bytearray(3)
 def spi_write(buf):
     """One SPI write as one record: D/C level, 2-byte length, the bytes.
     Bytes sent while CS is high are not for the panel."""
-    if spi_sink is None or levels.get(CS_PIN, 0):
+    if spi_sink is None or levels.get(_CS_PIN, 0):
         return
     view = memoryview(buf)
     start = 0
     size = len(view)
     while start < size:
         n = min(size - start, 65535)
-        _head[0] = 1 if levels.get(DC_PIN, 0) else 0
+        _head[0] = 1 if levels.get(_DC_PIN, 0) else 0
         _head[1] = n >> 8
         _head[2] = n & 0xFF
         spi_sink.write(_head)
@@ -83,7 +85,7 @@ def attach_control(stream):
 def press(button):
     pin = BUTTON_PINS[button - 1]
     levels[pin] = 0  # active low
-    _release_at[pin] = time.ticks_add(time.ticks_ms(), PRESS_MS)
+    _release_at[pin] = time.ticks_add(time.ticks_ms(), _PRESS_MS)
 
 
 def _handle(line):

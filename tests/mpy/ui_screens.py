@@ -7,7 +7,7 @@ import sys
 
 from firmware import display as layout
 from firmware.display import Display
-from firmware.panel import ST7789
+from firmware.panel import ST7789, rgb565
 from simulator.board.spi_recorder import DummyPin, RecordingSPI
 
 out_dir, parts_path = sys.argv[1], sys.argv[2]
@@ -20,10 +20,15 @@ spi = RecordingSPI(open(out_dir + "/00-init.spi", "wb"), dc, cs)
 panel = ST7789(spi, dc, cs, DummyPin(1), sleep_ms=lambda ms: None)
 display = Display(panel)
 step = [0]
-print(json.dumps({"option_colours": layout.OPTION_COLOURS, "white": layout.WHITE,
-                  "black": layout.BLACK, "red": layout.RED, "reason_bg": layout.REASON_BG,
-                  "marker": layout.MARKER, "tile_y": layout.TILE_Y, "tile_h": layout.TILE_H,
-                  "column": layout.COLUMN, "banner_h": layout.BANNER_H}))
+# The layout the tests expect; display.py keeps these as const() (no heap),
+# so they are spelled out here and the colours checked against rgb565.
+WHITE, BLACK = rgb565(255, 255, 255), rgb565(0, 0, 0)
+assert [c[0] for c in layout.OPTION_COLOURS] == [
+    rgb565(0, 100, 0), rgb565(0, 135, 0), rgb565(255, 190, 0), rgb565(200, 60, 0), rgb565(160, 0, 0)]
+print(json.dumps({"option_colours": layout.OPTION_COLOURS, "white": WHITE,
+                  "black": BLACK, "red": rgb565(170, 0, 0), "reason_bg": rgb565(0, 60, 140),
+                  "marker": layout.MARKER, "tile_y": 174, "tile_h": 64,
+                  "column": 64, "banner_h": 22}))
 
 
 def shot(name, draw):
