@@ -11,13 +11,15 @@ import json
 import platform
 import os
 import sys
+import threading
 import time
 import traceback
 from pathlib import Path
 
-from bench import firmware, ingest, latency, outbox, render, stats, sync
+from bench import common, firmware, ingest, latency, outbox, render, stats, sync
 
 OUT = Path(__file__).resolve().parent / "results.json"
+HEARTBEAT_S = 5.0  # a line at least this often while a benchmark runs
 
 # name -> (module, full-size arguments, --quick arguments)
 BENCHES = {
@@ -25,20 +27,34 @@ BENCHES = {
                dict(devices=10, per_device=100, window=10, rounds=1)),
     "latency": (latency, dict(devices=100, rate=200.0, seconds=15.0),
                 dict(devices=20, rate=50.0, seconds=3.0)),
-    "firmware": (firmware, dict(resolution_kb=4), dict(resolution_kb=16, timeout=15)),
+    "firmware": (firmware, dict(resolution_kb=2), dict(resolution_kb=8, timeout=15)),
     "outbox": (outbox, dict(appends=500, full=1000), dict(appends=50, full=1000)),
     "render": (render, dict(sessions=200, items=20, staff=10), dict(sessions=12, items=3, staff=2)),
     "sync": (sync, dict(records=1_000_000, batch_size=1000), dict(records=20000, batch_size=1000)),
-    "stats": (stats, dict(ratings=2_000_000, repeats=5), dict(ratings=100_000, repeats=3)),
+    "stats": (stats, dict(ratings=2_000_000, repeats=5), dict(ratings=50_000, repeats=3)),
 }
 
 
+def heartbeat(log, running, done):
+    """Every HEARTBEAT_S without a progress line: "bench: <name>: running (N s)"."""
+    while not done.wait(HEARTBEAT_S / 5):
+        now = time.monotonic()
+        if running and now - common.LAST_LINE[0] >= HEARTBEAT_S:
+            common.LAST_LINE[0] = now
+            log("bench: %s: running (%.0f s)" % (running[0], now - running[1]))
+
+
 def run(names, quick=False, log=print):
-    results, raw, errors = {}, {}, {}
+    results, raw, errors, took = {}, {}, {}, {}
+    running, done = [], threading.Event()
+    beat = threading.Thread(target=heartbeat, args=(log, running, done), daemon=True)
+    beat.start()
     for name in names:
         module, full, small = BENCHES[name]
         t0 = time.monotonic()
         log("bench: %s ..." % name)
+        common.LAST_LINE[0] = t0
+        running[:] = [name, t0]
         try:
             raw[name] = module.run(**(small if quick else full))
             results.update(module.figures(raw[name]))
@@ -46,12 +62,16 @@ def run(names, quick=False, log=print):
             errors[name] = "%s: %s" % (type(e).__name__, e)
             log("bench: %s failed: %s" % (name, errors[name]))
             traceback.print_exc()
-        log("bench: %s took %.0f s" % (name, time.monotonic() - t0))
+        running[:] = []
+        took[name] = round(time.monotonic() - t0, 1)
+        log("bench: %s took %.0f s" % (name, took[name]))
+    done.set()
+    beat.join()
     for fig in results.values():
         base = fig.get("baseline")
         if base and base in results and fig["value"] is not None and results[base]["value"]:
             fig["vs_baseline"] = round(fig["value"] / results[base]["value"], 3)
-    return {"figures": results, "raw": raw, "errors": errors,
+    return {"figures": results, "raw": raw, "errors": errors, "bench_seconds": took,
             "machine": {"cpus": os.cpu_count(), "python": platform.python_version(),
                         "platform": platform.platform()},
             "quick": quick, "finished": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
@@ -63,7 +83,7 @@ def table(figures):
         value = fig["value"]
         shown = "-" if value is None else ("%.3f" % value if isinstance(value, float) else str(value))
         rows.append((name, shown, fig["unit"], str(fig.get("vs_baseline", "")),
-                     fig.get("target", "")))
+                     str(fig.get("target", ""))))
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in rows]
     lines.insert(1, "  ".join("-" * w for w in widths))

@@ -4,8 +4,14 @@ Generates `ratings` ratings (2,000,000 in the full run) of the year 2026 in a
 fresh hostd.db, migrated by hostd's own schema: 60 windows, 150 staff in 12
 units, 300 items; 98% of ratings bound to a session (device 80%, QR 5%,
 default 13%, paper 2%), 2% window-level; levels 5/4/3/2/1 ~ 70/19/7/2.5/1.5%;
-a work order with three events for every 差评. All rows go in with bulk
-INSERT ... SELECT in one transaction (not through the Store), then ANALYZE.
+a work order with three events for every 差评. The file is migrated by
+hostd.store.open_database; then, in one transaction (bench.common.bulk_load),
+the triggers of the seeded tables are dropped, all rows go in, in time
+order, with bulk INSERT ... SELECT from a recursive counter (the indexes are
+kept row by row, as in a hall), the daily rollups the triggers would have
+kept are filled with one GROUP BY each, and every trigger is made again from
+its own migrated CREATE statement. Reopened in WAL, a query checks the
+rollups against the raw rows day by day, then ANALYZE.
 
 Then it times what the dashboard asks (hostd.stats / ranking / workorders),
 each query `repeats` times on a warm cache: today's and this quarter's
@@ -21,19 +27,20 @@ import sys
 import tempfile
 import time
 
-from bench.common import figure, percentile
+from bench.common import Progress, bulk_load, check_rollups, figure, fill_rollups, percentile
 from hostd import ranking, stats, workorders
 from hostd.store import open_database
 
 YEAR_START = 1767196800  # 2026-01-01 00:00 +08:00
 WINDOWS, STAFF, UNITS, ITEMS = 60, 150, 12, 300
 TODAY = "2026-11-20"
+TABLES = ("units", "staff", "windows", "sessions", "ratings", "work_orders", "work_order_events",
+          "stats_daily", "sessions_daily")
 
 
-def generate(db, ratings):
-    conn = db.conn
+def generate(conn, ratings, progress=None, chunk=250_000):
+    """Seed the year into `conn` (a bench.common.bulk_load connection)."""
     sessions = int(ratings * 0.98)
-    conn.execute("BEGIN")
     conn.executemany("INSERT INTO units (unit_id, name) VALUES (?, ?)",
                      [("u%02d" % u, "单位%02d" % u) for u in range(UNITS)])
     conn.executemany("INSERT INTO staff (staff_id, name, staff_no, unit_id, created_at)"
@@ -61,26 +68,31 @@ def generate(db, ratings):
              WHEN lv < 985 THEN 2 ELSE 1 END AS level FROM gen"""
                  .replace("WINDOWS", str(WINDOWS)).replace("STAFF", str(STAFF)), {"s": sessions})
     conn.execute("UPDATE g2 SET level = 3 WHERE channel = 'default'")
-    conn.execute("""INSERT INTO sessions (session_id, hall, window, device_id, item_code, item_name,
-        staff_id, staff_name, staff_no, unit_id, cases, created_at, screen_until, rate_until,
-        state, rating_id, closed_at)
-        SELECT 'S' || i, 'bench', CAST(w AS TEXT), 'dev-' || w, 'I' || item, '事项' || item,
-               printf('s%03d', staff), printf('员工%03d', staff), printf('%04d', staff),
-               printf('u%02d', staff % 12), 1, at - 600, at - 480, at + 5 * 86400,
-               CASE WHEN channel = 'default' THEN 'defaulted' ELSE 'rated' END, i, at
-        FROM g2 WHERE binding = 'session'""")
-    conn.execute("""INSERT INTO ratings (id, channel, device_id, seq, hall, window, session_id,
-        binding, level, reasons, cases, staff, device_time, clock_synced, received_at, wire,
-        synced, client_addr, staff_id, unit_id, item_code)
-        SELECT i, channel, CASE WHEN channel = 'device' THEN 'dev-' || w END,
-               CASE WHEN channel = 'device' THEN i END, 'bench', CAST(w AS TEXT),
-               CASE WHEN binding = 'session' THEN 'S' || i END, binding, level,
-               CASE WHEN level <= 2 THEN '[1]' ELSE '[]' END, 1, printf('%04d', staff), at, 1, at,
-               CASE WHEN channel = 'device' THEN randomblob(150) END, 1,
-               CASE WHEN channel = 'qr' THEN '10.' || (i % 250) || '.' || (i % 199) || '.7' END,
-               printf('s%03d', staff), printf('u%02d', staff % 12),
-               CASE WHEN binding = 'session' THEN 'I' || item END
-        FROM g2""")
+    for lo in range(1, ratings + 1, chunk):
+        rows = {"lo": lo, "hi": min(ratings, lo + chunk - 1)}
+        conn.execute("""INSERT INTO sessions (session_id, hall, window, device_id, item_code,
+            item_name, staff_id, staff_name, staff_no, unit_id, cases, created_at, screen_until,
+            rate_until, state, rating_id, closed_at)
+            SELECT 'S' || i, 'bench', CAST(w AS TEXT), 'dev-' || w, 'I' || item, '事项' || item,
+                   printf('s%03d', staff), printf('员工%03d', staff), printf('%04d', staff),
+                   printf('u%02d', staff % 12), 1, at - 600, at - 480, at + 5 * 86400,
+                   CASE WHEN channel = 'default' THEN 'defaulted' ELSE 'rated' END, i, at
+            FROM g2 WHERE binding = 'session' AND i BETWEEN :lo AND :hi""", rows)
+        conn.execute("""INSERT INTO ratings (id, channel, device_id, seq, hall, window, session_id,
+            binding, level, reasons, cases, staff, device_time, clock_synced, received_at, wire,
+            synced, client_addr, staff_id, unit_id, item_code)
+            SELECT i, channel, CASE WHEN channel = 'device' THEN 'dev-' || w END,
+                   CASE WHEN channel = 'device' THEN i END, 'bench', CAST(w AS TEXT),
+                   CASE WHEN binding = 'session' THEN 'S' || i END, binding, level,
+                   CASE WHEN level <= 2 THEN '[1]' ELSE '[]' END, 1, printf('%04d', staff), at, 1,
+                   at, CASE WHEN channel = 'device' THEN randomblob(150) END, 1,
+                   CASE WHEN channel = 'qr' THEN '10.' || (i % 250) || '.' || (i % 199) || '.7' END,
+                   printf('s%03d', staff), printf('u%02d', staff % 12),
+                   CASE WHEN binding = 'session' THEN 'I' || item END
+            FROM g2 WHERE i BETWEEN :lo AND :hi""", rows)
+        if progress is not None:
+            progress.say("seeded %s of %s ratings" % ("{:,}".format(rows["hi"]),
+                                                       "{:,}".format(ratings)))
     conn.execute("""INSERT INTO work_orders (rating_id, session_id, hall, window, staff_id, unit_id,
         state, opened_at, contact_due, done_due, closed_at, feedback, contacted_at, done_at, reply)
         SELECT id, session_id, hall, window, staff_id, unit_id,
@@ -100,8 +112,7 @@ def generate(db, ratings):
                      (offset, src, dst))
     conn.execute("DROP TABLE gen")
     conn.execute("DROP TABLE g2")
-    conn.execute("COMMIT")
-    conn.execute("ANALYZE")
+    fill_rollups(conn)
 
 
 def dashboard_queries():
@@ -141,17 +152,23 @@ def _time(fn, db, repeats, cpu=None):
 
 def run(ratings=2_000_000, repeats=5, keep=None):
     """Generate, measure, delete (unless `keep` names the database path)."""
-    workdir = tempfile.mkdtemp(prefix="bench-stats-")
+    progress = Progress("stats")
+    workdir = None if keep else tempfile.mkdtemp(prefix="bench-stats-")
     path = keep or os.path.join(workdir, "hostd.db")
-    db = open_database(path)
+    open_database(path).conn.close()  # the product's schema, migrated
     t0 = time.monotonic()
-    generate(db, ratings)
+    with bulk_load(path, TABLES, progress) as conn:
+        generate(conn, ratings, progress)
     generate_s = time.monotonic() - t0
+    db = open_database(path)
+    days = check_rollups(db.conn)
+    db.execute("ANALYZE")
     db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    progress.say("seeded in %.0f s; rollups match the rows on %d days" % (generate_s, days["ratings"]))
     size = os.path.getsize(path)
     counts = {t: db.execute("SELECT COUNT(*) FROM %s" % t).fetchone()[0]
               for t in ("ratings", "sessions", "work_orders", "work_order_events")}
-    measured = measure(db, repeats)
+    measured = measure(db, repeats, progress)
     db.conn.close()
     if keep is None:
         for suffix in ("", "-wal", "-shm"):
@@ -159,13 +176,16 @@ def run(ratings=2_000_000, repeats=5, keep=None):
                 os.remove(path + suffix)
         os.rmdir(workdir)
     return dict(measured, ratings=ratings, counts=counts, generate_s=round(generate_s, 1),
+                rollup_days_checked=days,
                 db_bytes=size)
 
 
-def measure(db, repeats=5):
+def measure(db, repeats=5, progress=None):
     """Time the dashboard queries (and the COUNT(*) baseline) on `db`."""
     per_query, per_query_cpu, all_ms, all_cpu = {}, {}, [], []
     for name, fn in dashboard_queries():
+        if progress is not None:
+            progress.tick("timing %s" % name)
         fn(db)  # warm the cache once
         cpu = []
         ms = _time(fn, db, repeats, cpu)

@@ -2,19 +2,25 @@
 half ratings) drained by hostd's Sender to the reference platform, against
 raw signed HTTP POSTs of the same batches to the same platform, same run.
 
-  - the backlog is seeded in bulk: sessions, session_cases, device ratings
-    and their outbox rows (bodies from hostd.upstream.records), as the hall
-    would hold them after days offline; `sync_backlog_db_mb` is hostd.db
-    (checkpointed) while it waits;
+  - the backlog is seeded in bulk, in SQL (bench.common.bulk_load: the
+    migrated schema with its indexes kept as rows go in; its triggers dropped
+    and made again around the inserts, the daily rollups they keep filled by
+    GROUP BY and checked against the rows): sessions, session_cases,
+    device ratings and their outbox rows, as the hall would hold them after
+    days offline. Each body is hostd.upstream.records' own output for a
+    template row with the row's case, key, level and times put in; a sample
+    is checked against the records built row by row. `sync_backlog_db_mb` is
+    hostd.db (checkpointed) while it waits;
   - the reference platform runs in its own process (python -m
     hostd.upstream_ref) on loopback with its own SQLite; it checks every
     record (service before rating, repeats, codes) and commits each batch;
   - drain: Sender.drain with the JSON/HMAC adapter; each batch = one commit
     marking it sent, one POST, one commit of the answers (WAL,
     synchronous=FULL); services confirm first, then their ratings;
-  - baseline: the same record bodies, same batch size and order, POSTed
-    signed over one keep-alive connection to a fresh platform database, no
-    local bookkeeping.
+  - baseline: the same record bodies (the stored JSON text the Sender sends),
+    same batch size and order, POSTed signed over one keep-alive connection to
+    a fresh platform database, no local bookkeeping; its time is the sum of
+    the POSTs (reading the next batch from hostd.db is not counted).
 records/s = records / wall time of the drain.
 
 Usage: python -m bench.sync [records] [batch_size]
@@ -27,7 +33,7 @@ import sys
 import tempfile
 import time
 
-from bench.common import figure, free_port, stop
+from bench.common import Progress, bulk_load, check_rollups, figure, fill_rollups, free_port, stop
 from hostd.store import open_database
 from hostd.sync_commands import cli_writer
 from hostd.upstream import adapters, records
@@ -40,47 +46,113 @@ T0 = 1795219200
 _DUMP = dict(ensure_ascii=False, separators=(",", ":"))
 
 
-def seed(db, sessions, chunk=20000):
-    """Bulk-insert `sessions` rated sessions and their 2 outbox rows each."""
-    conn = db.conn
-    with conn:
-        conn.execute("INSERT OR IGNORE INTO units (unit_id, name, dept_code, area_code)"
-                     " VALUES ('u1', '市场监管窗口', ?, ?)", (DEPT, AREA))
+ITEM_CODE, ITEM_NAME, STAFF_NAME = "330100-001", "食品经营许可", "张三"
+# Placeholders in the record templates; the three times are distinct so each
+# formats to a text that appears once in a body.
+_CASE, _KEY, _AT, _UNTIL, _ASSESSED = "@CASE@", "@KEY@", 946684801, 946684802, 946684803
+TABLES = ("units", "sessions", "session_cases", "ratings", "upstream_outbox", "stats_daily",
+          "sessions_daily")
+
+
+def _parts(i, at, until, assessed):
+    """Session, rating and case of backlog entry `i` (0-based), as the product sees them."""
+    session = {"session_id": "s-%d" % i, "item_code": ITEM_CODE, "item_name": ITEM_NAME,
+               "staff_name": STAFF_NAME, "created_at": at, "rate_until": until}
+    rating = {"channel": "device", "device_id": "d1", "seq": i + 1, "level": 5 - i % 3,
+              "reasons": "[]", "received_at": assessed, "device_time": assessed,
+              "clock_synced": 1}
+    return session, rating
+
+
+def expected_bodies(i):
+    """The two outbox bodies of entry `i`, built row by row by hostd.upstream.records."""
+    at = T0 + i
+    session, rating = _parts(i, at, at + 432000, at + 60)
+    case = "C%09d" % i
+    skey, rkey = service_key(case, 1), "dev:d1:%d:%s" % (i + 1, case)
     unit = {"dept_code": DEPT, "area_code": AREA}
+    return (json.dumps(records.service_record(skey, session, case, 1, unit), **_DUMP),
+            json.dumps(records.rating_record(rkey, rating, session, case, 1, unit), **_DUMP))
+
+
+def _templates():
+    """hostd.upstream.records' bodies with placeholders: one service, one rating per level."""
+    unit = {"dept_code": DEPT, "area_code": AREA}
+    session, row = _parts(0, _AT, _UNTIL, _ASSESSED)
+    service = json.dumps(records.service_record(_KEY, session, _CASE, 1, unit), **_DUMP)
+    rating = {}
+    for level in (5, 4, 3):
+        row["level"] = level
+        rating[level] = json.dumps(records.rating_record(_KEY, row, session, _CASE, 1, unit), **_DUMP)
+    for text in [service] + list(rating.values()):
+        for mark in (_CASE, _KEY) + tuple(records.format_time(t) for t in (_AT, _UNTIL, _ASSESSED)):
+            if text.count(mark) > 1:
+                raise RuntimeError("bench: placeholder %r is not unique in %s" % (mark, text))
+    return service, rating
+
+
+def _filled(template, at_sql):
+    """SQL that fills a template's placeholders for the row of g (i, cs, at)."""
+    text = "replace(replace(%s, '%s', skey), '%s', cs)" % (template, _KEY, _CASE)
+    for sentinel, offset in ((_AT, 0), (_UNTIL, 432000), (_ASSESSED, 60)):
+        text = ("replace(%s, '%s', strftime('%%Y-%%m-%%d %%H:%%M:%%S', %s + %d + %d, 'unixepoch'))"
+                % (text, records.format_time(sentinel), at_sql, offset, records.CHINA))
+    return text
+
+
+def seed(conn, sessions, progress=None, chunk=100_000):
+    """Bulk-insert `sessions` rated sessions and their 2 outbox rows each into
+    `conn` (a bench.common.bulk_load connection), in SQL: the bodies are
+    hostd.upstream.records' own output with each row's case, key and times put in."""
+    conn.execute("INSERT OR IGNORE INTO units (unit_id, name, dept_code, area_code)"
+                 " VALUES ('u1', '市场监管窗口', ?, ?)", (DEPT, AREA))
+    service, rating = _templates()
     for lo in range(0, sessions, chunk):
-        hi = min(sessions, lo + chunk)
-        s_rows, c_rows, r_rows, o_rows = [], [], [], []
-        for i in range(lo, hi):
-            sid, case, at = "s-%d" % i, "C%09d" % i, T0 + i
-            session = {"session_id": sid, "item_code": "330100-001", "item_name": "食品经营许可",
-                       "staff_name": "张三", "created_at": at, "rate_until": at + 432000}
-            level = 5 - i % 3
-            rating = {"channel": "device", "device_id": "d1", "seq": i + 1, "level": level,
-                      "reasons": "[]", "received_at": at + 60, "device_time": at + 60,
-                      "clock_synced": 1}
-            s_rows.append((sid, at, at + 120, at + 432000, i + 1))
-            c_rows.append((sid, case))
-            r_rows.append((i + 1, sid, level, at + 60, at + 60))
-            skey, rkey = service_key(case, 1), "dev:d1:%d:%s" % (i + 1, case)
-            o_rows.append(("service", skey, sid, None, 0, json.dumps(
-                records.service_record(skey, session, case, 1, unit), **_DUMP), at))
-            o_rows.append(("rating", rkey, str(i + 1), skey, 1, json.dumps(
-                records.rating_record(rkey, rating, session, case, 1, unit), **_DUMP), at))
-        with conn:
-            conn.executemany(
-                "INSERT INTO sessions (session_id, hall, window, device_id, item_code, item_name,"
-                " staff_id, staff_name, staff_no, unit_id, cases, created_at, screen_until, rate_until,"
-                " state, rating_id) VALUES (?, 'h1', 'w01', 'd1', '330100-001', '食品经营许可', 'st1',"
-                " '张三', '0042', 'u1', 1, ?, ?, ?, 'rated', ?)", s_rows)
-            conn.executemany("INSERT INTO session_cases (session_id, case_id) VALUES (?, ?)", c_rows)
-            conn.executemany(
-                "INSERT INTO ratings (id, channel, device_id, seq, hall, window, session_id, binding,"
-                " level, device_time, clock_synced, received_at, wire)"
-                " VALUES (?1, 'device', 'd1', ?1, 'h1', 'w01', ?2, 'session', ?3, ?4, 1, ?5, x'00')",
-                r_rows)
-            conn.executemany(
-                "INSERT INTO upstream_outbox (target, kind, key, ref, depends_on, blocked, body,"
-                " created_at) VALUES ('province', ?, ?, ?, ?, ?, ?, ?)", o_rows)
+        hi = min(sessions, lo + chunk) - 1
+        conn.execute("""CREATE TEMP TABLE g AS
+            WITH RECURSIVE n(i) AS (SELECT :lo UNION ALL SELECT i + 1 FROM n WHERE i < :hi)
+            SELECT i, :t0 + i AS at, printf('C%09d', i) AS cs, 5 - i % 3 AS level FROM n""",
+                     {"lo": lo, "hi": hi, "t0": T0})
+        conn.execute("""INSERT INTO sessions (session_id, hall, window, device_id, item_code,
+            item_name, staff_id, staff_name, staff_no, unit_id, cases, created_at, screen_until,
+            rate_until, state, rating_id)
+            SELECT 's-' || i, 'h1', 'w01', 'd1', :code, :name, 'st1', :staff, '0042', 'u1', 1,
+                   at, at + 120, at + 432000, 'rated', i + 1 FROM g""",
+                     {"code": ITEM_CODE, "name": ITEM_NAME, "staff": STAFF_NAME})
+        conn.execute("INSERT INTO session_cases (session_id, case_id) SELECT 's-' || i, cs FROM g")
+        conn.execute("""INSERT INTO ratings (id, channel, device_id, seq, hall, window, session_id,
+            binding, level, device_time, clock_synced, received_at, wire)
+            SELECT i + 1, 'device', 'd1', i + 1, 'h1', 'w01', 's-' || i, 'session', level,
+                   at + 60, 1, at + 60, x'00' FROM g""")
+        conn.execute("""INSERT INTO upstream_outbox (id, target, kind, key, ref, depends_on, blocked,
+            body, created_at)
+            SELECT 2 * i + 1, 'province', 'service', skey, 's-' || i, NULL, 0, %s, at
+            FROM (SELECT g.*, 'svc:' || cs || ':1' AS skey FROM g)""" % _filled(":service", "at"),
+                     {"service": service})
+        conn.execute("""INSERT INTO upstream_outbox (id, target, kind, key, ref, depends_on, blocked,
+            body, created_at)
+            SELECT 2 * i + 2, 'province', 'rating', skey, CAST(i + 1 AS TEXT), 'svc:' || cs || ':1',
+                   1, %s, at
+            FROM (SELECT g.*, 'dev:d1:' || (i + 1) || ':' || cs AS skey FROM g)"""
+                     % _filled("CASE level WHEN 5 THEN :r5 WHEN 4 THEN :r4 ELSE :r3 END", "at"),
+                     {"r5": rating[5], "r4": rating[4], "r3": rating[3]})
+        conn.execute("DROP TABLE g")
+        if progress is not None:
+            progress.say("seeded %s of %s backlog records" % ("{:,}".format(2 * (hi + 1)),
+                                                               "{:,}".format(2 * sessions)))
+    fill_rollups(conn)
+
+
+def check_bodies(conn, sessions, samples=200):
+    """Compare `samples` seeded bodies (first, last, spread between) with the ones
+    hostd.upstream.records builds row by row. Raises on any difference."""
+    picks = sorted({0, sessions - 1} | {sessions * k // samples for k in range(samples)})
+    for i in picks:
+        got = tuple(b for (b,) in conn.execute(
+            "SELECT body FROM upstream_outbox WHERE id IN (?, ?) ORDER BY id", (2 * i + 1, 2 * i + 2)))
+        if got != expected_bodies(i):
+            raise RuntimeError("bench: seeded upstream body %d differs from hostd.upstream.records'" % i)
+    return len(picks)
 
 
 def db_bytes(path):
@@ -109,36 +181,45 @@ def ref_stats(url):
     return json.loads(data)
 
 
-def drain(path, url, batch_size):
+def drain(path, url, batch_size, progress=None):
     db = open_database(path)
+    done = [0]
+
+    def batch_done(counts):
+        done[0] += counts["confirmed"]
+        if progress is not None:
+            progress.tick(lambda: "drain: %s confirmed" % "{:,}".format(done[0]))
     write, read = cli_writer(db)
     sender = Sender(adapters.JsonHmacAdapter(url, SECRET, 60), write, read, batch_size=batch_size,
                     backoff=Backoff(0.1, 1.0))
     started = time.monotonic()
-    total = sender.drain(give_up_on_error=False)
+    total = sender.drain(progress=batch_done, give_up_on_error=False)
     seconds = time.monotonic() - started
     left = db.conn.execute("SELECT COUNT(*) FROM upstream_outbox WHERE status != 'confirmed'").fetchone()[0]
     db.conn.close()
     return total, seconds, left
 
 
-def raw_posts(path, url, batch_size):
-    """The same bodies, same batches and order (services, then ratings), POSTed signed."""
+def raw_posts(path, url, batch_size, progress=None):
+    """The same bodies (the stored JSON text, as the Sender sends it), same batches
+    and order (services, then ratings), POSTed signed; the time is the POSTs'."""
     db = open_database(path)
-    bodies = {kind: [json.loads(b) for (b,) in db.conn.execute(
-        "SELECT body FROM upstream_outbox WHERE kind = ? ORDER BY id", (kind,))]
-        for kind in ("service", "rating")}
-    db.conn.close()
     adapter = adapters.JsonHmacAdapter(url, SECRET, 60)
-    started = time.monotonic()
-    ok = 0
+    ok, seconds = 0, 0.0
     for kind in ("service", "rating"):
-        items = bodies[kind]
-        for lo in range(0, len(items), batch_size):
-            answers = adapter.send(items[lo:lo + batch_size])
+        rows = db.conn.execute("SELECT body FROM upstream_outbox WHERE kind = ? ORDER BY id", (kind,))
+        while True:
+            batch = [body for (body,) in rows.fetchmany(batch_size)]
+            if not batch:
+                break
+            started = time.monotonic()
+            answers = adapter.send(batch)
+            seconds += time.monotonic() - started
             ok += sum(1 for a in answers.values() if a[0])
-    seconds = time.monotonic() - started
+            if progress is not None:
+                progress.tick(lambda: "baseline: %s posted" % "{:,}".format(ok))
     adapter.close()
+    db.conn.close()
     return ok, seconds
 
 
@@ -151,27 +232,34 @@ def run(records=1_000_000, batch_size=1000):
 
 
 def _run(workdir, sessions, batch_size):
+    progress = Progress("sync")
     path = os.path.join(workdir, "hostd.db")
-    db = open_database(path)
+    open_database(path).conn.close()  # the product's schema, migrated
     started = time.monotonic()
-    seed(db, sessions)
+    with bulk_load(path, TABLES, progress) as conn:
+        seed(conn, sessions, progress)
     seed_s = time.monotonic() - started
+    db = open_database(path)
+    checked = check_bodies(db.conn, sessions)
+    check_rollups(db.conn)
     db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    progress.say("seeded in %.0f s; %d sampled bodies equal hostd.upstream.records' own"
+                 % (seed_s, checked))
     waiting = db_bytes(path)
     outbox_rows = db.conn.execute("SELECT COUNT(*) FROM upstream_outbox").fetchone()[0]
     db.conn.close()
     raw = {"records": 2 * sessions, "outbox_rows": outbox_rows, "batch_size": batch_size,
-           "seed_s": seed_s, "db_bytes_waiting": waiting}
+           "seed_s": seed_s, "bodies_checked": checked, "db_bytes_waiting": waiting}
     proc, url = start_ref(workdir, "ref-drain.db")
     try:
-        total, seconds, left = drain(path, url, batch_size)
+        total, seconds, left = drain(path, url, batch_size, progress)
         raw.update(drain_s=seconds, confirmed=total["confirmed"], batches=total["batches"],
                    left=left, ref=ref_stats(url))
     finally:
         stop(proc)
     proc, url = start_ref(workdir, "ref-raw.db")
     try:
-        ok, raw_s = raw_posts(path, url, batch_size)
+        ok, raw_s = raw_posts(path, url, batch_size, progress)
         raw.update(raw_ok=ok, raw_s=raw_s)
     finally:
         stop(proc)
@@ -191,8 +279,8 @@ def figures(raw):
             baseline="sync_raw_post_per_s", target=5000),
         "sync_raw_post_per_s": figure(
             round(raw["raw_ok"] / raw["raw_s"]), "records/s",
-            "baseline: the same bodies and batches POSTed signed to a fresh reference platform,"
-            " no local bookkeeping"),
+            "baseline: the same bodies (the stored JSON text the Sender sends) and batches POSTed"
+            " signed to a fresh reference platform, no local bookkeeping; time of the POSTs"),
         "sync_backlog_db_mb": figure(
             round(raw["db_bytes_waiting"] / 1e6, 1), "MB",
             "hostd.db (checkpointed) holding the %d sessions, ratings and %d outbox rows"

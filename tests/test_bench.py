@@ -82,16 +82,56 @@ def test_main_writes_results_and_a_table(tmp_path, monkeypatch, capsys):
 
         @staticmethod
         def figures(result):
-            return {"a": dict(fake, baseline="b"), "b": dict(fake, value=4.0)}
+            return {"a": dict(fake, baseline="b", target=5000), "b": dict(fake, value=4.0)}
 
     monkeypatch.setitem(bench_main.BENCHES, "fake", (Fake, {"n": 2}, {"n": 1}))
     out = tmp_path / "results.json"
     assert bench_main.main(["--only", "fake", "--quick", "--out", str(out)]) == 0
     data = json.loads(out.read_text())
     assert data["raw"]["fake"] == {"kw": {"n": 1}}
+    assert set(data["bench_seconds"]) == {"fake"} and data["bench_seconds"]["fake"] >= 0
     assert data["figures"]["a"]["vs_baseline"] == 0.5
     assert set(data["figures"]) == {"a", "b"}  # only what ran
     printed = capsys.readouterr().out
     assert "ingest" not in printed.split("\n")[0] and "a " in printed
+    assert "5000" in printed.split("\n")[2]  # a numeric target is shown, not a crash
     with pytest.raises(SystemExit):
         bench_main.main(["--only", "nope"])
+
+
+def test_progress_lines_are_rate_limited():
+    import io
+    from bench.common import Progress
+    out = io.StringIO()
+    progress = Progress("demo", every=60.0, out=out)
+    progress.say("starting")
+    for i in range(1000):
+        progress.tick(lambda: "step %d" % i)
+    progress.every = 0.0
+    progress.tick("now")
+    lines = out.getvalue().splitlines()
+    assert len(lines) == 2 and lines[0].startswith("bench: demo: starting (")
+    assert lines[1].startswith("bench: demo: now (")
+
+
+def test_a_quiet_benchmark_still_shows_it_is_running(monkeypatch):
+    import time as _time
+    lines = []
+
+    class Slow:
+        @staticmethod
+        def run(**kw):
+            _time.sleep(kw["s"])
+            return {}
+
+        @staticmethod
+        def figures(result):
+            return {}
+
+    monkeypatch.setattr(bench_main, "HEARTBEAT_S", 1.0)
+    monkeypatch.setitem(bench_main.BENCHES, "slow", (Slow, {"s": 0}, {"s": 1.6}))
+    result = bench_main.run(["slow"], quick=True, log=lines.append)
+    assert result["errors"] == {}
+    beats = [line for line in lines if line.startswith("bench: slow: running (")]
+    assert 1 <= len(beats) <= 2, lines  # after 1 s of silence, not every check (0.2 s)
+    assert lines[0] == "bench: slow ..." and lines[-1].startswith("bench: slow took ")

@@ -1,5 +1,6 @@
 """bench/stats.py at a tiny size: it generates a consistent hall and reports figures."""
 from bench import stats as bench_stats
+from bench.common import check_rollups
 from hostd import stats, workorders
 from hostd.store import open_database
 
@@ -31,3 +32,79 @@ def test_run_cleans_up(tmp_path, monkeypatch):
     monkeypatch.setattr(tempfile, "tempdir", None)
     bench_stats.run(ratings=1000, repeats=1)
     assert list(tmp_path.iterdir()) == []
+
+
+def _schema(db):
+    """Every table, index, trigger and view (not sqlite_stat*, which ANALYZE adds)."""
+    return sorted(row for row in db.execute("SELECT type, name, tbl_name, sql FROM sqlite_master")
+                  if not row[1].startswith("sqlite_stat"))
+
+
+def test_bulk_seed_leaves_the_product_schema_and_what_its_triggers_would_keep(tmp_path):
+    path = str(tmp_path / "hostd.db")
+    bench_stats.run(ratings=3000, repeats=1, keep=path)
+    fresh = open_database(str(tmp_path / "fresh.db"))
+    db = open_database(path)
+    assert _schema(db) == _schema(fresh)  # every index and trigger is back, as migrated
+    assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    conn = db.conn
+    daily = conn.execute("SELECT * FROM stats_daily ORDER BY 1, 2, 3, 4, 5, 6").fetchall()
+    sdaily = conn.execute("SELECT * FROM sessions_daily ORDER BY 1, 2, 3, 4, 5").fetchall()
+    assert sum(row[6] for row in daily) == 3000 and sum(row[5] for row in sdaily) == 2940
+    conn.execute("BEGIN")
+    conn.execute("CREATE TEMP TABLE r AS SELECT * FROM ratings")
+    conn.execute("CREATE TEMP TABLE s AS SELECT * FROM sessions")
+    # the product's triggers take every row back out: the bulk totals were theirs exactly
+    conn.execute("DELETE FROM ratings")
+    conn.execute("DELETE FROM sessions")
+    assert conn.execute("SELECT COUNT(*) FROM stats_daily WHERE total OR good OR middle OR bad"
+                        " OR not_counted").fetchone()[0] == 0
+    assert conn.execute("SELECT COUNT(*) FROM sessions_daily WHERE sessions OR rated"
+                        ).fetchone()[0] == 0
+    conn.execute("DELETE FROM stats_daily")
+    conn.execute("DELETE FROM sessions_daily")
+    # and put them back, row by row, to the same rollups
+    conn.execute("INSERT INTO sessions SELECT * FROM s")
+    conn.execute("INSERT INTO ratings SELECT * FROM r")
+    assert conn.execute("SELECT * FROM stats_daily ORDER BY 1, 2, 3, 4, 5, 6").fetchall() == daily
+    assert conn.execute("SELECT * FROM sessions_daily ORDER BY 1, 2, 3, 4, 5").fetchall() == sdaily
+    conn.execute("ROLLBACK")
+    days = check_rollups(conn)
+    assert days["ratings"] == 365 and 350 < days["sessions"] <= 365
+    conn.execute("UPDATE sessions_daily SET rated = rated + 1 WHERE day ="
+                 " (SELECT MIN(day) FROM sessions_daily)")
+    try:
+        check_rollups(conn)
+        raise AssertionError("check_rollups missed a wrong total")
+    except RuntimeError as e:
+        assert "sessions rollups" in str(e)
+
+
+def test_bulk_load_can_build_the_indexes_at_the_end(tmp_path):
+    from bench.common import bulk_load
+    path = str(tmp_path / "hostd.db")
+    open_database(path).conn.close()
+    with bulk_load(path, bench_stats.TABLES, drop_indexes=True) as conn:
+        assert conn.execute("SELECT COUNT(*) FROM sqlite_master WHERE tbl_name = 'ratings'"
+                            " AND sql IS NOT NULL AND type != 'table'").fetchone()[0] == 0
+        bench_stats.generate(conn, 2000)
+    db = open_database(path)
+    fresh = open_database(str(tmp_path / "fresh.db"))
+    assert _schema(db) == _schema(fresh)
+    assert check_rollups(db.conn)["ratings"] == 365
+
+
+def test_a_failed_seed_leaves_the_migrated_file_untouched(tmp_path):
+    from bench.common import bulk_load
+    path = str(tmp_path / "hostd.db")
+    open_database(path).conn.close()
+    try:
+        with bulk_load(path, bench_stats.TABLES) as conn:
+            bench_stats.generate(conn, 500)
+            raise KeyboardInterrupt
+    except KeyboardInterrupt:
+        pass
+    db = open_database(path)
+    assert db.execute("SELECT COUNT(*) FROM ratings").fetchone()[0] == 0
+    assert db.execute("SELECT COUNT(*) FROM sqlite_master WHERE type = 'trigger'"
+                      " AND tbl_name = 'ratings'").fetchone()[0] == 3
