@@ -16,6 +16,9 @@ messages/s = messages / (start signal -> last reply received). Rounds
 alternate raw and ingest; each figure is the median of its rounds.
 `paho_oneway_per_s` is the old definition, for the record: publishers count
 the broker's PUBACK, one subscriber counts deliveries.
+`ingest_cpu_us_per_rating` / `baseline_cpu_us_per_message`: CPU time of this
+process (hostd's collector and writer, or the echo host) per message; on a
+shared 2-core machine the rates swing with other load, this much less.
 
 Usage: python -m bench.ingest [devices] [per_device] [window] [rounds]
 """
@@ -230,22 +233,37 @@ def _ingest_round(store, port, fleet, per_device, window, processes, first_seq):
         raise RuntimeError("collector could not subscribe")
     try:
         commits0, ops0 = store.commits, store.ops
+        cpu0 = _cpu()
         t0, t1, bad = run_publishers(port, fleet, per_device, window, processes, "ingest", first_seq)
+        cpu = _cpu() - cpu0
         stats = collector.stats
     finally:
         collector.stop()
-    return {"per_s": len(fleet) * per_device / (t1 - t0), "seconds": t1 - t0, "bad": bad,
+    count = len(fleet) * per_device
+    return {"per_s": count / (t1 - t0), "seconds": t1 - t0, "bad": bad,
             "acked": stats["acked"], "rejected": stats["rejected"],
-            "commits": store.commits - commits0, "ops": store.ops - ops0}
+            "commits": store.commits - commits0, "ops": store.ops - ops0,
+            "cpu_us": cpu / count * 1e6}
 
 
 def _raw_round(port, fleet, per_device, window, processes):
     echo = EchoHost(port, fleet)
     try:
+        cpu0 = _cpu()
         t0, t1, bad = run_publishers(port, fleet, per_device, window, processes, "raw")
+        cpu = _cpu() - cpu0
     finally:
         echo.stop()
-    return {"per_s": len(fleet) * per_device / (t1 - t0), "received": echo.received, "bad": bad}
+    count = len(fleet) * per_device
+    return {"per_s": count / (t1 - t0), "received": echo.received, "bad": bad,
+            "cpu_us": cpu / count * 1e6}
+
+
+def _cpu():
+    """CPU seconds of this process (collector or echo host, and the store's
+    writer; the publishers run in worker processes)."""
+    times = os.times()
+    return times.user + times.system
 
 
 def _oneway_round(port, fleet, per_device, window, processes):
@@ -286,6 +304,9 @@ def run(devices=20, per_device=500, window=10, processes=2, rounds=3):
             "ingest_rounds_per_s": [round(x["per_s"], 1) for x in ingest],
             "baseline_rounds_per_s": [round(x["per_s"], 1) for x in raw],
             "paho_oneway_per_s": round(oneway, 1) if oneway else None,
+            # CPU per message on the host side: steadier than rates on a busy machine
+            "ingest_cpu_us_per_rating": round(statistics.median(x["cpu_us"] for x in ingest), 1),
+            "baseline_cpu_us_per_message": round(statistics.median(x["cpu_us"] for x in raw), 1),
             "rows": rows, "expected_rows": devices * per_device * rounds,
             "acked": sum(x["acked"] for x in ingest),
             "rejected": sum(x["rejected"] for x in ingest),
@@ -315,6 +336,14 @@ def figures(result):
             "(MQTT v5, auto-ack) replies to each message at once with a pre-signed ack (%s)" % shape),
         "ingest_ratio": figure(result["ingest_ratio"], "x", "ingest_per_s / paho_baseline_per_s",
                                target=">= 0.6"),
+        "ingest_cpu_us_per_rating": figure(
+            result["ingest_cpu_us_per_rating"], "us",
+            "CPU time (user + system) of hostd's process per rating in the ingest rounds: "
+            "collector and store writer threads; less sensitive to other load than the rates",
+            baseline="baseline_cpu_us_per_message"),
+        "baseline_cpu_us_per_message": figure(
+            result["baseline_cpu_us_per_message"], "us",
+            "the same for the raw baseline's echo host (paho only: receive, reply, PUBACK)"),
         "paho_oneway_per_s": figure(
             result["paho_oneway_per_s"], "messages/s",
             "for the record: the same publishers counting the broker's PUBACK, one plain "

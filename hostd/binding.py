@@ -29,9 +29,17 @@ UNSYNCED_LOOKBACK_S = 86400
 DEFAULT_SCREEN_S = 120
 
 
-def device_window(db, device_id):
+def device_window(db, device_id, lookups=None):
+    """The window a device is registered at; `lookups` (hostd.stats.Lookups)
+    caches it within one write transaction."""
+    cache = lookups.device_window if lookups is not None else None
+    if cache is not None and device_id in cache:
+        return cache[device_id]
     row = db.conn.execute("SELECT window FROM devices WHERE device_id = ?", (device_id,)).fetchone()
-    return row[0] if row else None
+    window = row[0] if row else None
+    if cache is not None:
+        cache[device_id] = window
+    return window
 
 
 def _taken(db, session_id):
@@ -41,21 +49,35 @@ def _taken(db, session_id):
 
 def bind(db, rating, hall, received_at, screen_seconds=None):
     """Return (session_id, binding, window) for a new device rating."""
+    return bind_device(db, rating, hall, received_at, screen_seconds)[:3]
+
+
+# The named session's row (NULLs when this host has none) and whether a
+# rating already closed it, in one statement.
+_SESSION_SQL = (
+    "SELECT s.state, s.device_id, s.staff_id, s.unit_id, s.item_code, s.window,"
+    " EXISTS (SELECT 1 FROM ratings WHERE session_id = q.id AND binding = 'session')"
+    " FROM (SELECT ? AS id) q LEFT JOIN sessions s ON s.session_id = q.id")
+
+
+def bind_device(db, rating, hall, received_at, screen_seconds=None, lookups=None):
+    """(session_id, binding, window, session) for a new device rating, where
+    `session` is the (staff_id, unit_id, item_code, window) of the session it
+    names or was matched to (refused or not), or None (no session, or one
+    this host has no row of)."""
     device = rating["device"]
-    window = device_window(db, device)
+    window = device_window(db, device, lookups)
     session = rating["session"]
     if session is None:
-        matched = match_offline(db, rating, hall, window, received_at, screen_seconds)
-        if matched is None:
-            return None, "window", window
-        return matched, "session", window
-    if _taken(db, session):
-        return session, "refused", window
-    row = db.conn.execute("SELECT state, device_id FROM sessions WHERE session_id = ?",
-                          (session,)).fetchone()
-    if row is not None and (row[0] != "open" or (row[1] is not None and row[1] != device)):
-        return session, "refused", window
-    return session, "session", window
+        session = match_offline(db, rating, hall, window, received_at, screen_seconds)
+        if session is None:
+            return None, "window", window, None
+    state, owner, staff_id, unit_id, item_code, session_window, taken = \
+        db.conn.execute(_SESSION_SQL, (session,)).fetchone()
+    parts = (staff_id, unit_id, item_code, session_window) if state is not None else None
+    if taken or (state is not None and (state != "open" or (owner is not None and owner != device))):
+        return session, "refused", window, parts
+    return session, "session", window, parts
 
 
 def bind_channel(db, session_id):
@@ -99,12 +121,14 @@ def _screen_seconds(db):
     return row[0] if row else None
 
 
-def close_session(db, session_id, rating_id, now):
-    """Mark the session rated by `rating_id`; False if it was not open."""
+def close_session(db, session_id, rating_id, now, mark_matched=True):
+    """Mark the session rated by `rating_id`; False if it was not open.
+    `mark_matched`: also set ratings.matched_offline when the rating named
+    no session (False: the caller inserted the rating with it set)."""
     closed = db.conn.execute(
         "UPDATE sessions SET state = 'rated', rating_id = ?, closed_at = ?"
         " WHERE session_id = ? AND state = 'open'", (rating_id, now, session_id)).rowcount == 1
-    if closed and _named_no_session(db, rating_id):
+    if closed and mark_matched and _named_no_session(db, rating_id):
         db.conn.execute("UPDATE ratings SET matched_offline = 1 WHERE id = ?", (rating_id,))
     return closed
 

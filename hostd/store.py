@@ -3,10 +3,12 @@
 Every write in hostd goes through `Store.submit(op, callback)`. The writer
 thread takes the queued ops in batches (up to `max_batch` ops, waiting at
 most `max_wait_ms` for more after the first), runs each op inside its own
-savepoint of one transaction, and COMMITs once per batch. Only after that
-COMMIT has returned (WAL + synchronous=FULL: the batch is on disk) does it
-call each op's `callback(result, error)`. That is where the collector sends
-its ack, so an ack always means "durable".
+savepoint of one transaction, and COMMITs once per batch. (Ops marked
+`retryable`, such as rating inserts, run without savepoints when a batch
+holds nothing else; if one fails, the batch is undone and run again op by
+op.) Only after that COMMIT has returned (WAL + synchronous=FULL: the batch
+is on disk) does it call each op's `callback(result, error)`. That is where
+the collector sends its ack, so an ack always means "durable".
 
 Reads use `Store.read()`: a read-only connection per thread; WAL lets readers
 run while the writer commits.
@@ -21,7 +23,7 @@ from contextlib import contextmanager
 
 import sqlite_utils
 
-from hostd import binding, pipeline, schema
+from hostd import binding, pipeline, schema, stats
 from hostd import clock
 from protocol import messages
 
@@ -75,7 +77,8 @@ class Store:
         self.max_batch = max_batch
         self.max_wait = max_wait_ms / 1000.0
         self._db = open_database(self.path)  # owned by the writer thread from here on
-        self._queue = queue.Queue()
+        self._lookups = stats.Lookups()  # valid within one batch: see _commit_batch
+        self._queue = queue.SimpleQueue()  # C-fast put: the collector thread queues every rating
         self._local = threading.local()
         self._readers = []
         self._readers_lock = threading.Lock()
@@ -116,18 +119,15 @@ class Store:
         if first is _STOP:
             return None, True
         batch = [first]
-        deadline = time.monotonic() + self.max_wait
+        if self.max_wait > 0:
+            # Let more arrive, asleep: waiting in get() would wake this thread
+            # (and take the GIL from the collector) once per arriving op.
+            time.sleep(self.max_wait)
         while len(batch) < self.max_batch:
             try:
                 item = self._queue.get_nowait()
             except queue.Empty:
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    break
-                try:
-                    item = self._queue.get(timeout=left)
-                except queue.Empty:
-                    break
+                break
             if item is _STOP:
                 return batch, True
             batch.append(item)
@@ -150,19 +150,13 @@ class Store:
 
     def _commit_batch(self, batch):
         conn = self._db.conn
-        outcomes = []
+        outcomes = None
         try:
-            conn.execute("BEGIN IMMEDIATE")
-            for op, callback in batch:
-                conn.execute("SAVEPOINT op")
-                try:
-                    result = op(self._db)
-                except Exception as error:  # one bad op must not sink the batch
-                    conn.execute("ROLLBACK TO op")
-                    outcomes.append((callback, None, error))
-                else:
-                    outcomes.append((callback, result, None))
-                conn.execute("RELEASE op")
+            conn.execute("BEGIN IMMEDIATE")  # no other connection writes until COMMIT
+            if all(getattr(op, "retryable", False) for op, _ in batch):
+                outcomes = self._run_plain(batch)
+            if outcomes is None:
+                outcomes = self._run_isolated(batch)
             conn.execute("COMMIT")
         except Exception as error:
             log.error("commit of %d writes failed: %s", len(batch), error)
@@ -173,6 +167,7 @@ class Store:
             self.commits += 1
         self.ops += len(batch)
         self.largest_batch = max(self.largest_batch, len(batch))
+        self._lookups.clear()
         for callback, result, error in outcomes:
             if callback is None:
                 if error is not None:
@@ -182,6 +177,44 @@ class Store:
                 callback(result, error)
             except Exception:
                 log.exception("store callback failed")
+
+    def _run_isolated(self, batch):
+        """Each op in its own savepoint: a failed op is undone alone."""
+        conn, lookups = self._db.conn, self._lookups
+        lookups.clear()
+        outcomes = []
+        for op, callback in batch:
+            conn.execute("SAVEPOINT op")
+            try:
+                result = op(self._db)
+            except Exception as error:  # one bad op must not sink the batch
+                conn.execute("ROLLBACK TO op")
+                outcomes.append((callback, None, error))
+            else:
+                outcomes.append((callback, result, None))
+            conn.execute("RELEASE op")
+            if not getattr(op, "keeps_lookups", False):
+                lookups.clear()  # it may have changed devices, staff, windows, duty_log
+        return outcomes
+
+    def _run_plain(self, batch):
+        """A batch of retryable ops (rating inserts: database work only) without
+        savepoints, which cost each op a copy of every page it changes. If one
+        fails, the transaction so far is undone and None returned: the caller
+        runs the batch again with _run_isolated."""
+        conn, lookups = self._db.conn, self._lookups
+        lookups.clear()
+        outcomes = []
+        try:
+            for op, callback in batch:
+                outcomes.append((callback, op(self._db), None))
+                if not getattr(op, "keeps_lookups", False):
+                    lookups.clear()
+        except Exception:
+            conn.execute("ROLLBACK")
+            conn.execute("BEGIN IMMEDIATE")
+            return None
+        return outcomes
 
     # -- reads ----------------------------------------------------------
     @contextmanager
@@ -234,49 +267,86 @@ class Store:
         Result: STORED, DUPLICATE or REPLAYED. `after_store(db, rating, hall)`
         runs in the same transaction right after a new row is inserted.
         """
-        rating = fields if isinstance(fields, dict) else messages.as_dict(fields)
         wire = bytes(wire)
         received_at = int(clock.now())
 
-        def op(db):
-            return insert_rating(db, rating, wire, hall, received_at, after_store)
+        def op(db):  # the dict is made here, on the writer: the caller's thread is busier
+            rating = fields if isinstance(fields, dict) else messages.as_dict(fields)
+            return insert_rating(db, rating, wire, hall, received_at, after_store, self._lookups)
 
+        # A rating insert changes no table that Lookups caches, and does
+        # database work only, so a failed batch may run it again.
+        op.keeps_lookups = op.retryable = after_store is None
         self.submit(op, callback)
 
     def update_status(self, fields, hall, callback=None):
         """Record a verified status (heartbeat, or the last-will offline)."""
         status = fields if isinstance(fields, dict) else messages.as_dict(fields)
         now = int(time.time())
-        self.submit(lambda db: upsert_status(db, status, hall, now), callback)
+
+        def op(db):
+            return upsert_status(db, status, hall, now)
+
+        op.keeps_lookups = op.retryable = True  # device_status only
+        self.submit(op, callback)
 
     def mark_offline(self, device_id, callback=None):
         now = int(time.time())
-        self.submit(lambda db: set_offline(db, device_id, now), callback)
+
+        def op(db):
+            return set_offline(db, device_id, now)
+
+        op.keeps_lookups = op.retryable = True
+        self.submit(op, callback)
 
 
-def insert_rating(db, rating, wire, hall, received_at, after_store=None):
+_SEEN_SQL = "SELECT wire FROM ratings WHERE device_id = ? AND seq = ?"
+_INSERT_SQL = (
+    "INSERT INTO ratings (channel, device_id, seq, hall, window, session_id, binding,"
+    " level, reasons, cases, staff, device_time, clock_synced, received_at, wire,"
+    " staff_id, unit_id, item_code, matched_offline)"
+    " VALUES ('device', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+
+
+def insert_rating(db, rating, wire, hall, received_at, after_store=None, lookups=None):
     """Insert a verified device rating; bind it to its session (hostd/binding.py)
-    and run what follows a rating (hostd/pipeline.py), all in this transaction."""
+    and run what follows a rating (hostd/pipeline.py), all in this transaction.
+
+    The row goes in complete: bound, attributed (谁办理谁负责, hostd.stats.
+    responsible_for) and marked matched_offline, so the daily-totals triggers
+    fire once. `lookups` (hostd.stats.Lookups) caches the registry, staff and
+    duty rows within the writer's transaction."""
     conn = db.conn
-    row = conn.execute("SELECT wire FROM ratings WHERE device_id = ? AND seq = ?",
-                       (rating["device"], rating["seq"])).fetchone()
-    if row is not None:  # (device_id, seq) is taken: a resend or a replay
-        return DUPLICATE if bytes(row[0]) == wire else REPLAYED
-    session_id, bound, window = binding.bind(db, rating, hall, received_at)
-    rating_id = conn.execute(
-        "INSERT INTO ratings (channel, device_id, seq, hall, window, session_id, binding,"
-        " level, reasons, cases, staff, device_time, clock_synced, received_at, wire)"
-        " VALUES ('device', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        (
-            rating["device"], rating["seq"], hall, window, session_id, bound, rating["level"],
+    session_id, bound, window, session = binding.bind_device(db, rating, hall, received_at,
+                                                             lookups=lookups)
+    staff_id = unit_id = item_code = None
+    if session is not None:
+        staff_id, unit_id, item_code, session_window = session
+        window = window or session_window
+    staff_id, unit_id = stats.responsible_for(db, hall, window, rating["staff"], received_at,
+                                              staff_id, unit_id, lookups)
+    level = rating["level"]
+    try:
+        rating_id = conn.execute(_INSERT_SQL, (
+            rating["device"], rating["seq"], hall, window, session_id, bound, level,
             "[" + ",".join(str(code) for code in rating["reasons"]) + "]",
             rating["cases"], rating["staff"], rating["time"], int(rating["synced"]),
-            received_at, wire,
-        ),
-    ).lastrowid
+            received_at, wire, staff_id, unit_id, item_code,
+            int(bound == "session" and rating["session"] is None),
+        )).lastrowid
+    except sqlite3.IntegrityError:
+        # The failed statement undid itself. (device_id, seq) is taken: a
+        # resend or a replay. (Checked after, not before: new rows are the
+        # common case, and this saves them a statement.)
+        row = conn.execute(_SEEN_SQL, (rating["device"], rating["seq"])).fetchone()
+        if row is None:
+            raise
+        return DUPLICATE if bytes(row[0]) == wire else REPLAYED
     if bound == "session":
-        binding.close_session(db, session_id, rating_id, received_at)
-    pipeline.rating_recorded(db, rating_id)
+        binding.close_session(db, session_id, rating_id, received_at, mark_matched=False)
+    pipeline.rating_recorded(db, rating_id, pipeline.Recorded(
+        level, bound, session_id, session is not None, hall, window, received_at,
+        staff_id, unit_id))
     if after_store is not None:
         after_store(db, rating, hall)
     return STORED

@@ -46,21 +46,30 @@ def _now(now):
     return int(clock.now()) if now is None else int(now)
 
 
-def on_rating(db, rating_id, config=None):
+def on_rating(db, rating_id, config=None, recorded=None):
     """Pipeline hook: attribute the rating; open a work order for a counted 差评.
-    Return the new order's id, or None."""
-    from hostd import stats
-    who = stats.attribute(db, rating_id)
-    row = db.conn.execute(
-        "SELECT level, binding, excluded, session_id, hall, window, received_at"
-        " FROM ratings WHERE id = ?", (rating_id,)).fetchone()
-    if row is None:
-        return None
-    level, binding, excluded, session_id, hall, window, received_at = row
-    if level > 2 or binding not in ("session", "window") or excluded:
-        return None
-    if db.conn.execute("SELECT 1 FROM work_orders WHERE rating_id = ?", (rating_id,)).fetchone():
-        return None
+    Return the new order's id, or None. `recorded` (pipeline.Recorded): the
+    row was just inserted attributed, with these values."""
+    if recorded is not None:
+        if recorded.level > 2 or recorded.binding not in ("session", "window"):
+            return None  # a new row is not excluded and has no order yet
+        who = {"staff_id": recorded.staff_id, "unit_id": recorded.unit_id}
+        session_id, hall, window, received_at = (recorded.session_id, recorded.hall,
+                                                 recorded.window, recorded.received_at)
+    else:
+        from hostd import stats
+        who = stats.attribute(db, rating_id)
+        row = db.conn.execute(
+            "SELECT level, binding, excluded, session_id, hall, window, received_at"
+            " FROM ratings WHERE id = ?", (rating_id,)).fetchone()
+        if row is None:
+            return None
+        level, binding, excluded, session_id, hall, window, received_at = row
+        if level > 2 or binding not in ("session", "window") or excluded:
+            return None
+        if db.conn.execute("SELECT 1 FROM work_orders WHERE rating_id = ?",
+                           (rating_id,)).fetchone():
+            return None
     due = deadlines.due_dates(config, received_at)
     order_id = db.conn.execute(
         "INSERT INTO work_orders (rating_id, session_id, hall, window, staff_id, unit_id, state,"
