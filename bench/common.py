@@ -111,6 +111,19 @@ def schema_objects(conn, tables, kinds=("index", "trigger")):
         tuple(kinds) + tuple(tables)).fetchall()
 
 
+def seed_database(path, tables, progress, fill):
+    """A database with the product's schema (migrated by hostd's own
+    open_database), bulk-loaded by fill(conn, progress) (see bulk_load);
+    returns (the reopened sqlite_utils Database, seconds the load took)."""
+    from hostd.store import open_database
+
+    open_database(path).conn.close()
+    started = time.monotonic()
+    with bulk_load(path, tables, progress) as conn:
+        fill(conn, progress)
+    return open_database(path), time.monotonic() - started
+
+
 @contextlib.contextmanager
 def bulk_load(path, tables, progress=None, drop_indexes=False):
     """A connection for seeding a benchmark's hostd.db fast, on the product's schema.

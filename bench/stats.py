@@ -27,9 +27,8 @@ import sys
 import tempfile
 import time
 
-from bench.common import Progress, bulk_load, check_rollups, figure, fill_rollups, percentile
+from bench.common import Progress, check_rollups, figure, fill_rollups, percentile, seed_database
 from hostd import ranking, stats, workorders
-from hostd.store import open_database
 
 YEAR_START = 1767196800  # 2026-01-01 00:00 +08:00
 WINDOWS, STAFF, UNITS, ITEMS = 60, 150, 12, 300
@@ -155,12 +154,8 @@ def run(ratings=2_000_000, repeats=5, keep=None):
     progress = Progress("stats")
     workdir = None if keep else tempfile.mkdtemp(prefix="bench-stats-")
     path = keep or os.path.join(workdir, "hostd.db")
-    open_database(path).conn.close()  # the product's schema, migrated
-    t0 = time.monotonic()
-    with bulk_load(path, TABLES, progress) as conn:
-        generate(conn, ratings, progress)
-    generate_s = time.monotonic() - t0
-    db = open_database(path)
+    db, generate_s = seed_database(path, TABLES, progress,
+                                   lambda conn, progress: generate(conn, ratings, progress))
     days = check_rollups(db.conn)
     db.execute("ANALYZE")
     db.execute("PRAGMA wal_checkpoint(TRUNCATE)")

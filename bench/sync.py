@@ -33,7 +33,8 @@ import sys
 import tempfile
 import time
 
-from bench.common import Progress, bulk_load, check_rollups, figure, fill_rollups, free_port, stop
+from bench.common import (Progress, check_rollups, figure, fill_rollups, free_port, seed_database,
+                          stop)
 from hostd.store import open_database
 from hostd.sync_commands import cli_writer
 from hostd.upstream import adapters, records
@@ -234,12 +235,8 @@ def run(records=1_000_000, batch_size=1000):
 def _run(workdir, sessions, batch_size):
     progress = Progress("sync")
     path = os.path.join(workdir, "hostd.db")
-    open_database(path).conn.close()  # the product's schema, migrated
-    started = time.monotonic()
-    with bulk_load(path, TABLES, progress) as conn:
-        seed(conn, sessions, progress)
-    seed_s = time.monotonic() - started
-    db = open_database(path)
+    db, seed_s = seed_database(path, TABLES, progress,
+                               lambda conn, progress: seed(conn, sessions, progress))
     checked = check_bodies(db.conn, sessions)
     check_rollups(db.conn)
     db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
