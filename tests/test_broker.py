@@ -11,6 +11,7 @@ from hostd import broker, mosquitto, passwords, registry
 from hostd.errors import BadBrokerUrl, PortInUse
 from hostd.fallback_broker import EmbeddedBroker, filter_within, parse_acl
 from hostd.store import open_database
+from broker_hall import hall  # noqa: F401 (fixture)
 from hostd_support import Client, make_home, raw_connect
 from protocol.credentials import mqtt_password
 
@@ -118,35 +119,6 @@ def test_acl_parser_and_filters():
 # -- the real Mosquitto ---------------------------------------------------
 
 needs_mosquitto = pytest.mark.skipif(mosquitto_binary() is None, reason="mosquitto not installed")
-
-
-@pytest.fixture
-def hall(tmp_path):
-    """A home with two devices and its Mosquitto running (supervised)."""
-    home = make_home(tmp_path / "home")
-    db = open_database(home.db_path)
-    keys = {d: registry.add_device(db, d, d, "h1") for d in ("d1", "d2")}
-    broker.sync_files(home, db)
-    sup = mosquitto.Supervisor(home, home.config(), mosquitto_binary()).start()
-    clients = []
-
-    class Hall:
-        pass
-    h = Hall()
-    h.home, h.db, h.keys, h.sup, h.port = home, db, keys, sup, sup.port
-
-    def connect(user, password=None, **kw):
-        if password is None:
-            password = home.host_password() if user == "hostd" else mqtt_password(h.keys[user])
-        c = Client(h.port, user, password, **kw)
-        clients.append(c)
-        return c
-    h.connect = connect
-    yield h
-    for c in clients:
-        c.close()
-    sup.stop()
-    db.conn.close()
 
 
 @needs_mosquitto

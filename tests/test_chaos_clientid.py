@@ -15,35 +15,12 @@ import time
 import pytest
 
 from conftest import mosquitto_binary
-from hostd import broker, mosquitto, registry
-from hostd.store import open_database
-from hostd_support import Client, make_home, raw_connect
+from hostd import broker
+from broker_hall import hall  # noqa: F401 (fixture)
+from hostd_support import raw_connect
 from protocol.credentials import mqtt_password
 
 pytestmark = pytest.mark.skipif(mosquitto_binary() is None, reason="mosquitto not installed")
-
-
-@pytest.fixture
-def hall(tmp_path):
-    home = make_home(tmp_path / "home")
-    db = open_database(home.db_path)
-    keys = {d: registry.add_device(db, d, d, "h1") for d in ("d1", "d2")}
-    broker.sync_files(home, db)
-    sup = mosquitto.Supervisor(home, home.config(), mosquitto_binary()).start()
-    clients = []
-
-    def connect(user, client_id=None, port=None):
-        password = home.host_password() if user == "hostd" else mqtt_password(keys[user])
-        c = Client(port or sup.port, user, password, client_id=client_id)
-        clients.append(c)
-        return c
-
-    yield type("Hall", (), dict(home=home, sup=sup, keys=keys, connect=staticmethod(connect),
-                                log=lambda: (home.broker / "mosquitto.log").read_text()))
-    for c in clients:
-        c.close()
-    sup.stop()
-    db.conn.close()
 
 
 def test_odd_client_ids(hall):

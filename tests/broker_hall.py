@@ -1,0 +1,40 @@
+"""The `hall` fixture of the broker tests: a home with devices d1 and d2 and
+its Mosquitto running (supervised), with `connect(user, password=None,
+port=None, **client_kw)` for MQTT clients that are closed afterwards."""
+import pytest
+
+from conftest import mosquitto_binary
+from hostd import broker, mosquitto, registry
+from hostd.store import open_database
+from hostd_support import Client, make_home
+from protocol.credentials import mqtt_password
+
+
+class Hall:
+    pass
+
+
+@pytest.fixture
+def hall(tmp_path):
+    home = make_home(tmp_path / "home")
+    db = open_database(home.db_path)
+    keys = {d: registry.add_device(db, d, d, "h1") for d in ("d1", "d2")}
+    broker.sync_files(home, db)
+    sup = mosquitto.Supervisor(home, home.config(), mosquitto_binary()).start()
+    clients = []
+    h = Hall()
+    h.home, h.db, h.keys, h.sup, h.port = home, db, keys, sup, sup.port
+
+    def connect(user, password=None, port=None, **kw):
+        if password is None:
+            password = home.host_password() if user == "hostd" else mqtt_password(h.keys[user])
+        c = Client(port or h.port, user, password, **kw)
+        clients.append(c)
+        return c
+    h.connect = connect
+    h.log = lambda: (home.broker / "mosquitto.log").read_text()
+    yield h
+    for c in clients:
+        c.close()
+    sup.stop()
+    db.conn.close()
