@@ -12,18 +12,16 @@ has reached nobody, so nobody sees two bodies under one key).
 
 hostd/pipeline.py calls these inside the transaction of the change.
 """
-import json
-
 from hostd import clock
 from hostd.upstream import outbox, records
 
 
 def _upstream_cases(db, rating_id):
     """(rating row, its session's cases) for a rating that goes upstream, else (None, [])."""
-    rating = outbox._row(db, "SELECT * FROM ratings WHERE id = ?", (rating_id,))
+    rating = outbox.fetch_row(db, "SELECT * FROM ratings WHERE id = ?", (rating_id,))
     if rating is None or rating["binding"] != "session" or not rating["session_id"]:
         return None, []
-    _session, cases, _unit = outbox._session_parts(db, rating["session_id"])
+    _session, cases, _unit = outbox.session_parts(db, rating["session_id"])
     return rating, cases
 
 
@@ -38,7 +36,7 @@ def enqueue_appeal(db, appeal_id):
     count = 0
     for case_id, visit in cases:
         key = "appeal:%d:%s" % (appeal_id, case_id)
-        count += outbox._put(db, "province", "appeal", key, appeal_id,
+        count += outbox.put(db, "province", "appeal", key, appeal_id,
                              records.appeal_record(key, appeal, case_id, visit),
                              depends_on=outbox.rating_key(rating, case_id))
     return count
@@ -51,7 +49,7 @@ def enqueue_details(db, rating_id):
     rating, cases = _upstream_cases(db, rating_id)
     if rating is None:
         return 0
-    session, _cases, unit = outbox._session_parts(db, rating["session_id"])
+    session, _cases, unit = outbox.session_parts(db, rating["session_id"])
     count = 0
     for case_id, visit in cases:
         key = outbox.rating_key(rating, case_id)
@@ -62,10 +60,10 @@ def enqueue_details(db, rating_id):
         if row[0] == "pending" and row[1] == 0:
             body = records.rating_record(key, rating, session, case_id, visit, unit)
             db.conn.execute("UPDATE upstream_outbox SET body = ? WHERE key = ?",
-                            (json.dumps(body, **outbox._DUMP), key))
+                            (outbox.encode(body), key))
             continue
         comment = "comment:" + key
-        count += outbox._put(db, "province", "comment", comment, rating_id,
+        count += outbox.put(db, "province", "comment", comment, rating_id,
                              records.comment_record(comment, rating, case_id, visit, clock.now()),
                              depends_on=key)
     return count

@@ -22,7 +22,13 @@ from hostd.upstream import records
 _DUMP = dict(ensure_ascii=False, separators=(",", ":"))
 
 
-def _row(db, sql, args):
+def encode(body):
+    """A record's body as it is stored and sent: compact JSON, Chinese as is."""
+    return json.dumps(body, **_DUMP)
+
+
+def fetch_row(db, sql, args):
+    """The first row of a query as a dict, or None."""
     cursor = db.conn.execute(sql, args)
     row = cursor.fetchone()
     if row is None:
@@ -42,7 +48,7 @@ def _status(db, key):
     return row
 
 
-def _put(db, target, kind, key, ref, body, depends_on=None):
+def put(db, target, kind, key, ref, body, depends_on=None):
     """Insert one outbox row unless its key is queued already; True if new."""
     blocked, status, error = 0, "pending", None
     if depends_on is not None:
@@ -54,19 +60,20 @@ def _put(db, target, kind, key, ref, body, depends_on=None):
     return db.conn.execute(
         "INSERT OR IGNORE INTO upstream_outbox (target, kind, key, ref, depends_on, blocked,"
         " body, status, last_error, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        (target, kind, key, str(ref), depends_on, blocked, json.dumps(body, **_DUMP), status,
+        (target, kind, key, str(ref), depends_on, blocked, encode(body), status,
          error, int(clock.now()))).rowcount == 1
 
 
-def _session_parts(db, session_id):
-    session = _row(db, "SELECT * FROM sessions WHERE session_id = ?", (session_id,))
+def session_parts(db, session_id):
+    """(session row, its [(case_id, visit)], its unit's codes) for the records."""
+    session = fetch_row(db, "SELECT * FROM sessions WHERE session_id = ?", (session_id,))
     if session is None:
         return None, [], None
     cases = db.conn.execute("SELECT case_id, visit FROM session_cases WHERE session_id = ?"
                             " ORDER BY case_id, visit", (session_id,)).fetchall()
     unit = None
     if session.get("unit_id"):
-        unit = _row(db, "SELECT dept_code, area_code FROM units WHERE unit_id = ?",
+        unit = fetch_row(db, "SELECT dept_code, area_code FROM units WHERE unit_id = ?",
                     (session["unit_id"],))
     return session, cases, unit
 
@@ -83,22 +90,22 @@ def rating_key(rating, case_id):
 
 def enqueue_session(db, session_id):
     """Queue the service record of each case of a new session; return how many."""
-    session, cases, unit = _session_parts(db, session_id)
+    session, cases, unit = session_parts(db, session_id)
     count = 0
     for case_id, visit in cases:
         key = service_key(case_id, visit)
         body = records.service_record(key, session, case_id, visit, unit)
-        count += _put(db, "province", "service", key, session_id, body)
+        count += put(db, "province", "service", key, session_id, body)
     return count
 
 
 def enqueue_rating(db, rating_id):
     """Queue a rating that counts for a session, once per case; return how many.
     Window-level and refused ratings stay home (see records.py)."""
-    rating = _row(db, "SELECT * FROM ratings WHERE id = ?", (rating_id,))
+    rating = fetch_row(db, "SELECT * FROM ratings WHERE id = ?", (rating_id,))
     if rating is None or rating["binding"] != "session" or not rating["session_id"]:
         return 0
-    session, cases, unit = _session_parts(db, rating["session_id"])
+    session, cases, unit = session_parts(db, rating["session_id"])
     if session is None:
         return 0
     count = 0
@@ -106,22 +113,22 @@ def enqueue_rating(db, rating_id):
     for case_id, visit in cases:
         service = service_key(case_id, visit)
         if _status(db, service) is None:  # a session from before the outbox
-            _put(db, "province", "service", service, session["session_id"],
+            put(db, "province", "service", service, session["session_id"],
                  records.service_record(service, session, case_id, visit, unit))
         key = rating_key(rating, case_id)
         body = records.rating_record(key, rating, session, case_id, visit, unit)
-        count += _put(db, "province", kind, key, rating_id, body, depends_on=service)
+        count += put(db, "province", kind, key, rating_id, body, depends_on=service)
     return count
 
 
 def enqueue_work_order(db, order_id, to_state):
     """A new 差评 work order goes to 12345; a closed one sends its
     rectification reply upstream. Return how many rows were queued."""
-    order = _row(db, "SELECT * FROM work_orders WHERE order_id = ?", (order_id,))
+    order = fetch_row(db, "SELECT * FROM work_orders WHERE order_id = ?", (order_id,))
     if order is None:
         return 0
-    rating = _row(db, "SELECT * FROM ratings WHERE id = ?", (order["rating_id"],))
-    session, cases, _unit = _session_parts(db, order["session_id"]) if order["session_id"] \
+    rating = fetch_row(db, "SELECT * FROM ratings WHERE id = ?", (order["rating_id"],))
+    session, cases, _unit = session_parts(db, order["session_id"]) if order["session_id"] \
         else (None, [], None)
     if to_state == "new":
         body = {
@@ -138,13 +145,13 @@ def enqueue_work_order(db, order_id, to_state):
             "contactDue": records.format_time(order["contact_due"]) if order["contact_due"] else "",
             "doneDue": records.format_time(order["done_due"]) if order["done_due"] else "",
         }
-        return int(_put(db, "12345", "order", body["key"], order_id, body))
+        return int(put(db, "12345", "order", body["key"], order_id, body))
     if to_state not in ("closed", "explained") or rating is None:
         return 0
     count = 0
     for case_id, visit in cases:
         key = "reply:%d:%s" % (order_id, case_id)
         body = records.reply_record(key, order, case_id, visit, clock.now())
-        count += _put(db, "province", "reply", key, order_id, body,
+        count += put(db, "province", "reply", key, order_id, body,
                       depends_on=rating_key(rating, case_id))
     return count
