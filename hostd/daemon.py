@@ -24,6 +24,7 @@ from hostd.context import Context
 from hostd.defaults import DefaultScheduler
 from hostd.overdue import OverdueWatch
 from hostd.store import Store
+from hostd.upkeep import Upkeep
 from hostd.upstream.service import SyncThread
 from hostd.web.app import create_app
 from hostd.web.server import WebServer
@@ -122,13 +123,15 @@ def run(home, broker_url=None, stop_event=None):
         defaults = DefaultScheduler(ctx).start()  # 系统默认评价 when a period ends
         running["overdue"] = OverdueWatch(ctx).start()  # 超期预警 in the log
         running["upstream"] = SyncThread(home, config, store).start()  # None if off
+        running["upkeep"] = Upkeep(store).start()  # planner statistics (ANALYZE) daily
         log.info("%s: hall %s, %s, status page %s, database %s, broker files %s",
                  READY, config["hall"]["id"], where, page.url, home.db_path, home.broker)
         stop.wait()
         log.info("stopping")
     finally:
-        if running.get("overdue") is not None:
-            running["overdue"].stop()
+        for name in ("overdue", "upkeep"):
+            if running.get(name) is not None:
+                running[name].stop()
         if running.get("upstream") is not None:
             running["upstream"].stop()
         if defaults is not None:
