@@ -1,11 +1,13 @@
 # The running device: ties the evaluator, outbox, buttons and MQTT link together.
 #
-# Three asyncio tasks share one loop. `_ui` polls the buttons and ticks the
-# evaluator; it never awaits the network, so a press is recorded (on flash)
-# whatever the link is doing. `_sender` drains the outbox over QoS1 and drops
-# a record only when the host's signed ack says it is committed. `_heartbeat`
-# publishes status; the last will tells the host when the device vanishes.
-import asyncio
+# One loop, no asyncio (run()): every turn polls the buttons and ticks the
+# evaluator (`_ui`), lets `_sender` and `_heartbeat` act when their time has
+# come, then gives the link up to 10 ms on its socket (firmware/link.py,
+# select.poll). Nothing in the loop waits on the network, so a press is
+# recorded (on flash) whatever the link is doing. `_sender` publishes the
+# outbox over QoS1 and drops a record only when the host's signed ack says
+# it is committed. `_heartbeat` publishes status; the last will tells the
+# host when the device vanishes.
 import gc
 
 from firmware import hostmsg
@@ -19,11 +21,13 @@ _INFLIGHT = const(8)  # ratings published but not yet acked by the host
 _RESEND_MS = const(15000)  # resend a rating whose host ack has not come
 _UI_PERIOD_MS = const(10)
 _HOST_SILENT_MS = const(10000)  # an unacked rating this old: treat the host as away
+_SEND_EVERY_MS = const(1000)  # look at the outbox at least this often
+_RETRY_MS = const(100)  # the link's send buffer was full: try again this soon
 
 
 class App:
     def __init__(self, config, evaluator, outbox, buttons, clock, ticks_ms, ticks_diff, link_class,
-                 ssl=None, rx=None, parts_file=None):
+                 ssl=None, rx=None, parts_file=None, tx=None):
         self.config = config
         self.evaluator = evaluator
         self.outbox = outbox
@@ -39,8 +43,10 @@ class App:
         self.ack_topic = topics.topic(hall, device, topics.ACK)
         self.inflight = {}  # seq -> ticks when last published
         self.waiting_since = None  # ticks since when published ratings wait for an ack
-        self.wake = asyncio.Event()  # new rating or ack: look at the outbox now
-        self.beat = asyncio.Event()  # connected: say hello at once
+        now = ticks_ms()
+        self.wake = True  # new rating or ack: look at the outbox now
+        self.send_at = now  # ticks of the next look at the outbox
+        self.beat_at = now  # ticks of the next heartbeat (at once on connect)
         self.rejected = 0  # host messages that failed verification
         # Session and idle bitmaps go to flash (firmware/hostmsg.py), not the
         # heap: into `parts_file`, open for "w+b" (main.py opens it early).
@@ -53,7 +59,7 @@ class App:
             keepalive=config.heartbeat_s * 2,
             will=(self.status_topic, self._status(messages.OFFLINE), 1, False),
             ssl=ssl, on_message=self._on_message, on_connect=self._on_connect,
-            max_payload=messages.MAX_HOST_MESSAGE, rx=rx,
+            max_payload=messages.MAX_HOST_MESSAGE, rx=rx, tx=tx,
         )
         self.link.subscribe(self.session_topic, 1)
         self.link.subscribe(self.ack_topic, 1)
@@ -71,8 +77,8 @@ class App:
     def _on_connect(self):
         self.inflight = {}  # whatever was in flight is resent on this connection
         self.waiting_since = None
-        self.wake.set()
-        self.beat.set()
+        self.wake = True
+        self.beat_at = self.ticks_ms()
 
     def _on_message(self, topic, payload):
         cfg = self.config
@@ -95,7 +101,7 @@ class App:
             self.outbox.ack(seq)
             self.clock.sync(fields[5])
             self.evaluator.outbox_changed()
-            self.wake.set()
+            self.wake = True
         elif kind == messages.SESSION:
             self.clock.sync(fields[12])
             if self.evaluator.wants_session(fields):
@@ -115,25 +121,23 @@ class App:
         except OSError:  # flash full or failing: show the text fallbacks
             return []
 
-    async def _ui(self):
+    def _ui(self):
         evaluator = self.evaluator
-        while True:
-            index = self.buttons.poll()
-            if index is not None:
-                before = self.outbox.next_seq
-                evaluator.press(index)
-                if self.outbox.next_seq != before:
-                    self.wake.set()
-            evaluator.tick()
-            # The broker refusing our login (not authorised) means hostd
-            # revoked this device: show 设备已停用 until it lets us in again.
-            revoked = self.link.refusal in (4, 5)  # CONNACK: bad user name or password, not authorised
-            if revoked != evaluator.revoked:
-                evaluator.set_revoked(revoked)
-            reachable = self._host_reachable()
-            if reachable != evaluator.online:
-                evaluator.set_online(reachable)
-            await asyncio.sleep_ms(_UI_PERIOD_MS)
+        index = self.buttons.poll()
+        if index is not None:
+            before = self.outbox.next_seq
+            evaluator.press(index)
+            if self.outbox.next_seq != before:
+                self.wake = True
+        evaluator.tick()
+        # The broker refusing our login (not authorised) means hostd
+        # revoked this device: show 设备已停用 until it lets us in again.
+        revoked = self.link.refusal in (4, 5)  # CONNACK: bad user name or password, not authorised
+        if revoked != evaluator.revoked:
+            evaluator.set_revoked(revoked)
+        reachable = self._host_reachable()
+        if reachable != evaluator.online:
+            evaluator.set_online(reachable)
 
     def _host_reachable(self):
         # The broker being up is not enough: hostd may be down behind it. A
@@ -144,34 +148,44 @@ class App:
         waiting = self.waiting_since
         return waiting is None or self.ticks_diff(self.ticks_ms(), waiting) < _HOST_SILENT_MS
 
-    async def _sender(self):
-        while True:
-            if self.link.connected and self.outbox.depth():
-                now = self.ticks_ms()
-                for seq, wire in self.outbox.peek(_INFLIGHT):
-                    sent = self.inflight.get(seq)
-                    if sent is not None and self.ticks_diff(now, sent) < _RESEND_MS:
-                        continue
-                    if not await self.link.publish(self.rating_topic, wire, 1):
-                        break
-                    if self.waiting_since is None:
-                        self.waiting_since = now
-                    self.inflight[seq] = now
-            self.wake.clear()
-            try:
-                await asyncio.wait_for_ms(self.wake.wait(), 1000)
-            except asyncio.TimeoutError:
-                pass
+    def _sender(self, now):
+        """Publish what the outbox holds and is not in flight (or was sent
+        _RESEND_MS ago without a host ack): on a new rating or ack, else
+        every _SEND_EVERY_MS."""
+        if not self.wake and self.ticks_diff(now, self.send_at) < 0:
+            return
+        self.wake = False
+        self.send_at = self.ticks_ms() + _SEND_EVERY_MS
+        link = self.link
+        if not link.connected or not self.outbox.depth():
+            return
+        for seq, wire in self.outbox.peek(_INFLIGHT):
+            sent = self.inflight.get(seq)
+            if sent is not None and self.ticks_diff(now, sent) < _RESEND_MS:
+                continue
+            if not link.publish(self.rating_topic, wire, 1):
+                if link.connected:  # the send buffer is full: soon, not in a second
+                    self.send_at = now + _RETRY_MS
+                break
+            if self.waiting_since is None:
+                self.waiting_since = now
+            self.inflight[seq] = now
 
-    async def _heartbeat(self):
-        while True:
-            if self.link.connected:
-                await self.link.publish(self.status_topic, self._status(messages.ONLINE), 1)
-            self.beat.clear()
-            try:
-                await asyncio.wait_for(self.beat.wait(), self.config.heartbeat_s)
-            except asyncio.TimeoutError:
-                pass
+    def _heartbeat(self, now):
+        if self.ticks_diff(now, self.beat_at) < 0:
+            return
+        self.beat_at = now + self.config.heartbeat_s * 1000
+        if self.link.connected and not self.link.publish(
+                self.status_topic, self._status(messages.ONLINE), 1):
+            self.beat_at = now + _RETRY_MS
 
-    async def run(self):
-        await asyncio.gather(self.link.run(), self._ui(), self._sender(), self._heartbeat())
+    def run(self):
+        """The device's loop, forever."""
+        link = self.link
+        ticks_ms = self.ticks_ms
+        while True:
+            self._ui()
+            now = ticks_ms()
+            self._sender(now)
+            self._heartbeat(now)
+            link.step(_UI_PERIOD_MS)

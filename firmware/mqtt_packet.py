@@ -1,7 +1,7 @@
 # MQTT 3.1.1 control packets: build what the device sends, read and parse what
-# it receives. The socket and its lifecycle belong to firmware/link.py; the
-# readers here only take a stream with readexactly(). Pure Python that runs on
-# MicroPython and CPython (tests check both).
+# it receives. The socket and its lifecycle belong to firmware/link.py, which
+# reads whole packets; the functions here check and parse them. Pure Python
+# that runs on MicroPython and CPython (tests check both).
 from protocol.compat import const
 
 # First byte of each control packet (type << 4 | flags).
@@ -21,9 +21,8 @@ DISCONNECT_PACKET = b"\xe0\x00"  # DISCONNECT, remaining length 0
 SUBACK_FAILURE = const(0x80)  # SUBACK return code: subscription refused
 
 MAX_LENGTH = const(268435455)  # largest remaining length four varint bytes carry
-MAX_PAYLOAD = const(16384)  # largest inbound topic or payload (a session with bitmaps)
-_MAX_FRAME = const(16900)  # largest inbound PUBLISH remaining length
-_MAX_CONTROL = const(256)  # largest inbound packet of any other type
+MAX_PAYLOAD = const(16384)  # largest inbound payload by default (a session with bitmaps)
+TOPIC_ROOM = const(128)  # an inbound PUBLISH body's room for topic and packet id
 
 
 class Oversized(ValueError):
@@ -176,62 +175,29 @@ def parse_pid(body):
     return (body[0] << 8) | body[1]
 
 
-async def read_length(reader):
-    """Read the remaining-length varint from a stream."""
-    value = 0
-    shift = 0
-    while True:
-        digit = (await reader.readexactly(1))[0]
-        value |= (digit & 0x7F) << shift
-        if not digit & 0x80:
-            return value
-        shift += 7
-        if shift > 21:
-            raise ValueError("remaining length longer than 4 bytes")
-
-
-async def read_into(reader, view):
-    """Fill `view` (a memoryview) from the stream; return it."""
-    n = len(view)
-    got = 0
-    while got < n:
-        k = await reader.readinto(view[got:])
-        if not k:
-            raise EOFError("connection closed mid-packet")
-        got += k
-    return view
-
-
-async def read_body(reader, kind, into=None, limit=MAX_PAYLOAD):
-    """The rest of a packet whose first byte was `kind`: (packet_id, topic, data).
-    For PUBLISH, data is the payload; for other types, the whole body.
-    A PUBLISH payload longer than `limit` (or than `into`) is Oversized. It
-    is read into `into` (a bytearray the caller keeps for the purpose) or
-    else into a new bytearray of its size, and returned as a memoryview.
-    asyncio's readexactly() would join TCP segments with `+=`: twice the size
-    at the peak, and a fragmented 100 KB heap after."""
-    n = await read_length(reader)
-    if kind & 0xF0 != PUBLISH:
-        if n > _MAX_CONTROL:
-            raise ValueError("0x%02x packet of %d bytes" % (kind, n))
-        return 0, None, await reader.readexactly(n)
-    if n > _MAX_FRAME:
+def check_publish(kind, n, limit):
+    """An inbound PUBLISH whose first byte is `kind` and remaining length `n`:
+    refuse it from the header alone, before any body byte is read (Oversized
+    when `n` is over `limit`, ValueError for QoS 2)."""
+    if n > limit:
         raise Oversized("PUBLISH of %d bytes is over the limit" % n)
     qos = (kind >> 1) & 0x03
     if qos > 1:
         raise ValueError("QoS %d PUBLISH was never subscribed for" % qos)
-    head = await reader.readexactly(2)
-    topic_len = (head[0] << 8) | head[1]
-    used = 2 + topic_len + 2 * qos
-    if used > n:
+
+
+def parse_publish(kind, body):
+    """A whole PUBLISH body: (packet_id, topic, payload), the payload a
+    memoryview into `body` (no copy)."""
+    qos = (kind >> 1) & 0x03
+    if len(body) < 2:
+        raise ValueError("topic length missing")
+    used = 2 + ((body[0] << 8) | body[1])
+    if used + 2 * qos > len(body):
         raise ValueError("topic longer than the packet")
-    topic = (await reader.readexactly(topic_len)).decode()
+    topic = bytes(body[2:used]).decode()
     pid = 0
     if qos:
-        pid = parse_pid(await reader.readexactly(2))
-    size = n - used
-    if size > (limit if into is None else min(limit, len(into))):
-        raise Oversized("payload of %d bytes is over the limit" % size)
-    if into is None:
-        into = bytearray(size)
-    return pid, topic, await read_into(reader, memoryview(into)[:size])
+        pid = (body[used] << 8) | body[used + 1]
+        used += 2
+    return pid, topic, memoryview(body)[used:]

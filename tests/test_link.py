@@ -1,6 +1,5 @@
 """firmware/link.py: the device's own MQTT 3.1.1 client, on real MicroPython
 (100K heap) against a real Mosquitto, with paho-mqtt as the peer."""
-import asyncio
 import getpass
 import json
 import os
@@ -168,42 +167,25 @@ def test_connect_packet_layout():
         mp.publish_header("a", 1, 2)
 
 
-class _Reader(asyncio.StreamReader):
-    """CPython's StreamReader plus MicroPython's readinto(), in pieces of at
-    most 1000 bytes as a TCP stream may deliver them."""
-
-    async def readinto(self, view):
-        chunk = await self.read(min(len(view), 1000))
-        view[:len(chunk)] = chunk
-        return len(chunk)
-
-
-def read_body(data):
-    async def go():
-        reader = _Reader()
-        reader.feed_data(data)
-        reader.feed_eof()
-        kind = (await reader.readexactly(1))[0]
-        return kind, await mp.read_body(reader, kind)
-    return asyncio.run(go())
-
-
-def test_read_body_limits():
+def test_publish_limits_and_parse():
     payload = b"x" * mp.MAX_PAYLOAD
     packet = bytes(mp.publish_header("t/in", len(payload), 1, False, 9)) + payload
-    assert read_body(packet) == (0x32, (9, "t/in", bytearray(payload)))
-    assert read_body(b"\xd0\x00") == (0xD0, (0, None, b""))  # PINGRESP
-    too_big = bytes(mp.publish_header("t/in", mp.MAX_PAYLOAD + 1, 0))
-    with pytest.raises(mp.Oversized):
-        read_body(too_big)  # refused from the header alone, before any payload
-    with pytest.raises(mp.Oversized):
-        read_body(bytes(mp.publish_header("t/in", 20000, 0)))
+    n, start = mp.decode_length(packet, 1)
+    body = packet[start:]
+    assert n == len(body)
+    mp.check_publish(packet[0], n, mp.MAX_PAYLOAD + mp.TOPIC_ROOM)  # fits
+    pid, topic, data = mp.parse_publish(packet[0], body)
+    assert (pid, topic, bytes(data)) == (9, "t/in", payload)
+    assert isinstance(data, memoryview)  # no copy of the payload
+    with pytest.raises(mp.Oversized):  # refused from the header alone, before any payload
+        mp.check_publish(0x30, mp.MAX_PAYLOAD + mp.TOPIC_ROOM + 1, mp.MAX_PAYLOAD + mp.TOPIC_ROOM)
     with pytest.raises(ValueError):
-        read_body(b"\x34\x03\x00\x01t")  # QoS 2
+        mp.check_publish(0x34, 3, 100)  # QoS 2
     with pytest.raises(ValueError):
-        read_body(b"\x30\x03\x00\x09t")  # topic longer than the packet
-    with pytest.raises(EOFError):
-        read_body(packet[:-1])
+        mp.parse_publish(0x30, b"\x00\x09t")  # topic longer than the packet
+    with pytest.raises(ValueError):
+        mp.parse_publish(0x32, b"\x00\x01t\x00")  # QoS1 packet id cut short
+    assert mp.parse_publish(0x30, b"\x00\x01tpay")[0:2] == (0, "t")  # QoS0: no packet id
 
 
 def test_codec_vectors_on_micropython():

@@ -36,21 +36,15 @@ def _has_main():
 
 def _release_firmware():
     """Give the stopped firmware's heap back before the REPL starts (on a
-    board the REPL is C code and needs next to none): its asyncio tasks and
-    its modules' objects would otherwise stay referenced.
+    board the REPL is C code and needs next to none): its modules' objects
+    would otherwise stay referenced.
 
     The heap may be full to the last block here (the firmware stopped at its
-    peak), so the tasks, which hold most of its objects, are dropped first with
-    no allocation at all (popping the task queue and clearing the IO map
-    allocate nothing), then the modules one by one."""
+    peak), so nothing is allocated before the first collection: the
+    firmware's loop (firmware/app.py) has unwound, so only its modules hold
+    its objects; they go one by one."""
     import gc
 
-    core = sys.modules.get("asyncio.core")
-    if core is not None:
-        queue = core._task_queue  # the stopped tasks, and all they hold
-        while queue.peek():
-            queue.pop()
-        core._io_queue.map.clear()  # the sockets the tasks waited on
     gc.collect()
     while True:  # one module at a time: even a list of their names may not fit
         for name in sys.modules:  # iterating a dict allocates nothing
@@ -59,9 +53,6 @@ def _release_firmware():
         else:
             break
         sys.modules.pop(name).__dict__.clear()  # whoever still holds it, holds nothing
-        gc.collect()
-    if core is not None:
-        sys.modules["asyncio"].new_event_loop()
         gc.collect()
 
 

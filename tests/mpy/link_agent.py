@@ -5,7 +5,6 @@
 #   publish_on_connect topic (publishes "hello <n>" QoS1 on every connect),
 #   publish_timeout_ms (for those publishes),
 #   probe_when_down (one publish per outage, timed), quit_on (payload that ends the run)
-import asyncio
 import gc
 import hashlib
 import json
@@ -50,18 +49,41 @@ link = Link(cfg["host"], cfg["port"], cfg.get("client_id", "dev1"),
             on_message=on_message, on_connect=on_connect,
             backoff_min_ms=cfg.get("backoff_min_ms", 500),
             backoff_max_ms=cfg.get("backoff_max_ms", 30000),
+            puback_ms=cfg.get("publish_timeout_ms", 5000),
             log=lambda line: emit("log", msg=line))
 for topic in cfg.get("subscribe", ()):
     link.subscribe(topic, 1)
 
 
-async def publish_on_connect(n):
-    ok = await link.publish(cfg["publish_on_connect"], "hello %d" % n, 1,
-                            timeout_ms=cfg.get("publish_timeout_ms", 5000))
-    emit("published", n=n, ok=ok)
+acked = []  # packet ids the broker acknowledged (on_puback)
+link.on_puback = acked.append
+waiting = []  # [n, pid, ticks published] of the publishes awaiting their PUBACK
 
 
-async def watch():
+def check_publishes():
+    """A publish is ok once its PUBACK came; not ok when it timed out or the
+    connection dropped first."""
+    timeout = cfg.get("publish_timeout_ms", 5000)
+    for item in list(waiting):
+        n, pid, began = item
+        if pid in acked:
+            ok = True
+        elif not link.pending(pid) or ticks_diff(ticks_ms(), began) >= timeout:
+            ok = False
+        else:
+            continue
+        waiting.remove(item)
+        emit("published", n=n, ok=ok)
+
+
+def run_for(ms):
+    began = ticks_ms()
+    while ticks_diff(ticks_ms(), began) < ms:
+        link.step(10)
+        check_publishes()
+
+
+def main():
     seen = 0
     was_up = False
     deadline = cfg.get("duration_s", 10) * 1000
@@ -70,9 +92,13 @@ async def watch():
             was_up = True
             if cfg.get("publish_on_connect") and state["connects"] > seen:
                 seen = state["connects"]
-                asyncio.create_task(publish_on_connect(seen))
+                pid = link.publish(cfg["publish_on_connect"], "hello %d" % seen, 1)
+                if pid:
+                    waiting.append([seen, pid, ticks_ms()])
+                else:
+                    emit("published", n=seen, ok=False)
             if cfg.get("measure_heap"):
-                await asyncio.sleep_ms(300)  # let SUBACK arrive
+                run_for(300)  # let SUBACK arrive
                 gc.collect()
                 emit("heap", alloc=gc.mem_alloc(), free=gc.mem_free())
         elif not link.connected and was_up:
@@ -80,19 +106,13 @@ async def watch():
             emit("down", stats=link.stats)
             if cfg.get("probe_when_down"):
                 began = ticks_ms()
-                ok = await link.publish("probe/offline", b"x", 1)
+                ok = link.publish("probe/offline", b"x", 1) != 0
                 emit("offline_publish", ok=ok, ms=ticks_diff(ticks_ms(), began))
-        await asyncio.sleep_ms(10)
+        link.step(10)
+        check_publishes()
     link.close()
-    await asyncio.sleep_ms(200)
+    run_for(200)
     emit("end", stats=link.stats, suback_failures=link.suback_failures)
 
 
-async def main():
-    runner = asyncio.create_task(link.run())
-    await watch()
-    await asyncio.sleep_ms(100)
-    runner.cancel()
-
-
-asyncio.run(main())
+main()

@@ -2,7 +2,6 @@
 # publish and a receive, concurrent QoS1 publishes, QoS1 round-trip time.
 # Usage: micropython link_pubsub.py <port> <rtt_count>
 # Prints JSON lines; "ready" lines ask the test to publish to t/in (small, then large).
-import asyncio
 import gc
 import json
 import sys
@@ -24,35 +23,48 @@ from firmware.link import Link  # noqa: E402
 gc.collect()
 after_import = gc.mem_alloc()
 got = []
-arrived = asyncio.Event()
+acked = set()  # packet ids the broker acknowledged
 mark = [0, 0]  # [allocation baseline, allocated when the message arrived]
 
 
 def on_message(topic, payload):
     mark[1] = gc.mem_alloc() - mark[0]
     got.append((topic, len(payload), bytes(payload[:16])))
-    arrived.set()
 
 
 link = None
 
 
-async def wait_connected():
+def run_until(done, ms, what):
     began = ticks_ms()
-    while not link.connected:
-        if ticks_diff(ticks_ms(), began) > 5000:
-            raise SystemExit("not connected in 5 s")
-        await asyncio.sleep_ms(10)
+    while not done():
+        if ticks_diff(ticks_ms(), began) > ms:
+            raise SystemExit("%s: not within %d ms" % (what, ms))
+        link.step(10)
 
 
-async def receive(what):
-    arrived.clear()
+def run_for(ms):
+    began = ticks_ms()
+    while ticks_diff(ticks_ms(), began) < ms:
+        link.step(10)
+
+
+def publish(topic, payload):
+    """QoS1 publish; True once its PUBACK came."""
+    pid = link.publish(topic, payload, 1)
+    if pid:
+        run_until(lambda: not link.pending(pid), 6000, "PUBACK")
+    return pid in acked
+
+
+def receive(what):
+    count = len(got)
     gc.collect()
     mark[0] = gc.mem_alloc()
     gc.disable()  # no frees: mem_alloc growth bounds the peak from above
     emit("ready", what=what)
-    await asyncio.wait_for_ms(arrived.wait(), 10000)
-    await asyncio.sleep_ms(50)  # PUBACK goes out
+    run_until(lambda: len(got) > count, 10000, "message")
+    run_for(50)  # PUBACK goes out
     total = gc.mem_alloc() - mark[0]
     gc.enable()
     topic, size, head = got[-1]
@@ -60,16 +72,15 @@ async def receive(what):
          alloc_at_callback=mark[1], alloc_total=total)
 
 
-async def main():
+def main():
     global link
-    await asyncio.sleep_ms(10)  # the event loop and its poller exist now
     gc.collect()
     baseline = gc.mem_alloc()
-    link = Link("127.0.0.1", PORT, "bench1", keepalive=30, on_message=on_message, log=None)
+    link = Link("127.0.0.1", PORT, "bench1", keepalive=30, on_message=on_message, log=None,
+                on_puback=acked.add)
     link.subscribe("t/in", 1)
-    runner = asyncio.create_task(link.run())
-    await wait_connected()
-    await asyncio.sleep_ms(300)  # SUBACK
+    run_until(lambda: link.connected, 5000, "connect")
+    run_for(300)  # SUBACK
     gc.collect()
     idle = gc.mem_alloc()
     rx = len(link._rx) if link._rx is not None else 0  # a caller's receive buffer, counted apart
@@ -79,21 +90,22 @@ async def main():
     gc.collect()
     base = gc.mem_alloc()
     gc.disable()
-    ok = await link.publish("t/out", b"p" * 200, 1)
+    ok = publish("t/out", b"p" * 200)
     grown = gc.mem_alloc() - base
     gc.enable()
     emit("publish", ok=ok, alloc=grown)
 
-    await receive("small")
-    await receive("large")
+    receive("small")
+    receive("large")
 
-    results = await asyncio.gather(*[link.publish("t/out", "c%d" % i, 1) for i in range(20)])
-    emit("concurrent", ok=results, acked=link.stats["acked"])
+    pids = [link.publish("t/out", "c%d" % i, 1) for i in range(20)]
+    run_until(lambda: not [p for p in pids if link.pending(p)], 6000, "20 PUBACKs")
+    emit("concurrent", ok=[p in acked for p in pids], acked=link.stats["acked"])
 
     times = []
     for i in range(RTT_COUNT):
         began = ticks_us()
-        if not await link.publish("t/rtt", b"r", 1):
+        if not publish("t/rtt", b"r"):
             emit("rtt_fail", i=i)
             break
         times.append(ticks_diff(ticks_us(), began))
@@ -102,9 +114,8 @@ async def main():
     emit("rtt", n=len(times), median_us=times[len(times) // 2] if times else -1,
          max_us=times[-1] if times else -1, free=gc.mem_free())
     link.close()
-    await asyncio.sleep_ms(100)
+    run_for(100)
     emit("end", stats=link.stats)
-    runner.cancel()
 
 
-asyncio.run(main())
+main()
