@@ -3,8 +3,9 @@
 For each message on hcp/v1/<hall>/+/rating and .../status (QoS1):
 topic -> size -> the device's rate limit (a flood is refused before any
 crypto, and reported to on_flood) -> device keys (KeyCache) ->
-protocol.messages.decode (shape,
-device/topic match, signature, values) -> Store. A rating is acked to the
+protocol.messages.decode (shape, device/topic match, signature, values; the
+common rating takes hostd/rating_decode.py's fast path, which accepts only
+what messages.decode accepts) -> Store. A rating is acked to the
 device on hcp/v1/<hall>/<device>/ack only after its row is committed:
 "stored" for a new row, "duplicate" for a byte-identical resend. A different
 message under a used seq is refused as "replayed". Every refusal is counted
@@ -19,12 +20,12 @@ share one COMMIT (group commit) -- while a message whose write never
 committed (crash, stop) is never PUBACKed, and the broker redelivers it.
 MQTT v5 lets us ask for a large Receive Maximum, so the broker keeps enough
 unacked messages flowing to fill a batch; shared subscriptions
-($share/<group>/...) also need v5.
+($share/<group>/...) also need v5. paho decodes v5 properties of every
+packet; hostd/paho_speedups.py makes that cheap.
 """
 import binascii
 import functools
 import hashlib
-import hmac
 import logging
 import socket
 import ssl
@@ -35,7 +36,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
-from hostd import clock, ratelimit
+from hostd import paho_speedups, rating_decode, ratelimit
 from hostd.counters import INTERNAL_ERROR, UNKNOWN_DEVICE, RejectionCounters
 from hostd.ratelimit import RATE_LIMITED
 from hostd.registry import KeyCache
@@ -58,9 +59,11 @@ def no_delay(client):
 
 
 class HostMac:
-    """HMAC-SHA256 for protocol.messages.decode/sign (`mac=`), on CPython's
-    hmac module with the keyed inner/outer state cached per key: several
-    times faster than protocol.hmac_sha256, which MicroPython needs."""
+    """HMAC-SHA256 for protocol.messages.decode/sign (`mac=`), on hashlib
+    with the keyed inner and outer SHA-256 states cached per key (RFC 2104):
+    several times faster than protocol.hmac_sha256, which MicroPython needs,
+    and than copying an hmac.HMAC object (tests/test_collector.py checks it
+    against hmac)."""
 
     def __init__(self):
         self._keyed = {}
@@ -70,12 +73,16 @@ class HostMac:
         if keyed is None:
             if len(self._keyed) > 4096:  # keys rotate; never grow without bound
                 self._keyed.clear()
-            keyed = self._keyed[key] = hmac.new(key, digestmod=hashlib.sha256)
-        h = keyed.copy()
-        h.update(message)
+            block = (hashlib.sha256(key).digest() if len(key) > 64 else key).ljust(64, b"\0")
+            keyed = self._keyed[key] = (hashlib.sha256(bytes(b ^ 0x36 for b in block)),
+                                        hashlib.sha256(bytes(b ^ 0x5C for b in block)))
+        inner = keyed[0].copy()
+        inner.update(message)
         if tail:
-            h.update(tail)
-        return h.digest()
+            inner.update(tail)
+        outer = keyed[1].copy()
+        outer.update(inner.digest())
+        return outer.digest()
 
 _ACK_HEAD = b'[%d,"%s",' % (messages.VERSION, messages.ACK.encode())
 
@@ -100,6 +107,7 @@ class Collector:
                  max_payload=messages.MAX_DEVICE_MESSAGE, after_store=None,
                  receive_maximum=1024, keepalive=30, protocol=mqtt.MQTTv5,
                  device_rate=(ratelimit.RATE_PER_S, ratelimit.BURST), on_flood=None):
+        paho_speedups.install()
         self.store = store
         self.host, self.port, self.keepalive = host, port, keepalive
         self.hall = hall
@@ -259,13 +267,20 @@ class Collector:
         if not keys:
             self._reject(msg, device, UNKNOWN_DEVICE, "not registered, or revoked")
             return device
-        try:
-            fields, key = self._verify(payload, keys, device)
-            if fields[1] != _EXPECTED_KIND[leaf]:
-                raise Malformed("kind %s on the %s topic" % (fields[1], leaf))
-        except ProtocolError as exc:
-            self._reject(msg, device, exc.reason, exc)
-            return device
+        # The common rating takes the fast path; anything else, and anything
+        # it would refuse, goes through messages.decode (hostd/rating_decode.py).
+        fast = rating_decode.decode(payload, keys, device, self.max_payload, self.mac) \
+            if leaf == topics.RATING else None
+        if fast is not None:
+            fields, key = fast
+        else:
+            try:
+                fields, key = self._verify(payload, keys, device)
+                if fields[1] != _EXPECTED_KIND[leaf]:
+                    raise Malformed("kind %s on the %s topic" % (fields[1], leaf))
+            except ProtocolError as exc:
+                self._reject(msg, device, exc.reason, exc)
+                return device
         with self._lock:
             self._inflight += 1
         if leaf == topics.RATING:
@@ -341,7 +356,8 @@ class Collector:
         return wire
 
     def _send_ack(self, hall, device, seq, key, result):
-        ack = ack_wire(key, device, seq, result, int(clock.now()), self.mac)
+        # host_time: the store's clock.now() when the rating's batch began
+        ack = ack_wire(key, device, seq, result, self.store.batch_time, self.mac)
         info = self.client.publish(topics.topic(hall, device, topics.ACK), ack, qos=QOS)
         return info.rc == mqtt.MQTT_ERR_SUCCESS
 

@@ -50,11 +50,23 @@ class DeviceRevoked(RegistryError):
     pass
 
 
+# Registry writes made in this process, counted after their commit: a
+# KeyCache here sees them on its next lookup (see KeyCache).
+_changes = [0]
+
+
 def _write(db, fn):
     if isinstance(db, Store):
-        return db.run(fn)
-    with db.atomic():
-        return fn(db)
+        result = db.run(fn)
+    else:
+        with db.atomic():
+            result = fn(db)
+        # Another process (the CLI) changed the registry: a running hostd's
+        # KeyCache checks for commits at least this often, so once this
+        # returns, every message it handles sees the change.
+        time.sleep(KeyCache.MAX_STALE_S * 1.2)
+    _changes[0] += 1
+    return result
 
 
 def _read(db, fn):
@@ -184,12 +196,19 @@ def keys_for(db, device_id, now=None):
 class KeyCache:
     """keys_for() with a cache for the collector's hot path.
 
-    It owns a read-only connection. On each lookup it asks `PRAGMA
-    data_version`, which changes when any other connection commits; only then
-    does it read `registry_version.generation`, and it drops the cache when
-    the devices table changed. So a revoke from the CLI takes effect on the
-    next message, without a restart. Overlap expiry is checked per lookup.
+    It owns a read-only connection. It asks `PRAGMA data_version` (which
+    changes when any other connection commits; a few microseconds, as it
+    takes the WAL's read lock) when a registry write in this process has
+    committed since, or when its last check is MAX_STALE_S old; only when
+    the version moved does it read `registry_version.generation`, and it
+    drops the cache when the devices table changed. A registry write from
+    another process (the CLI) waits MAX_STALE_S after its commit before it
+    returns (see _write). So a revoke takes effect for every message handled
+    after `hostd device revoke` returns, without a restart. Overlap expiry
+    is checked per lookup.
     """
+
+    MAX_STALE_S = 0.05
 
     def __init__(self, source):
         self.path = source.path if isinstance(source, Store) else str(source)
@@ -197,13 +216,20 @@ class KeyCache:
         self._lock = threading.Lock()
         self._data_version = None
         self._generation = None
+        self._checked_at = None  # time.monotonic() when the last check began
+        self._changes = None  # _changes[0] then
         self._rows = {}
         self.reloads = 0
 
     def _check(self):
+        started, changes = time.monotonic(), _changes[0]
+        if self._checked_at is not None and changes == self._changes \
+                and started - self._checked_at < self.MAX_STALE_S:
+            return
         if self._db is None:
             self._db = connect(self.path, readonly=True)
         version = self._db.conn.execute("PRAGMA data_version").fetchone()[0]
+        self._checked_at, self._changes = started, changes
         if version == self._data_version:
             return
         self._data_version = version
@@ -221,7 +247,7 @@ class KeyCache:
                 self._check()
             except sqlite3.Error:
                 self._rows.clear()  # be safe: next lookup reads the table again
-                self._data_version = None
+                self._data_version = self._checked_at = None
                 raise
             if device_id not in self._rows:
                 self._rows[device_id] = self._db.conn.execute(_KEYS_SQL, [device_id]).fetchone()

@@ -83,6 +83,7 @@ class Store:
         self._readers = []
         self._readers_lock = threading.Lock()
         self._closed = False
+        self.batch_time = int(clock.now())  # clock.now() when the current batch began
         self.ops = 0  # ops run
         self.commits = 0  # COMMITs done
         self.largest_batch = 0
@@ -151,6 +152,7 @@ class Store:
     def _commit_batch(self, batch):
         conn = self._db.conn
         outcomes = None
+        self.batch_time = int(clock.now())  # received_at of this batch's ratings
         try:
             conn.execute("BEGIN IMMEDIATE")  # no other connection writes until COMMIT
             if all(getattr(op, "retryable", False) for op, _ in batch):
@@ -268,11 +270,12 @@ class Store:
         runs in the same transaction right after a new row is inserted.
         """
         wire = bytes(wire)
-        received_at = int(clock.now())
 
         def op(db):  # the dict is made here, on the writer: the caller's thread is busier
-            rating = fields if isinstance(fields, dict) else messages.as_dict(fields)
-            return insert_rating(db, rating, wire, hall, received_at, after_store, self._lookups)
+            rating = fields if isinstance(fields, dict) else dict(zip(_RATING_NAMES, fields))
+            # received: when its batch began, a few ms at most after it arrived
+            return insert_rating(db, rating, wire, hall, self.batch_time, after_store,
+                                 self._lookups)
 
         # A rating insert changes no table that Lookups caches, and does
         # database work only, so a failed batch may run it again.
@@ -300,6 +303,7 @@ class Store:
         self.submit(op, callback)
 
 
+_RATING_NAMES = messages.field_names(messages.RATING)
 _SEEN_SQL = "SELECT wire FROM ratings WHERE device_id = ? AND seq = ?"
 _INSERT_SQL = (
     "INSERT INTO ratings (channel, device_id, seq, hall, window, session_id, binding,"

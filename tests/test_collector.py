@@ -292,3 +292,19 @@ def test_mqtt_311_collector_for_brokers_without_v5(tmp_path, mosquitto):
             dev.close()
         collector.stop()
         store.close()
+
+
+def test_host_mac_is_hmac_sha256():
+    import hashlib
+    import hmac
+    import os
+
+    from hostd.collector import HostMac
+    from protocol import hmac_sha256
+
+    mac = HostMac()
+    for key in (bytes(32), os.urandom(32), os.urandom(64), os.urandom(100), b"k"):
+        for message, tail in ((b"", b""), (b"[1,\"R\"", b"]"), (os.urandom(300), b"")):
+            want = hmac.new(key, message + tail, hashlib.sha256).digest()
+            assert mac(key, message, tail) == want == hmac_sha256.digest(key, message + tail)
+            assert mac(key, message, tail) == want  # again, from the cached state

@@ -1,5 +1,9 @@
 """The device registry on real SQLite: add, list, revoke, rotate, key cache."""
+import subprocess
+import sys
+import threading
 import time
+from pathlib import Path
 
 import pytest
 
@@ -127,6 +131,48 @@ def test_key_cache_sees_a_revoke_from_another_connection_at_once(store, tmp_path
     new = registry.rotate_key(cli, "w02-b", overlap_s=0)
     assert cache.keys("w02-b") == [new]
     cli.conn.close()
+    cache.close()
+
+
+def test_key_cache_sees_a_revoke_from_another_process_once_it_returns(store, tmp_path):
+    key = registry.add_device(store, "w01-a", "A03", "hall-1")
+    cache = KeyCache(store)
+    assert cache.keys("w01-a") == [key]
+    # The CLI is another process: this one's own registry writes are not
+    # counted, only the commit and the wait before `revoke` returns.
+    script = ("import sys; from hostd import registry; from hostd.store import open_database;"
+              " registry.revoke_device(open_database(sys.argv[1]), 'w01-a')")
+    done = threading.Event()
+
+    def busy():  # keep the cache fresh meanwhile, as a busy collector does
+        while not done.is_set():
+            cache.keys("w01-a")
+            time.sleep(0.001)
+
+    thread = threading.Thread(target=busy)
+    thread.start()
+    try:
+        subprocess.run([sys.executable, "-c", script, str(tmp_path / "hostd.db")], check=True,
+                       cwd=str(Path(registry.__file__).parents[1]))
+        assert cache.keys("w01-a") == []  # the first lookup after the command returned
+    finally:
+        done.set()
+        thread.join()
+    cache.close()
+
+
+def test_key_cache_asks_sqlite_at_most_every_max_stale(store):
+    key = registry.add_device(store, "w01-a", "A03", "hall-1")
+    cache = KeyCache(store)
+    calls = []
+    cache.keys("w01-a")
+    cache._db.conn.set_trace_callback(calls.append)
+    t0 = time.monotonic()
+    for _ in range(200):
+        assert cache.keys("w01-a") == [key]
+    took = time.monotonic() - t0
+    checks = sum("data_version" in sql for sql in calls)
+    assert checks <= 1 + took / KeyCache.MAX_STALE_S, calls[:5]
     cache.close()
 
 
