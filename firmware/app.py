@@ -11,7 +11,6 @@
 import gc
 
 from firmware import hostmsg
-from protocol import credentials, topics
 from protocol import wire as messages
 from protocol.compat import const
 from protocol.errors import ProtocolError
@@ -36,6 +35,10 @@ class App:
         self.ticks_ms = ticks_ms
         self.ticks_diff = ticks_diff
         self.started_ms = ticks_ms()
+        # Needed here only: imported here, so that firmware/main.py can give
+        # these two modules' heap back once the App is built.
+        from protocol import credentials, topics
+
         hall, device = config.hall, config.device_id
         self.rating_topic = topics.topic(hall, device, topics.RATING)
         self.status_topic = topics.topic(hall, device, topics.STATUS)

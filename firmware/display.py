@@ -20,9 +20,12 @@ from protocol.compat import const
 
 # Fixed UI text. The size in each name is the glyph size in pixels; change a
 # string here, then run tools/make_glyphs.py.
-T20_LEVELS = (("非常", "满意"), ("满意",), ("基本", "满意"), ("不满意",), ("非常", "不满意"))
-T32_LEVELS = ("非常满意", "满意", "基本满意", "不满意", "非常不满意")  # buttons left to right
-T20_REASONS = (("态度",), ("效率",), ("质量",), ("环境",), ("其他", "或扫码", "填写"))
+# Per button, left to right: "|" between buttons, "/" between a tile's
+# lines. One string each, split when drawn: a table of tuples of strings
+# would stay in the heap (~0.7 KB), a string stays in ROM.
+T20_LEVELS = "非常/满意|满意|基本/满意|不满意|非常/不满意"
+T32_LEVELS = "非常满意|满意|基本满意|不满意|非常不满意"
+T20_REASONS = "态度|效率|质量|环境|其他/或扫码/填写"
 T20_PROMPT = "请您评价"
 T20_REASON_PROMPT = "请选择不满意的原因"
 T32_THANKS = "谢谢您的评价"
@@ -62,6 +65,16 @@ _STRIP_BYTES = const(360)  # _QR_ROWS scaled rows of a QR code up to 120 pixels 
 _FONTS = {}
 for _font in glyphs.FONTS:
     _FONTS[_font[0]] = _font
+
+
+def _segment(text, index, sep):
+    """Part `index` of `text` split at `sep`, as one slice: split() would
+    leave a list and a string per part behind on every screen."""
+    start = 0
+    for _ in range(index):
+        start = text.find(sep, start) + 1
+    end = text.find(sep, start)
+    return text[start:] if end < 0 else text[start:end]
 
 
 def option_x(index):
@@ -234,14 +247,14 @@ class Display:
         else:
             self.text(prompt, (_WIDTH - len(prompt) * 20) // 2, 80, 20, _BLACK, _WHITE)
         for i in range(_BUTTONS):
-            self._tile(i, T20_REASONS[i], _REASON_BG, _WHITE)
+            self._tile(i, T20_REASONS, _REASON_BG, _WHITE)
 
     def _thanks(self, level):
         panel = self.panel
         panel.fill(_WHITE)
         self.text(T32_THANKS, (_WIDTH - len(T32_THANKS) * 32) // 2, 50, 32, _BLACK, _WHITE)
         index = 5 - level
-        label = T32_LEVELS[index]
+        label = _segment(T32_LEVELS, index, "|")
         bg, fg = OPTION_COLOURS[index]
         w = len(label) * 32 + 32
         x = (_WIDTH - w) // 2
@@ -256,14 +269,18 @@ class Display:
     def _options(self):
         for i in range(_BUTTONS):
             bg, fg = OPTION_COLOURS[i]
-            self._tile(i, T20_LEVELS[i], bg, fg)
+            self._tile(i, T20_LEVELS, bg, fg)
 
-    def _tile(self, index, lines, bg, fg):
+    def _tile(self, index, text, bg, fg):
+        """Tile `index` with its lines from `text`, "a/b|c|..." (T20_LEVELS)."""
+        label = _segment(text, index, "|")
+        count = label.count("/") + 1
         x, w = option_x(index)
         self.panel.fill_rect(x, _TILE_Y, w, _TILE_H, bg)
-        gap = 1 if len(lines) > 2 else 6
-        y = _TILE_Y + (_TILE_H - len(lines) * 20 - (len(lines) - 1) * gap) // 2
-        for line in lines:
+        gap = 1 if count > 2 else 6
+        y = _TILE_Y + (_TILE_H - count * 20 - (count - 1) * gap) // 2
+        for i in range(count):
+            line = _segment(label, i, "/")
             self.text(line, x + (w - len(line) * 20) // 2, y, 20, fg, bg)
             y += 20 + gap
 

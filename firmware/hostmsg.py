@@ -22,7 +22,7 @@ from protocol.compat import const
 from protocol.errors import BadSignature, Malformed, Oversized, WrongDevice
 
 _SIG_TAIL = const(68)  # ,"<64 hex>"]
-_B64_CHUNK = const(256)  # base64 characters decoded at a time (192 bytes: small
+_B64_CHUNK = const(64)  # base64 characters decoded at a time (48 bytes: small
 # allocations fit the holes of a fragmented heap)
 _QUOTE = const(34)
 _COMMA = const(44)
@@ -50,7 +50,7 @@ def verify(payload, keys, device):
         raise Malformed("no signature")
     messages._check_bytes(payload)  # printable ASCII, lists at most MAX_DEPTH deep
     try:
-        signature = binascii.unhexlify(bytes(payload[size - _SIG_TAIL + 2:size - 2]))
+        signature = binascii.unhexlify(payload[size - _SIG_TAIL + 2:size - 2])
     except ValueError:
         raise Malformed("signature is not hex")
     body = memoryview(payload)[:size - _SIG_TAIL]

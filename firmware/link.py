@@ -403,7 +403,7 @@ class Link:
                 return
             self.refusal = code
             self.stats["refused"] += 1
-            self._log("link: broker refused: %s (code %d)" % (mp.REFUSALS.get(code, "?"), code))
+            self._log("link: broker refused: %s (code %d)" % (mp.refusal(code), code))
             self._lost(None)
             if code != 3:  # credentials, client id: retrying soon won't help
                 self._base = self._bmax

@@ -20,18 +20,23 @@ import time  # noqa: E402
 import machine  # noqa: E402
 
 
+def _drop(package, leaf):
+    # A module needed only at boot: give its heap back.
+    import sys
+
+    sys.modules.pop(package.__name__ + "." + leaf, None)
+    if hasattr(package, leaf):
+        delattr(package, leaf)
+
+
 def _load_config():
     # The schema and its checks are needed once, at boot: load, then give
     # the module's heap back (a few KB of a 100 KB heap).
-    import sys
-
     import firmware
     from firmware import config as config_file
 
     cfg = config_file.load()
-    sys.modules.pop("firmware.config", None)
-    if hasattr(firmware, "config"):
-        delattr(firmware, "config")
+    _drop(firmware, "config")
     return cfg
 
 
@@ -46,7 +51,7 @@ gc.collect()
 # scattered across the heap. On the simulator this boot needs ~6 KB less heap
 # than importing all at once (bench/firmware.py measures the peak).
 for _name in ("protocol.compat", "protocol.errors", "protocol.hmac_sha256",
-              "protocol.canonical", "protocol.topics", "protocol.wire", "protocol.credentials",
+              "protocol.canonical", "protocol.wire",
               "firmware.mqtt_packet", "firmware.link", "firmware.hostmsg", "firmware.app",
               "firmware.panel", "firmware.glyphs", "firmware.display", "firmware.outbox",
               "firmware.evaluator", "firmware.buttons", "firmware.clock"):
@@ -90,9 +95,18 @@ def _ssl_context(cfg):
     if not cfg.tls_ca:
         return None
     import ssl
+    from binascii import a2b_base64
 
+    with open(cfg.tls_ca, "rb") as f:
+        ca = f.read()
+    # hostd provisions a PEM file; not every port's mbedTLS parses PEM (the
+    # unix port does not), every port takes DER: decode the first certificate.
+    begin = ca.find(b"-----BEGIN CERTIFICATE-----")
+    if begin >= 0:
+        ca = a2b_base64(ca[begin + 27:ca.find(b"-----END", begin)])
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-    context.load_verify_locations(cafile=cfg.tls_ca)
+    context.verify_mode = ssl.CERT_REQUIRED  # MicroPython's default is CERT_NONE: any server
+    context.load_verify_locations(cadata=ca)
     return context
 
 
@@ -115,8 +129,29 @@ def build(cfg):
 
 def main():
     app = build(_CFG)
+    # Topics and the MQTT password are made once, by App(): those two
+    # modules go too (firmware/app.py imports them there, not at its top).
+    import protocol
+
+    _drop(protocol, "topics")
+    _drop(protocol, "credentials")
     gc.collect()
-    app.run()
+    try:
+        app.run()
+    except KeyboardInterrupt:
+        raise  # the serial console (hall IT, mpremote) stops the firmware
+    except Exception as e:  # noqa: BLE001
+        # A device at a window must come back by itself, not sit at the
+        # REPL until someone power-cycles it: say why, then reset. Ratings
+        # not yet acked are in the flash outbox and go out after the boot.
+        try:
+            import sys
+
+            print("firmware: %s, restarting" % type(e).__name__)
+            sys.print_exception(e)
+        except Exception:  # noqa: BLE001 - no heap even to print: reset all the same
+            pass
+        machine.reset()
 
 
 main()

@@ -28,14 +28,17 @@ TOPIC_ROOM = const(128)  # an inbound PUBLISH body's room for topic and packet i
 class Oversized(ValueError):
     """An inbound PUBLISH over the limits; never allocated."""
 
-# CONNACK return codes (MQTT 3.1.1 section 3.2.2.3).
-REFUSALS = {
-    1: "unacceptable protocol version",
-    2: "client id rejected",
-    3: "server unavailable",
-    4: "bad user name or password",
-    5: "not authorised",
-}
+
+# CONNACK return codes 1..5 (MQTT 3.1.1 section 3.2.2.3), "|" between
+# them: one string stays in ROM, a dict of strings would sit in the heap.
+REFUSALS = ("unacceptable protocol version|client id rejected|server unavailable"
+            "|bad user name or password|not authorised")
+
+
+def refusal(code):
+    """What a CONNACK return code means, for the log."""
+    names = REFUSALS.split("|")
+    return names[code - 1] if 0 < code <= len(names) else "?"
 
 
 def encode_length(n):

@@ -126,7 +126,16 @@ def _raw_signature(wire):
 def _unpack(magic, stored):
     if magic == _MAGIC:
         return stored
-    return stored[:-_SIG_RAW] + b'"' + binascii.hexlify(stored[-_SIG_RAW:]) + b'"]'
+    # The exact wire, built in one buffer (each `+` of bytes would be
+    # another copy of the message on the device's heap).
+    n = len(stored) - _SIG_RAW
+    wire = bytearray(n + _SIG_TAIL)
+    wire[:n] = memoryview(stored)[:n]
+    wire[n] = 0x22
+    wire[n + 1:n + 65] = binascii.hexlify(memoryview(stored)[n:])
+    wire[n + 65] = 0x22
+    wire[n + 66] = 0x5D
+    return wire
 
 
 class Outbox:
@@ -147,6 +156,14 @@ class Outbox:
         except OSError:
             pass  # already there
         self._load()
+        if self._tail is None:
+            # Open the segment the next rating goes to now, at boot, while the
+            # heap is whole: an open littlefs file takes ~300 contiguous bytes,
+            # which the heap may not have at the moment of a press.
+            try:
+                self._ensure_tail()
+            except OSError:
+                self._tail = None  # flash full: append() tries again
 
     # -- paths -------------------------------------------------------------
     def _path(self, kind, first):

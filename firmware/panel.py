@@ -25,7 +25,7 @@ _RAMWR = const(0x2C)  # memory write: pixel data follows
 _MADCTL = const(0x36)  # memory data access control (rotation, RGB/BGR)
 _COLMOD = const(0x3A)  # interface pixel format
 
-_CHUNK = const(1280)  # bytes of pixels built and sent at a time: two 320-pixel rows
+_CHUNK = const(640)  # bytes of pixels built and sent at a time: one 320-pixel row
 
 
 def rgb565(r, g, b):
@@ -34,15 +34,15 @@ def rgb565(r, g, b):
 
 
 class Panel:
-    # (command, data, delay in ms after it): a generic MIPI DCS bring-up.
-    # Subclasses give the table their controller needs.
-    INIT = (
-        (_SWRESET, None, 150),
-        (_SLPOUT, None, 120),
-        (_COLMOD, b"\x55", 0),  # 16 bits per pixel
-        (_MADCTL, b"\x60", 0),  # MX | MV: landscape
-        (_DISPON, None, 10),
-    )
+    # The bring-up, as bytes: a table of tuples would be ~1 KB of heap on
+    # the device, bytes stay in ROM. Per command: the command, the number of
+    # data bytes, the data, the delay after it in ms (one byte). A generic
+    # MIPI DCS bring-up; subclasses give the table their controller needs.
+    INIT = (b"\x01\x00\x96"  # SWRESET, 150 ms
+            b"\x11\x00\x78"  # SLPOUT, 120 ms
+            b"\x3a\x01\x55\x00"  # COLMOD: 16 bits per pixel
+            b"\x36\x01\x60\x00"  # MADCTL: MX | MV, landscape
+            b"\x29\x00\x0a")  # DISPON, 10 ms
 
     def __init__(self, width, height, sleep_ms=None):
         self.width = width
@@ -60,12 +60,16 @@ class Panel:
         raise NotImplementedError
 
     def init_display(self):
-        for cmd, data, delay in self.INIT:
-            self.write_cmd(cmd)
-            if data:
-                self.write_data(data)
-            if delay:
-                self.sleep_ms(delay)
+        init = self.INIT
+        i = 0
+        while i < len(init):
+            n = init[i + 1]
+            self.write_cmd(init[i])
+            if n:
+                self.write_data(init[i + 2:i + 2 + n])
+            if init[i + 2 + n]:
+                self.sleep_ms(init[i + 2 + n])
+            i += n + 3
 
     def _set_window(self, x, y, w, h):
         buf = self._window
@@ -156,15 +160,13 @@ def _swap(color):
 class ST7789(Panel):
     """ST7789 in landscape, 320x240, RGB565."""
 
-    INIT = (
-        (_SWRESET, None, 150),
-        (_SLPOUT, None, 10),
-        (_COLMOD, b"\x55", 0),  # 16 bits per pixel on the interface and in RAM
-        (_MADCTL, b"\x60", 0),  # MX | MV: landscape, RGB order
-        (_INVON, None, 0),
-        (_NORON, None, 0),
-        (_DISPON, None, 10),
-    )
+    INIT = (b"\x01\x00\x96"  # SWRESET, 150 ms
+            b"\x11\x00\x0a"  # SLPOUT, 10 ms
+            b"\x3a\x01\x55\x00"  # COLMOD: 16 bits per pixel on the interface and in RAM
+            b"\x36\x01\x60\x00"  # MADCTL: MX | MV, landscape, RGB order
+            b"\x21\x00\x00"  # INVON (ST7789 IPS panels need it)
+            b"\x13\x00\x00"  # NORON
+            b"\x29\x00\x0a")  # DISPON, 10 ms
 
     def __init__(self, spi, dc, cs=None, rst=None, width=320, height=240, sleep_ms=None):
         self.spi = spi
@@ -205,11 +207,9 @@ class ST7789(Panel):
 class ILI9341(ST7789):
     """ILI9341 in landscape, 320x240, RGB565 (same bus protocol)."""
 
-    INIT = (
-        (_SWRESET, None, 150),
-        (_SLPOUT, None, 120),
-        (_COLMOD, b"\x55", 0),  # 16 bits per pixel
-        (_MADCTL, b"\x28", 0),  # MV | BGR: landscape; ILI9341 panels are BGR
-        (_NORON, None, 0),
-        (_DISPON, None, 10),
-    )
+    INIT = (b"\x01\x00\x96"  # SWRESET, 150 ms
+            b"\x11\x00\x78"  # SLPOUT, 120 ms
+            b"\x3a\x01\x55\x00"  # COLMOD: 16 bits per pixel
+            b"\x36\x01\x28\x00"  # MADCTL: MV | BGR, landscape; ILI9341 panels are BGR
+            b"\x13\x00\x00"  # NORON
+            b"\x29\x00\x0a")  # DISPON, 10 ms

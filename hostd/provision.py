@@ -56,6 +56,9 @@ def device_config(home, db, device_id, wifi_ssid=None, wifi_password=None, tls_c
         values["wifi_password"] = wifi_password or ""
     if tls_ca:
         values["tls_ca"] = CA_FILE
+        broker = home.config()["broker"]
+        if broker["tls_port"] and not broker["url"]:  # hostd's Mosquitto: TLS on its own port
+            values["broker_port"] = broker["tls_port"]
     return values
 
 

@@ -65,8 +65,15 @@ def _encode(out, value):
         raise ValueError("cannot encode %s" % type(value))
 
 
-def encode(values):
-    """Encode a tuple or list of values as compact ASCII JSON bytes."""
+def encode(values, out=None):
+    """Encode a tuple or list of values as compact ASCII JSON bytes.
+
+    With `out` (a bytearray), append the encoding to it and return it
+    instead: protocol.wire.sign builds the whole signed message in one
+    buffer, without the copies a bytes result would cost the device."""
+    if out is not None:
+        _encode(out, values)
+        return out
     out = bytearray()
     _encode(out, values)
     return bytes(out)

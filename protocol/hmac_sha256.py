@@ -12,7 +12,7 @@ def _xor(key, pad):
         out[i] = pad
     for i in range(len(key)):
         out[i] ^= key[i]
-    return bytes(out)
+    return out  # hashlib takes any buffer: no bytes() copy
 
 
 def digest(key, message, tail=b""):

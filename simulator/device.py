@@ -102,6 +102,11 @@ class SimDevice:
             raise ValueError("buttons are numbered 1 to 5 from the left")
         self.board.press(button)
 
+    def inject_fault(self):
+        """Make the board's next button read raise MemoryError, once: what a
+        fragmented heap does to a real board at the worst moment."""
+        return self.board.control("fault")
+
     def screenshot(self, path):
         """Save the panel as it is now to a PNG (needs start(record_panel=True))."""
         return self.board.screenshot(path)

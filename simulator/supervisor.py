@@ -175,12 +175,17 @@ class Supervisor:
         """Press button 1..5, counted from the left (1 = 非常满意)."""
         if not 1 <= int(button) <= 5:
             raise ValueError("buttons are numbered 1 to 5 from the left")
+        return self.control("press %d" % int(button))
+
+    def control(self, line):
+        """Send one line to the board's control pipe ("press 3", "fault");
+        False if the board is off or the pipe is full."""
         with self._lock:
             fd = self._fds.get("control")
             if fd is None:
                 return False
             try:
-                os.write(fd, f"press {int(button)}\n".encode())
+                os.write(fd, (line + "\n").encode())
             except (BlockingIOError, BrokenPipeError):
                 return False
         return True

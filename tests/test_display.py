@@ -379,7 +379,10 @@ def test_memory_on_a_100k_heap(tmp_path):
     # slice, ~2.5 KB of garbage per screen, where it used to intern it as a
     # qstr that the heap never got back.)
     assert got["data_peak_upper_bound"] < 40 * 1024
-    assert got["draw_alloc"] < 28 * 1024  # garbage, collected as it goes; not a peak
+    # Garbage, collected as it goes; not a peak. (The option tiles' labels are
+    # sliced from one string in ROM, T20_LEVELS: ~1.4 KB of garbage per screen
+    # for ~1 KB less heap held for good.)
+    assert got["draw_alloc"] < 30 * 1024
     # The smallest heap on which the whole run (imports, littlefs, outbox,
     # decoding the signed session message, drawing) still succeeds.
     low, high = 32, 100

@@ -252,3 +252,28 @@ def test_key_rotation_while_ratings_wait_in_the_outbox(hall):
     h.device.stop()
     assert h.device.outbox_state() == {"depth": 0, "next_seq": 4}
     print("e2e key rotation: %.1f s" % (time.monotonic() - t0))
+
+
+def test_a_firmware_crash_resets_the_board_and_it_rates_again(hall):
+    """An exception escaping the firmware's loop (here a MemoryError the
+    virtual board raises at a button read, as a fragmented heap would) must
+    not leave the device at the REPL: it says why, resets, comes back online
+    by itself and takes the next session's rating; seqs go on, none reused."""
+    h = hall()
+    h.start_hostd()
+    h.start_device()
+    h.wait_online()
+    h.push.session(h.key, DEVICE, "sess-crash-1", staff_id="s1")
+    h.press_until_rows(1, 1)
+    booted = h.device.log_text().count("board: flash mounted, firmware starting")
+    assert h.device.inject_fault()
+    wait_for(lambda: "firmware: MemoryError, restarting" in h.device.log_text(), 20, 0.1)
+    wait_for(lambda: h.device.log_text().count("board: flash mounted, firmware starting")
+             > booted, 30, 0.1)
+    h.wait_online(after=int(time.time()))  # back online with no one touching it
+    h.push.session(h.key, DEVICE, "sess-crash-2", staff_id="s2")
+    h.press_until_rows(2, 2)
+    assert h.ratings() == [(1, 5, "sess-crash-1", "s1"), (2, 4, "sess-crash-2", "s2")]
+    assert ">>>" not in h.device.log_text()  # never stopped at the REPL
+    h.device.stop()
+    assert h.device.outbox_state() == {"depth": 0, "next_seq": 3}

@@ -23,6 +23,7 @@ _line = b""
 spi_sink = None  # the file the panel's SPI records go to (record_panel), or None
 wifi_up = True
 commands = []  # control lines the board did not handle itself, for tests
+fault = False  # set by a "fault" control line: service() raises once
 reset_kind = None  # "hard" once machine.reset() was called
 _events = None  # where the console tells the supervisor what happens (a pipe)
 
@@ -89,9 +90,12 @@ def press(button):
 
 
 def _handle(line):
+    global fault
     words = line.split()
     if len(words) == 2 and words[0] == "press" and words[1] in ("1", "2", "3", "4", "5"):
         press(int(words[1]))
+    elif words == ["fault"]:
+        fault = True  # the next button read fails, as a board out of memory would
     elif words:
         commands.append(line)
 
@@ -113,8 +117,13 @@ def _read_control():
 
 
 def service():
-    """Called on every input read: releases buttons and reads control input."""
-    global _last_poll
+    """Called on every input read: releases buttons and reads control input.
+    After a "fault" control line, the next call raises MemoryError once
+    (tests of the firmware's recovery: firmware/main.py)."""
+    global _last_poll, fault
+    if fault:
+        fault = False
+        raise MemoryError("fault injected by the virtual board")
     now = time.ticks_ms()
     for pin in list(_release_at):
         if time.ticks_diff(now, _release_at[pin]) >= 0:
