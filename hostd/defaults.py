@@ -20,9 +20,9 @@ again with the admin's override file (rating.holiday_file):
     a later deadline is written back to the session.
 """
 import logging
-import threading
 
 from hostd import channels, workdays
+from hostd.periodic import Periodic
 
 log = logging.getLogger("hostd.defaults")
 
@@ -113,30 +113,15 @@ def run_due(ctx, now=None):
     return counts
 
 
-class DefaultScheduler:
+class DefaultScheduler(Periodic):
     """Runs run_due every rating.default_check_seconds in a thread of `hostd run`."""
+
+    thread_name = "hostd-defaults"
+    log = log
 
     def __init__(self, ctx, interval=None):
         self.ctx = ctx
-        self.interval = interval or ctx.config["rating"]["default_check_seconds"]
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="hostd-defaults", daemon=True)
-        self.runs = 0
+        super().__init__(interval or ctx.config["rating"]["default_check_seconds"])
 
-    def start(self):
-        self._thread.start()
-        return self
-
-    def _run(self):
-        while not self._stop.is_set():
-            try:
-                run_due(self.ctx)
-            except Exception:
-                log.exception("default-rating check failed; retrying in %ss", self.interval)
-            self.runs += 1
-            self._stop.wait(self.interval)
-
-    def stop(self, timeout=10.0):
-        self._stop.set()
-        if self._thread.is_alive():
-            self._thread.join(timeout)
+    def once(self):
+        run_due(self.ctx)

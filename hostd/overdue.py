@@ -5,23 +5,21 @@ Each order is logged once when it becomes overdue, and again after a restart,
 so the log says it without repeating it every few minutes.
 """
 import logging
-import threading
 
 from hostd import workorders
+from hostd.periodic import Periodic
 
 log = logging.getLogger("hostd.overdue")
 
 
-class OverdueWatch:
-    def __init__(self, ctx, interval=300.0):
-        self.ctx, self.interval = ctx, interval
-        self.warned = set()  # order ids already logged as overdue
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="hostd-overdue", daemon=True)
+class OverdueWatch(Periodic):
+    thread_name = "hostd-overdue"
+    log = log
 
-    def start(self):
-        self._thread.start()
-        return self
+    def __init__(self, ctx, interval=300.0):
+        self.ctx = ctx
+        self.warned = set()  # order ids already logged as overdue
+        super().__init__(interval)
 
     def check(self):
         """Log orders newly overdue; return them."""
@@ -37,15 +35,4 @@ class OverdueWatch:
         self.warned = {o["order_id"] for o in orders}  # closed ones drop out
         return fresh
 
-    def _run(self):
-        while not self._stop.is_set():
-            try:
-                self.check()
-            except Exception:
-                log.exception("overdue check failed; retrying in %ss", self.interval)
-            self._stop.wait(self.interval)
-
-    def stop(self, timeout=10.0):
-        self._stop.set()
-        if self._thread.is_alive():
-            self._thread.join(timeout)
+    once = check

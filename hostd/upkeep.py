@@ -12,8 +12,9 @@ so ingest hardly notices it. bench/stats.py measures the dashboard after
 this same call, not after a full ANALYZE the product never runs.
 """
 import logging
-import threading
 import time
+
+from hostd.periodic import Periodic
 
 log = logging.getLogger("hostd.upkeep")
 
@@ -27,34 +28,17 @@ def analyze(conn):
     conn.execute("ANALYZE")
 
 
-class Upkeep:
+class Upkeep(Periodic):
     """ANALYZE at start and every `interval` seconds, on the store's writer."""
 
-    def __init__(self, store, interval=INTERVAL_S):
-        self.store, self.interval = store, interval
-        self.runs = 0
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="hostd-upkeep", daemon=True)
+    thread_name = "hostd-upkeep"
+    log = log
 
-    def start(self):
-        self._thread.start()
-        return self
+    def __init__(self, store, interval=INTERVAL_S):
+        self.store = store
+        super().__init__(interval)
 
     def once(self):
         started = time.monotonic()
         self.store.run(lambda db: analyze(db.conn))
-        self.runs += 1
         log.info("planner statistics refreshed in %.0f ms", 1000 * (time.monotonic() - started))
-
-    def _run(self):
-        while not self._stop.is_set():
-            try:
-                self.once()
-            except Exception:
-                log.exception("ANALYZE failed; retrying in %ss", self.interval)
-            self._stop.wait(self.interval)
-
-    def stop(self, timeout=10.0):
-        self._stop.set()
-        if self._thread.is_alive():
-            self._thread.join(timeout)
