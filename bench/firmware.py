@@ -34,6 +34,15 @@ that is `board_heap_bytes`. The `firmware_heap_*` figures are the
 simulator's totals minus it; the raw totals are reported too, unchanged, as
 `simulator_heap_*`. The subtraction is measured in the same run, never a
 constant.
+qstrs: MicroPython interns every name a module uses (functions, attributes,
+globals, keyword arguments, strings of up to 10 characters) in a qstr pool
+that grows in doubling blocks and never shrinks. On this port the block
+after the one that ends at the 620th entry holds 640 and takes 8,336 B at
+once: a handful of new names past that line cost the device 8 KB. After the
+rating, `mpremote exec` (the board's real serial console) stops the firmware
+and prints micropython.qstr_info(); `simulator_qstrs` is its n_qstr (board
+and console included, as the pool holds them), and tests/test_bench_firmware.py
+keeps it under the line with room to spare.
 simulator_boot_s: process start to the "firmware" board event (boot.py has
 mounted the flash and imports firmware.main); firmware_online_s: to the
 first heartbeat committed by hostd.
@@ -58,6 +67,7 @@ from hostd.store import Store
 from protocol import messages, topics
 
 HALL, DEVICE, WINDOW = "benchfw", "fw01", "W01"
+QSTR_BLOCK_END = 620  # qstr pool entries before the unix port's next 640-entry block
 FONT = "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc"
 
 
@@ -189,14 +199,31 @@ def _wait(predicate, timeout):
     return None
 
 
-def scenario(heap_kb=100, timeout=30, shots=None, sessions=1):
+def qstr_count(device, timeout=30):
+    """(n_qstr, n_pool) of the running device's qstr pool, read through its
+    serial console with mpremote (which stops the firmware, as Ctrl-C does)."""
+    import re
+
+    mpremote = str(Path(sys.executable).parent / "mpremote")
+    out = subprocess.run([mpremote, "connect", device.port, "resume", "exec",
+                          "import micropython; micropython.qstr_info()"],
+                         capture_output=True, text=True, timeout=timeout)
+    found = re.search(r"n_pool=(\d+), n_qstr=(\d+)", out.stdout)
+    if found is None:
+        raise RuntimeError("no qstr_info from the device: %s" % (out.stderr or out.stdout)[-300:])
+    return int(found.group(2)), int(found.group(1))
+
+
+def scenario(heap_kb=100, timeout=30, shots=None, sessions=1, qstrs=False):
     """Run the full rating once on a `heap_kb` heap; return what it measured.
 
     `shots`: a directory for PNGs of the panel (idle, session, thanks); the
     panel's SPI stream is then recorded, which costs the device a little
     heap (simulator/board/vboard.py): a stricter run, not a laxer one.
     `sessions` > 1: after the first rating, more sessions are pushed and
-    rated (button 2) one after another, as a window's day goes."""
+    rated (button 2) one after another, as a window's day goes.
+    `qstrs`: at the end, read the qstr pool's size (qstr_count()) into
+    result["qstrs"] and result["qstr_pools"]."""
     from simulator.device import SimDevice
 
     workdir = Path(tempfile.mkdtemp(prefix="hostd-fwbench-"))
@@ -285,6 +312,8 @@ def scenario(heap_kb=100, timeout=30, shots=None, sessions=1):
             result["log"] = device.log_text()[-400:]
             return result
         result["free_after_rating"] = after[0]
+        if qstrs:
+            result["qstrs"], result["qstr_pools"] = qstr_count(device, timeout)
         result["ok"] = True
         pusher.loop_stop()
         return result
@@ -324,7 +353,7 @@ def smallest_heap(low_kb=24, high_kb=100, resolution_kb=2, timeout=30, step_kb=8
 
 
 def run(resolution_kb=2, timeout=20):
-    full = scenario(100, timeout)
+    full = scenario(100, timeout, qstrs=True)
     total = heap_total(100)
     if full["ok"]:
         # The live heap after the rating is a floor: no smaller heap can work.
@@ -390,6 +419,12 @@ def figures(result):
             "only machine, network and time, gc.mem_alloc() after gc.collect(), minus the bare "
             "unix port's (micropython -c, %s B): boot.py, blockdev, vboard, the shims; C code "
             "on an ESP32" % result.get("bare_heap_bytes")),
+        "simulator_qstrs": figure(
+            r.get("qstrs"), "qstrs",
+            "entries in the qstr pool after the rating (board, console and firmware), "
+            "micropython.qstr_info() through mpremote; %s pool blocks; the next block, from "
+            "entry %d, takes 8,336 B at once" % (r.get("qstr_pools"), QSTR_BLOCK_END + 1),
+            target="<= %d" % QSTR_BLOCK_END),
         "simulator_boot_s": figure(
             r.get("boot_s"), "s", "SimDevice.start() to the board's 'firmware' event (MicroPython "
             "process up, ROMFS mapped, flash mounted, firmware.main importing); first heartbeat "

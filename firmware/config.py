@@ -33,15 +33,15 @@ SCHEMA = {
 }
 
 # Inclusive bounds for the numbers.
-_RANGES = {
-    "broker_port": (1, 65535),
-    "response_interval_ms": (0, 600000),
-    "session_ttl_s": (1, 86400),
-    "thanks_ms": (0, 600000),
-    "heartbeat_s": (5, 3600),
-}
+_RANGES = const((
+    ("broker_port", 1, 65535),
+    ("response_interval_ms", 0, 600000),
+    ("session_ttl_s", 1, 86400),
+    ("thanks_ms", 0, 600000),
+    ("heartbeat_s", 5, 3600),
+))
 
-_FIX = "re-provision the device (hostd device provision)"
+_FIX = const("re-provision the device (hostd device provision)")
 
 
 class ConfigError(Exception):
@@ -67,7 +67,10 @@ def _check(name, value):
     if kind == _INT:
         if not isinstance(value, int) or isinstance(value, bool):
             raise ConfigError("config: %s must be a whole number; %s" % (name, _FIX))
-        low, high = _RANGES.get(name, (0, 2147483647))
+        low, high = 0, 2147483647
+        for field, low_bound, high_bound in _RANGES:
+            if field == name:
+                low, high = low_bound, high_bound
         if value < low or value > high:
             raise ConfigError("config: %s must be between %d and %d; %s" % (name, low, high, _FIX))
         return value

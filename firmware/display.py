@@ -2,7 +2,7 @@
 #
 # Nothing is kept as a full-screen framebuffer. Each screen is drawn as filled
 # rectangles and small 1-bit bitmaps:
-#   - fixed Chinese text from firmware/glyphs.py (generated from the T<size>_*
+#   - fixed Chinese text from firmware/glyphs.py (generated from the T<size>
 #     strings below by tools/make_glyphs.py);
 #   - dynamic Chinese text (item, staff and window names) and the QR code as
 #     bitmaps the host sends in `parts`: [name, width, height, base64 of
@@ -18,23 +18,29 @@ import framebuf
 from firmware import glyphs
 from protocol.compat import const
 
-# Fixed UI text. The size in each name is the glyph size in pixels; change a
-# string here, then run tools/make_glyphs.py.
-# Per button, left to right: "|" between buttons, "/" between a tile's
-# lines. One string each, split when drawn: a table of tuples of strings
-# would stay in the heap (~0.7 KB), a string stays in ROM.
-T20_LEVELS = "非常/满意|满意|基本/满意|不满意|非常/不满意"
-T32_LEVELS = "非常满意|满意|基本满意|不满意|非常不满意"
-T20_REASONS = "态度|效率|质量|环境|其他/或扫码/填写"
-T20_PROMPT = "请您评价"
-T20_REASON_PROMPT = "请选择不满意的原因"
-T32_THANKS = "谢谢您的评价"
-T32_PAUSED = "暂停服务"
-T32_REVOKED = "设备已停用"
-T16_CALL_ADMIN = "请联系管理员"
-T16_FULL = "存储已满，请联系管理员"
-T16_STAFF_NO = "工号"
-T16_OFFLINE = "离线"
+# Fixed UI text, one tuple per glyph size in pixels: T<size>, read by index
+# (the consts below). Change a string here, then run tools/make_glyphs.py.
+# A tuple a size, not a name a string: every module-level name stays in the
+# qstr pool for good, and the firmware's names must fit the pool block they
+# share (README, "Device heap").
+# The per-button texts, left to right: "|" between buttons, "/" between a
+# tile's lines. One string each, cut when drawn: the pieces as tuples of
+# strings would stay in the heap (~0.7 KB), a string stays in ROM.
+T16 = ("请联系管理员", "存储已满，请联系管理员", "工号", "离线")
+_CALL_ADMIN = const(0)
+_FULL = const(1)
+_STAFF_NO = const(2)
+_OFFLINE = const(3)
+T20 = ("非常/满意|满意|基本/满意|不满意|非常/不满意", "态度|效率|质量|环境|其他/或扫码/填写",
+       "请您评价", "请选择不满意的原因")
+_LEVELS = const(0)  # T20 and T32
+_REASONS = const(1)
+_PROMPT = const(2)
+_REASON_PROMPT = const(3)
+T32 = ("非常满意|满意|基本满意|不满意|非常不满意", "谢谢您的评价", "暂停服务", "设备已停用")
+_THANKS = const(1)
+_PAUSED = const(2)
+_REVOKED = const(3)
 
 # Layout and colours: const(), so they cost the device no heap (RGB565
 # values: panel.rgb565(255, 255, 255) and so on; tests/test_display.py checks
@@ -62,9 +68,6 @@ _BANNER_H = const(22)
 _CHUNK_BYTES = const(192)  # bitmap bytes decoded or read at a time
 _QR_ROWS = const(6)  # QR module rows scaled per blit (a multiple of 3)
 _STRIP_BYTES = const(360)  # _QR_ROWS scaled rows of a QR code up to 120 pixels wide
-_FONTS = {}
-for _font in glyphs.FONTS:
-    _FONTS[_font[0]] = _font
 
 
 def _segment(text, index, sep):
@@ -203,7 +206,7 @@ class Display:
     def _overlays(self):
         if self.full:
             self.panel.fill_rect(0, 0, _WIDTH, _BANNER_H, _RED)
-            self.text(T16_FULL, (_WIDTH - len(T16_FULL) * 16) // 2, 3, 16, _WHITE, _RED)
+            self.text(T16[_FULL], (_WIDTH - len(T16[_FULL]) * 16) // 2, 3, 16, _WHITE, _RED)
         self._marker()
 
     def _marker(self):
@@ -214,7 +217,7 @@ class Display:
             self.panel.fill_rect(x, y, w, h, _WHITE)
         else:
             self.panel.fill_rect(x, y, w, h, _RED)
-            self.text(T16_OFFLINE, x + 2, y + 2, 16, _WHITE, _RED)
+            self.text(T16[_OFFLINE], x + 2, y + 2, 16, _WHITE, _RED)
 
     def _idle(self, window, staff_no, serving, parts, options):
         panel = self.panel
@@ -222,7 +225,7 @@ class Display:
         if not self.part(parts, "window", 10, 4, 300, 48):
             self.ascii(window or "", 10, 16, 3, _BLACK, _WHITE)
         if not serving:
-            self.text(T32_PAUSED, (_WIDTH - 4 * 32) // 2, 100, 32, _RED, _WHITE)
+            self.text(T32[_PAUSED], (_WIDTH - 4 * 32) // 2, 100, 32, _RED, _WHITE)
             return
         self.part(parts, "staff", 10, 64, 200, 24)  # else the staff number below says who
         self._staff_no(staff_no, 10, 100)
@@ -235,26 +238,26 @@ class Display:
             self.ascii(item_code, 10, 14, 3, _BLACK, _WHITE)
         self.part(parts, "staff", 2, 56, 192, 24)
         self._staff_no(staff_no, 2, 88)
-        self.text(T20_PROMPT, 2, 120, 20, _BLACK, _WHITE)
+        self.text(T20[_PROMPT], 2, 120, 20, _BLACK, _WHITE)
         self.part(parts, "qr", 198, 52, 120, 120)
         self._options()
 
     def _reason(self, parts):
         self.panel.fill(_WHITE)
-        prompt = T20_REASON_PROMPT
+        prompt = T20[_REASON_PROMPT]
         if self.part(parts, "qr", 198, 52, 120, 120):
             self.text(prompt, 8, 90, 20, _BLACK, _WHITE)  # beside the QR code
         else:
             self.text(prompt, (_WIDTH - len(prompt) * 20) // 2, 80, 20, _BLACK, _WHITE)
         for i in range(_BUTTONS):
-            self._tile(i, T20_REASONS, _REASON_BG, _WHITE)
+            self._tile(i, T20[_REASONS], _REASON_BG, _WHITE)
 
     def _thanks(self, level):
         panel = self.panel
         panel.fill(_WHITE)
-        self.text(T32_THANKS, (_WIDTH - len(T32_THANKS) * 32) // 2, 50, 32, _BLACK, _WHITE)
+        self.text(T32[_THANKS], (_WIDTH - len(T32[_THANKS]) * 32) // 2, 50, 32, _BLACK, _WHITE)
         index = 5 - level
-        label = _segment(T32_LEVELS, index, "|")
+        label = _segment(T32[_LEVELS], index, "|")
         bg, fg = OPTION_COLOURS[index]
         w = len(label) * 32 + 32
         x = (_WIDTH - w) // 2
@@ -263,16 +266,17 @@ class Display:
 
     def _revoked(self):
         self.panel.fill(_WHITE)
-        self.text(T32_REVOKED, (_WIDTH - len(T32_REVOKED) * 32) // 2, 84, 32, _RED, _WHITE)
-        self.text(T16_CALL_ADMIN, (_WIDTH - len(T16_CALL_ADMIN) * 16) // 2, 140, 16, _BLACK, _WHITE)
+        self.text(T32[_REVOKED], (_WIDTH - len(T32[_REVOKED]) * 32) // 2, 84, 32, _RED, _WHITE)
+        call = T16[_CALL_ADMIN]
+        self.text(call, (_WIDTH - len(call) * 16) // 2, 140, 16, _BLACK, _WHITE)
 
     def _options(self):
         for i in range(_BUTTONS):
             bg, fg = OPTION_COLOURS[i]
-            self._tile(i, T20_LEVELS, bg, fg)
+            self._tile(i, T20[_LEVELS], bg, fg)
 
     def _tile(self, index, text, bg, fg):
-        """Tile `index` with its lines from `text`, "a/b|c|..." (T20_LEVELS)."""
+        """Tile `index` with its lines from `text`, "a/b|c|..." (T20[_LEVELS])."""
         label = _segment(text, index, "|")
         count = label.count("/") + 1
         x, w = option_x(index)
@@ -286,7 +290,7 @@ class Display:
 
     def _staff_no(self, staff_no, x, y):
         if staff_no:
-            self.text(T16_STAFF_NO, x, y, 16, _BLACK, _WHITE)
+            self.text(T16[_STAFF_NO], x, y, 16, _BLACK, _WHITE)
             self.ascii(staff_no, x + 40, y, 2, _BLACK, _WHITE)
 
     # Drawing ----------------------------------------------------------------
@@ -347,7 +351,11 @@ class Display:
 
     def text(self, text, x, y, size, fg, bg):
         """Fixed Chinese text in glyphs of `size` pixels; returns the width drawn."""
-        font = _FONTS.get(size)
+        for font in glyphs.FONTS:  # (size, chars, bitmaps)
+            if font[0] == size:
+                break
+        else:
+            font = None
         start = x
         for i in range(len(text)):
             # A slice, not text[i] nor `for ch in text`: those intern each

@@ -25,10 +25,12 @@ from firmware.outbox import OutboxFull
 from protocol import wire as messages
 from protocol.compat import const
 
-IDLE = "idle"
-SESSION = "session"
-REASON = "reason"  # 差评: waiting for the reason
-THANKS = "thanks"
+# States. Private consts, strings and ints alike: no name in the device's
+# qstr pool (README, "Device heap").
+_IDLE = const("idle")
+_SESSION = const("session")
+_REASON = const("reason")  # 差评: waiting for the reason
+_THANKS = const("thanks")
 
 _BUTTONS = const(5)
 _REASON_TIMEOUT_S = const(30)
@@ -65,7 +67,7 @@ class Evaluator:
         self.ticks_ms = ticks_ms
         self.ticks_diff = ticks_diff or getattr(time, "ticks_diff", None) or _diff
         self.reason_timeout_ms = getattr(config, "reason_timeout_s", _REASON_TIMEOUT_S) * 1000
-        self.state = IDLE
+        self.state = _IDLE
         self.outbox_full = False
         self.revoked = False
         self.online = False
@@ -100,14 +102,14 @@ class Evaluator:
         self.staff_no = fields[_I_STAFF_NO]
         self.serving = fields[_I_SERVING] and fields[_I_STAFF_ID] is not None
         self.idle_parts = fields[_I_PARTS]
-        if self.state == IDLE:
+        if self.state == _IDLE:
             self._show_idle()
 
     def on_session(self, fields):
         """A finished service to be rated."""
         if not self.wants_session(fields):
             return
-        if self.state == REASON:
+        if self.state == _REASON:
             self._record([])  # the pending 差评 is kept even without a reason
         self.staff_id = fields[_S_STAFF_ID]
         self.staff_no = fields[_S_STAFF_NO]
@@ -118,7 +120,7 @@ class Evaluator:
         self.session = fields
         self._session_at = self.ticks_ms()
         self._session_ms = ttl * 1000
-        self.state = SESSION
+        self.state = _SESSION
         self.display.show_session(fields[_S_ITEM_CODE], fields[_S_STAFF_NO], fields[_S_PARTS])
 
     def wants_session(self, fields):
@@ -129,7 +131,7 @@ class Evaluator:
         session_id = fields[_S_ID]
         if session_id in self._rated:
             return False  # a redelivered session that has had its one rating
-        if self.session is not None and self.session[_S_ID] == session_id and self.state != IDLE:
+        if self.session is not None and self.session[_S_ID] == session_id and self.state != _IDLE:
             return False  # already on screen (QoS1 redelivery)
         return True
 
@@ -143,10 +145,10 @@ class Evaluator:
                 self.revoked = False
                 self._to_idle()
             return
-        if self.state == REASON:
+        if self.state == _REASON:
             self._record([])
         self.revoked = True
-        self.state = IDLE
+        self.state = _IDLE
         self.session = None
         self.display.show_revoked()
 
@@ -157,7 +159,7 @@ class Evaluator:
             return
         self.online = online
         self.display.set_online(online)
-        if self.state == IDLE and not self.revoked and self.serving:
+        if self.state == _IDLE and not self.revoked and self.serving:
             self._show_idle()  # the options show only when idle presses count
 
     def outbox_changed(self):
@@ -177,18 +179,18 @@ class Evaluator:
                 self.ticks_diff(now, self._rated_at) < self.config.response_interval_ms:
             return False
         state = self.state
-        if state == SESSION or (state == IDLE and self.takes_idle_ratings()):
-            if state == IDLE:
+        if state == _SESSION or (state == _IDLE and self.takes_idle_ratings()):
+            if state == _IDLE:
                 self.session = None  # unsessioned rating
             self._level = level_of(index)
             self._pressed_at = now
             self._pressed_time = self.clock.now()
             if self._level <= messages.BAD_LEVEL_MAX:
-                self.state = REASON
+                self.state = _REASON
                 self.display.show_reason(self.session[_S_PARTS] if self.session else None)
                 return True
             return self._record([])
-        if state == REASON:
+        if state == _REASON:
             if self.ticks_diff(now, self._pressed_at) < _REASON_GUARD_MS:
                 return False
             return self._record([messages.REASON_CODES[index]])
@@ -201,24 +203,24 @@ class Evaluator:
     def tick(self):
         """Run the timeouts; call it every few tens of milliseconds."""
         state = self.state
-        if state == IDLE:
+        if state == _IDLE:
             return
         elapsed = self.ticks_diff(self.ticks_ms(), self._since(state))
-        if state == SESSION and elapsed >= self._session_ms:
+        if state == _SESSION and elapsed >= self._session_ms:
             self.session = None  # unrated: the host makes it a default rating later
             self._to_idle()
-        elif state == REASON and elapsed >= self.reason_timeout_ms:
+        elif state == _REASON and elapsed >= self.reason_timeout_ms:
             if not self._record([]):
                 self._pressed_at = self.ticks_ms()  # try again after another timeout
-        elif state == THANKS and elapsed >= self.config.thanks_ms:
+        elif state == _THANKS and elapsed >= self.config.thanks_ms:
             self._to_idle()
 
     # -- inside ------------------------------------------------------------------
 
     def _since(self, state):
-        if state == SESSION:
+        if state == _SESSION:
             return self._session_at
-        if state == REASON:
+        if state == _REASON:
             return self._pressed_at
         return self._thanks_at
 
@@ -256,13 +258,13 @@ class Evaluator:
         if self.outbox.full():
             self.outbox_full = True  # warn the next citizen before they press
         self.display.set_full(self.outbox_full, False)  # show_thanks draws it
-        self.state = THANKS
+        self.state = _THANKS
         self._thanks_at = now
         self.display.show_thanks(self._level)
         return True
 
     def _to_idle(self):
-        self.state = IDLE
+        self.state = _IDLE
         self._show_idle()
 
     def _show_idle(self):

@@ -44,7 +44,7 @@ def verify(payload, keys, device):
     in `payload`. Raises a ProtocolError subclass as messages.decode would."""
     size = len(payload)
     if size > messages.MAX_HOST_MESSAGE:
-        raise Oversized("%d bytes" % size)
+        raise Oversized("host message of %d bytes" % size)
     if size < _SIG_TAIL + 2 or payload[size - 2] != _QUOTE or payload[size - 1] != 93 \
             or payload[size - _SIG_TAIL] != _COMMA or payload[size - _SIG_TAIL + 1] != _QUOTE:
         raise Malformed("no signature")
@@ -70,7 +70,7 @@ def verify(payload, keys, device):
     try:
         fields = json.loads(payload[:start + 3])
     except ValueError:
-        raise Malformed("not JSON")
+        raise Malformed("body is not JSON")
     finally:
         payload[start:start + 3] = saved
     messages._check_shape(fields)
@@ -104,7 +104,7 @@ def _last_field(payload, end):
         elif byte == _COMMA and depth == 1:
             last = i
     if last < 0:
-        raise Malformed("no fields")
+        raise Malformed("no fields in the list")
     return last + 1
 
 

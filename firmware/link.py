@@ -28,6 +28,21 @@ _DOWN = const(0)  # no socket: waiting for the next attempt
 _OPENING = const(1)  # TCP connect and CONNECT sent, waiting for CONNACK
 _UP = const(2)  # connected
 _CLOSED = const(3)  # close() was called
+# Link.stats: counters in a list, by these indices (names: STATS.split()).
+# A dict's keys would be eleven more names in the device's qstr pool.
+STATS = ("attempts connects refused disconnects published acked received timeouts oversized"
+         " suback_failures handler_errors")
+_ATTEMPTS = const(0)
+_CONNECTS = const(1)
+_REFUSED = const(2)
+_DISCONNECTS = const(3)
+_PUBLISHED = const(4)
+_ACKED = const(5)
+_RECEIVED = const(6)
+_TIMEOUTS = const(7)
+_OVERSIZED = const(8)
+_SUBACK_FAILURES = const(9)
+_HANDLER_ERRORS = const(10)
 
 
 def _default_rand():
@@ -73,9 +88,7 @@ class Link:
         self.connected = False
         self.refusal = 0  # last CONNACK return code that refused us (0: none)
         self.suback_failures = []  # topic filters the broker refused (SUBACK 0x80)
-        self.stats = {"attempts": 0, "connects": 0, "refused": 0, "disconnects": 0,
-                      "published": 0, "acked": 0, "received": 0, "timeouts": 0,
-                      "oversized": 0, "suback_failures": 0, "handler_errors": 0}
+        self.stats = [0] * 11  # by index: STATS
         self._topics = []  # [(topic_filter, qos)], re-sent on every connect
         # Packet id -> ticks_ms when a QoS1 publish was written (awaiting its
         # PUBACK), or the list of topic filters a SUBSCRIBE asked for (SUBACK).
@@ -131,7 +144,7 @@ class Link:
             self._pending[pid] = ticks_ms()
         self._queue(head, False)
         self._queue(payload)
-        self.stats["published"] += 1
+        self.stats[_PUBLISHED] += 1
         return pid
 
     def pending(self, pid):
@@ -159,11 +172,11 @@ class Link:
                 if event & (_IN | _BROKEN) and self._sock is not None:
                     self._read()
             except mp.Oversized as e:
-                self.stats["oversized"] += 1
+                self.stats[_OVERSIZED] += 1
                 self._lost(str(e))
             except Exception as e:  # OSError, EOFError, ValueError, MemoryError
                 if self._state == _UP:
-                    self._lost("read: %r" % e)
+                    self._lost("read failed: %r" % e)
                 else:
                     self._log("link: cannot connect to %s:%d (%r)" % (self.host, self.port, e))
                     self._lost(None)
@@ -178,7 +191,7 @@ class Link:
                 self._flush()
             except Exception:
                 pass
-        self._drop("closed")
+        self._drop("closed by the device")
         self._state = _CLOSED
 
     # ---- connection lifecycle ---------------------------------------------
@@ -211,7 +224,7 @@ class Link:
             return
         silent = ticks_diff(now, self._last_rx)
         if silent >= self.keepalive * 1500:
-            self.stats["timeouts"] += 1
+            self.stats[_TIMEOUTS] += 1
             self._lost("no packet from the broker in %d ms" % silent)
             return
         if ticks_diff(now, self._due) >= 0:
@@ -225,7 +238,7 @@ class Link:
 
     def _open(self, now):
         """Start a TCP connect and queue CONNECT; CONNACK comes through step()."""
-        self.stats["attempts"] += 1
+        self.stats[_ATTEMPTS] += 1
         self._since = now
         self._state = _OPENING
         self._sent = self._queued = 0
@@ -257,7 +270,7 @@ class Link:
         self._state = _UP
         self.connected = True
         self.refusal = 0
-        self.stats["connects"] += 1
+        self.stats[_CONNECTS] += 1
         self._since = now
         self._last_rx = now
         self._due = ticks_add(now, self.keepalive * 500)
@@ -287,7 +300,7 @@ class Link:
         """End the current connection; what was in flight is forgotten."""
         if self.connected:
             self.connected = False
-            self.stats["disconnects"] += 1
+            self.stats[_DISCONNECTS] += 1
             self._log("link: down (%s)" % reason)
         self._pending = {}
         self._close_socket()
@@ -402,7 +415,7 @@ class Link:
                 self._up()
                 return
             self.refusal = code
-            self.stats["refused"] += 1
+            self.stats[_REFUSED] += 1
             self._log("link: broker refused: %s (code %d)" % (mp.refusal(code), code))
             self._lost(None)
             if code != 3:  # credentials, client id: retrying soon won't help
@@ -411,12 +424,12 @@ class Link:
             return
         if kind & 0xF0 == mp.PUBLISH:
             pid, topic, payload = mp.parse_publish(kind, body)
-            self.stats["received"] += 1
+            self.stats[_RECEIVED] += 1
             if self.on_message:
                 try:
                     self.on_message(topic, payload)
                 except Exception as e:  # a bad handler must not wedge the link
-                    self.stats["handler_errors"] += 1
+                    self.stats[_HANDLER_ERRORS] += 1
                     self._log("link: on_message failed on %s: %r" % (topic, e))
             if pid and self._sock is not None:
                 self._queue(mp.puback(pid))
@@ -426,7 +439,7 @@ class Link:
             pid = mp.parse_pid(body)
             if isinstance(self._pending.get(pid), int):
                 del self._pending[pid]
-                self.stats["acked"] += 1
+                self.stats[_ACKED] += 1
                 if self.on_puback:
                     self.on_puback(pid)
         elif kind == mp.SUBACK:
@@ -435,7 +448,7 @@ class Link:
                 topics = ()
             for i in range(2, len(body)):
                 if body[i] == mp.SUBACK_FAILURE:
-                    self.stats["suback_failures"] += 1
+                    self.stats[_SUBACK_FAILURES] += 1
                     failed = topics[i - 2] if i - 2 < len(topics) else "?"
                     self.suback_failures.append(failed)
                     self._log("link: broker refused subscription %s" % failed)

@@ -4,23 +4,24 @@
 # that runs on MicroPython and CPython (tests check both).
 from protocol.compat import const
 
-# First byte of each control packet (type << 4 | flags).
-CONNECT = const(0x10)  # CONNECT, client -> broker
+# First byte of each control packet (type << 4 | flags). Those only this
+# module needs are private consts: no name left on the device (its qstr pool).
+_CONNECT = const(0x10)  # CONNECT, client -> broker
 CONNACK = const(0x20)  # CONNACK, broker -> client
 PUBLISH = const(0x30)  # PUBLISH, low nibble = DUP, QoS (2 bits), RETAIN
 PUBACK = const(0x40)  # PUBACK, QoS1 acknowledgement
-SUBSCRIBE = const(0x82)  # SUBSCRIBE, flags 0b0010 are mandatory
+_SUBSCRIBE = const(0x82)  # SUBSCRIBE, flags 0b0010 are mandatory
 SUBACK = const(0x90)  # SUBACK, one return code per topic filter
-PINGREQ = const(0xC0)  # PINGREQ
+_PINGREQ = const(0xC0)  # PINGREQ
 PINGRESP = const(0xD0)  # PINGRESP
-DISCONNECT = const(0xE0)  # DISCONNECT, clean close: the broker drops the will
+_DISCONNECT = const(0xE0)  # DISCONNECT, clean close: the broker drops the will
 
 PINGREQ_PACKET = b"\xc0\x00"  # PINGREQ, remaining length 0
 DISCONNECT_PACKET = b"\xe0\x00"  # DISCONNECT, remaining length 0
 
 SUBACK_FAILURE = const(0x80)  # SUBACK return code: subscription refused
 
-MAX_LENGTH = const(268435455)  # largest remaining length four varint bytes carry
+_MAX_LENGTH = const(268435455)  # largest remaining length four varint bytes carry
 MAX_PAYLOAD = const(16384)  # largest inbound payload by default (a session with bitmaps)
 TOPIC_ROOM = const(128)  # an inbound PUBLISH body's room for topic and packet id
 
@@ -31,19 +32,19 @@ class Oversized(ValueError):
 
 # CONNACK return codes 1..5 (MQTT 3.1.1 section 3.2.2.3), "|" between
 # them: one string stays in ROM, a dict of strings would sit in the heap.
-REFUSALS = ("unacceptable protocol version|client id rejected|server unavailable"
-            "|bad user name or password|not authorised")
+_REFUSALS = const("unacceptable protocol version|client id rejected|server unavailable"
+                  "|bad user name or password|not authorised")
 
 
 def refusal(code):
     """What a CONNACK return code means, for the log."""
-    names = REFUSALS.split("|")
+    names = _REFUSALS.split("|")
     return names[code - 1] if 0 < code <= len(names) else "?"
 
 
 def encode_length(n):
     """Remaining length as the 1-4 byte varint of the fixed header."""
-    if n < 0 or n > MAX_LENGTH:
+    if n < 0 or n > _MAX_LENGTH:
         raise ValueError("remaining length %d out of range" % n)
     out = bytearray()
     while True:
@@ -126,7 +127,7 @@ def connect(client_id, keepalive, clean_session=True, user=None, password=None, 
         _add_field(body, user)
     if password is not None:
         _add_field(body, password)
-    return _frame(CONNECT, body)
+    return _frame(_CONNECT, body)
 
 
 def publish_header(topic, payload_len, qos=0, retain=False, pid=0, dup=False):
@@ -157,7 +158,7 @@ def subscribe(pid, topics):
     for topic, qos in topics:
         _add_field(body, topic)
         body.append(qos)
-    return _frame(SUBSCRIBE, body)
+    return _frame(_SUBSCRIBE, body)
 
 
 def puback(pid):

@@ -324,7 +324,7 @@ class Outbox:
 
     def _no_flash(self):
         self._flash_full = True  # until a drained segment is deleted
-        return OutboxFull("flash full")
+        return OutboxFull("the flash is full")
 
     def append(self, make_wire):
         """Store make_wire(seq) durably and return seq (raises OutboxFull)."""

@@ -6,7 +6,9 @@
 # bool, int, str, and lists or tuples of those. Anything else is a bug in the
 # caller and raises ValueError.
 
-_HEX = b"0123456789abcdef"
+from protocol.compat import const
+
+_HEX = const(b"0123456789abcdef")
 
 
 def _escape_char(out, code):

@@ -2,8 +2,9 @@
 import binascii
 
 from protocol import hmac_sha256
+from protocol.compat import const
 
-_LABEL = b"hcp/v1 mqtt password"
+_LABEL = const(b"hcp/v1 mqtt password")
 
 
 def mqtt_password(key):

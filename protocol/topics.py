@@ -1,4 +1,5 @@
 # MQTT topics: hcp/v1/<hall>/<device>/<leaf>.
+from protocol.compat import const
 from protocol.errors import Malformed
 
 PREFIX = "hcp/v1/"
@@ -9,7 +10,7 @@ STATUS = "status"  # device -> host heartbeat; last will marks offline
 LEAVES = (RATING, ACK, SESSION, STATUS)
 
 MAX_ID = 32
-_ID_CHARS = b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_"
+_ID_CHARS = const(b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_")
 
 
 def valid_id(text):
@@ -36,9 +37,9 @@ def parse(name):
         raise Malformed("topic outside %s" % PREFIX)
     parts = name[len(PREFIX):].split("/")
     if len(parts) != 3 or parts[2] not in LEAVES:
-        raise Malformed("topic %s" % name)
+        raise Malformed("bad topic %s" % name)
     if not valid_id(parts[0]) or not valid_id(parts[1]):
-        raise Malformed("topic %s" % name)
+        raise Malformed("bad topic %s" % name)
     return parts[0], parts[1], parts[2]
 
 

@@ -113,7 +113,7 @@ def _check_values(fields):
     if kind == RATING:
         level = fields[5]
         if level < 1 or level > LEVEL_MAX:
-            raise LevelOutOfRange("level %d" % level)
+            raise LevelOutOfRange("level %d is out of range" % level)
         if fields[3] < 1 or fields[7] < 1:
             raise Malformed("seq and cases start at 1")
         for code in fields[6]:
@@ -215,7 +215,7 @@ def decode(payload, keys, device=None, max_size=MAX_DEVICE_MESSAGE, canonical_on
         fields = _loads(payload)  # the signature is the last element
         signature = binascii.unhexlify(hex_mac)
     except ValueError:
-        raise Malformed("not JSON")
+        raise Malformed("body is not JSON")
     if binascii.hexlify(signature) != hex_mac:
         raise Malformed("signature is not lowercase hex")
     if isinstance(fields, list) and fields:

@@ -20,6 +20,9 @@ from conftest import HEAP, MICROPYTHON, ROOT, Mosquitto, micropython_env, run_mi
 from firmware import mqtt_packet as mp
 
 MPY = ROOT / "tests" / "mpy"
+# MQTT 3.1.1: first bytes of CONNECT and SUBSCRIBE, and the largest remaining
+# length (private consts in firmware/mqtt_packet.py).
+CONNECT, SUBSCRIBE, MAX_LENGTH = 0x10, 0x82, 268435455
 
 
 # ---- helpers --------------------------------------------------------------
@@ -146,7 +149,7 @@ def test_remaining_length_vectors_cpython():
         mp.decode_length(bytes.fromhex("ff"))  # truncated
 
 
-@given(st.integers(min_value=0, max_value=mp.MAX_LENGTH))
+@given(st.integers(min_value=0, max_value=MAX_LENGTH))
 def test_remaining_length_round_trip(value):
     encoded = bytes(mp.encode_length(value))
     assert 1 <= len(encoded) <= 4
@@ -421,8 +424,8 @@ def test_suback_failure_recorded_and_broken_frame_drops(agents):
         return b"\x90\x04" + body[:2] + b"\x01\x80"  # SUBACK
 
     broker = ScriptedBroker([
-        (mp.CONNECT, b"\x20\x02\x00\x00"),  # CONNACK, accepted
-        (mp.SUBSCRIBE, suback),
+        (CONNECT, b"\x20\x02\x00\x00"),  # CONNACK, accepted
+        (SUBSCRIBE, suback),
         (None, b"\x30\xff\xff\xff\xff\x01"),  # PUBLISH with a 5-byte length
     ])
     agent = agents("link_agent.py", json.dumps({
@@ -445,7 +448,7 @@ def test_publish_without_puback_times_out_and_link_stays_up(agents):
         return mp.puback((body[2 + body[1]] << 8) | body[3 + body[1]])
 
     broker = ScriptedBroker([
-        (mp.CONNECT, b"\x20\x02\x00\x00"),  # CONNACK, accepted
+        (CONNECT, b"\x20\x02\x00\x00"),  # CONNACK, accepted
         (mp.PUBLISH | 0x02, late_puback),  # QoS1 PUBLISH in, PUBACK after 600 ms
     ])
     agent = agents("link_agent.py", json.dumps({

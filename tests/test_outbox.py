@@ -75,7 +75,7 @@ def test_full_outbox_refuses_and_depth_stays_exact(tmp_path):
 
 def test_full_flash_refuses_but_still_drains(tmp_path):
     out = run(tmp_path, "fill", "state", "drain", "append:2", blocks=32)
-    assert out[0]["error"] == "flash full" and out[0]["filled"] > 0 and out[0]["full"]
+    assert out[0]["error"] == "the flash is full" and out[0]["filled"] > 0 and out[0]["full"]
     filled = out[0]["filled"]
     assert out[1]["depth"] == filled
     assert out[2]["drained"] == filled and out[2]["bad"] == 0

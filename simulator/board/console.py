@@ -25,15 +25,19 @@
 import sys
 
 import vboard
+from micropython import const
 
-_CTRL_A = 1
-_CTRL_B = 2
-_CTRL_C = 3
-_CTRL_D = 4
-_CTRL_E = 5
-_PASTE_WINDOW = 256  # raw-paste flow-control window (bytes)
-_RAW_BANNER = b"raw REPL; CTRL-B to exit\r\n"
-_COMPOUND = ("if ", "while ", "for ", "try:", "def ", "class ", "with ", "@", "async ")
+# const(): no names left in the qstr pool or the module (the simulator
+# interns this module's names at power-on, and they count against the pool
+# block the firmware's names share; on a board the REPL is C code).
+_CTRL_A = const(1)
+_CTRL_B = const(2)
+_CTRL_C = const(3)
+_CTRL_D = const(4)
+_CTRL_E = const(5)
+_PASTE_WINDOW = const(256)  # raw-paste flow-control window (bytes)
+_RAW_BANNER = const(b"raw REPL; CTRL-B to exit\r\n")
+_COMPOUND = const(("if ", "while ", "for ", "try:", "def ", "class ", "with ", "@", "async "))
 
 _in = sys.stdin.buffer
 _out = sys.stdout.buffer

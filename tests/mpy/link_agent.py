@@ -13,7 +13,7 @@ from time import ticks_diff, ticks_ms
 
 import binascii
 
-from firmware.link import Link
+from firmware.link import STATS, Link
 
 cfg = json.loads(sys.argv[1])
 T0 = ticks_ms()
@@ -103,7 +103,7 @@ def main():
                 emit("heap", alloc=gc.mem_alloc(), free=gc.mem_free())
         elif not link.connected and was_up:
             was_up = False
-            emit("down", stats=link.stats)
+            emit("down", stats=dict(zip(STATS.split(), link.stats)))
             if cfg.get("probe_when_down"):
                 began = ticks_ms()
                 ok = link.publish("probe/offline", b"x", 1) != 0
@@ -112,7 +112,7 @@ def main():
         check_publishes()
     link.close()
     run_for(200)
-    emit("end", stats=link.stats, suback_failures=link.suback_failures)
+    emit("end", stats=dict(zip(STATS.split(), link.stats)), suback_failures=link.suback_failures)
 
 
 main()

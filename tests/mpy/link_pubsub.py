@@ -18,7 +18,7 @@ def emit(ev, **fields):
 
 gc.collect()
 before_import = gc.mem_alloc()
-from firmware.link import Link  # noqa: E402
+from firmware.link import STATS, Link  # noqa: E402
 
 gc.collect()
 after_import = gc.mem_alloc()
@@ -100,7 +100,7 @@ def main():
 
     pids = [link.publish("t/out", "c%d" % i, 1) for i in range(20)]
     run_until(lambda: not [p for p in pids if link.pending(p)], 6000, "20 PUBACKs")
-    emit("concurrent", ok=[p in acked for p in pids], acked=link.stats["acked"])
+    emit("concurrent", ok=[p in acked for p in pids], acked=link.stats[STATS.split().index("acked")])
 
     times = []
     for i in range(RTT_COUNT):
@@ -115,7 +115,7 @@ def main():
          max_us=times[-1] if times else -1, free=gc.mem_free())
     link.close()
     run_for(100)
-    emit("end", stats=link.stats)
+    emit("end", stats=dict(zip(STATS.split(), link.stats)))
 
 
 main()
