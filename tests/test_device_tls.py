@@ -10,8 +10,12 @@ flash and the config hostd/provision.py writes for `--tls-ca`.
 - Another CA: the device must not connect (no heartbeat reaches hostd), says
   why in one log line, and keeps the rating in its outbox; given the right
   CA, it delivers that rating.
+- The right CA, but the server's certificate is for another name than the
+  one the device dials: refused too, so a hall certificate stolen from one
+  machine cannot stand in for the broker.
 """
 import shutil
+import socket
 import subprocess
 import time
 
@@ -30,7 +34,7 @@ pytestmark = [
     pytest.mark.skipif(shutil.which("openssl") is None, reason="no openssl CLI to make a test CA"),
 ]
 
-GOOD, BAD = "w08-tls", "w09-badca"
+GOOD, BAD, NAMED = "w08-tls", "w09-badca", "w10-name"
 WINDOW = "08"
 CA_FILE = provision.CA_FILE  # ca.pem: where the device's config points
 SETTINGS = {"heartbeat_s": 5, "response_interval_ms": 300, "thanks_ms": 200}
@@ -74,15 +78,16 @@ class TlsHall:
                             ("tls_ca", str(self.ca)), ("tls_port", self.tls_port)):
             self.home.set("broker", name, value)
         self.keys = {}
-        for device in (GOOD, BAD):
+        for device in (GOOD, BAD, NAMED):
             assert hostd(self.home, "device", "add", device, "--window", WINDOW).exit_code == 0
         self.daemon = HostdProcess(self.home)
         self.push = HostPush(self.home)
         self.devices = []
 
-    def device(self, path, device_id, ca):
+    def device(self, path, device_id, ca, **overrides):
         """A simulated 评价器 with the config `hostd device provision --tls-ca`
-        writes (the TLS port, tls_ca = ca.pem), and `ca` as its ca.pem."""
+        writes (the TLS port, tls_ca = ca.pem) and `overrides`, and `ca` as
+        its ca.pem."""
         db = open_database(self.home.db_path)
         try:
             config = provision.device_config(self.home, db, device_id, tls_ca=True)
@@ -91,7 +96,7 @@ class TlsHall:
         assert (config["broker_port"], config["tls_ca"]) == (self.tls_port, CA_FILE), config
         self.keys[device_id] = bytes.fromhex(config["key"])
         sim = SimDevice(path, device_id)
-        sim.write_config(dict(config, **SETTINGS))
+        sim.write_config(dict(config, **SETTINGS, **overrides))
         put_ca(sim, ca)
         self.devices.append(sim)
         return sim
@@ -198,3 +203,25 @@ def test_a_device_with_another_ca_does_not_connect_and_keeps_its_rating(tls_hall
     h.wait_drained(BAD, sim)
     sim.stop()
     assert sim.outbox_state() == {"depth": 0, "next_seq": 2}
+
+
+def test_a_server_certificate_for_another_name_is_refused(tls_hall, tmp_path):
+    """The hall CA signed the server's certificate for 127.0.0.1; a device
+    that dials the same listener as "localhost" must refuse it: the name it
+    asked for is not in the certificate (MicroPython passes server_hostname
+    to mbedTLS, which checks it only when verification is required)."""
+    h = tls_hall
+    first = socket.getaddrinfo("localhost", h.tls_port, type=socket.SOCK_STREAM)[0][4][0]
+    if first != "127.0.0.1":
+        pytest.skip("localhost resolves to %s first here, not to the listener's 127.0.0.1" % first)
+    sim = h.device(tmp_path / "flash", NAMED, h.ca, broker_host="localhost")
+    sim.start()
+    assert sim.wait_log("link: cannot connect to localhost:%d" % h.tls_port, 30), \
+        sim.log_text()[-3000:]
+    time.sleep(1.0)  # a retry: still refused
+    log = sim.log_text()
+    lines = [line for line in log.splitlines() if "cannot connect" in line]
+    assert lines and "does not match with the expected CN" in lines[0], log
+    assert "link: connected" not in log and "Traceback" not in log, log
+    assert not h.online(NAMED)
+    sim.stop()
