@@ -88,7 +88,7 @@ class Link:
         self.connected = False
         self.refusal = 0  # last CONNACK return code that refused us (0: none)
         self.suback_failures = []  # topic filters the broker refused (SUBACK 0x80)
-        self.stats = [0] * 11  # by index: STATS
+        self.stats = [0] * (_HANDLER_ERRORS + 1)  # by index: STATS
         self._topics = []  # [(topic_filter, qos)], re-sent on every connect
         # Packet id -> ticks_ms when a QoS1 publish was written (awaiting its
         # PUBACK), or the list of topic filters a SUBSCRIBE asked for (SUBACK).
