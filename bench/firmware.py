@@ -50,6 +50,7 @@ first heartbeat committed by hostd.
 import base64
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -202,8 +203,6 @@ def _wait(predicate, timeout):
 def qstr_count(device, timeout=30):
     """(n_qstr, n_pool) of the running device's qstr pool, read through its
     serial console with mpremote (which stops the firmware, as Ctrl-C does)."""
-    import re
-
     mpremote = str(Path(sys.executable).parent / "mpremote")
     out = subprocess.run([mpremote, "connect", device.port, "resume", "exec",
                           "import micropython; micropython.qstr_info()"],
@@ -223,7 +222,8 @@ def scenario(heap_kb=100, timeout=30, shots=None, sessions=1, qstrs=False):
     `sessions` > 1: after the first rating, more sessions are pushed and
     rated (button 2) one after another, as a window's day goes.
     `qstrs`: at the end, read the qstr pool's size (qstr_count()) into
-    result["qstrs"] and result["qstr_pools"]."""
+    result["qstrs"] and result["qstr_pools"] (None, and why in
+    result["qstrs_error"], if mpremote cannot read them)."""
     from simulator.device import SimDevice
 
     workdir = Path(tempfile.mkdtemp(prefix="hostd-fwbench-"))
@@ -316,8 +316,8 @@ def scenario(heap_kb=100, timeout=30, shots=None, sessions=1, qstrs=False):
             try:
                 result["qstrs"], result["qstr_pools"] = qstr_count(device, timeout)
             except (RuntimeError, subprocess.TimeoutExpired) as e:  # the rating stands; say why
-                result["qstrs"] = None
-                result["qstr_pools"] = "unknown (%s)" % e
+                result["qstrs"] = result["qstr_pools"] = None
+                result["qstrs_error"] = str(e)
         result["ok"] = True
         pusher.loop_stop()
         return result

@@ -32,7 +32,7 @@ QSTR_ROOM = 10  # names a change may add before this test asks for some to go
 def test_realistic_session_is_taken_and_rated_on_a_tight_heap(tmp_path):
     run = firmware.scenario(HEAP_KB, timeout=20, shots=str(tmp_path), sessions=2, qstrs=True)
     assert run["ok"], run  # failed_at and the device log say where and why
-    assert run["qstrs"] is not None, run["qstr_pools"]  # mpremote could not read the pool
+    assert run["qstrs"] is not None, run["qstrs_error"]  # mpremote could not read the pool
     assert run["qstrs"] <= firmware.QSTR_BLOCK_END - QSTR_ROOM, (
         "%d qstrs: the pool's next block (8 KB) is %d names away; remove names from "
         "firmware/ or protocol/ (README, Device heap)" % (
