@@ -8,10 +8,20 @@ import uvicorn
 log = logging.getLogger("hostd.web")
 
 
+# How long an idle keep-alive connection stays open. Longer than clients keep
+# theirs (httpx 5 s, browsers 4-60 s): when both sides give up after the same
+# idle time, a request sent on the connection the server is closing at that
+# moment gets "Server disconnected without sending a response". At 5 s it
+# ended `make demo` (httpx, a call every 5-9 s per window) after 12 minutes.
+# 75 s is nginx's default.
+KEEP_ALIVE_S = 75
+
+
 class WebServer:
     def __init__(self, app, host, port):
         config = uvicorn.Config(app, host=host, port=port, log_level="warning",
-                                access_log=False, lifespan="off", timeout_keep_alive=5)
+                                access_log=False, lifespan="off",
+                                timeout_keep_alive=KEEP_ALIVE_S)
         self.server = uvicorn.Server(config)
         self.host, self.port = host, port
         self.url = "http://%s:%d/" % ("127.0.0.1" if host in ("0.0.0.0", "::") else host, port)
