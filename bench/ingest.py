@@ -265,9 +265,10 @@ def _raw_round(port, fleet, per_device, window, processes):
 
 def _cpu():
     """CPU seconds of this process (collector or echo host, and the store's
-    writer; the publishers run in worker processes)."""
-    times = os.times()
-    return times.user + times.system
+    writer; the publishers run in worker processes). time.process_time()
+    counts in nanoseconds; os.times() counted in 10 ms clock ticks, so a
+    short round on a loaded machine could read 0."""
+    return time.process_time()
 
 
 def _oneway_round(port, fleet, per_device, window, processes):

@@ -10,24 +10,23 @@ time.ticks_us() around each append. The unix port runs on this machine's
 CPU and a file in /tmp, so these are ratios to trust more than absolutes.
 """
 import json
-import os
 import subprocess
-import sys
 import tempfile
 from pathlib import Path
 
 from bench.common import figure
+from simulator import build, launch
 
 ROOT = Path(__file__).resolve().parent.parent
 MPY = ROOT / "tests" / "mpy"
 
 
-def _micropython(script, *args):
-    env = dict(os.environ)
-    env["MICROPYPATH"] = "%s:%s:.frozen" % (ROOT, MPY)
-    proc = subprocess.run([str(Path(sys.executable).parent / "micropython"), "-X", "heapsize=100K",
-                           str(script), *[str(a) for a in args]],
-                          env=env, capture_output=True, text=True, timeout=600)
+def _micropython(workdir, script, *args):
+    """tests/mpy/`script` on the 100 KB heap as on a board: in place from the
+    script image, in `workdir`, files by relative names (simulator/launch.py)."""
+    image = build.script_image(MPY, ROOT / "build" / "tests")
+    proc = subprocess.run(launch.command(image, launch.HEAP, "-m", script.stem, *[str(a) for a in args]),
+                          env=launch.environment(), cwd=workdir, capture_output=True, text=True, timeout=600)
     if proc.returncode != 0:
         raise RuntimeError("%s failed: %s" % (script.name, (proc.stderr or proc.stdout).strip()[-300:]))
     return json.loads(proc.stdout.strip().splitlines()[-1])
@@ -35,8 +34,8 @@ def _micropython(script, *args):
 
 def run(appends=500, full=1000):
     with tempfile.TemporaryDirectory(prefix="hostd-outbox-bench-") as tmp:
-        outbox = _micropython(MPY / "outbox_bench.py", Path(tmp) / "outbox.img", 512, appends, full)
-        raw = _micropython(MPY / "bench_raw_append.py", Path(tmp) / "raw.img", 512, appends)
+        outbox = _micropython(tmp, MPY / "outbox_bench.py", "outbox.img", 512, appends, full)
+        raw = _micropython(tmp, MPY / "bench_raw_append.py", "raw.img", 512, appends)
     return {"outbox": outbox, "raw": raw}
 
 

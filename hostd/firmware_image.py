@@ -11,8 +11,10 @@ source, so a device never gets .py files.
 
 The device's own main.py is MAIN_PY: it imports firmware.main, which runs.
 """
+import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -41,15 +43,20 @@ def compile_file(source, target, source_name=None):
     if target.exists() and target.stat().st_mtime >= source.stat().st_mtime:
         return
     target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_suffix(".tmp")
-    try:
-        proc = subprocess.run([_tool("mpy-cross"), "-o", str(tmp), "-s", source_name or source.name,
-                               str(source)],
-                              capture_output=True, text=True)
-    except OSError as exc:
-        raise ImageError("cannot run mpy-cross (%s): run `make install`" % exc)
-    if proc.returncode != 0:
-        raise ImageError("mpy-cross failed on %s: %s" % (source, proc.stderr.strip()))
+    # mpy-cross refuses ("name too long") an input or output path of 256
+    # characters or more, as a deep checkout has: it works on a copy, by bare
+    # names, in a folder of its own.
+    with tempfile.TemporaryDirectory(prefix="mpy-cross-") as work:
+        shutil.copyfile(source, Path(work) / "source.py")
+        try:
+            proc = subprocess.run([_tool("mpy-cross"), "-o", "out.mpy", "-s", source_name or source.name,
+                                   "source.py"], cwd=work, capture_output=True, text=True)
+        except OSError as exc:
+            raise ImageError("cannot run mpy-cross (%s): run `make install`" % exc)
+        if proc.returncode != 0:
+            raise ImageError("mpy-cross failed on %s: %s" % (source, proc.stderr.strip()))
+        tmp = target.with_suffix(".tmp")
+        shutil.copyfile(Path(work) / "out.mpy", tmp)
     tmp.replace(target)
 
 

@@ -35,6 +35,30 @@ def firmware_image():
     return device_image.romfs_image()
 
 
+def script_image(folder, out):
+    """The firmware image plus the MicroPython programs in `folder` (*.py)
+    at its top level, built (if stale) in `out`; return its path.
+
+    It is what a developer deploys to test on a board (`mpremote romfs
+    deploy`): the firmware's bytecode as provisioning puts it at /rom, and
+    the test programs beside it, each run in place by `boot.py -m NAME`
+    (simulator/launch.py). Every file name in it is a fixed /rom/... name,
+    never the checkout's."""
+    out = Path(out)
+    tree = device_image.compile_tree(out / "mpy")
+    image = out / "scripts.romfs"
+    sources = sorted(Path(folder).glob("*.py"))
+    wanted = {source.stem + ".mpy" for source in sources}
+    for stale in tree.glob("*.mpy"):
+        if stale.name not in wanted:
+            stale.unlink()
+            image.unlink(missing_ok=True)  # the newest-file check cannot see a removal
+    for source in sources:
+        device_image.compile_file(source, tree / (source.stem + ".mpy"),
+                                  "%s/%s.mpy" % (device_image.ROMFS_MOUNT, source.stem))
+    return device_image.pack_romfs(tree, image)
+
+
 if __name__ == "__main__":
     print(board_image())
     print(firmware_image())

@@ -39,18 +39,18 @@ class SimDevice:
     def run_on_flash(self, code, timeout=60):
         """Run MicroPython `code` with the flash mounted at /flash (cwd); return stdout."""
         script = (
-            "import boot, os, blockdev\n"
-            f"blockdev.mount({str(self.image)!r}, '/flash', block_count={FLASH_BLOCKS})\n"
+            "import os, blockdev\n"
+            f"blockdev.mount({self.image.name!r}, '/flash', block_count={FLASH_BLOCKS})\n"
             "os.chdir('/flash')\n" + code
         )
         if self.running():
             raise FlashScriptError("the device is running; stop it before touching its flash")
         # A file, not -c: the unix port aborts on arguments of 256 bytes or more.
-        path = self.flash_dir / "flash-script.py"
-        path.write_text(script)
+        # boot.py (simulator/launch.py) maps the ROMs, then runs it as the main program.
+        (self.flash_dir / "flash_script.py").write_text(script)
         proc = subprocess.run(
-            [*micropython_command(build.firmware_image()), str(path)],  # the repo's firmware code
-            env=micropython_env(), capture_output=True, text=True, timeout=timeout,
+            micropython_command(build.firmware_image(), HEAP, "-m", "flash_script"),  # the repo's firmware
+            env=micropython_env(), cwd=self.flash_dir, capture_output=True, text=True, timeout=timeout,
         )
         if proc.returncode != 0:
             detail = (proc.stderr.strip() or proc.stdout.strip() or "failed").splitlines()[-1]

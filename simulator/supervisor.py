@@ -41,7 +41,7 @@ import time
 import tty
 from pathlib import Path
 
-from simulator import build
+from simulator import build, launch
 from simulator.panel_decode import PanelDecoder
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -54,21 +54,15 @@ PARTITION_FILE = "romfs.img"  # the device's romfs partition (simulator/launch.p
 PRELOAD_MARKER = "romfs.repo"
 
 
-def micropython_command(partition=None, heap=HEAP):
+def micropython_command(partition=None, heap=HEAP, *args):
     """The unix port with the board's ROM image mapped, and the device's romfs
-    partition file `partition` (None: a board without one) (simulator/launch.py)."""
-    import sys
-
-    return [sys.executable, "-m", "simulator.launch", str(build.board_image()),
-            str(partition) if partition else "-", "-X", f"heapsize={heap}"]
+    partition file `partition` (None: a board without one), running boot.py
+    with `args` in the working folder (simulator/launch.py)."""
+    return launch.command(partition, heap, *args)
 
 
 def micropython_env(autorun=False):
-    env = dict(os.environ)
-    env["MICROPYPATH"] = f"{BOARD}:.frozen"
-    env["PYTHONPATH"] = str(ROOT)
-    env["HCP_AUTORUN"] = "1" if autorun else "0"
-    return env
+    return launch.environment(autorun)
 
 
 def preload_firmware(flash_dir, firmware="auto"):
@@ -259,8 +253,8 @@ class Supervisor:
             if self.spi_file is not None:
                 self._spi_out = open(self.spi_file, "wb")
         autorun = preload_firmware(self.flash_dir, self.firmware)
-        args = [*micropython_command(self.partition if self.romfs else None, self.heap),
-                str(BOARD / "boot.py"), str(self.image), mode,
+        args = [*micropython_command(self.partition if self.romfs else None, self.heap,
+                                     self.image.name, mode),
                 str(control_r), str(events_w), spi]
         self.proc = subprocess.Popen(args, env=micropython_env(autorun), stdin=stdin_r, stdout=stdout_w,
                                      stderr=subprocess.STDOUT, cwd=self.flash_dir, pass_fds=child[2:],

@@ -68,7 +68,7 @@ def test_ticks_wraparound_uses_ticks_diff():
     script = """
 import time, json
 from firmware.buttons import Buttons
-from simulator.board.spi_recorder import DummyPin
+from spi_recorder import DummyPin
 pins = [DummyPin(1) for _ in range(5)]
 start = time.ticks_add(0, -15)  # 15 ms before the wrap
 t = [start]

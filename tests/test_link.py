@@ -8,15 +8,17 @@ import shutil
 import signal
 import socket
 import subprocess
+import tempfile
 import threading
 import time
+from pathlib import Path
 
 import paho.mqtt.client as mqtt
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from conftest import HEAP, MICROPYTHON, ROOT, Mosquitto, micropython_env, run_micropython
+from conftest import HEAP, ROOT, Mosquitto, run_micropython, start_micropython
 from firmware import mqtt_packet as mp
 
 MPY = ROOT / "tests" / "mpy"
@@ -31,9 +33,9 @@ class Agent:
     """A MicroPython process printing JSON lines, read by a thread as they come."""
 
     def __init__(self, script, *args, heap=HEAP):
-        self.proc = subprocess.Popen(
-            [MICROPYTHON, "-X", f"heapsize={heap}", str(MPY / script), *args],
-            env=micropython_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        self.workdir = tempfile.TemporaryDirectory(prefix="link-agent-")
+        self.proc = start_micropython(Path(script).stem, *args, cwd=self.workdir.name, heap=heap,
+                                      stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         self.queue = queue.Queue()
         self.seen = []
         threading.Thread(target=self._pump, daemon=True).start()

@@ -28,7 +28,7 @@ import time
 
 import pytest
 
-from conftest import HEAP, MICROPYTHON, ROOT, micropython_env, run_micropython
+from conftest import ROOT, run_micropython, start_micropython
 
 SCRIPT = ROOT / "tests" / "mpy" / "outbox_powercut.py"
 BLOCKS = 512
@@ -47,10 +47,8 @@ def _parse(log_text):
 
 def _cut(image, rng, log_path, seed):
     with open(log_path, "w") as log:
-        child = subprocess.Popen(
-            [MICROPYTHON, "-X", f"heapsize={HEAP}", str(SCRIPT), str(image), str(BLOCKS), "work", str(seed)],
-            stdout=log, stderr=subprocess.STDOUT, env=micropython_env(),
-        )
+        child = start_micropython(SCRIPT.stem, image, BLOCKS, "work", seed, cwd=image.parent,
+                                  stdout=log, stderr=subprocess.STDOUT)
         if rng.random() < 0.2:
             time.sleep(rng.uniform(0.0, 0.15))  # maybe while it is still opening (recovery)
         else:

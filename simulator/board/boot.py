@@ -1,7 +1,15 @@
 # Powers on the virtual board (MicroPython unix port).
 #
 #   micropython -X heapsize=100K boot.py FLASH_IMAGE [MODE CONTROL_FD EVENTS_FD SPI_FD]
+#   micropython -X heapsize=100K boot.py -m MODULE [ARG ...]
 #
+# The first powers the board on (startup.py). The second runs MODULE from
+# the ROMs (or the working folder) as the main program, with sys.argv =
+# [MODULE, ARG ...], as a test program deployed beside the firmware runs on
+# a board; the tests and benches run their MicroPython scripts so.
+#
+# simulator/launch.py copies this file into the board's working folder and
+# runs it by its bare name, so no host folder's name enters the heap.
 # This file runs from source, so its bytecode sits in the heap: it only maps
 # the ROM images that simulator/launch.py placed outside the heap and hands
 # over to startup.py, which runs in place from there (see startup.py for the
@@ -45,6 +53,10 @@ def mount_roms():
 mount_roms()
 
 if __name__ == "__main__":
-    import startup
+    if sys.argv[1:2] == ["-m"]:
+        sys.argv[:] = sys.argv[2:]
+        __import__(sys.argv[0])
+    else:
+        import startup
 
-    startup.main(sys.argv[1:])
+        startup.main(sys.argv[1:])

@@ -20,6 +20,7 @@ from micropython import const
 _BLOCK = const(4096)  # erase block of the ESP32's SPI flash
 _ENODEV = const(19)
 _EINVAL = const(22)
+_EROFS = const(30)
 _rom = None  # memoryview over the mapped partition
 _path = None  # the host file that keeps it across power cycles
 _marker = None  # <flash dir>/romfs.repo: "preloaded from the repo", dropped on a deploy
@@ -30,8 +31,8 @@ def attach(addr, size, path):
     import uctypes
 
     _rom = memoryview(uctypes.bytearray_at(addr, size))
-    _path = path
-    _marker = path.rsplit("/", 1)[0] + "/romfs.repo"
+    _path = path or None
+    _marker = path[:path.rfind("/") + 1] + "romfs.repo"  # beside the partition file
 
 
 def _store(offset, data):
@@ -71,6 +72,8 @@ def rom_ioctl(op, *args):
         return -_EINVAL
     if op == 2:
         return _rom
+    if _path is None and (op == 3 or op == 4):
+        return -_EROFS
     if op == 3:
         try:
             _builtin.umount("/rom")

@@ -11,7 +11,8 @@ import json
 import os
 import sys
 
-from simulator.board.blockdev import mount
+import heap_margin
+from blockdev import mount
 
 
 def main():
@@ -43,6 +44,8 @@ def main():
                 print(json.dumps({"files": sorted(os.listdir())}))
         except config.ConfigError as e:
             print(json.dumps({"error": str(e), "type": "ConfigError"}))
+        heap_margin.note()
+    heap_margin.report()
 
 
 main()

@@ -11,6 +11,7 @@ import hashlib
 import json
 import sys
 
+import heap_margin
 from firmware import hostmsg
 from firmware.clock import Clock
 from firmware.display import Display
@@ -18,8 +19,8 @@ from firmware.evaluator import Evaluator
 from firmware.outbox import Outbox
 from firmware.panel import ST7789
 from protocol.errors import ProtocolError
-from simulator.board.blockdev import mount
-from simulator.board.spi_recorder import DummyPin, RecordingSPI
+from blockdev import mount
+from spi_recorder import DummyPin, RecordingSPI
 
 mount(sys.argv[1], "/flash", block_count=64)
 with open(sys.argv[2]) as f:
@@ -79,3 +80,5 @@ if idle is not None:
     spi.stream.close()
     print(json.dumps({"screen": display.screen, "serving": evaluator.serving,
                       "failed": display.failed, "missing": display.missing}))
+    heap_margin.note()
+heap_margin.report()

@@ -13,7 +13,7 @@ import os
 import sys
 import time
 
-from simulator.board.blockdev import mount
+from blockdev import mount
 
 
 

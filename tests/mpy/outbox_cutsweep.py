@@ -12,7 +12,7 @@ import sys
 
 import vfs
 
-from simulator.board.blockdev import FileBlockDevice
+from blockdev import FileBlockDevice
 
 BLOCKS = 64
 SCENARIO = (("append",), ("append",), ("ack", 249), ("ack", 250), ("ack", 251),

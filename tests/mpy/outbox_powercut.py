@@ -13,7 +13,7 @@ import os
 import random
 import sys
 
-from simulator.board.blockdev import mount
+from blockdev import mount
 
 
 def make_wire(seq):

@@ -16,9 +16,9 @@ import json
 import sys
 import time
 
-from simulator.board.blockdev import mount
-
+import heap_margin
 import os
+from blockdev import mount
 
 WIRE_SIZE = 160  # a real signed rating is 150-170 bytes
 
@@ -136,7 +136,9 @@ def main():
     emit(opened_ms=time.ticks_diff(time.ticks_ms(), t0), next_seq=box.next_seq, depth=box.depth())
     for op in sys.argv[4:]:
         box = run(box, op)
+        heap_margin.note()
     box.close()
+    heap_margin.report()
 
 
 main()

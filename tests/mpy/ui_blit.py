@@ -3,7 +3,7 @@
 import sys
 
 from firmware.panel import ST7789
-from simulator.board.spi_recorder import DummyPin, RecordingSPI
+from spi_recorder import DummyPin, RecordingSPI
 
 dc = DummyPin()
 spi = RecordingSPI(open(sys.argv[1], "wb"), dc)

@@ -8,7 +8,7 @@ import json
 import sys
 
 from firmware.buttons import Buttons
-from simulator.board.spi_recorder import DummyPin
+from spi_recorder import DummyPin
 
 with open(sys.argv[1]) as f:
     spec = json.load(f)

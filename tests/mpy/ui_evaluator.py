@@ -9,14 +9,15 @@
 import json
 import sys
 
+import heap_margin
 from firmware.clock import Clock
 from firmware.display import Display
 from firmware.evaluator import Evaluator
 from firmware.outbox import Outbox
 from firmware.panel import ST7789
 from protocol import messages
-from simulator.board.blockdev import mount
-from simulator.board.spi_recorder import DummyPin, RecordingSPI
+from blockdev import mount
+from spi_recorder import DummyPin, RecordingSPI
 
 KEY = b"0123456789abcdef0123456789abcdef"
 DEVICE = "dev-w01"
@@ -131,3 +132,5 @@ def run(op):
 
 for op in sys.argv[3:]:
     run(op)
+    heap_margin.note()
+heap_margin.report()

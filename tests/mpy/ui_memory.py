@@ -17,8 +17,8 @@ from firmware.evaluator import Evaluator  # noqa: E402
 from firmware.outbox import Outbox  # noqa: E402
 from firmware.panel import ST7789  # noqa: E402
 from protocol import messages  # noqa: E402
-from simulator.board.blockdev import mount  # noqa: E402
-from simulator.board.spi_recorder import DummyPin  # noqa: E402
+from blockdev import mount  # noqa: E402
+from spi_recorder import DummyPin  # noqa: E402
 
 KEY = b"0123456789abcdef0123456789abcdef"
 gc.collect()

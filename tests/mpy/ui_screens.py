@@ -5,10 +5,11 @@
 import json
 import sys
 
+import heap_margin
 from firmware import display as layout
 from firmware.display import Display
 from firmware.panel import ST7789, rgb565
-from simulator.board.spi_recorder import DummyPin, RecordingSPI
+from spi_recorder import DummyPin, RecordingSPI
 
 out_dir, parts_path = sys.argv[1], sys.argv[2]
 with open(parts_path) as f:
@@ -37,6 +38,7 @@ def shot(name, draw):
     spi.stream = open("%s/%02d-%s.spi" % (out_dir, step[0], name), "wb")
     before = display.missing
     draw()
+    heap_margin.note()
     spi.stream.close()
     print(json.dumps({"step": step[0], "name": name, "screen": display.screen,
                       "missing": display.missing - before}))
@@ -61,3 +63,4 @@ shot("full_offline", lambda: display.set_online(False))
 shot("not_full", lambda: display.set_full(False))
 shot("revoked", lambda: display.show_revoked())
 shot("bad_parts", lambda: display.show_session("ITEM-002", "7", [["item", 300, 48, "!!notbase64"], ["qr", 120, 120, "AAAA"], "junk"]))
+heap_margin.report()
