@@ -237,13 +237,14 @@ class Collector:
     def _on_message(self, client, userdata, msg):
         if self._stopping:
             return  # not PUBACKed: the broker delivers it again later
-        device = None
         try:
             with self._lock:
                 self._stats["received"] += 1
-            device = self._handle(msg)
+            self._handle(msg)
         except Exception as exc:  # never let one message stop the collector
-            self._reject(msg, device, INTERNAL_ERROR, repr(exc), exc_info=True)
+            # Counted and logged under the device it came from: each device's
+            # first internal error is logged with its traceback.
+            self._reject(msg, _topic_device(msg.topic), INTERNAL_ERROR, repr(exc), exc_info=True)
 
     # -- the pipeline ---------------------------------------------------
     def _handle(self, msg):
@@ -366,3 +367,11 @@ class Collector:
             self._inflight -= 1
             if self._inflight == 0:
                 self._idle.notify_all()
+
+
+def _topic_device(topic):
+    """The device a topic names, or None when it names none."""
+    try:
+        return topics.parse(topic)[1]
+    except Malformed:
+        return None

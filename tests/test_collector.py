@@ -151,12 +151,21 @@ def test_internal_error_is_counted_and_logged_with_traceback_once(hall, caplog):
 
     real = hall.collector.keys.keys
     hall.collector.keys.keys = broken
-    dev = hall.device()
+    dev, other = hall.device("w01-a"), hall.device("w02-b")
     dev.rate(1)
     dev.rate(2)
     wait_for(lambda: hall.collector.counters.get("internal_error") == 2)
     errors = [r for r in caplog.records if "internal_error" in r.getMessage()]
     assert len(errors) == 1 and errors[0].exc_info is not None
+    # Counted under the device it was handling, so another device's bug is logged too.
+    assert "device %s:" % dev.device_id in errors[0].getMessage()
+    other.rate(1)
+    wait_for(lambda: hall.collector.counters.get("internal_error") == 3)
+    errors = [r for r in caplog.records if "internal_error" in r.getMessage()]
+    assert len(errors) == 2 and "device %s:" % other.device_id in errors[1].getMessage()
+    query = "SELECT device_id, count FROM rejections WHERE reason = 'internal_error'"
+    wait_for(lambda: sum(dict(db_rows(hall.path, query)).values()) == 3)
+    assert dict(db_rows(hall.path, query)) == {dev.device_id: 2, other.device_id: 1}
     hall.collector.keys.keys = real
     dev.rate(3)
     assert dev.wait_ack()["seq"] == 3
