@@ -62,14 +62,13 @@ import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
 from bench.common import figure, start_mosquitto, stop
-from hostd import registry
+from hostd import registry, render
 from hostd.collector import Collector
 from hostd.store import Store
 from protocol import messages, topics
 
 HALL, DEVICE, WINDOW = "benchfw", "fw01", "W01"
 QSTR_BLOCK_END = 620  # qstr pool entries before the unix port's next 640-entry block
-FONT = "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc"
 
 
 def heap_total(heap_kb):
@@ -118,64 +117,33 @@ def board_heap(timeout=20):
         shutil.rmtree(workdir, ignore_errors=True)
 
 
-# -- a session as hostd will push it: 1-bit MONO_HLSB parts --------------------
-def _text_part(name, text, w, h, size):
-    from PIL import Image, ImageDraw, ImageFont
-
-    img = Image.new("1", (w, h), 0)
-    font = ImageFont.truetype(FONT, size) if os.path.exists(FONT) else ImageFont.load_default()
-    ImageDraw.Draw(img).text((0, (h - size) // 2 - 2), text, fill=1, font=font)
-    return [name, w, h, base64.b64encode(img.tobytes()).decode()]
+# -- a session as hostd pushes it: hostd's own renderer ------------------------
+LONG_ITEM = "不动产登记（转移登记）及抵押权首次登记合并办理"  # a long item name: two lines
+_renderer = []
 
 
-def qr_matrix_part(data):
-    """The QR code as its module matrix, one pixel per module: the device
-    scales it up (firmware/display.py), so ~165 bytes travel, not ~1.8 KB."""
-    import qrcode
-    from PIL import Image
-
-    qr = qrcode.QRCode(border=1)
-    qr.add_data(data)
-    qr.make(fit=True)
-    matrix = qr.get_matrix()
-    img = Image.new("1", (len(matrix), len(matrix)), 0)
-    for y, row in enumerate(matrix):
-        for x, dark in enumerate(row):
-            img.putpixel((x, y), 1 if dark else 0)
-    return ["qr", len(matrix), len(matrix), base64.b64encode(img.tobytes()).decode()]
-
-
-LONG_ITEM = ("不动产登记（转移登记）", "及抵押权首次登记合并办理")  # a long item name, two lines
-
-
-def item_part(lines=LONG_ITEM, w=300, h=48):
-    """The item name as hostd renders it: up to two lines in a 300x48 box."""
-    from PIL import Image, ImageDraw, ImageFont
-
-    img = Image.new("1", (w, h), 0)
-    font = ImageFont.truetype(FONT, 22) if os.path.exists(FONT) else ImageFont.load_default()
-    draw = ImageDraw.Draw(img)
-    for i, line in enumerate(lines[:2]):
-        draw.text((0, i * 24), line, fill=1, font=font)
-    return ["item", w, h, base64.b64encode(img.tobytes()).decode()]
+def renderer():
+    """hostd's Renderer (hostd/render.py), so the heap is measured on the
+    very parts hostd sends: never a copy of it here."""
+    if not _renderer:
+        _renderer.append(render.Renderer())
+    return _renderer[0]
 
 
 def session_message(key, session_id="s-bench-0001", device=DEVICE, staff=("张晓明", "0042")):
     """A session as hostd pushes it, with every bitmap part: the item name
     (two lines, 300x48), the staff name (200x24) and the QR module matrix."""
     url = "https://hcp.example.gov.cn/r/%s?t=1795248000&sig=3f9a1c7e5b2d" % session_id
-    parts = [item_part(), _text_part("staff", staff[0], 200, 24, 22), qr_matrix_part(url)]
+    parts = renderer().session_parts(LONG_ITEM, staff[0], url)
     return messages.sign(key, [
         messages.VERSION, messages.SESSION, device, session_id, "ITEM-001",
-        "".join(LONG_ITEM), "staff-42", staff[0], staff[1], 1, 120, url, int(time.time()), parts])
+        LONG_ITEM, "staff-42", staff[0], staff[1], 1, 120, url, int(time.time()), parts])
 
 
 def idle_message(key, serving=True, device=DEVICE, window="3号窗口 不动产登记",
                  staff=("张晓明", "0042")):
     """Who is on duty (or nobody: 暂停服务), with the window and staff bitmaps."""
-    parts = [_text_part("window", window, 300, 48, 30)]
-    if serving:
-        parts.append(_text_part("staff", staff[0], 200, 24, 22))
+    parts = renderer().idle_parts(window, staff[0] if serving else None)
     return messages.sign(key, [
         messages.VERSION, messages.IDLE, device, WINDOW, "staff-42" if serving else None,
         staff[0] if serving else None, staff[1] if serving else None, serving,

@@ -38,7 +38,8 @@ def test_realistic_session_is_taken_and_rated_on_a_tight_heap(tmp_path):
         "firmware/ or protocol/ (README, Device heap)" % (
             run["qstrs"], firmware.QSTR_BLOCK_END + 1 - run["qstrs"]))
     assert run["rated_session"] == "s-bench-0001"
-    assert run["session_bytes"] > 3500 and run["idle_bytes"] > 3000  # every bitmap part
+    # Every bitmap part, as hostd's renderer makes them (text cropped to its ink).
+    assert run["session_bytes"] > 2500 and run["idle_bytes"] > 1000
     total = firmware.heap_total(HEAP_KB)
     assert 0 < run["free_after_rating"] < total
 
@@ -51,12 +52,13 @@ def test_realistic_session_is_taken_and_rated_on_a_tight_heap(tmp_path):
     assert item_top > 400 and item_bottom > 400, (item_top, item_bottom)  # both lines
     assert dark(session, 2, 56, 194, 80) > 100  # staff name
     qr = dark(session, 198, 52, 318, 172)
-    assert 0.3 < qr / (120 * 120) < 0.7, qr  # the QR code, scaled up on the device
+    # The QR code (hostd's, with its 2-module quiet zone), scaled up on the device.
+    assert 0.12 < qr / (120 * 120) < 0.7, qr
 
     # The next session, after a rating (the heap is no longer fresh from boot).
     again = Image.open(tmp_path / "session2.png").convert("RGB")
     assert dark(again, 10, 2, 310, 50) == item_top + item_bottom
-    assert dark(again, 198, 52, 318, 172) == qr or dark(again, 198, 52, 318, 172) > 0.3 * 14400
+    assert dark(again, 198, 52, 318, 172) == qr or dark(again, 198, 52, 318, 172) > 0.12 * 14400
 
     thanks = Image.open(tmp_path / "thanks.png").convert("RGB")
     assert dark(thanks, 60, 50, 260, 82) > 300  # 谢谢您的评价

@@ -14,9 +14,9 @@ import pytest
 import qrcode
 from PIL import Image, ImageDraw, ImageFont
 
-from bench.firmware import qr_matrix_part  # the QR as the host sends it: its module matrix
 
 from conftest import ROOT, run_micropython
+from hostd.render import qr_part as host_qr_part  # the QR as the host sends it: its module matrix
 from protocol import messages
 from simulator.panel_decode import PanelDecoder, decode, decode_file, records
 
@@ -134,7 +134,7 @@ def test_qr_module_matrix_is_scaled_to_the_same_pixels(screens, tmp_path):
     host-scaled 120x120 bitmap (1.8 KB) draws."""
     _, shots, _ = screens
     session = session_parts()
-    session[2] = qr_matrix_part("https://hcp.example.gov.cn/r/s-20260705-0001")
+    session[2] = host_qr_part("https://hcp.example.gov.cn/r/s-20260705-0001")
     assert len(base64.b64decode(session[2][3])) < 250
     _, small, _ = render_screens(tmp_path, session)
     box = [(x, y) for y in range(52, 172) for x in range(198, 318)]
@@ -340,7 +340,7 @@ def test_glyphs_cover_every_fixed_string():
 
 def test_memory_on_a_100k_heap(tmp_path):
     parts = session_parts()
-    parts[2] = qr_matrix_part("https://hcp.example.gov.cn/r/s-20260705-0001")  # as the host sends it
+    parts[2] = host_qr_part("https://hcp.example.gov.cn/r/s-20260705-0001")  # as the host sends it
     fields = [1, "S", "dev-w01", "s-20260705-0001", "ITEM-001", "不动产登记", "staff-42", "张晓明",
               "0042", 1, 120, "https://hcp.example.gov.cn/r/s-20260705-0001", 1795248000, parts]
     wire = messages.sign(KEY, fields)
