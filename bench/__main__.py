@@ -6,10 +6,11 @@ one (as a ratio).
 
     python -m bench [--quick] [--only ingest,latency,firmware,outbox,render,sync,stats] [--out PATH]
 """
+
 import argparse
 import json
-import platform
 import os
+import platform
 import sys
 import threading
 import time
@@ -23,10 +24,16 @@ HEARTBEAT_S = 5.0  # a line at least this often while a benchmark runs
 
 # name -> (module, full-size arguments, --quick arguments)
 BENCHES = {
-    "ingest": (ingest, dict(devices=20, per_device=500, window=10, rounds=3),
-               dict(devices=10, per_device=100, window=10, rounds=1)),
-    "latency": (latency, dict(devices=100, rate=200.0, seconds=15.0),
-                dict(devices=20, rate=50.0, seconds=3.0)),
+    "ingest": (
+        ingest,
+        dict(devices=20, per_device=500, window=10, rounds=3),
+        dict(devices=10, per_device=100, window=10, rounds=1),
+    ),
+    "latency": (
+        latency,
+        dict(devices=100, rate=200.0, seconds=15.0),
+        dict(devices=20, rate=50.0, seconds=3.0),
+    ),
     "firmware": (firmware, dict(resolution_kb=2), dict(resolution_kb=8, timeout=15)),
     "outbox": (outbox, dict(appends=500, full=1000), dict(appends=50, full=1000)),
     "render": (render, dict(sessions=200, items=20, staff=10), dict(sessions=12, items=3, staff=2)),
@@ -71,10 +78,19 @@ def run(names, quick=False, log=print):
         base = fig.get("baseline")
         if base and base in results and fig["value"] is not None and results[base]["value"]:
             fig["vs_baseline"] = round(fig["value"] / results[base]["value"], 3)
-    return {"figures": results, "raw": raw, "errors": errors, "bench_seconds": took,
-            "machine": {"cpus": os.cpu_count(), "python": platform.python_version(),
-                        "platform": platform.platform()},
-            "quick": quick, "finished": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
+    return {
+        "figures": results,
+        "raw": raw,
+        "errors": errors,
+        "bench_seconds": took,
+        "machine": {
+            "cpus": os.cpu_count(),
+            "python": platform.python_version(),
+            "platform": platform.platform(),
+        },
+        "quick": quick,
+        "finished": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+    }
 
 
 def table(figures):
@@ -82,8 +98,7 @@ def table(figures):
     for name, fig in figures.items():
         value = fig["value"]
         shown = "-" if value is None else ("%.3f" % value if isinstance(value, float) else str(value))
-        rows.append((name, shown, fig["unit"], str(fig.get("vs_baseline", "")),
-                     str(fig.get("target", ""))))
+        rows.append((name, shown, fig["unit"], str(fig.get("vs_baseline", "")), str(fig.get("target", ""))))
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in rows]
     lines.insert(1, "  ".join("-" * w for w in widths))

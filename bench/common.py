@@ -6,6 +6,7 @@ Every benchmark returns a dict of *figures*. A figure is a dict with
 same run measured a baseline, `baseline` (the name of that figure).
 `bench/__main__.py` prints them as a table and writes bench/results.json.
 """
+
 import contextlib
 import math
 import os
@@ -24,6 +25,7 @@ def figure(value, unit, how, baseline=None, target=None):
     if target is not None:
         out["target"] = target
     return out
+
 
 def free_port():
     with socket.socket() as s:
@@ -51,16 +53,17 @@ def start_mosquitto(workdir, port=None, nodelay=True):
     for hostd's own broker config, see bench/README.md)."""
     binary = mosquitto_binary()
     if not os.path.exists(binary):
-        raise RuntimeError("mosquitto is not installed: run `make install` "
-                           "or `sudo apt-get install -y mosquitto`")
+        raise RuntimeError(
+            "mosquitto is not installed: run `make install` or `sudo apt-get install -y mosquitto`"
+        )
     port = port or free_port()
     conf = os.path.join(workdir, "mosquitto.conf")
     with open(conf, "w") as f:
-        f.write("listener %d 127.0.0.1\nallow_anonymous true\npersistence false\n"
-                "max_queued_messages 100000\nset_tcp_nodelay %s\n"
-                % (port, "true" if nodelay else "false"))
-    proc = subprocess.Popen([binary, "-c", conf], stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
+        f.write(
+            "listener %d 127.0.0.1\nallow_anonymous true\npersistence false\n"
+            "max_queued_messages 100000\nset_tcp_nodelay %s\n" % (port, "true" if nodelay else "false")
+        )
+    proc = subprocess.Popen([binary, "-c", conf], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 10
     while True:
         try:
@@ -94,8 +97,11 @@ class Progress:
 
     def say(self, text):
         self.last = LAST_LINE[0] = time.monotonic()
-        print("bench: %s: %s (%.0f s)" % (self.name, text, self.last - self.started),
-              file=self.out or sys.stderr, flush=True)
+        print(
+            "bench: %s: %s (%.0f s)" % (self.name, text, self.last - self.started),
+            file=self.out or sys.stderr,
+            flush=True,
+        )
 
     def tick(self, text):
         if time.monotonic() - self.last >= self.every:
@@ -108,7 +114,8 @@ def schema_objects(conn, tables, kinds=("index", "trigger")):
     return conn.execute(
         "SELECT type, name, sql FROM sqlite_master WHERE type IN (%s) AND sql IS NOT NULL"
         " AND tbl_name IN (%s) ORDER BY rowid" % (",".join("?" * len(kinds)), ",".join("?" * len(tables))),
-        tuple(kinds) + tuple(tables)).fetchall()
+        tuple(kinds) + tuple(tables),
+    ).fetchall()
 
 
 def seed_database(path, tables, progress, fill):
@@ -189,15 +196,19 @@ def fill_rollups(conn):
 def check_rollups(conn):
     """Per day: the rollup totals against the raw rows. Raises on a mismatch."""
     checks = {
-        "ratings": ("SELECT day, SUM(total), SUM(good), SUM(middle), SUM(bad), SUM(not_counted)"
-                    " FROM stats_daily GROUP BY day ORDER BY day",
-                    "SELECT (received_at + 28800) / 86400, COUNT(*) - COUNT(excluded),"
-                    " SUM(excluded IS NULL AND level >= 4), SUM(excluded IS NULL AND level = 3),"
-                    " SUM(excluded IS NULL AND level <= 2), COUNT(excluded) FROM ratings"
-                    " WHERE binding != 'refused' GROUP BY 1 ORDER BY 1"),
-        "sessions": ("SELECT day, SUM(sessions), SUM(rated) FROM sessions_daily GROUP BY day ORDER BY day",
-                     "SELECT (created_at + 28800) / 86400, SUM(state != 'cancelled'),"
-                     " SUM(state = 'rated') FROM sessions GROUP BY 1 ORDER BY 1"),
+        "ratings": (
+            "SELECT day, SUM(total), SUM(good), SUM(middle), SUM(bad), SUM(not_counted)"
+            " FROM stats_daily GROUP BY day ORDER BY day",
+            "SELECT (received_at + 28800) / 86400, COUNT(*) - COUNT(excluded),"
+            " SUM(excluded IS NULL AND level >= 4), SUM(excluded IS NULL AND level = 3),"
+            " SUM(excluded IS NULL AND level <= 2), COUNT(excluded) FROM ratings"
+            " WHERE binding != 'refused' GROUP BY 1 ORDER BY 1",
+        ),
+        "sessions": (
+            "SELECT day, SUM(sessions), SUM(rated) FROM sessions_daily GROUP BY day ORDER BY day",
+            "SELECT (created_at + 28800) / 86400, SUM(state != 'cancelled'),"
+            " SUM(state = 'rated') FROM sessions GROUP BY 1 ORDER BY 1",
+        ),
     }
     days = {}
     for name, (rollup, raw) in checks.items():

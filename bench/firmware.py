@@ -47,7 +47,7 @@ simulator_boot_s: process start to the "firmware" board event (boot.py has
 mounted the flash and imports firmware.main); firmware_online_s: to the
 first heartbeat committed by hostd.
 """
-import base64
+
 import json
 import os
 import re
@@ -74,24 +74,40 @@ QSTR_BLOCK_END = 620  # qstr pool entries before the unix port's next 640-entry 
 def heap_total(heap_kb):
     """gc.mem_alloc() + gc.mem_free() of a fresh unix port with this heap."""
     out = subprocess.run(
-        [str(Path(sys.executable).parent / "micropython"), "-X", "heapsize=%dK" % heap_kb, "-c",
-         "import gc\nprint(gc.mem_alloc() + gc.mem_free())"],
-        capture_output=True, text=True, timeout=30, check=True)
+        [
+            str(Path(sys.executable).parent / "micropython"),
+            "-X",
+            "heapsize=%dK" % heap_kb,
+            "-c",
+            "import gc\nprint(gc.mem_alloc() + gc.mem_free())",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=True,
+    )
     return int(out.stdout.strip())
 
 
-_BOARD_MAIN = ("import gc, machine, network, time\n"
-               "gc.collect()\n"
-               "print('board heap', gc.mem_alloc())\n")
+_BOARD_MAIN = "import gc, machine, network, time\ngc.collect()\nprint('board heap', gc.mem_alloc())\n"
 
 
 def bare_heap():
     """gc.mem_alloc() of the bare unix port after gc.collect(): what any
     MicroPython has in its heap (an ESP32's too)."""
     out = subprocess.run(
-        [str(Path(sys.executable).parent / "micropython"), "-X", "heapsize=100K", "-c",
-         "import gc\ngc.collect()\nprint(gc.mem_alloc())"],
-        capture_output=True, text=True, timeout=30, check=True)
+        [
+            str(Path(sys.executable).parent / "micropython"),
+            "-X",
+            "heapsize=100K",
+            "-c",
+            "import gc\ngc.collect()\nprint(gc.mem_alloc())",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=True,
+    )
     return int(out.stdout.strip())
 
 
@@ -135,26 +151,53 @@ def session_message(key, session_id="s-bench-0001", device=DEVICE, staff=("张�
     (two lines, 300x48), the staff name (200x24) and the QR module matrix."""
     url = "https://hcp.example.gov.cn/r/%s?t=1795248000&sig=3f9a1c7e5b2d" % session_id
     parts = renderer().session_parts(LONG_ITEM, staff[0], url)
-    return messages.sign(key, [
-        messages.VERSION, messages.SESSION, device, session_id, "ITEM-001",
-        LONG_ITEM, "staff-42", staff[0], staff[1], 1, 120, url, int(time.time()), parts])
+    return messages.sign(
+        key,
+        [
+            messages.VERSION,
+            messages.SESSION,
+            device,
+            session_id,
+            "ITEM-001",
+            LONG_ITEM,
+            "staff-42",
+            staff[0],
+            staff[1],
+            1,
+            120,
+            url,
+            int(time.time()),
+            parts,
+        ],
+    )
 
 
-def idle_message(key, serving=True, device=DEVICE, window="3号窗口 不动产登记",
-                 staff=("张晓明", "0042")):
+def idle_message(key, serving=True, device=DEVICE, window="3号窗口 不动产登记", staff=("张晓明", "0042")):
     """Who is on duty (or nobody: 暂停服务), with the window and staff bitmaps."""
     parts = renderer().idle_parts(window, staff[0] if serving else None)
-    return messages.sign(key, [
-        messages.VERSION, messages.IDLE, device, WINDOW, "staff-42" if serving else None,
-        staff[0] if serving else None, staff[1] if serving else None, serving,
-        int(time.time()), parts])
+    return messages.sign(
+        key,
+        [
+            messages.VERSION,
+            messages.IDLE,
+            device,
+            WINDOW,
+            "staff-42" if serving else None,
+            staff[0] if serving else None,
+            staff[1] if serving else None,
+            serving,
+            int(time.time()),
+            parts,
+        ],
+    )
 
 
 # -- one run of the scenario ---------------------------------------------------
 def _status(store):
     with store.read() as db:
-        row = db.execute("SELECT free_heap, outbox_depth, last_seen FROM device_status"
-                         " WHERE device_id = ?", [DEVICE]).fetchone()
+        row = db.execute(
+            "SELECT free_heap, outbox_depth, last_seen FROM device_status WHERE device_id = ?", [DEVICE]
+        ).fetchone()
     return row
 
 
@@ -172,9 +215,12 @@ def qstr_count(device, timeout=30):
     """(n_qstr, n_pool) of the running device's qstr pool, read through its
     serial console with mpremote (which stops the firmware, as Ctrl-C does)."""
     mpremote = str(Path(sys.executable).parent / "mpremote")
-    out = subprocess.run([mpremote, "connect", device.port, "resume", "exec",
-                          "import micropython; micropython.qstr_info()"],
-                         capture_output=True, text=True, timeout=timeout)
+    out = subprocess.run(
+        [mpremote, "connect", device.port, "resume", "exec", "import micropython; micropython.qstr_info()"],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
     found = re.search(r"n_pool=(\d+), n_qstr=(\d+)", out.stdout)
     if found is None:
         raise RuntimeError("no qstr_info from the device: %s" % (out.stderr or out.stdout)[-300:])
@@ -208,9 +254,17 @@ def scenario(heap_kb=100, timeout=30, shots=None, sessions=1, qstrs=False):
         pusher.connect("127.0.0.1", port)
         pusher.loop_start()
         device = SimDevice(workdir / "device", name=DEVICE, heap="%dK" % heap_kb)
-        device.write_config({"device_id": DEVICE, "hall": HALL, "window": WINDOW,
-                             "key": key.hex(), "broker_host": "127.0.0.1",
-                             "broker_port": port, "heartbeat_s": 5})
+        device.write_config(
+            {
+                "device_id": DEVICE,
+                "hall": HALL,
+                "window": WINDOW,
+                "key": key.hex(),
+                "broker_host": "127.0.0.1",
+                "broker_port": port,
+                "heartbeat_s": 5,
+            }
+        )
         t0 = time.monotonic()
         device.start(record_panel=shots is not None)
         if device.board.wait_event("firmware", timeout):
@@ -242,7 +296,8 @@ def scenario(heap_kb=100, timeout=30, shots=None, sessions=1, qstrs=False):
             return result
         with store.read() as db:
             result["rated_session"] = db.execute(
-                "SELECT session_id FROM ratings WHERE device_id = ?", [DEVICE]).fetchone()[0]
+                "SELECT session_id FROM ratings WHERE device_id = ?", [DEVICE]
+            ).fetchone()[0]
         if shots is not None:
             device.screenshot(os.path.join(shots, "thanks.png"))
         if result["rated_session"] != "s-bench-0001":  # rated, but not on the session
@@ -250,8 +305,9 @@ def scenario(heap_kb=100, timeout=30, shots=None, sessions=1, qstrs=False):
             result["log"] = device.log_text()[-400:]
             return result
         seen = first[2]
-        after = _wait(lambda: (lambda r: r if r and r[2] > seen and r[1] == 0 else None)(
-            _status(store)), timeout)
+        after = _wait(
+            lambda: (lambda r: r if r and r[2] > seen and r[1] == 0 else None)(_status(store)), timeout
+        )
         if after is None or not device.running():
             result["failed_at"] = "ack"
             result["log"] = device.log_text()[-400:]
@@ -264,13 +320,14 @@ def scenario(heap_kb=100, timeout=30, shots=None, sessions=1, qstrs=False):
             if shots is not None:
                 device.screenshot(os.path.join(shots, "session%d.png" % n))
             device.press(2)
-            if not _wait(lambda: collector.stats["acked"] >= n, timeout):
+            if not _wait(lambda: collector.stats["acked"] >= n, timeout):  # noqa: B023 (called at once)
                 result["failed_at"] = "rating %d" % n
                 result["log"] = device.log_text()[-400:]
                 return result
             with store.read() as db:
-                rated = db.execute("SELECT session_id FROM ratings WHERE device_id = ?"
-                                   " ORDER BY seq DESC LIMIT 1", [DEVICE]).fetchone()[0]
+                rated = db.execute(
+                    "SELECT session_id FROM ratings WHERE device_id = ? ORDER BY seq DESC LIMIT 1", [DEVICE]
+                ).fetchone()[0]
             if rated != session_id:
                 result["failed_at"] = "session %d" % n
                 result["log"] = device.log_text()[-400:]
@@ -338,11 +395,17 @@ def run(resolution_kb=2, timeout=20):
     free_after = full.get("free_after_rating")
     bare = bare_heap()
     board = board_heap(timeout) - bare
-    return {"heap_total_bytes": total, "run": full, "board_heap_bytes": board,
-            "bare_heap_bytes": bare,
-            "after_boot_bytes": total - full["free_after_boot"] if "free_after_boot" in full else None,
-            "after_rating_bytes": total - free_after if free_after is not None else None,
-            "smallest_heap_kb": smallest, "bisection": tried, "resolution_kb": resolution_kb}
+    return {
+        "heap_total_bytes": total,
+        "run": full,
+        "board_heap_bytes": board,
+        "bare_heap_bytes": bare,
+        "after_boot_bytes": total - full["free_after_boot"] if "free_after_boot" in full else None,
+        "after_rating_bytes": total - free_after if free_after is not None else None,
+        "smallest_heap_kb": smallest,
+        "bisection": tried,
+        "resolution_kb": resolution_kb,
+    }
 
 
 def _last_error(log):
@@ -358,49 +421,67 @@ def figures(result):
     r = result["run"]
     board = result.get("board_heap_bytes")
     peak = result["smallest_heap_kb"] and result["smallest_heap_kb"] * 1024
-    own = ("; the firmware's own: the simulator's total minus board_heap_bytes (%s B, the "
-           "virtual board's Python that an ESP32 has in C, measured in this run)" % board)
-    boot_how = ("real firmware on the unix port, 100 KB heap (%d bytes usable), ROMFS code: heap "
-                "size minus gc.mem_free() after gc.collect() in its first status heartbeat; "
-                "64-bit port, about 2x an ESP32" % result["heap_total_bytes"])
-    rating_how = ("as above, from the first heartbeat after a full rating was acked (outbox depth 0)"
-                  + ("" if r["ok"] else "; FAILED on 100 KB at the %s step: %s" % (
-                      r.get("failed_at"), _last_error(r.get("log", "")))))
-    peak_how = ("smallest -X heapsize (search to %d KB) on which boot + idle message with its "
-                "window and staff bitmaps (%d bytes) + session with every bitmap part, a two-line "
-                "item name (%d-byte message) + press + signed outbox append + publish + ack still "
-                "succeeds: an upper bound of the live peak incl. GC and fragmentation; 64-bit port, "
-                "about 2x an ESP32" % (result["resolution_kb"], r.get("idle_bytes", 0),
-                                       r.get("session_bytes", 0)))
+    own = (
+        "; the firmware's own: the simulator's total minus board_heap_bytes (%s B, the "
+        "virtual board's Python that an ESP32 has in C, measured in this run)" % board
+    )
+    boot_how = (
+        "real firmware on the unix port, 100 KB heap (%d bytes usable), ROMFS code: heap "
+        "size minus gc.mem_free() after gc.collect() in its first status heartbeat; "
+        "64-bit port, about 2x an ESP32" % result["heap_total_bytes"]
+    )
+    rating_how = "as above, from the first heartbeat after a full rating was acked (outbox depth 0)" + (
+        ""
+        if r["ok"]
+        else "; FAILED on 100 KB at the %s step: %s" % (r.get("failed_at"), _last_error(r.get("log", "")))
+    )
+    peak_how = (
+        "smallest -X heapsize (search to %d KB) on which boot + idle message with its "
+        "window and staff bitmaps (%d bytes) + session with every bitmap part, a two-line "
+        "item name (%d-byte message) + press + signed outbox append + publish + ack still "
+        "succeeds: an upper bound of the live peak incl. GC and fragmentation; 64-bit port, "
+        "about 2x an ESP32" % (result["resolution_kb"], r.get("idle_bytes", 0), r.get("session_bytes", 0))
+    )
     return {
         "firmware_heap_after_boot_bytes": figure(
-            _minus(result["after_boot_bytes"], board), "bytes", boot_how + own),
+            _minus(result["after_boot_bytes"], board), "bytes", boot_how + own
+        ),
         "firmware_heap_after_rating_bytes": figure(
-            _minus(result["after_rating_bytes"], board), "bytes", rating_how + own),
+            _minus(result["after_rating_bytes"], board), "bytes", rating_how + own
+        ),
         "firmware_heap_peak_bytes": figure(
-            _minus(peak, board), "bytes", peak_how + own, target="< 60 KB (61,440 B)"),
+            _minus(peak, board), "bytes", peak_how + own, target="< 60 KB (61,440 B)"
+        ),
         "simulator_heap_after_boot_bytes": figure(
-            result["after_boot_bytes"], "bytes", boot_how + "; the whole heap, board included"),
+            result["after_boot_bytes"], "bytes", boot_how + "; the whole heap, board included"
+        ),
         "simulator_heap_after_rating_bytes": figure(
-            result["after_rating_bytes"], "bytes", rating_how + "; the whole heap, board included"),
-        "simulator_heap_peak_bytes": figure(
-            peak, "bytes", peak_how + "; the whole heap, board included"),
+            result["after_rating_bytes"], "bytes", rating_how + "; the whole heap, board included"
+        ),
+        "simulator_heap_peak_bytes": figure(peak, "bytes", peak_how + "; the whole heap, board included"),
         "board_heap_bytes": figure(
-            board, "bytes",
+            board,
+            "bytes",
             "the same virtual board (ROMs mapped, flash mounted) running a main.py that imports "
             "only machine, network and time, gc.mem_alloc() after gc.collect(), minus the bare "
             "unix port's (micropython -c, %s B): boot.py, blockdev, vboard, the shims; C code "
-            "on an ESP32" % result.get("bare_heap_bytes")),
+            "on an ESP32" % result.get("bare_heap_bytes"),
+        ),
         "simulator_qstrs": figure(
-            r.get("qstrs"), "qstrs",
+            r.get("qstrs"),
+            "qstrs",
             "entries in the qstr pool after the rating (board, console and firmware), "
             "micropython.qstr_info() through mpremote; %s pool blocks; the next block, from "
             "entry %d, takes 8,336 B at once" % (r.get("qstr_pools"), QSTR_BLOCK_END + 1),
-            target="<= %d" % QSTR_BLOCK_END),
+            target="<= %d" % QSTR_BLOCK_END,
+        ),
         "simulator_boot_s": figure(
-            r.get("boot_s"), "s", "SimDevice.start() to the board's 'firmware' event (MicroPython "
+            r.get("boot_s"),
+            "s",
+            "SimDevice.start() to the board's 'firmware' event (MicroPython "
             "process up, ROMFS mapped, flash mounted, firmware.main importing); first heartbeat "
-            "committed by hostd after %s s" % r.get("online_s")),
+            "committed by hostd after %s s" % r.get("online_s"),
+        ),
     }
 
 

@@ -24,6 +24,7 @@ shared 2-core machine the rates swing with other load, this much less.
 
 Usage: python -m bench.ingest [devices] [per_device] [window] [rounds]
 """
+
 import json
 import multiprocessing
 import os
@@ -51,8 +52,19 @@ RECEIVE_MAXIMUM = 1024  # as hostd.collector.Collector's default
 
 
 def rating(device, seq):
-    return [messages.VERSION, messages.RATING, device, seq, "s-%d" % seq, 1 + seq % 5, [],
-            1, "0042", 1795248000 + seq, True]
+    return [
+        messages.VERSION,
+        messages.RATING,
+        device,
+        seq,
+        "s-%d" % seq,
+        1 + seq % 5,
+        [],
+        1,
+        "0042",
+        1795248000 + seq,
+        True,
+    ]
 
 
 def signed_ratings(device, key, count, first=1):
@@ -72,16 +84,16 @@ class _Publisher:
         self.bad = 0
         self.lock = threading.Lock()
         self.topic = topics.topic(HALL, device, topics.RATING)
-        self.client = mqtt.Client(CallbackAPIVersion.VERSION2,
-                                  client_id="bench-%s-%s-%d" % (mode, device, os.getpid()))
+        self.client = mqtt.Client(
+            CallbackAPIVersion.VERSION2, client_id="bench-%s-%s-%d" % (mode, device, os.getpid())
+        )
         self.client.max_inflight_messages_set(window)
         self.ready = threading.Event()
         if mode == "oneway":
             self.client.on_publish = lambda *a: self._finish_one()
             self.client.on_connect = lambda *a: self.ready.set()
         else:
-            self.client.on_connect = lambda c, *a: c.subscribe(
-                topics.topic(HALL, device, topics.ACK), qos=1)
+            self.client.on_connect = lambda c, *a: c.subscribe(topics.topic(HALL, device, topics.ACK), qos=1)
             self.client.on_subscribe = lambda *a: self.ready.set()
             self.client.on_message = self._on_reply
         self.client.connect("127.0.0.1", port, keepalive=60)
@@ -107,8 +119,9 @@ class _Publisher:
 
     def _on_reply(self, client, userdata, msg):
         try:
-            fields = messages.decode(msg.payload, [self.key], self.device,
-                                     messages.MAX_HOST_MESSAGE, mac=self.mac)
+            fields = messages.decode(
+                msg.payload, [self.key], self.device, messages.MAX_HOST_MESSAGE, mac=self.mac
+            )
         except Exception:  # a bad reply is counted, and the message stays in flight
             fields = None
         if fields is None or fields[4] != messages.STORED:
@@ -142,9 +155,12 @@ def run_publishers(port, devices, per_device, window, processes, mode, first_seq
     ctx = multiprocessing.get_context("spawn")
     start, results = ctx.Event(), ctx.Queue()
     groups = [g for g in (devices[i::processes] for i in range(processes)) if g]
-    procs = [ctx.Process(target=_worker, daemon=True,
-                         args=(port, g, per_device, first_seq, window, mode, start, results))
-             for g in groups]
+    procs = [
+        ctx.Process(
+            target=_worker, daemon=True, args=(port, g, per_device, first_seq, window, mode, start, results)
+        )
+        for g in groups
+    ]
     for p in procs:
         p.start()
     try:
@@ -170,12 +186,12 @@ class EchoHost:
     def __init__(self, port, fleet):
         self.replies = {}
         for device, key in fleet:
-            ack = messages.sign(key, [messages.VERSION, messages.ACK, device, 1,
-                                      messages.STORED, int(time.time())], HostMac())
+            ack = messages.sign(
+                key, [messages.VERSION, messages.ACK, device, 1, messages.STORED, int(time.time())], HostMac()
+            )
             self.replies[device] = (topics.topic(HALL, device, topics.ACK), ack)
         self.received = 0
-        self.client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id="bench-echo",
-                                  protocol=mqtt.MQTTv5)
+        self.client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id="bench-echo", protocol=mqtt.MQTTv5)
         self.ready = threading.Event()
         self.client.on_connect = self._on_connect
         self.client.on_subscribe = lambda *a: self.ready.set()
@@ -210,8 +226,7 @@ class OnewayCounter:
         self.all_in = threading.Event()
         self.ready = threading.Event()
         self.client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id="bench-oneway-sub")
-        self.client.on_connect = lambda c, *a: c.subscribe(
-            topics.subscription(topics.RATING, HALL), qos=1)
+        self.client.on_connect = lambda c, *a: c.subscribe(topics.subscription(topics.RATING, HALL), qos=1)
         self.client.on_subscribe = lambda *a: self.ready.set()
         self.client.on_message = self._on_message
         self.client.connect("127.0.0.1", port)
@@ -243,10 +258,16 @@ def _ingest_round(store, port, fleet, per_device, window, processes, first_seq):
     finally:
         collector.stop()
     count = len(fleet) * per_device
-    return {"per_s": count / (t1 - t0), "seconds": t1 - t0, "bad": bad,
-            "acked": stats["acked"], "rejected": stats["rejected"],
-            "commits": store.commits - commits0, "ops": store.ops - ops0,
-            "cpu_us": cpu / count * 1e6}
+    return {
+        "per_s": count / (t1 - t0),
+        "seconds": t1 - t0,
+        "bad": bad,
+        "acked": stats["acked"],
+        "rejected": stats["rejected"],
+        "commits": store.commits - commits0,
+        "ops": store.ops - ops0,
+        "cpu_us": cpu / count * 1e6,
+    }
 
 
 def _raw_round(port, fleet, per_device, window, processes):
@@ -259,8 +280,13 @@ def _raw_round(port, fleet, per_device, window, processes):
     finally:
         echo.stop()
     count = len(fleet) * per_device
-    return {"per_s": count / (t1 - t0), "received": echo.received, "bad": bad,
-            "cpu_us": cpu / count * 1e6, "stock_paho": _packet.Properties is Properties}
+    return {
+        "per_s": count / (t1 - t0),
+        "received": echo.received,
+        "bad": bad,
+        "cpu_us": cpu / count * 1e6,
+        "stock_paho": _packet.Properties is Properties,
+    }
 
 
 def _cpu():
@@ -287,13 +313,13 @@ def run(devices=20, per_device=500, window=10, processes=2, rounds=3):
     broker, port = start_mosquitto(workdir)
     store = Store(os.path.join(workdir, "hostd.db"))
     try:
-        fleet = [("b%03d" % i, registry.add_device(store, "b%03d" % i, "A1", HALL))
-                 for i in range(devices)]
+        fleet = [("b%03d" % i, registry.add_device(store, "b%03d" % i, "A1", HALL)) for i in range(devices)]
         ingest, raw = [], []
         for r in range(rounds):
             raw.append(_raw_round(port, fleet, per_device, window, processes))
-            ingest.append(_ingest_round(store, port, fleet, per_device, window, processes,
-                                        1 + r * per_device))
+            ingest.append(
+                _ingest_round(store, port, fleet, per_device, window, processes, 1 + r * per_device)
+            )
         oneway = _oneway_round(port, fleet, per_device, window, processes)
         with store.read() as db:
             rows = db.execute("SELECT COUNT(*) FROM ratings").fetchone()[0]
@@ -301,7 +327,10 @@ def run(devices=20, per_device=500, window=10, processes=2, rounds=3):
         raw_rate = statistics.median(x["per_s"] for x in raw)
         commits = sum(x["commits"] for x in ingest)
         return {
-            "devices": devices, "per_device": per_device, "window": window, "rounds": rounds,
+            "devices": devices,
+            "per_device": per_device,
+            "window": window,
+            "rounds": rounds,
             "message_bytes": len(signed_ratings(fleet[0][0], fleet[0][1], 1)[0]),
             "ingest_per_s": round(ingest_rate, 1),
             "paho_baseline_per_s": round(raw_rate, 1),
@@ -312,7 +341,8 @@ def run(devices=20, per_device=500, window=10, processes=2, rounds=3):
             # CPU per message on the host side: steadier than rates on a busy machine
             "ingest_cpu_us_per_rating": round(statistics.median(x["cpu_us"] for x in ingest), 1),
             "baseline_cpu_us_per_message": round(statistics.median(x["cpu_us"] for x in raw), 1),
-            "rows": rows, "expected_rows": devices * per_device * rounds,
+            "rows": rows,
+            "expected_rows": devices * per_device * rounds,
             "acked": sum(x["acked"] for x in ingest),
             "rejected": sum(x["rejected"] for x in ingest),
             "bad_replies": sum(x["bad"] for x in ingest + raw),
@@ -329,31 +359,48 @@ def run(devices=20, per_device=500, window=10, processes=2, rounds=3):
 
 def figures(result):
     shape = "%d devices x %d ratings, %d in flight each, median of %d rounds" % (
-        result["devices"], result["per_device"], result["window"], result["rounds"])
+        result["devices"],
+        result["per_device"],
+        result["window"],
+        result["rounds"],
+    )
     return {
         "ingest_per_s": figure(
-            result["ingest_per_s"], "ratings/s",
+            result["ingest_per_s"],
+            "ratings/s",
             "signed ratings published QoS1 through Mosquitto, verified, committed to SQLite "
             "(WAL, synchronous=FULL) and acked by hostd's Collector; counted when the signed ack "
-            "arrives and verifies (%s)" % shape, baseline="paho_baseline_per_s", target=">= 0.6 x baseline"),
+            "arrives and verifies (%s)" % shape,
+            baseline="paho_baseline_per_s",
+            target=">= 0.6 x baseline",
+        ),
         "paho_baseline_per_s": figure(
-            result["paho_baseline_per_s"], "messages/s",
+            result["paho_baseline_per_s"],
+            "messages/s",
             "the same publishers and payloads, same broker, same run; a raw paho subscriber "
-            "(MQTT v5, auto-ack) replies to each message at once with a pre-signed ack (%s)" % shape),
-        "ingest_ratio": figure(result["ingest_ratio"], "x", "ingest_per_s / paho_baseline_per_s",
-                               target=">= 0.6"),
+            "(MQTT v5, auto-ack) replies to each message at once with a pre-signed ack (%s)" % shape,
+        ),
+        "ingest_ratio": figure(
+            result["ingest_ratio"], "x", "ingest_per_s / paho_baseline_per_s", target=">= 0.6"
+        ),
         "ingest_cpu_us_per_rating": figure(
-            result["ingest_cpu_us_per_rating"], "us",
+            result["ingest_cpu_us_per_rating"],
+            "us",
             "CPU time (user + system) of hostd's process per rating in the ingest rounds: "
             "collector and store writer threads; less sensitive to other load than the rates",
-            baseline="baseline_cpu_us_per_message"),
+            baseline="baseline_cpu_us_per_message",
+        ),
         "baseline_cpu_us_per_message": figure(
-            result["baseline_cpu_us_per_message"], "us",
-            "the same for the raw baseline's echo host (paho only: receive, reply, PUBACK)"),
+            result["baseline_cpu_us_per_message"],
+            "us",
+            "the same for the raw baseline's echo host (paho only: receive, reply, PUBACK)",
+        ),
         "paho_oneway_per_s": figure(
-            result["paho_oneway_per_s"], "messages/s",
+            result["paho_oneway_per_s"],
+            "messages/s",
             "for the record: the same publishers counting the broker's PUBACK, one plain "
-            "subscriber counting deliveries (no reply)"),
+            "subscriber counting deliveries (no reply)",
+        ),
     }
 
 

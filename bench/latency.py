@@ -13,6 +13,7 @@ Both use the same devices, rate and broker, in the same run.
 
 Usage: python -m bench.latency [devices] [rate] [seconds]
 """
+
 import collections
 import json
 import multiprocessing
@@ -45,8 +46,9 @@ class _Device:
         self.lock = threading.Lock()
         self.topic = topics.topic(HALL, device, topics.RATING)
         self.ready = threading.Event()
-        self.client = mqtt.Client(CallbackAPIVersion.VERSION2,
-                                  client_id="lat-%s-%s-%d" % (mode, device, os.getpid()))
+        self.client = mqtt.Client(
+            CallbackAPIVersion.VERSION2, client_id="lat-%s-%s-%d" % (mode, device, os.getpid())
+        )
         self.client.on_connect = lambda c, *a: c.subscribe(topics.topic(HALL, device, topics.ACK), 1)
         self.client.on_subscribe = lambda *a: self.ready.set()
         self.client.on_message = self._on_ack
@@ -114,9 +116,14 @@ def _run_devices(port, fleet, rate, seconds, processes, mode, first_seq):
     ctx = multiprocessing.get_context("spawn")
     start, results = ctx.Event(), ctx.Queue()
     groups = [g for g in (fleet[i::processes] for i in range(processes)) if g]
-    procs = [ctx.Process(target=_worker, daemon=True,
-                         args=(port, g, rate * len(g) / len(fleet), seconds, mode, first_seq,
-                               start, results)) for g in groups]
+    procs = [
+        ctx.Process(
+            target=_worker,
+            daemon=True,
+            args=(port, g, rate * len(g) / len(fleet), seconds, mode, first_seq, start, results),
+        )
+        for g in groups
+    ]
     for p in procs:
         p.start()
     try:
@@ -135,10 +142,14 @@ def _run_devices(port, fleet, rate, seconds, processes, mode, first_seq):
 
 
 def _summary(sent, lat, bad):
-    return {"sent": sent, "acked": len(lat), "bad": bad,
-            "p50_ms": round(percentile(lat, 50), 2) if lat else None,
-            "p99_ms": round(percentile(lat, 99), 2) if lat else None,
-            "max_ms": round(max(lat), 2) if lat else None}
+    return {
+        "sent": sent,
+        "acked": len(lat),
+        "bad": bad,
+        "p50_ms": round(percentile(lat, 50), 2) if lat else None,
+        "p99_ms": round(percentile(lat, 99), 2) if lat else None,
+        "max_ms": round(max(lat), 2) if lat else None,
+    }
 
 
 def run(devices=100, rate=200.0, seconds=10.0, processes=2):
@@ -146,8 +157,7 @@ def run(devices=100, rate=200.0, seconds=10.0, processes=2):
     broker, port = start_mosquitto(workdir)
     store = Store(os.path.join(workdir, "hostd.db"))
     try:
-        fleet = [("l%03d" % i, registry.add_device(store, "l%03d" % i, "A1", HALL))
-                 for i in range(devices)]
+        fleet = [("l%03d" % i, registry.add_device(store, "l%03d" % i, "A1", HALL)) for i in range(devices)]
         echo = EchoHost(port, fleet)
         try:
             raw = _summary(*_run_devices(port, fleet, rate, seconds, processes, "raw", 1))
@@ -162,8 +172,14 @@ def run(devices=100, rate=200.0, seconds=10.0, processes=2):
             collector.stop()
         with store.read() as db:
             rows = db.execute("SELECT COUNT(*) FROM ratings").fetchone()[0]
-        return {"devices": devices, "rate_per_s": rate, "seconds": seconds,
-                "ingest": ingest, "raw": raw, "rows": rows}
+        return {
+            "devices": devices,
+            "rate_per_s": rate,
+            "seconds": seconds,
+            "ingest": ingest,
+            "raw": raw,
+            "rows": rows,
+        }
     finally:
         store.close()
         stop(broker)
@@ -172,16 +188,24 @@ def run(devices=100, rate=200.0, seconds=10.0, processes=2):
 
 def figures(result):
     shape = "%d CPython devices, %g ratings/s in all for %g s, %d acked" % (
-        result["devices"], result["rate_per_s"], result["seconds"], result["ingest"]["acked"])
-    how = ("press (sign + QoS1 publish) to verified ack received, through hostd's Collector "
-           "(verify, commit with synchronous=FULL, signed ack); %s" % shape)
-    raw_how = ("the same devices and rate; the reply is an immediate pre-signed ack from a raw "
-               "paho subscriber (the broker round trip alone)")
+        result["devices"],
+        result["rate_per_s"],
+        result["seconds"],
+        result["ingest"]["acked"],
+    )
+    how = (
+        "press (sign + QoS1 publish) to verified ack received, through hostd's Collector "
+        "(verify, commit with synchronous=FULL, signed ack); %s" % shape
+    )
+    raw_how = (
+        "the same devices and rate; the reply is an immediate pre-signed ack from a raw "
+        "paho subscriber (the broker round trip alone)"
+    )
     return {
-        "ack_latency_ms_p50": figure(result["ingest"]["p50_ms"], "ms", how,
-                                     baseline="paho_roundtrip_ms_p50"),
-        "ack_latency_ms_p99": figure(result["ingest"]["p99_ms"], "ms", how,
-                                     baseline="paho_roundtrip_ms_p99", target="< 50"),
+        "ack_latency_ms_p50": figure(result["ingest"]["p50_ms"], "ms", how, baseline="paho_roundtrip_ms_p50"),
+        "ack_latency_ms_p99": figure(
+            result["ingest"]["p99_ms"], "ms", how, baseline="paho_roundtrip_ms_p99", target="< 50"
+        ),
         "paho_roundtrip_ms_p50": figure(result["raw"]["p50_ms"], "ms", raw_how),
         "paho_roundtrip_ms_p99": figure(result["raw"]["p99_ms"], "ms", raw_how),
     }

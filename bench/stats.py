@@ -23,6 +23,7 @@ queue. Baseline: a plain SELECT COUNT(*) over the same ratings table.
 
     python -m bench.stats [ratings] [repeats]
 """
+
 import os
 import statistics
 import sys
@@ -35,51 +36,74 @@ from hostd import ranking, stats, upkeep, workorders
 YEAR_START = 1767196800  # 2026-01-01 00:00 +08:00
 WINDOWS, STAFF, UNITS, ITEMS = 60, 150, 12, 300
 TODAY = "2026-11-20"
-TABLES = ("units", "staff", "windows", "sessions", "ratings", "work_orders", "work_order_events",
-          "stats_daily", "sessions_daily")
+TABLES = (
+    "units",
+    "staff",
+    "windows",
+    "sessions",
+    "ratings",
+    "work_orders",
+    "work_order_events",
+    "stats_daily",
+    "sessions_daily",
+)
 
 
 def generate(conn, ratings, progress=None, chunk=250_000):
     """Seed the year into `conn` (a bench.common.bulk_load connection)."""
     sessions = int(ratings * 0.98)
-    conn.executemany("INSERT INTO units (unit_id, name) VALUES (?, ?)",
-                     [("u%02d" % u, "单位%02d" % u) for u in range(UNITS)])
-    conn.executemany("INSERT INTO staff (staff_id, name, staff_no, unit_id, created_at)"
-                     " VALUES (?, ?, ?, ?, ?)",
-                     [("s%03d" % s, "员工%03d" % s, "%04d" % s, "u%02d" % (s % UNITS), YEAR_START)
-                      for s in range(STAFF)])
-    conn.executemany("INSERT INTO windows (hall, window, name, unit_id, staff_id) VALUES"
-                     " ('bench', ?, ?, ?, ?)",
-                     [(str(w), "%d号窗口" % w, "u%02d" % (w % UNITS), "s%03d" % w)
-                      for w in range(WINDOWS)])
+    conn.executemany(
+        "INSERT INTO units (unit_id, name) VALUES (?, ?)",
+        [("u%02d" % u, "单位%02d" % u) for u in range(UNITS)],
+    )
+    conn.executemany(
+        "INSERT INTO staff (staff_id, name, staff_no, unit_id, created_at) VALUES (?, ?, ?, ?, ?)",
+        [("s%03d" % s, "员工%03d" % s, "%04d" % s, "u%02d" % (s % UNITS), YEAR_START) for s in range(STAFF)],
+    )
+    conn.executemany(
+        "INSERT INTO windows (hall, window, name, unit_id, staff_id) VALUES ('bench', ?, ?, ?, ?)",
+        [(str(w), "%d号窗口" % w, "u%02d" % (w % UNITS), "s%03d" % w) for w in range(WINDOWS)],
+    )
     # one row per rating: when, where, who, what, which channel, which level
-    conn.execute("""CREATE TEMP TABLE gen AS
+    conn.execute(
+        """CREATE TEMP TABLE gen AS
         WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < :n)
         SELECT i, :y + ((i - 1) * 365 / :n) * 86400 + 32400 + abs(random()) % 28800 AS at,
                abs(random()) % WINDOWS AS w, abs(random()) % 2 AS shift,
                abs(random()) % ITEMS AS item, abs(random()) % 100 AS ch,
-               abs(random()) % 1000 AS lv FROM n""".replace("WINDOWS", str(WINDOWS))
-                 .replace("ITEMS", str(ITEMS)), {"n": ratings, "y": YEAR_START})
-    conn.execute("""CREATE TEMP TABLE g2 AS SELECT i, at, w,
+               abs(random()) % 1000 AS lv FROM n""".replace("WINDOWS", str(WINDOWS)).replace(
+            "ITEMS", str(ITEMS)
+        ),
+        {"n": ratings, "y": YEAR_START},
+    )
+    conn.execute(
+        """CREATE TEMP TABLE g2 AS SELECT i, at, w,
         (CASE WHEN shift = 0 THEN w ELSE w + WINDOWS END) % STAFF AS staff, item,
         CASE WHEN i > :s THEN 'window' ELSE 'session' END AS binding,
         CASE WHEN i > :s OR ch < 80 THEN 'device' WHEN ch < 85 THEN 'qr'
              WHEN ch < 98 THEN 'default' ELSE 'paper' END AS channel,
         CASE WHEN lv < 700 THEN 5 WHEN lv < 890 THEN 4 WHEN lv < 960 THEN 3
-             WHEN lv < 985 THEN 2 ELSE 1 END AS level FROM gen"""
-                 .replace("WINDOWS", str(WINDOWS)).replace("STAFF", str(STAFF)), {"s": sessions})
+             WHEN lv < 985 THEN 2 ELSE 1 END AS level FROM gen""".replace("WINDOWS", str(WINDOWS)).replace(
+            "STAFF", str(STAFF)
+        ),
+        {"s": sessions},
+    )
     conn.execute("UPDATE g2 SET level = 3 WHERE channel = 'default'")
     for lo in range(1, ratings + 1, chunk):
         rows = {"lo": lo, "hi": min(ratings, lo + chunk - 1)}
-        conn.execute("""INSERT INTO sessions (session_id, hall, window, device_id, item_code,
+        conn.execute(
+            """INSERT INTO sessions (session_id, hall, window, device_id, item_code,
             item_name, staff_id, staff_name, staff_no, unit_id, cases, created_at, screen_until,
             rate_until, state, rating_id, closed_at)
             SELECT 'S' || i, 'bench', CAST(w AS TEXT), 'dev-' || w, 'I' || item, '事项' || item,
                    printf('s%03d', staff), printf('员工%03d', staff), printf('%04d', staff),
                    printf('u%02d', staff % 12), 1, at - 600, at - 480, at + 5 * 86400,
                    CASE WHEN channel = 'default' THEN 'defaulted' ELSE 'rated' END, i, at
-            FROM g2 WHERE binding = 'session' AND i BETWEEN :lo AND :hi""", rows)
-        conn.execute("""INSERT INTO ratings (id, channel, device_id, seq, hall, window, session_id,
+            FROM g2 WHERE binding = 'session' AND i BETWEEN :lo AND :hi""",
+            rows,
+        )
+        conn.execute(
+            """INSERT INTO ratings (id, channel, device_id, seq, hall, window, session_id,
             binding, level, reasons, cases, staff, device_time, clock_synced, received_at, wire,
             synced, client_addr, staff_id, unit_id, item_code)
             SELECT i, channel, CASE WHEN channel = 'device' THEN 'dev-' || w END,
@@ -90,11 +114,13 @@ def generate(conn, ratings, progress=None, chunk=250_000):
                    CASE WHEN channel = 'qr' THEN '10.' || (i % 250) || '.' || (i % 199) || '.7' END,
                    printf('s%03d', staff), printf('u%02d', staff % 12),
                    CASE WHEN binding = 'session' THEN 'I' || item END
-            FROM g2 WHERE i BETWEEN :lo AND :hi""", rows)
+            FROM g2 WHERE i BETWEEN :lo AND :hi""",
+            rows,
+        )
         if progress is not None:
-            progress.say("seeded %s of %s ratings" % ("{:,}".format(rows["hi"]),
-                                                       "{:,}".format(ratings)))
-    conn.execute("""INSERT INTO work_orders (rating_id, session_id, hall, window, staff_id, unit_id,
+            progress.say("seeded %s of %s ratings" % ("{:,}".format(rows["hi"]), "{:,}".format(ratings)))
+    conn.execute(
+        """INSERT INTO work_orders (rating_id, session_id, hall, window, staff_id, unit_id,
         state, opened_at, contact_due, done_due, closed_at, feedback, contacted_at, done_at, reply)
         SELECT id, session_id, hall, window, staff_id, unit_id,
                CASE WHEN received_at > :late THEN 'contacted' ELSE 'closed' END, received_at,
@@ -105,12 +131,18 @@ def generate(conn, ratings, progress=None, chunk=250_000):
                     ELSE received_at + 86400 + (id % 3) * 86400 END,
                CASE WHEN received_at > :late THEN NULL ELSE '已整改' END
         FROM ratings WHERE level <= 2 AND binding IN ('session', 'window')""",
-                 {"late": YEAR_START + 320 * 86400})
-    for offset, src, dst in ((0, None, "new"), (3600, "new", "contacted"),
-                             (86400, "contacted", "rectifying")):
-        conn.execute("INSERT INTO work_order_events (order_id, at, actor, from_state, to_state)"
-                     " SELECT order_id, opened_at + ?, 'bench', ?, ? FROM work_orders",
-                     (offset, src, dst))
+        {"late": YEAR_START + 320 * 86400},
+    )
+    for offset, src, dst in (
+        (0, None, "new"),
+        (3600, "new", "contacted"),
+        (86400, "contacted", "rectifying"),
+    ):
+        conn.execute(
+            "INSERT INTO work_order_events (order_id, at, actor, from_state, to_state)"
+            " SELECT order_id, opened_at + ?, 'bench', ?, ? FROM work_orders",
+            (offset, src, dst),
+        )
     conn.execute("DROP TABLE gen")
     conn.execute("DROP TABLE g2")
     fill_rollups(conn)
@@ -156,15 +188,18 @@ def run(ratings=2_000_000, repeats=5, keep=None):
     progress = Progress("stats")
     workdir = None if keep else tempfile.mkdtemp(prefix="bench-stats-")
     path = keep or os.path.join(workdir, "hostd.db")
-    db, generate_s = seed_database(path, TABLES, progress,
-                                   lambda conn, progress: generate(conn, ratings, progress))
+    db, generate_s = seed_database(
+        path, TABLES, progress, lambda conn, progress: generate(conn, ratings, progress)
+    )
     days = check_rollups(db.conn)
     upkeep.analyze(db.conn)
     db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     progress.say("seeded in %.0f s; rollups match the rows on %d days" % (generate_s, days["ratings"]))
     size = os.path.getsize(path)
-    counts = {t: db.execute("SELECT COUNT(*) FROM %s" % t).fetchone()[0]
-              for t in ("ratings", "sessions", "work_orders", "work_order_events")}
+    counts = {
+        t: db.execute("SELECT COUNT(*) FROM %s" % t).fetchone()[0]
+        for t in ("ratings", "sessions", "work_orders", "work_order_events")
+    }
     measured = measure(db, repeats, progress)
     db.conn.close()
     if keep is None:
@@ -172,9 +207,14 @@ def run(ratings=2_000_000, repeats=5, keep=None):
             if os.path.exists(path + suffix):
                 os.remove(path + suffix)
         os.rmdir(workdir)
-    return dict(measured, ratings=ratings, counts=counts, generate_s=round(generate_s, 1),
-                rollup_days_checked=days,
-                db_bytes=size)
+    return dict(
+        measured,
+        ratings=ratings,
+        counts=counts,
+        generate_s=round(generate_s, 1),
+        rollup_days_checked=days,
+        db_bytes=size,
+    )
 
 
 def measure(db, repeats=5, progress=None):
@@ -191,31 +231,42 @@ def measure(db, repeats=5, progress=None):
         all_ms += ms
         all_cpu += cpu
     baseline = _time(lambda db: db.execute("SELECT COUNT(*) FROM ratings").fetchone(), db, repeats)
-    return {"query_ms_median": per_query, "query_cpu_ms_median": per_query_cpu,
-            "stats_query_ms_p95": round(percentile(all_ms, 95), 2),
-            "stats_query_ms_max": round(max(all_ms), 2),
-            "stats_query_cpu_ms_p95": round(percentile(all_cpu, 95), 2),
-            "loadavg": os.getloadavg()[0],
-            "count_ms_median": round(statistics.median(baseline), 2)}
+    return {
+        "query_ms_median": per_query,
+        "query_cpu_ms_median": per_query_cpu,
+        "stats_query_ms_p95": round(percentile(all_ms, 95), 2),
+        "stats_query_ms_max": round(max(all_ms), 2),
+        "stats_query_cpu_ms_p95": round(percentile(all_cpu, 95), 2),
+        "loadavg": os.getloadavg()[0],
+        "count_ms_median": round(statistics.median(baseline), 2),
+    }
 
 
 def figures(raw):
     n = "{:,}".format(raw["ratings"])
     return {
         "stats_query_ms_p95": figure(
-            raw["stats_query_ms_p95"], "ms",
+            raw["stats_query_ms_p95"],
+            "ms",
             "p95 over %d dashboard queries (rates, breakdowns by day/window/staff/unit/item/channel,"
             " ranking, work-order queue) x repeats on a %s-rating year, warm cache"
-            % (len(raw["query_ms_median"]), n), baseline="stats_count_ms"),
+            % (len(raw["query_ms_median"]), n),
+            baseline="stats_count_ms",
+        ),
         "stats_query_cpu_ms_p95": figure(
-            raw["stats_query_cpu_ms_p95"], "ms",
+            raw["stats_query_cpu_ms_p95"],
+            "ms",
             "the same queries' p95 in CPU time of the benchmark process (wall time counts"
-            " waiting for a busy machine; load average was %.1f)" % raw["loadavg"]),
-        "stats_count_ms": figure(raw["count_ms_median"], "ms",
-                                 "baseline: median SELECT COUNT(*) FROM ratings, same database"),
-        "stats_db_mb": figure(round(raw["db_bytes"] / 1e6, 1), "MB",
-                              "hostd.db size with %s ratings, their sessions, work orders and"
-                              " the statistics indexes" % n),
+            " waiting for a busy machine; load average was %.1f)" % raw["loadavg"],
+        ),
+        "stats_count_ms": figure(
+            raw["count_ms_median"], "ms", "baseline: median SELECT COUNT(*) FROM ratings, same database"
+        ),
+        "stats_db_mb": figure(
+            round(raw["db_bytes"] / 1e6, 1),
+            "MB",
+            "hostd.db size with %s ratings, their sessions, work orders and the statistics indexes" % n,
+        ),
     }
 
 
@@ -223,4 +274,5 @@ if __name__ == "__main__":
     args = [int(a) for a in sys.argv[1:]]
     raw = run(*args)
     import json
+
     print(json.dumps(raw, indent=1))

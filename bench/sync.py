@@ -25,6 +25,7 @@ records/s = records / wall time of the drain.
 
 Usage: python -m bench.sync [records] [batch_size]
 """
+
 import json
 import os
 import shutil
@@ -33,8 +34,7 @@ import sys
 import tempfile
 import time
 
-from bench.common import (Progress, check_rollups, figure, fill_rollups, free_port, seed_database,
-                          stop)
+from bench.common import Progress, check_rollups, figure, fill_rollups, free_port, seed_database, stop
 from hostd.store import open_database
 from hostd.sync_commands import cli_writer
 from hostd.upstream import adapters, records
@@ -51,17 +51,29 @@ ITEM_CODE, ITEM_NAME, STAFF_NAME = "330100-001", "食品经营许可", "张三"
 # Placeholders in the record templates; the three times are distinct so each
 # formats to a text that appears once in a body.
 _CASE, _KEY, _AT, _UNTIL, _ASSESSED = "@CASE@", "@KEY@", 946684801, 946684802, 946684803
-TABLES = ("units", "sessions", "session_cases", "ratings", "upstream_outbox", "stats_daily",
-          "sessions_daily")
+TABLES = ("units", "sessions", "session_cases", "ratings", "upstream_outbox", "stats_daily", "sessions_daily")
 
 
 def _parts(i, at, until, assessed):
     """Session, rating and case of backlog entry `i` (0-based), as the product sees them."""
-    session = {"session_id": "s-%d" % i, "item_code": ITEM_CODE, "item_name": ITEM_NAME,
-               "staff_name": STAFF_NAME, "created_at": at, "rate_until": until}
-    rating = {"channel": "device", "device_id": "d1", "seq": i + 1, "level": 5 - i % 3,
-              "reasons": "[]", "received_at": assessed, "device_time": assessed,
-              "clock_synced": 1}
+    session = {
+        "session_id": "s-%d" % i,
+        "item_code": ITEM_CODE,
+        "item_name": ITEM_NAME,
+        "staff_name": STAFF_NAME,
+        "created_at": at,
+        "rate_until": until,
+    }
+    rating = {
+        "channel": "device",
+        "device_id": "d1",
+        "seq": i + 1,
+        "level": 5 - i % 3,
+        "reasons": "[]",
+        "received_at": assessed,
+        "device_time": assessed,
+        "clock_synced": 1,
+    }
     return session, rating
 
 
@@ -72,8 +84,10 @@ def expected_bodies(i):
     case = "C%09d" % i
     skey, rkey = service_key(case, 1), "dev:d1:%d:%s" % (i + 1, case)
     unit = {"dept_code": DEPT, "area_code": AREA}
-    return (json.dumps(records.service_record(skey, session, case, 1, unit), **_DUMP),
-            json.dumps(records.rating_record(rkey, rating, session, case, 1, unit), **_DUMP))
+    return (
+        json.dumps(records.service_record(skey, session, case, 1, unit), **_DUMP),
+        json.dumps(records.rating_record(rkey, rating, session, case, 1, unit), **_DUMP),
+    )
 
 
 def _templates():
@@ -96,8 +110,13 @@ def _filled(template, at_sql):
     """SQL that fills a template's placeholders for the row of g (i, cs, at)."""
     text = "replace(replace(%s, '%s', skey), '%s', cs)" % (template, _KEY, _CASE)
     for sentinel, offset in ((_AT, 0), (_UNTIL, 432000), (_ASSESSED, 60)):
-        text = ("replace(%s, '%s', strftime('%%Y-%%m-%%d %%H:%%M:%%S', %s + %d + %d, 'unixepoch'))"
-                % (text, records.format_time(sentinel), at_sql, offset, records.CHINA))
+        text = "replace(%s, '%s', strftime('%%Y-%%m-%%d %%H:%%M:%%S', %s + %d + %d, 'unixepoch'))" % (
+            text,
+            records.format_time(sentinel),
+            at_sql,
+            offset,
+            records.CHINA,
+        )
     return text
 
 
@@ -105,42 +124,55 @@ def seed(conn, sessions, progress=None, chunk=100_000):
     """Bulk-insert `sessions` rated sessions and their 2 outbox rows each into
     `conn` (a bench.common.bulk_load connection), in SQL: the bodies are
     hostd.upstream.records' own output with each row's case, key and times put in."""
-    conn.execute("INSERT OR IGNORE INTO units (unit_id, name, dept_code, area_code)"
-                 " VALUES ('u1', '市场监管窗口', ?, ?)", (DEPT, AREA))
+    conn.execute(
+        "INSERT OR IGNORE INTO units (unit_id, name, dept_code, area_code)"
+        " VALUES ('u1', '市场监管窗口', ?, ?)",
+        (DEPT, AREA),
+    )
     service, rating = _templates()
     for lo in range(0, sessions, chunk):
         hi = min(sessions, lo + chunk) - 1
-        conn.execute("""CREATE TEMP TABLE g AS
+        conn.execute(
+            """CREATE TEMP TABLE g AS
             WITH RECURSIVE n(i) AS (SELECT :lo UNION ALL SELECT i + 1 FROM n WHERE i < :hi)
             SELECT i, :t0 + i AS at, printf('C%09d', i) AS cs, 5 - i % 3 AS level FROM n""",
-                     {"lo": lo, "hi": hi, "t0": T0})
-        conn.execute("""INSERT INTO sessions (session_id, hall, window, device_id, item_code,
+            {"lo": lo, "hi": hi, "t0": T0},
+        )
+        conn.execute(
+            """INSERT INTO sessions (session_id, hall, window, device_id, item_code,
             item_name, staff_id, staff_name, staff_no, unit_id, cases, created_at, screen_until,
             rate_until, state, rating_id)
             SELECT 's-' || i, 'h1', 'w01', 'd1', :code, :name, 'st1', :staff, '0042', 'u1', 1,
                    at, at + 120, at + 432000, 'rated', i + 1 FROM g""",
-                     {"code": ITEM_CODE, "name": ITEM_NAME, "staff": STAFF_NAME})
+            {"code": ITEM_CODE, "name": ITEM_NAME, "staff": STAFF_NAME},
+        )
         conn.execute("INSERT INTO session_cases (session_id, case_id) SELECT 's-' || i, cs FROM g")
         conn.execute("""INSERT INTO ratings (id, channel, device_id, seq, hall, window, session_id,
             binding, level, device_time, clock_synced, received_at, wire)
             SELECT i + 1, 'device', 'd1', i + 1, 'h1', 'w01', 's-' || i, 'session', level,
                    at + 60, 1, at + 60, x'00' FROM g""")
-        conn.execute("""INSERT INTO upstream_outbox (id, target, kind, key, ref, depends_on, blocked,
+        conn.execute(
+            """INSERT INTO upstream_outbox (id, target, kind, key, ref, depends_on, blocked,
             body, created_at)
             SELECT 2 * i + 1, 'province', 'service', skey, 's-' || i, NULL, 0, %s, at
-            FROM (SELECT g.*, 'svc:' || cs || ':1' AS skey FROM g)""" % _filled(":service", "at"),
-                     {"service": service})
-        conn.execute("""INSERT INTO upstream_outbox (id, target, kind, key, ref, depends_on, blocked,
+            FROM (SELECT g.*, 'svc:' || cs || ':1' AS skey FROM g)"""
+            % _filled(":service", "at"),
+            {"service": service},
+        )
+        conn.execute(
+            """INSERT INTO upstream_outbox (id, target, kind, key, ref, depends_on, blocked,
             body, created_at)
             SELECT 2 * i + 2, 'province', 'rating', skey, CAST(i + 1 AS TEXT), 'svc:' || cs || ':1',
                    1, %s, at
             FROM (SELECT g.*, 'dev:d1:' || (i + 1) || ':' || cs AS skey FROM g)"""
-                     % _filled("CASE level WHEN 5 THEN :r5 WHEN 4 THEN :r4 ELSE :r3 END", "at"),
-                     {"r5": rating[5], "r4": rating[4], "r3": rating[3]})
+            % _filled("CASE level WHEN 5 THEN :r5 WHEN 4 THEN :r4 ELSE :r3 END", "at"),
+            {"r5": rating[5], "r4": rating[4], "r3": rating[3]},
+        )
         conn.execute("DROP TABLE g")
         if progress is not None:
-            progress.say("seeded %s of %s backlog records" % ("{:,}".format(2 * (hi + 1)),
-                                                               "{:,}".format(2 * sessions)))
+            progress.say(
+                "seeded %s of %s backlog records" % ("{:,}".format(2 * (hi + 1)), "{:,}".format(2 * sessions))
+            )
     fill_rollups(conn)
 
 
@@ -149,8 +181,12 @@ def check_bodies(conn, sessions, samples=200):
     hostd.upstream.records builds row by row. Raises on any difference."""
     picks = sorted({0, sessions - 1} | {sessions * k // samples for k in range(samples)})
     for i in picks:
-        got = tuple(b for (b,) in conn.execute(
-            "SELECT body FROM upstream_outbox WHERE id IN (?, ?) ORDER BY id", (2 * i + 1, 2 * i + 2)))
+        got = tuple(
+            b
+            for (b,) in conn.execute(
+                "SELECT body FROM upstream_outbox WHERE id IN (?, ?) ORDER BY id", (2 * i + 1, 2 * i + 2)
+            )
+        )
         if got != expected_bodies(i):
             raise RuntimeError("bench: seeded upstream body %d differs from hostd.upstream.records'" % i)
     return len(picks)
@@ -165,9 +201,21 @@ def start_ref(workdir, name):
     secret_file = os.path.join(workdir, "secret")
     with open(secret_file, "wb") as f:
         f.write(SECRET)
-    proc = subprocess.Popen([sys.executable, "-m", "hostd.upstream_ref", "--port", str(port),
-                             "--db", os.path.join(workdir, name), "--secret-file", secret_file],
-                            stdout=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "hostd.upstream_ref",
+            "--port",
+            str(port),
+            "--db",
+            os.path.join(workdir, name),
+            "--secret-file",
+            secret_file,
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     line = proc.stdout.readline()
     if "listening" not in line:
         stop(proc)
@@ -190,9 +238,15 @@ def drain(path, url, batch_size, progress=None):
         done[0] += counts["confirmed"]
         if progress is not None:
             progress.tick(lambda: "drain: %s confirmed" % "{:,}".format(done[0]))
+
     write, read = cli_writer(db)
-    sender = Sender(adapters.JsonHmacAdapter(url, SECRET, 60), write, read, batch_size=batch_size,
-                    backoff=Backoff(0.1, 1.0))
+    sender = Sender(
+        adapters.JsonHmacAdapter(url, SECRET, 60),
+        write,
+        read,
+        batch_size=batch_size,
+        backoff=Backoff(0.1, 1.0),
+    )
     started = time.monotonic()
     total = sender.drain(progress=batch_done, give_up_on_error=False)
     seconds = time.monotonic() - started
@@ -218,7 +272,7 @@ def raw_posts(path, url, batch_size, progress=None):
             seconds += time.monotonic() - started
             ok += sum(1 for a in answers.values() if a[0])
             if progress is not None:
-                progress.tick(lambda: "baseline: %s posted" % "{:,}".format(ok))
+                progress.tick(lambda: "baseline: %s posted" % "{:,}".format(ok))  # noqa: B023 (called at once)
     adapter.close()
     db.conn.close()
     return ok, seconds
@@ -235,23 +289,32 @@ def run(records=1_000_000, batch_size=1000):
 def _run(workdir, sessions, batch_size):
     progress = Progress("sync")
     path = os.path.join(workdir, "hostd.db")
-    db, seed_s = seed_database(path, TABLES, progress,
-                               lambda conn, progress: seed(conn, sessions, progress))
+    db, seed_s = seed_database(path, TABLES, progress, lambda conn, progress: seed(conn, sessions, progress))
     checked = check_bodies(db.conn, sessions)
     check_rollups(db.conn)
     db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-    progress.say("seeded in %.0f s; %d sampled bodies equal hostd.upstream.records' own"
-                 % (seed_s, checked))
+    progress.say("seeded in %.0f s; %d sampled bodies equal hostd.upstream.records' own" % (seed_s, checked))
     waiting = db_bytes(path)
     outbox_rows = db.conn.execute("SELECT COUNT(*) FROM upstream_outbox").fetchone()[0]
     db.conn.close()
-    raw = {"records": 2 * sessions, "outbox_rows": outbox_rows, "batch_size": batch_size,
-           "seed_s": seed_s, "bodies_checked": checked, "db_bytes_waiting": waiting}
+    raw = {
+        "records": 2 * sessions,
+        "outbox_rows": outbox_rows,
+        "batch_size": batch_size,
+        "seed_s": seed_s,
+        "bodies_checked": checked,
+        "db_bytes_waiting": waiting,
+    }
     proc, url = start_ref(workdir, "ref-drain.db")
     try:
         total, seconds, left = drain(path, url, batch_size, progress)
-        raw.update(drain_s=seconds, confirmed=total["confirmed"], batches=total["batches"],
-                   left=left, ref=ref_stats(url))
+        raw.update(
+            drain_s=seconds,
+            confirmed=total["confirmed"],
+            batches=total["batches"],
+            left=left,
+            ref=ref_stats(url),
+        )
     finally:
         stop(proc)
     proc, url = start_ref(workdir, "ref-raw.db")
@@ -268,23 +331,32 @@ def figures(raw):
     n = raw["records"]
     return {
         "sync_drain_per_s": figure(
-            round(n / raw["drain_s"]), "records/s",
+            round(n / raw["drain_s"]),
+            "records/s",
             "a %d-record backlog (service records + ratings) drained by hostd's Sender to the"
             " reference platform (own process, loopback HTTP, HMAC-signed JSON, %d per batch,"
             " 2 local commits per batch); %d confirmed, %d left"
             % (n, raw["batch_size"], raw["confirmed"], raw["left"]),
-            baseline="sync_raw_post_per_s", target=5000),
+            baseline="sync_raw_post_per_s",
+            target=5000,
+        ),
         "sync_raw_post_per_s": figure(
-            round(raw["raw_ok"] / raw["raw_s"]), "records/s",
+            round(raw["raw_ok"] / raw["raw_s"]),
+            "records/s",
             "baseline: the same bodies (the stored JSON text the Sender sends) and batches POSTed"
-            " signed to a fresh reference platform, no local bookkeeping; time of the POSTs"),
+            " signed to a fresh reference platform, no local bookkeeping; time of the POSTs",
+        ),
         "sync_backlog_db_mb": figure(
-            round(raw["db_bytes_waiting"] / 1e6, 1), "MB",
+            round(raw["db_bytes_waiting"] / 1e6, 1),
+            "MB",
             "hostd.db (checkpointed) holding the %d sessions, ratings and %d outbox rows"
-            " while the platform is away" % (n // 2, raw["outbox_rows"])),
+            " while the platform is away" % (n // 2, raw["outbox_rows"]),
+        ),
         "sync_backlog_bytes_per_record": figure(
-            round(raw["db_bytes_waiting"] / n), "B",
-            "hostd.db size per queued upstream record (incl. its session and rating rows)"),
+            round(raw["db_bytes_waiting"] / n),
+            "B",
+            "hostd.db size per queued upstream record (incl. its session and rating rows)",
+        ),
     }
 
 

@@ -25,8 +25,21 @@ _RETRY_MS = const(100)  # the link's send buffer was full: try again this soon
 
 
 class App:
-    def __init__(self, config, evaluator, outbox, buttons, clock, ticks_ms, ticks_diff, link_class,
-                 ssl=None, rx=None, parts_file=None, tx=None):
+    def __init__(
+        self,
+        config,
+        evaluator,
+        outbox,
+        buttons,
+        clock,
+        ticks_ms,
+        ticks_diff,
+        link_class,
+        ssl=None,
+        rx=None,
+        parts_file=None,
+        tx=None,
+    ):
         self.config = config
         self.evaluator = evaluator
         self.outbox = outbox
@@ -57,12 +70,19 @@ class App:
         self.session_parts = hostmsg.PartStore(parts_file, hostmsg.SESSION_BASE)
         self.idle_parts = hostmsg.PartStore(parts_file, hostmsg.IDLE_BASE)
         self.link = link_class(
-            config.broker_host, config.broker_port, device,
-            user=device, password=credentials.mqtt_password(config.key),
+            config.broker_host,
+            config.broker_port,
+            device,
+            user=device,
+            password=credentials.mqtt_password(config.key),
             keepalive=config.heartbeat_s * 2,
             will=(self.status_topic, self._status(messages.OFFLINE), 1, False),
-            ssl=ssl, on_message=self._on_message, on_connect=self._on_connect,
-            max_payload=messages.MAX_HOST_MESSAGE, rx=rx, tx=tx,
+            ssl=ssl,
+            on_message=self._on_message,
+            on_connect=self._on_connect,
+            max_payload=messages.MAX_HOST_MESSAGE,
+            rx=rx,
+            tx=tx,
         )
         self.link.subscribe(self.session_topic, 1)
         self.link.subscribe(self.ack_topic, 1)
@@ -71,11 +91,21 @@ class App:
         cfg = self.config
         uptime = self.ticks_diff(self.ticks_ms(), self.started_ms) // 1000
         gc.collect()  # report the heap that is really free, not uncollected garbage
-        return messages.sign(cfg.key, [
-            messages.VERSION, messages.STATUS, cfg.device_id, state, FW_VERSION,
-            self.outbox.depth(), gc.mem_free(), self.clock.synced, uptime,
-            self.outbox.next_seq,
-        ])
+        return messages.sign(
+            cfg.key,
+            [
+                messages.VERSION,
+                messages.STATUS,
+                cfg.device_id,
+                state,
+                FW_VERSION,
+                self.outbox.depth(),
+                gc.mem_free(),
+                self.clock.synced,
+                uptime,
+                self.outbox.next_seq,
+            ],
+        )
 
     def _on_connect(self):
         self.inflight = {}  # whatever was in flight is resent on this connection
@@ -91,8 +121,7 @@ class App:
                 gc.collect()  # drawing a screen: start from a clean heap
                 fields, start, end = hostmsg.verify(payload, (cfg.key,), cfg.device_id)
             else:
-                fields = messages.decode(payload, (cfg.key,), cfg.device_id,
-                                         messages.MAX_HOST_MESSAGE, False)
+                fields = messages.decode(payload, (cfg.key,), cfg.device_id, messages.MAX_HOST_MESSAGE, False)
         except ProtocolError:
             self.rejected += 1
             return
@@ -178,8 +207,7 @@ class App:
         if self.ticks_diff(now, self.beat_at) < 0:
             return
         self.beat_at = now + self.config.heartbeat_s * 1000
-        if self.link.connected and not self.link.publish(
-                self.status_topic, self._status(messages.ONLINE), 1):
+        if self.link.connected and not self.link.publish(self.status_topic, self._status(messages.ONLINE), 1):
             self.beat_at = now + _RETRY_MS
 
     def run(self):

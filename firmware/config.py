@@ -10,6 +10,7 @@
 import binascii
 import json
 import os
+
 from protocol.compat import const
 
 _TEXT = const(0)
@@ -33,13 +34,15 @@ SCHEMA = {
 }
 
 # Inclusive bounds for the numbers.
-_RANGES = const((
-    ("broker_port", 1, 65535),
-    ("response_interval_ms", 0, 600000),
-    ("session_ttl_s", 1, 86400),
-    ("thanks_ms", 0, 600000),
-    ("heartbeat_s", 5, 3600),
-))
+_RANGES = const(
+    (
+        ("broker_port", 1, 65535),
+        ("response_interval_ms", 0, 600000),
+        ("session_ttl_s", 1, 86400),
+        ("thanks_ms", 0, 600000),
+        ("heartbeat_s", 5, 3600),
+    )
+)
 
 _FIX = const("re-provision the device (hostd device provision)")
 

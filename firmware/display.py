@@ -31,8 +31,12 @@ _CALL_ADMIN = const(0)
 _FULL = const(1)
 _STAFF_NO = const(2)
 _OFFLINE = const(3)
-T20 = ("非常/满意|满意|基本/满意|不满意|非常/不满意", "态度|效率|质量|环境|其他/或扫码/填写",
-       "请您评价", "请选择不满意的原因")
+T20 = (
+    "非常/满意|满意|基本/满意|不满意|非常/不满意",
+    "态度|效率|质量|环境|其他/或扫码/填写",
+    "请您评价",
+    "请选择不满意的原因",
+)
 _LEVELS = const(0)  # T20 and T32
 _REASONS = const(1)
 _PROMPT = const(2)
@@ -123,7 +127,7 @@ def rows(ref, stride, h, step=0, buf=None):
         while row < h:
             n = min(step, h - row)
             start = row * stride // 3 * 4
-            data = binascii.a2b_base64(ref[start:start + (n * stride + 2) // 3 * 4])
+            data = binascii.a2b_base64(ref[start : start + (n * stride + 2) // 3 * 4])
             if len(data) < n * stride:
                 raise ValueError("short bitmap")
             yield row, n, data
@@ -138,7 +142,7 @@ def rows(ref, stride, h, step=0, buf=None):
         row = 0
         while row < h:
             n = min(step, h - row)
-            if f.readinto(view[:n * stride]) < n * stride:  # this chunk's rows only
+            if f.readinto(view[: n * stride]) < n * stride:  # this chunk's rows only
                 raise ValueError("short bitmap")
             yield row, n, buf
             row += n
@@ -315,8 +319,9 @@ class Display:
             # The host sends the QR code as its module matrix (one pixel per
             # module, ~165 bytes instead of ~1.8 KB): scale it up here.
             scale = min(max_w // w, max_h // h)
-            self._blit_scaled(ref, stride, w, h, scale,
-                              x + (max_w - w * scale) // 2, y + (max_h - h * scale) // 2)
+            self._blit_scaled(
+                ref, stride, w, h, scale, x + (max_w - w * scale) // 2, y + (max_h - h * scale) // 2
+            )
             return
         x += max(0, (max_w - w) // 2)
         y += max(0, (max_h - h) // 2)
@@ -346,8 +351,9 @@ class Display:
                             bit = 0x80 >> ((px + k) & 7)
                             for dy in range(scale):  # no slices: nothing allocated
                                 strip[at + dy * out_stride] |= bit
-            self.panel.blit_mono(strip, x, y + first * scale, w * scale, n * scale,
-                                 _BLACK, _WHITE, out_stride)
+            self.panel.blit_mono(
+                strip, x, y + first * scale, w * scale, n * scale, _BLACK, _WHITE, out_stride
+            )
 
     def text(self, text, x, y, size, fg, bg):
         """Fixed Chinese text in glyphs of `size` pixels; returns the width drawn."""
@@ -360,7 +366,7 @@ class Display:
         for i in range(len(text)):
             # A slice, not text[i] nor `for ch in text`: those intern each
             # character as a qstr, which the heap never gets back.
-            ch = text[i:i + 1]
+            ch = text[i : i + 1]
             index = font[1].find(ch) if font else -1
             if index < 0:
                 self.missing += 1
@@ -369,14 +375,14 @@ class Display:
             else:
                 n = ((size + 7) >> 3) * size
                 glyph = self._glyph
-                glyph[:n] = memoryview(font[2])[index * n:(index + 1) * n]
+                glyph[:n] = memoryview(font[2])[index * n : (index + 1) * n]
                 self.panel.blit_mono(glyph, x, y, size, size, fg, bg)
             x += size
         return x - start
 
     def ascii(self, text, x, y, scale, fg, bg):
         """ASCII in the built-in 8x8 font, each pixel drawn scale x scale."""
-        text = text[:(_WIDTH - x) // (8 * scale)]
+        text = text[: (_WIDTH - x) // (8 * scale)]
         if not text:
             return 0
         w = len(text) * 8

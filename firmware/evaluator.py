@@ -175,8 +175,10 @@ class Evaluator:
         if self.revoked or not 0 <= index < _BUTTONS:
             return False
         now = self.ticks_ms()
-        if self._rated_at is not None and \
-                self.ticks_diff(now, self._rated_at) < self.config.response_interval_ms:
+        if (
+            self._rated_at is not None
+            and self.ticks_diff(now, self._rated_at) < self.config.response_interval_ms
+        ):
             return False
         state = self.state
         if state == _SESSION or (state == _IDLE and self.takes_idle_ratings()):
@@ -229,12 +231,33 @@ class Evaluator:
         cfg = self.config
         session = self.session
         if session is None:
-            fields = [messages.VERSION, messages.RATING, cfg.device_id, 0, None, self._level,
-                      reasons, 1, self.staff_id, self._pressed_time, self.clock.synced]
+            fields = [
+                messages.VERSION,
+                messages.RATING,
+                cfg.device_id,
+                0,
+                None,
+                self._level,
+                reasons,
+                1,
+                self.staff_id,
+                self._pressed_time,
+                self.clock.synced,
+            ]
         else:
-            fields = [messages.VERSION, messages.RATING, cfg.device_id, 0, session[_S_ID],
-                      self._level, reasons, max(1, session[_S_CASES]), session[_S_STAFF_ID],
-                      self._pressed_time, self.clock.synced]
+            fields = [
+                messages.VERSION,
+                messages.RATING,
+                cfg.device_id,
+                0,
+                session[_S_ID],
+                self._level,
+                reasons,
+                max(1, session[_S_CASES]),
+                session[_S_STAFF_ID],
+                self._pressed_time,
+                self.clock.synced,
+            ]
 
         def make_wire(seq):
             fields[3] = seq
@@ -268,8 +291,9 @@ class Evaluator:
         self._show_idle()
 
     def _show_idle(self):
-        self.display.show_idle(self.window, self.staff_no, self.serving, self.idle_parts,
-                               self.takes_idle_ratings())
+        self.display.show_idle(
+            self.window, self.staff_no, self.serving, self.idle_parts, self.takes_idle_ratings()
+        )
 
 
 def _diff(a, b):

@@ -31,8 +31,14 @@ _COMMA = const(44)
 def kind_of(payload):
     """The message kind letter ("S", "A", ...) from the raw bytes, or None."""
     # Byte by byte: MicroPython's memoryview does not compare equal to bytes.
-    if len(payload) > 6 and payload[0] == 91 and payload[1] == 49 and payload[2] == _COMMA \
-            and payload[3] == _QUOTE and payload[5] == _QUOTE:
+    if (
+        len(payload) > 6
+        and payload[0] == 91
+        and payload[1] == 49
+        and payload[2] == _COMMA
+        and payload[3] == _QUOTE
+        and payload[5] == _QUOTE
+    ):
         return chr(payload[4])
     return None
 
@@ -45,15 +51,20 @@ def verify(payload, keys, device):
     size = len(payload)
     if size > messages.MAX_HOST_MESSAGE:
         raise Oversized("host message of %d bytes" % size)
-    if size < _SIG_TAIL + 2 or payload[size - 2] != _QUOTE or payload[size - 1] != 93 \
-            or payload[size - _SIG_TAIL] != _COMMA or payload[size - _SIG_TAIL + 1] != _QUOTE:
+    if (
+        size < _SIG_TAIL + 2
+        or payload[size - 2] != _QUOTE
+        or payload[size - 1] != 93
+        or payload[size - _SIG_TAIL] != _COMMA
+        or payload[size - _SIG_TAIL + 1] != _QUOTE
+    ):
         raise Malformed("no signature")
     messages._check_bytes(payload)  # printable ASCII, lists at most MAX_DEPTH deep
     try:
-        signature = binascii.unhexlify(payload[size - _SIG_TAIL + 2:size - 2])
+        signature = binascii.unhexlify(payload[size - _SIG_TAIL + 2 : size - 2])
     except ValueError:
         raise Malformed("signature is not hex")
-    body = memoryview(payload)[:size - _SIG_TAIL]
+    body = memoryview(payload)[: size - _SIG_TAIL]
     for key in keys:
         if hmac_sha256.equal(hmac_sha256.digest(key, body, b"]"), signature):
             break
@@ -65,14 +76,14 @@ def verify(payload, keys, device):
     start = _last_field(payload, size - _SIG_TAIL)
     # The fields before `parts`, parsed in the buffer itself (no copy): the
     # signature is checked, so "[]]" may stand in for the parts a moment.
-    saved = bytes(payload[start:start + 3])
-    payload[start:start + 3] = b"[]]"
+    saved = bytes(payload[start : start + 3])
+    payload[start : start + 3] = b"[]]"
     try:
-        fields = json.loads(payload[:start + 3])
+        fields = json.loads(payload[: start + 3])
     except ValueError:
         raise Malformed("body is not JSON")
     finally:
-        payload[start:start + 3] = saved
+        payload[start : start + 3] = saved
     messages._check_shape(fields)
     if fields[2] != device:
         raise WrongDevice("payload names %s" % fields[2])
@@ -158,7 +169,7 @@ def _part(payload, at, end):
         i += 1
     if i >= end or payload[i] != _QUOTE:
         return None, at
-    name = bytes(payload[at + 2:i]).decode()
+    name = bytes(payload[at + 2 : i]).decode()
     numbers = []
     i += 1
     for _ in range(2):
@@ -195,7 +206,7 @@ def _decode_into(f, payload, start, end, need):
         except ValueError:
             break
         if len(data) > need - written:
-            data = data[:need - written]
+            data = data[: need - written]
         f.write(data)
         written += len(data)
         at = stop

@@ -30,8 +30,10 @@ _UP = const(2)  # connected
 _CLOSED = const(3)  # close() was called
 # Link.stats: counters in a list, by these indices (names: STATS.split()).
 # A dict's keys would be eleven more names in the device's qstr pool.
-STATS = ("attempts connects refused disconnects published acked received timeouts oversized"
-         " suback_failures handler_errors")
+STATS = (
+    "attempts connects refused disconnects published acked received timeouts oversized"
+    " suback_failures handler_errors"
+)
 _ATTEMPTS = const(0)
 _CONNECTS = const(1)
 _REFUSED = const(2)
@@ -52,11 +54,29 @@ def _default_rand():
 
 
 class Link:
-    def __init__(self, host, port, client_id, user=None, password=None, keepalive=30,
-                 will=None, ssl=None, on_message=None, on_connect=None,
-                 clean_session=True, backoff_min_ms=500, backoff_max_ms=30000, rand=None,
-                 log=print, max_payload=mp.MAX_PAYLOAD, rx=None, on_puback=None,
-                 puback_ms=5000, tx=None):
+    def __init__(
+        self,
+        host,
+        port,
+        client_id,
+        user=None,
+        password=None,
+        keepalive=30,
+        will=None,
+        ssl=None,
+        on_message=None,
+        on_connect=None,
+        clean_session=True,
+        backoff_min_ms=500,
+        backoff_max_ms=30000,
+        rand=None,
+        log=print,
+        max_payload=mp.MAX_PAYLOAD,
+        rx=None,
+        on_puback=None,
+        puback_ms=5000,
+        tx=None,
+    ):
         if not 0 < keepalive <= 0xFFFF:  # 0 would leave reads without a deadline
             raise ValueError("keepalive must be 1..65535 seconds")
         if not 0 < backoff_min_ms <= backoff_max_ms:
@@ -232,8 +252,11 @@ class Link:
             self._queue(mp.PINGREQ_PACKET)
         pending = self._pending
         if pending:
-            for pid in [p for p, at in pending.items()
-                        if isinstance(at, int) and ticks_diff(now, at) >= self.puback_ms]:
+            for pid in [
+                p
+                for p, at in pending.items()
+                if isinstance(at, int) and ticks_diff(now, at) >= self.puback_ms
+            ]:
                 del pending[pid]  # no PUBACK: the caller resends
 
     def _open(self, now):
@@ -255,8 +278,7 @@ class Link:
                     sock.close()
                     raise
             if self._ssl is not None:
-                sock = self._ssl.wrap_socket(sock, server_hostname=self.host,
-                                             do_handshake_on_connect=False)
+                sock = self._ssl.wrap_socket(sock, server_hostname=self.host, do_handshake_on_connect=False)
             self._sock = sock
             self._poller.register(sock, _IN)
             self._queue(self._connect_packet)
@@ -338,7 +360,7 @@ class Link:
         end = self._queued + len(data)
         if end > len(self._out):
             raise ValueError("packet larger than the send buffer")
-        self._out[self._queued:end] = data
+        self._out[self._queued : end] = data
         self._queued = end
         if flush and self._state == _UP:
             try:
@@ -347,7 +369,7 @@ class Link:
                 self._lost("send failed: %r" % e)
 
     def _flush(self):
-        n = self._sock.write(memoryview(self._out)[self._sent:self._queued])
+        n = self._sock.write(memoryview(self._out)[self._sent : self._queued])
         if n:  # None: the socket takes nothing now
             self._sent += n
             self._stalled = ticks_ms()
@@ -366,9 +388,9 @@ class Link:
         while sock is self._sock:
             body = self._body
             if body is None:
-                n = sock.readinto(memoryview(self._head)[self._got:self._got + 1])
+                n = sock.readinto(memoryview(self._head)[self._got : self._got + 1])
             else:
-                n = sock.readinto(body[self._got:])
+                n = sock.readinto(body[self._got :])
             if n is None:
                 return
             if not n:

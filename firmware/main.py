@@ -47,11 +47,24 @@ def _boot():
     del config_file
     _drop(firmware, "config")
     gc.collect()
-    for name in ("protocol.compat", "protocol.errors", "protocol.hmac_sha256",
-                 "protocol.canonical", "protocol.wire",
-                 "firmware.mqtt_packet", "firmware.link", "firmware.hostmsg", "firmware.app",
-                 "firmware.panel", "firmware.glyphs", "firmware.display", "firmware.outbox",
-                 "firmware.evaluator", "firmware.buttons", "firmware.clock"):
+    for name in (
+        "protocol.compat",
+        "protocol.errors",
+        "protocol.hmac_sha256",
+        "protocol.canonical",
+        "protocol.wire",
+        "firmware.mqtt_packet",
+        "firmware.link",
+        "firmware.hostmsg",
+        "firmware.app",
+        "firmware.panel",
+        "firmware.glyphs",
+        "firmware.display",
+        "firmware.outbox",
+        "firmware.evaluator",
+        "firmware.buttons",
+        "firmware.clock",
+    ):
         __import__(name)
         gc.collect()
     return cfg
@@ -67,7 +80,6 @@ from firmware.evaluator import Evaluator  # noqa: E402
 from firmware.link import Link  # noqa: E402
 from firmware.outbox import Outbox  # noqa: E402
 from firmware.panel import ST7789  # noqa: E402
-
 from protocol.compat import const  # noqa: E402
 
 # Board wiring (ESP32-DevKitC + 2.8" ST7789 320x240). Change here only.
@@ -103,7 +115,7 @@ def _ssl_context(cfg):
     # unix port does not), every port takes DER: decode the first certificate.
     begin = ca.find(b"-----BEGIN CERTIFICATE-----")
     if begin >= 0:
-        ca = a2b_base64(ca[begin + 27:ca.find(b"-----END", begin)])
+        ca = a2b_base64(ca[begin + 27 : ca.find(b"-----END", begin)])
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
     context.verify_mode = ssl.CERT_REQUIRED  # MicroPython's default is CERT_NONE: any server
     context.load_verify_locations(cadata=ca)
@@ -123,8 +135,20 @@ def build(cfg):
     evaluator = Evaluator(cfg, display, outbox, clock, time.ticks_ms)
     _wifi(cfg)
     gc.collect()
-    return App(cfg, evaluator, outbox, buttons, clock, time.ticks_ms, time.ticks_diff,
-               Link, _ssl_context(cfg), _RX, parts, _TX)
+    return App(
+        cfg,
+        evaluator,
+        outbox,
+        buttons,
+        clock,
+        time.ticks_ms,
+        time.ticks_diff,
+        Link,
+        _ssl_context(cfg),
+        _RX,
+        parts,
+        _TX,
+    )
 
 
 def main():

@@ -32,8 +32,10 @@ class Oversized(ValueError):
 
 # CONNACK return codes 1..5 (MQTT 3.1.1 section 3.2.2.3), "|" between
 # them: one string stays in ROM, a dict of strings would sit in the heap.
-_REFUSALS = const("unacceptable protocol version|client id rejected|server unavailable"
-                  "|bad user name or password|not authorised")
+_REFUSALS = const(
+    "unacceptable protocol version|client id rejected|server unavailable"
+    "|bad user name or password|not authorised"
+)
 
 
 def refusal(code):

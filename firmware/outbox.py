@@ -113,9 +113,9 @@ def _checked(head, payload, extra=b""):
 def _raw_signature(wire):
     """The 32 signature bytes if wire ends '"<64 lowercase hex>"]', else None."""
     n = len(wire)
-    if n <= _SIG_TAIL or wire[n - _SIG_TAIL] != 0x22 or wire[n - 2:] != b'"]':
+    if n <= _SIG_TAIL or wire[n - _SIG_TAIL] != 0x22 or wire[n - 2 :] != b'"]':
         return None
-    hexed = wire[n - _SIG_TAIL + 1:n - 2]
+    hexed = wire[n - _SIG_TAIL + 1 : n - 2]
     try:
         raw = binascii.unhexlify(hexed)
     except ValueError:
@@ -132,7 +132,7 @@ def _unpack(magic, stored):
     wire = bytearray(n + _SIG_TAIL)
     wire[:n] = memoryview(stored)[:n]
     wire[n] = 0x22
-    wire[n + 1:n + 65] = binascii.hexlify(memoryview(stored)[n:])
+    wire[n + 1 : n + 65] = binascii.hexlify(memoryview(stored)[n:])
     wire[n + 65] = 0x22
     wire[n + 66] = 0x5D
     return wire
@@ -214,8 +214,7 @@ class Outbox:
                     clean = not got
                     break
                 magic, length, seq, crc = struct.unpack("<HHII", head)
-                if (magic != _MAGIC and magic != _MAGIC_PACKED) or length > _MAX_WIRE \
-                        or seq != first + count:
+                if (magic != _MAGIC and magic != _MAGIC_PACKED) or length > _MAX_WIRE or seq != first + count:
                     clean = False
                     break
                 payload = memoryview(buf)[:length]
@@ -349,7 +348,7 @@ class Outbox:
         if raw is None:
             magic, body, raw = _MAGIC, wire, b""
         else:
-            magic, body = _MAGIC_PACKED, memoryview(wire)[:length - _SIG_TAIL]
+            magic, body = _MAGIC_PACKED, memoryview(wire)[: length - _SIG_TAIL]
             length = length - _SIG_TAIL + _SIG_RAW
         head = self._head
         struct.pack_into("<HHII", head, 0, magic, length, seq, 0)
@@ -439,8 +438,7 @@ class Outbox:
                         self.corrupt += 1
                         break
                     magic, length, rseq, crc = struct.unpack("<HHII", head)
-                    if (magic != _MAGIC and magic != _MAGIC_PACKED) or rseq != seq \
-                            or length > _MAX_WIRE:
+                    if (magic != _MAGIC and magic != _MAGIC_PACKED) or rseq != seq or length > _MAX_WIRE:
                         self.corrupt += 1
                         break
                     offset += _HEAD_SIZE + length

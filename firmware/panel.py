@@ -38,11 +38,13 @@ class Panel:
     # the device, bytes stay in ROM. Per command: the command, the number of
     # data bytes, the data, the delay after it in ms (one byte). A generic
     # MIPI DCS bring-up; subclasses give the table their controller needs.
-    INIT = (b"\x01\x00\x96"  # SWRESET, 150 ms
-            b"\x11\x00\x78"  # SLPOUT, 120 ms
-            b"\x3a\x01\x55\x00"  # COLMOD: 16 bits per pixel
-            b"\x36\x01\x60\x00"  # MADCTL: MX | MV, landscape
-            b"\x29\x00\x0a")  # DISPON, 10 ms
+    INIT = (
+        b"\x01\x00\x96"  # SWRESET, 150 ms
+        b"\x11\x00\x78"  # SLPOUT, 120 ms
+        b"\x3a\x01\x55\x00"  # COLMOD: 16 bits per pixel
+        b"\x36\x01\x60\x00"  # MADCTL: MX | MV, landscape
+        b"\x29\x00\x0a"
+    )  # DISPON, 10 ms
 
     def __init__(self, width, height, sleep_ms=None):
         self.width = width
@@ -66,7 +68,7 @@ class Panel:
             n = init[i + 1]
             self.write_cmd(init[i])
             if n:
-                self.write_data(init[i + 2:i + 2 + n])
+                self.write_data(init[i + 2 : i + 2 + n])
             if init[i + 2 + n]:
                 self.sleep_ms(init[i + 2 + n])
             i += n + 3
@@ -143,13 +145,13 @@ class Panel:
             return  # wider than the chunk buffer: never on a 320-pixel panel
         rows = min(rows, h)
         chunk = framebuf.FrameBuffer(self._buf, w, rows, framebuf.RGB565)
-        block = self._view[:w * rows * 2]
+        block = self._view[: w * rows * 2]
         self._set_window(x, y, w, h)
         row = 0
         while row < h:
             chunk.blit(source, 0, -row, -1, palette)
             n = h - row
-            self.write_data(block if n >= rows else block[:w * n * 2])
+            self.write_data(block if n >= rows else block[: w * n * 2])
             row += rows
 
 
@@ -160,13 +162,15 @@ def _swap(color):
 class ST7789(Panel):
     """ST7789 in landscape, 320x240, RGB565."""
 
-    INIT = (b"\x01\x00\x96"  # SWRESET, 150 ms
-            b"\x11\x00\x0a"  # SLPOUT, 10 ms
-            b"\x3a\x01\x55\x00"  # COLMOD: 16 bits per pixel on the interface and in RAM
-            b"\x36\x01\x60\x00"  # MADCTL: MX | MV, landscape, RGB order
-            b"\x21\x00\x00"  # INVON (ST7789 IPS panels need it)
-            b"\x13\x00\x00"  # NORON
-            b"\x29\x00\x0a")  # DISPON, 10 ms
+    INIT = (
+        b"\x01\x00\x96"  # SWRESET, 150 ms
+        b"\x11\x00\x0a"  # SLPOUT, 10 ms
+        b"\x3a\x01\x55\x00"  # COLMOD: 16 bits per pixel on the interface and in RAM
+        b"\x36\x01\x60\x00"  # MADCTL: MX | MV, landscape, RGB order
+        b"\x21\x00\x00"  # INVON (ST7789 IPS panels need it)
+        b"\x13\x00\x00"  # NORON
+        b"\x29\x00\x0a"
+    )  # DISPON, 10 ms
 
     def __init__(self, spi, dc, cs=None, rst=None, width=320, height=240, sleep_ms=None):
         self.spi = spi
@@ -207,9 +211,11 @@ class ST7789(Panel):
 class ILI9341(ST7789):
     """ILI9341 in landscape, 320x240, RGB565 (same bus protocol)."""
 
-    INIT = (b"\x01\x00\x96"  # SWRESET, 150 ms
-            b"\x11\x00\x78"  # SLPOUT, 120 ms
-            b"\x3a\x01\x55\x00"  # COLMOD: 16 bits per pixel
-            b"\x36\x01\x28\x00"  # MADCTL: MV | BGR, landscape; ILI9341 panels are BGR
-            b"\x13\x00\x00"  # NORON
-            b"\x29\x00\x0a")  # DISPON, 10 ms
+    INIT = (
+        b"\x01\x00\x96"  # SWRESET, 150 ms
+        b"\x11\x00\x78"  # SLPOUT, 120 ms
+        b"\x3a\x01\x55\x00"  # COLMOD: 16 bits per pixel
+        b"\x36\x01\x28\x00"  # MADCTL: MV | BGR, landscape; ILI9341 panels are BGR
+        b"\x13\x00\x00"  # NORON
+        b"\x29\x00\x0a"
+    )  # DISPON, 10 ms

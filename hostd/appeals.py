@@ -8,6 +8,7 @@ in the appeals row (who, when, verdict, note), and every decision on a
 rating that went upstream is queued for the provincial platform
 (hostd/upstream/followups.py).
 """
+
 from hostd import clock, pipeline, workorders
 from hostd.errors import UserError
 
@@ -30,26 +31,26 @@ def _now(now):
 def file(db, rating_id, staff_id, reason, actor, now=None):
     """A staff member appeals a rating of their own; return the appeal dict."""
     now = _now(now)
-    row = db.conn.execute("SELECT staff_id, excluded, binding FROM ratings WHERE id = ?",
-                          (rating_id,)).fetchone()
+    row = db.conn.execute(
+        "SELECT staff_id, excluded, binding FROM ratings WHERE id = ?", (rating_id,)
+    ).fetchone()
     if row is None:
         raise NotFound("没有评价 %s / no rating %s" % (rating_id, rating_id))
     rated_staff, excluded, binding = row
     if not staff_id or rated_staff != staff_id:
-        raise AppealError("只能申诉对本人的评价 / staff %s may appeal only ratings of their own"
-                          % staff_id)
+        raise AppealError("只能申诉对本人的评价 / staff %s may appeal only ratings of their own" % staff_id)
     if not reason or not reason.strip():
         raise AppealError("请填写申诉理由 / give the reason for the appeal")
     if excluded or binding == "refused":
-        raise AppealError("该评价已不计入统计，无需申诉 / rating %s is not counted already"
-                          % rating_id)
-    if db.conn.execute("SELECT 1 FROM appeals WHERE rating_id = ? AND state = 'pending'",
-                       (rating_id,)).fetchone():
-        raise AppealError("该评价已有待复核的申诉 / rating %s already has a pending appeal"
-                          % rating_id)
+        raise AppealError("该评价已不计入统计，无需申诉 / rating %s is not counted already" % rating_id)
+    if db.conn.execute(
+        "SELECT 1 FROM appeals WHERE rating_id = ? AND state = 'pending'", (rating_id,)
+    ).fetchone():
+        raise AppealError("该评价已有待复核的申诉 / rating %s already has a pending appeal" % rating_id)
     appeal_id = db.conn.execute(
-        "INSERT INTO appeals (rating_id, staff_id, reason, filed_at, filed_by)"
-        " VALUES (?, ?, ?, ?, ?)", (rating_id, staff_id, reason.strip(), now, actor)).lastrowid
+        "INSERT INTO appeals (rating_id, staff_id, reason, filed_at, filed_by) VALUES (?, ?, ?, ?, ?)",
+        (rating_id, staff_id, reason.strip(), now, actor),
+    ).lastrowid
     return get(db, appeal_id)
 
 
@@ -58,8 +59,10 @@ def decide(db, appeal_id, uphold, actor, verdict=None, note="", now=None):
     now = _now(now)
     appeal = get(db, appeal_id)
     if appeal["state"] != "pending":
-        raise AppealError("申诉 %s 已复核（%s）/ appeal %s was decided already"
-                          % (appeal_id, appeal["state_label"], appeal_id))
+        raise AppealError(
+            "申诉 %s 已复核（%s）/ appeal %s was decided already"
+            % (appeal_id, appeal["state_label"], appeal_id)
+        )
     if not actor:
         raise AppealError("复核须注明复核人 / a decision needs an actor")
     if uphold and verdict not in VERDICTS:
@@ -69,13 +72,16 @@ def decide(db, appeal_id, uphold, actor, verdict=None, note="", now=None):
     db.conn.execute(
         "UPDATE appeals SET state = ?, decided_at = ?, decided_by = ?, verdict = ?,"
         " decision_note = ? WHERE appeal_id = ?",
-        ("upheld" if uphold else "rejected", now, actor, verdict, note or "", appeal_id))
+        ("upheld" if uphold else "rejected", now, actor, verdict, note or "", appeal_id),
+    )
     if uphold:
         rating_id = appeal["rating_id"]
-        db.conn.execute("UPDATE ratings SET excluded = ?, excluded_at = ? WHERE id = ?",
-                        (verdict, now, rating_id))
-        order = db.conn.execute("SELECT order_id, state FROM work_orders WHERE rating_id = ?",
-                                (rating_id,)).fetchone()
+        db.conn.execute(
+            "UPDATE ratings SET excluded = ?, excluded_at = ? WHERE id = ?", (verdict, now, rating_id)
+        )
+        order = db.conn.execute(
+            "SELECT order_id, state FROM work_orders WHERE rating_id = ?", (rating_id,)
+        ).fetchone()
         if order and order[1] in workorders.OPEN_STATES:
             _end_order(db, order[0], order[1], actor, verdict, appeal_id, now)
     pipeline.appeal_decided(db, appeal_id)  # reported upward (policy.md "Appeals")
@@ -119,6 +125,8 @@ def list_appeals(db, state=None, staff_id=None, limit=200):
         where.append("a.staff_id = :staff_id")
         params["staff_id"] = staff_id
     sql = _SELECT + (" WHERE " + " AND ".join(where) if where else "")
-    sql += (" ORDER BY a.state != 'pending', CASE WHEN a.state = 'pending' THEN a.filed_at"
-            " ELSE -a.decided_at END LIMIT :limit")
+    sql += (
+        " ORDER BY a.state != 'pending', CASE WHEN a.state = 'pending' THEN a.filed_at"
+        " ELSE -a.decided_at END LIMIT :limit"
+    )
     return [_dress(row) for row in db.query(sql, params)]

@@ -22,6 +22,7 @@ Only open, unrated sessions are candidates. A matched rating is marked
 
 Other channels (rate-later page, paper) call bind_channel().
 """
+
 import json
 
 CLOCK_SLACK_S = 5
@@ -43,8 +44,12 @@ def device_window(db, device_id, lookups=None):
 
 
 def _taken(db, session_id):
-    return db.conn.execute("SELECT 1 FROM ratings WHERE session_id = ? AND binding = 'session'",
-                           (session_id,)).fetchone() is not None
+    return (
+        db.conn.execute(
+            "SELECT 1 FROM ratings WHERE session_id = ? AND binding = 'session'", (session_id,)
+        ).fetchone()
+        is not None
+    )
 
 
 def bind(db, rating, hall, received_at, screen_seconds=None):
@@ -57,7 +62,8 @@ def bind(db, rating, hall, received_at, screen_seconds=None):
 _SESSION_SQL = (
     "SELECT s.state, s.device_id, s.staff_id, s.unit_id, s.item_code, s.window,"
     " EXISTS (SELECT 1 FROM ratings WHERE session_id = q.id AND binding = 'session')"
-    " FROM (SELECT ? AS id) q LEFT JOIN sessions s ON s.session_id = q.id")
+    " FROM (SELECT ? AS id) q LEFT JOIN sessions s ON s.session_id = q.id"
+)
 
 
 def bind_device(db, rating, hall, received_at, screen_seconds=None, lookups=None):
@@ -72,8 +78,9 @@ def bind_device(db, rating, hall, received_at, screen_seconds=None, lookups=None
         session = match_offline(db, rating, hall, window, received_at, screen_seconds)
         if session is None:
             return None, "window", window, None
-    state, owner, staff_id, unit_id, item_code, session_window, taken = \
-        db.conn.execute(_SESSION_SQL, (session,)).fetchone()
+    state, owner, staff_id, unit_id, item_code, session_window, taken = db.conn.execute(
+        _SESSION_SQL, (session,)
+    ).fetchone()
     parts = (staff_id, unit_id, item_code, session_window) if state is not None else None
     if taken or (state is not None and (state != "open" or (owner is not None and owner != device))):
         return session, "refused", window, parts
@@ -82,8 +89,7 @@ def bind_device(db, rating, hall, received_at, screen_seconds=None, lookups=None
 
 def bind_channel(db, session_id):
     """'session' if a rating from another channel may close `session_id`, else 'refused'."""
-    row = db.conn.execute("SELECT state FROM sessions WHERE session_id = ?",
-                          (session_id,)).fetchone()
+    row = db.conn.execute("SELECT state FROM sessions WHERE session_id = ?", (session_id,)).fetchone()
     if row is None or row[0] != "open" or _taken(db, session_id):
         return "refused"
     return "session"
@@ -94,21 +100,26 @@ def match_offline(db, rating, hall, window, received_at, screen_seconds=None):
     if window is None:
         return None
     screen = screen_seconds or _screen_seconds(db) or DEFAULT_SCREEN_S
-    sql = ("SELECT session_id FROM sessions WHERE hall = ? AND window = ? AND state = 'open'"
-           " AND created_at BETWEEN ? AND ?")
+    sql = (
+        "SELECT session_id FROM sessions WHERE hall = ? AND window = ? AND state = 'open'"
+        " AND created_at BETWEEN ? AND ?"
+    )
     if rating["synced"]:
         low, high = rating["time"] - screen, rating["time"] + CLOCK_SLACK_S
     else:
-        prev = db.conn.execute("SELECT MAX(received_at) FROM ratings WHERE device_id = ?",
-                               (rating["device"],)).fetchone()[0]
+        prev = db.conn.execute(
+            "SELECT MAX(received_at) FROM ratings WHERE device_id = ?", (rating["device"],)
+        ).fetchone()[0]
         low = max(prev or 0, received_at - UNSYNCED_LOOKBACK_S)
         high = received_at
     args = [hall, window, int(low), int(min(high, received_at))]
     if rating["staff"] is not None:
         sql += " AND staff_id = ?"
         args.append(rating["staff"])
-    sql += " AND NOT EXISTS (SELECT 1 FROM ratings r WHERE r.session_id = sessions.session_id" \
-           " AND r.binding = 'session') LIMIT 2"
+    sql += (
+        " AND NOT EXISTS (SELECT 1 FROM ratings r WHERE r.session_id = sessions.session_id"
+        " AND r.binding = 'session') LIMIT 2"
+    )
     found = [r[0] for r in db.conn.execute(sql, args)]
     return found[0] if len(found) == 1 else None
 
@@ -116,8 +127,9 @@ def match_offline(db, rating, hall, window, received_at, screen_seconds=None):
 def _screen_seconds(db):
     # The binding runs in the store's writer without the config at hand;
     # sessions record their own screen time, so use the newest one's.
-    row = db.conn.execute("SELECT screen_until - created_at FROM sessions"
-                          " ORDER BY created_at DESC LIMIT 1").fetchone()
+    row = db.conn.execute(
+        "SELECT screen_until - created_at FROM sessions ORDER BY created_at DESC LIMIT 1"
+    ).fetchone()
     return row[0] if row else None
 
 
@@ -125,17 +137,23 @@ def close_session(db, session_id, rating_id, now, mark_matched=True):
     """Mark the session rated by `rating_id`; False if it was not open.
     `mark_matched`: also set ratings.matched_offline when the rating named
     no session (False: the caller inserted the rating with it set)."""
-    closed = db.conn.execute(
-        "UPDATE sessions SET state = 'rated', rating_id = ?, closed_at = ?"
-        " WHERE session_id = ? AND state = 'open'", (rating_id, now, session_id)).rowcount == 1
+    closed = (
+        db.conn.execute(
+            "UPDATE sessions SET state = 'rated', rating_id = ?, closed_at = ?"
+            " WHERE session_id = ? AND state = 'open'",
+            (rating_id, now, session_id),
+        ).rowcount
+        == 1
+    )
     if closed and mark_matched and _named_no_session(db, rating_id):
         db.conn.execute("UPDATE ratings SET matched_offline = 1 WHERE id = ?", (rating_id,))
     return closed
 
 
 def _named_no_session(db, rating_id):
-    row = db.conn.execute("SELECT wire FROM ratings WHERE id = ? AND channel = 'device'",
-                          (rating_id,)).fetchone()
+    row = db.conn.execute(
+        "SELECT wire FROM ratings WHERE id = ? AND channel = 'device'", (rating_id,)
+    ).fetchone()
     if row is None or row[0] is None:
         return False
     try:

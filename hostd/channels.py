@@ -9,6 +9,7 @@ open_database transaction): it enforces one service, one rating (一次一评),
 binds the rating to its session, closes the session and runs what follows a
 rating (hostd/pipeline.py), all or nothing.
 """
+
 import json
 import sqlite3
 
@@ -77,16 +78,18 @@ def _clean_comment(comment):
 def session_row(db, session_id):
     row = db.conn.execute(
         "SELECT session_id, hall, window, staff_id, cases, state, rate_until, rating_id"
-        " FROM sessions WHERE session_id = ?", (session_id,)).fetchone()
+        " FROM sessions WHERE session_id = ?",
+        (session_id,),
+    ).fetchone()
     if row is None:
         return None
-    keys = ("session_id", "hall", "window", "staff_id", "cases", "state", "rate_until",
-            "rating_id")
+    keys = ("session_id", "hall", "window", "staff_id", "cases", "state", "rate_until", "rating_id")
     return dict(zip(keys, row))
 
 
-def record_rating(db, session_id, channel, level, reasons=(), comment=None, details=None,
-                  client_addr=None, now=None):
+def record_rating(
+    db, session_id, channel, level, reasons=(), comment=None, details=None, client_addr=None, now=None
+):
     """Insert the one rating of `session_id` from a non-device channel; return its id.
 
     Raises SessionNotFound, AlreadyRated, SessionClosed, ReasonRequired or
@@ -106,6 +109,7 @@ def record_rating(db, session_id, channel, level, reasons=(), comment=None, deta
         raise ReasonRequired("a 差评 needs a reason or a few words")
     if now is None:
         from hostd import clock
+
         now = clock.now()
     now = int(now)
     session = session_row(db, session_id)
@@ -120,18 +124,28 @@ def record_rating(db, session_id, channel, level, reasons=(), comment=None, deta
             "INSERT INTO ratings (channel, hall, window, session_id, binding, level, reasons,"
             " cases, staff, device_time, clock_synced, received_at, comment, details, client_addr)"
             " VALUES (?, ?, ?, ?, 'session', ?, ?, ?, ?, ?, 1, ?, ?, ?, ?)",
-            (channel, session["hall"], session["window"], session_id, level,
-             "[" + ",".join(str(code) for code in reasons) + "]", session["cases"],
-             session["staff_id"], now, now, comment,
-             json.dumps(details, ensure_ascii=False) if details else None, client_addr),
+            (
+                channel,
+                session["hall"],
+                session["window"],
+                session_id,
+                level,
+                "[" + ",".join(str(code) for code in reasons) + "]",
+                session["cases"],
+                session["staff_id"],
+                now,
+                now,
+                comment,
+                json.dumps(details, ensure_ascii=False) if details else None,
+                client_addr,
+            ),
         ).lastrowid
     except sqlite3.IntegrityError:  # ratings_one_per_session: another channel won
         raise AlreadyRated("session %s is already rated" % session_id)
     if not binding.close_session(db, session_id, rating_id, now):
         raise AlreadyRated("session %s is already rated" % session_id)
     if channel == "default":
-        db.conn.execute("UPDATE sessions SET state = 'defaulted' WHERE session_id = ?",
-                        (session_id,))
+        db.conn.execute("UPDATE sessions SET state = 'defaulted' WHERE session_id = ?", (session_id,))
     pipeline.rating_recorded(db, rating_id)
     return rating_id
 
@@ -144,15 +158,20 @@ def add_details(db, rating_id, comment=None, details=None):
     details = clean_details(details)
     if not comment and not details:
         raise ChannelError("nothing to add")
-    row = db.conn.execute("SELECT comment, details FROM ratings WHERE id = ? AND binding = 'session'",
-                          (rating_id,)).fetchone()
+    row = db.conn.execute(
+        "SELECT comment, details FROM ratings WHERE id = ? AND binding = 'session'", (rating_id,)
+    ).fetchone()
     if row is None or row[1] is not None:
         return False
     if row[0] and comment:
         comment = row[0] + "\n" + comment
-    stored = db.conn.execute(
-        "UPDATE ratings SET comment = ?, details = ? WHERE id = ? AND details IS NULL",
-        (comment or row[0], json.dumps(details or {}, ensure_ascii=False), rating_id)).rowcount == 1
+    stored = (
+        db.conn.execute(
+            "UPDATE ratings SET comment = ?, details = ? WHERE id = ? AND details IS NULL",
+            (comment or row[0], json.dumps(details or {}, ensure_ascii=False), rating_id),
+        ).rowcount
+        == 1
+    )
     if stored:
         pipeline.details_added(db, rating_id)  # upstream: the queued rating or a comment record
     return stored

@@ -4,6 +4,7 @@ A user's mistake never shows a traceback: the exceptions that carry a
 one-line message (hostd.errors.UserError, registry and store errors) are
 turned into output in one place, `HostdGroup.invoke`.
 """
+
 import json
 import sys
 import time
@@ -30,8 +31,13 @@ class HostdGroup(click.Group):
 
 
 @click.group(cls=HostdGroup)
-@click.option("--home", "home_dir", envvar=ENV, type=click.Path(file_okay=False),
-              help="Directory holding all hostd state (env %s)." % ENV)
+@click.option(
+    "--home",
+    "home_dir",
+    envvar=ENV,
+    type=click.Path(file_okay=False),
+    help="Directory holding all hostd state (env %s)." % ENV,
+)
 @click.version_option("0.1.0", prog_name="hostd")
 @click.pass_context
 def cli(ctx, home_dir):
@@ -73,16 +79,23 @@ def init(ctx, hall, listen, broker_port, web_port):
     config = home.init(hall, overrides)
     open_database(home.db_path).conn.close()
     from hostd.web.api import ensure_token
+
     ensure_token(home)  # <home>/keys/api-token: the window business systems' bearer token
     home.db_path.chmod(0o600)  # it holds the device keys; WAL files inherit this mode
-    click.echo("initialised %s: hall %s, broker port %d, web port %d; edit %s, then `hostd run`"
-               % (home.path, config["hall"]["id"], config["broker"]["port"],
-                  config["web"]["port"], home.config_path))
+    click.echo(
+        "initialised %s: hall %s, broker port %d, web port %d; edit %s, then `hostd run`"
+        % (home.path, config["hall"]["id"], config["broker"]["port"], config["web"]["port"], home.config_path)
+    )
 
 
 @cli.command()
-@click.option("--broker", "broker_url", envvar="HOSTD_BROKER", metavar="URL",
-              help="Use this existing broker (mqtt://host:port) instead of starting one.")
+@click.option(
+    "--broker",
+    "broker_url",
+    envvar="HOSTD_BROKER",
+    metavar="URL",
+    help="Use this existing broker (mqtt://host:port) instead of starting one.",
+)
 @click.pass_context
 def run(ctx, broker_url):
     """Run the daemon: broker, collector and status page, until Ctrl-C.
@@ -90,6 +103,7 @@ def run(ctx, broker_url):
     Example: hostd --home ./hall run --broker mqtt://127.0.0.1:1883
     """
     from hostd import daemon
+
     home = _home(ctx).require()
     if broker_url:
         broker_files.parse_url(broker_url)  # a bad URL fails before anything starts
@@ -106,8 +120,11 @@ def device():
 
 def _apply(home, db):
     count, reloaded = broker_files.apply_registry(home, db)
-    return ("the running broker reloaded its users" if reloaded
-            else "broker users updated (no running Mosquitto to reload)")
+    return (
+        "the running broker reloaded its users"
+        if reloaded
+        else "broker users updated (no running Mosquitto to reload)"
+    )
 
 
 @device.command("add")
@@ -124,13 +141,16 @@ def device_add(ctx, device_id, window, hall):
     db = _db(home)
     hall = hall or home.config()["hall"]["id"]
     if device_id == HOST_USER:
-        raise registry.BadDeviceId("device id %r is reserved for hostd's own broker user; "
-                                   "pick another" % device_id)
+        raise registry.BadDeviceId(
+            "device id %r is reserved for hostd's own broker user; pick another" % device_id
+        )
     registry.add_device(db, device_id, window, hall)
     note = _apply(home, db)
-    click.echo("added %s (hall %s, window %s); %s; its key stays in %s: "
-               "`hostd device show-config %s` prints what the device needs"
-               % (device_id, hall, window, note, home.db_path, device_id))
+    click.echo(
+        "added %s (hall %s, window %s); %s; its key stays in %s: "
+        "`hostd device show-config %s` prints what the device needs"
+        % (device_id, hall, window, note, home.db_path, device_id)
+    )
 
 
 def _when(ts):
@@ -145,17 +165,29 @@ def device_list(ctx):
     Example: hostd device list
     """
     from tabulate import tabulate
+
     db = _db(_home(ctx))
-    rows = [[d["device_id"], d["hall"], d["window"], "yes" if d["online"] else "no",
-             _when(d["last_seen"]), d["firmware"] or "-",
-             "-" if d["outbox_depth"] is None else d["outbox_depth"],
-             "yes" if d["revoked_at"] else "no"]
-            for d in db.query("SELECT * FROM fleet ORDER BY device_id")]
+    rows = [
+        [
+            d["device_id"],
+            d["hall"],
+            d["window"],
+            "yes" if d["online"] else "no",
+            _when(d["last_seen"]),
+            d["firmware"] or "-",
+            "-" if d["outbox_depth"] is None else d["outbox_depth"],
+            "yes" if d["revoked_at"] else "no",
+        ]
+        for d in db.query("SELECT * FROM fleet ORDER BY device_id")
+    ]
     if not rows:
         click.echo("no devices yet: add one with `hostd device add ID --window W`")
         return
-    click.echo(tabulate(rows, headers=["id", "hall", "window", "online", "last seen",
-                                       "firmware", "outbox", "revoked"]))
+    click.echo(
+        tabulate(
+            rows, headers=["id", "hall", "window", "online", "last seen", "firmware", "outbox", "revoked"]
+        )
+    )
 
 
 @device.command("revoke")
@@ -174,8 +206,13 @@ def device_revoke(ctx, device_id):
 
 @device.command("rotate-key")
 @click.argument("device_id")
-@click.option("--overlap-hours", type=click.FloatRange(min=0), default=24, show_default=True,
-              help="How long the old key still verifies ratings.")
+@click.option(
+    "--overlap-hours",
+    type=click.FloatRange(min=0),
+    default=24,
+    show_default=True,
+    help="How long the old key still verifies ratings.",
+)
 @click.pass_context
 def device_rotate_key(ctx, device_id, overlap_hours):
     """Give a device a new key; the old one verifies during the overlap.
@@ -185,9 +222,10 @@ def device_rotate_key(ctx, device_id, overlap_hours):
     home = _home(ctx)
     db = _db(home)
     registry.rotate_key(db, device_id, int(overlap_hours * 3600))
-    click.echo("new key for %s (old key verifies for %g h); %s; reprovision the device: "
-               "`hostd device show-config %s`" % (device_id, overlap_hours, _apply(home, db),
-                                                  device_id))
+    click.echo(
+        "new key for %s (old key verifies for %g h); %s; reprovision the device: "
+        "`hostd device show-config %s`" % (device_id, overlap_hours, _apply(home, db), device_id)
+    )
 
 
 @device.command("show-config")
@@ -203,10 +241,20 @@ def device_show_config(ctx, device_id):
     info = registry.get_device(db, device_id)
     key = registry.device_key(db, device_id)
     host, port = home.advertised_broker()
-    click.echo(json.dumps({
-        "device_id": device_id, "hall": info["hall"], "window": info["window"],
-        "key": key.hex(), "broker_host": host, "broker_port": port,
-    }, ensure_ascii=False, indent=1))
+    click.echo(
+        json.dumps(
+            {
+                "device_id": device_id,
+                "hall": info["hall"],
+                "window": info["window"],
+                "key": key.hex(),
+                "broker_host": host,
+                "broker_port": port,
+            },
+            ensure_ascii=False,
+            indent=1,
+        )
+    )
 
 
 from hostd import device_commands  # noqa: E402  provision, flash, replace, label
@@ -217,10 +265,13 @@ from hostd import user_commands  # noqa: E402  hall page accounts
 
 user_commands.register(cli, _home, _db)
 from hostd import session_commands  # noqa: E402  session, staff, window
+
 session_commands.register(cli, _home, _db)
 from hostd import sync_commands  # noqa: E402  upstream sync
+
 sync_commands.register(cli, _home, _db)
 from hostd import workorder_commands  # noqa: E402  workorder, appeal, fraud, stats, report
+
 workorder_commands.register(cli, _home, _db)
 
 

@@ -6,6 +6,7 @@ offset in seconds (a float); the file is read again whenever it changes.
 The collector stamps received_at with this clock too, so a moved clock moves
 everything together.
 """
+
 import os
 import time
 

@@ -23,6 +23,7 @@ unacked messages flowing to fill a batch; shared subscriptions
 ($share/<group>/...) also need v5. paho decodes v5 properties of every
 packet; hostd/paho_speedups.py makes that cheap.
 """
+
 import binascii
 import functools
 import hashlib
@@ -36,7 +37,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
-from hostd import paho_speedups, rating_decode, ratelimit
+from hostd import paho_speedups, ratelimit, rating_decode
 from hostd.counters import INTERNAL_ERROR, UNKNOWN_DEVICE, RejectionCounters
 from hostd.ratelimit import RATE_LIMITED
 from hostd.registry import KeyCache
@@ -74,8 +75,10 @@ class HostMac:
             if len(self._keyed) > 4096:  # keys rotate; never grow without bound
                 self._keyed.clear()
             block = (hashlib.sha256(key).digest() if len(key) > 64 else key).ljust(64, b"\0")
-            keyed = self._keyed[key] = (hashlib.sha256(bytes(b ^ 0x36 for b in block)),
-                                        hashlib.sha256(bytes(b ^ 0x5C for b in block)))
+            keyed = self._keyed[key] = (
+                hashlib.sha256(bytes(b ^ 0x36 for b in block)),
+                hashlib.sha256(bytes(b ^ 0x5C for b in block)),
+            )
         inner = keyed[0].copy()
         inner.update(message)
         if tail:
@@ -83,6 +86,7 @@ class HostMac:
         outer = keyed[1].copy()
         outer.update(inner.digest())
         return outer.digest()
+
 
 _ACK_HEAD = b'[%d,"%s",' % (messages.VERSION, messages.ACK.encode())
 
@@ -102,11 +106,25 @@ _EXPECTED_KIND = {topics.RATING: messages.RATING, topics.STATUS: messages.STATUS
 
 
 class Collector:
-    def __init__(self, store, host, port, username=None, password=None, hall="+",
-                 shared_group=None, tls=None, client_id=None,
-                 max_payload=messages.MAX_DEVICE_MESSAGE, after_store=None,
-                 receive_maximum=1024, keepalive=30, protocol=mqtt.MQTTv5,
-                 device_rate=(ratelimit.RATE_PER_S, ratelimit.BURST), on_flood=None):
+    def __init__(
+        self,
+        store,
+        host,
+        port,
+        username=None,
+        password=None,
+        hall="+",
+        shared_group=None,
+        tls=None,
+        client_id=None,
+        max_payload=messages.MAX_DEVICE_MESSAGE,
+        after_store=None,
+        receive_maximum=1024,
+        keepalive=30,
+        protocol=mqtt.MQTTv5,
+        device_rate=(ratelimit.RATE_PER_S, ratelimit.BURST),
+        on_flood=None,
+    ):
         paho_speedups.install()
         self.store = store
         self.host, self.port, self.keepalive = host, port, keepalive
@@ -116,12 +134,12 @@ class Collector:
         self.after_store = after_store  # op(db, rating, hall), in the rating's transaction
         self.keys = KeyCache(store)
         # device_rate: (messages per second, burst), or None for no limit
-        self.limits = ratelimit.DeviceLimits(*device_rate, on_flood=on_flood) \
-            if device_rate is not None else None
+        self.limits = (
+            ratelimit.DeviceLimits(*device_rate, on_flood=on_flood) if device_rate is not None else None
+        )
         self.mac = HostMac()
         self.rejections = RejectionCounters(store)
-        self._stats = {"received": 0, "stored": 0, "duplicate": 0, "acked": 0,
-                       "rejected": 0, "status": 0}
+        self._stats = {"received": 0, "stored": 0, "duplicate": 0, "acked": 0, "rejected": 0, "status": 0}
         self._lock = threading.Lock()
         self._idle = threading.Condition(self._lock)
         self._inflight = 0  # writes queued in the store, not yet committed
@@ -134,9 +152,13 @@ class Collector:
         self._v5 = protocol == mqtt.MQTTv5
         if shared_group and not self._v5:
             raise ValueError("shared subscriptions ($share/...) need MQTT v5")
-        self.client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id or "",
-                                  protocol=protocol, manual_ack=True,
-                                  clean_session=None if self._v5 else not self._persistent)
+        self.client = mqtt.Client(
+            CallbackAPIVersion.VERSION2,
+            client_id=client_id or "",
+            protocol=protocol,
+            manual_ack=True,
+            clean_session=None if self._v5 else not self._persistent,
+        )
         if username is not None:
             self.client.username_pw_set(username, password)
         if isinstance(tls, ssl.SSLContext):
@@ -180,8 +202,7 @@ class Collector:
 
     def filters(self):
         prefix = "$share/%s/" % self.shared_group if self.shared_group else ""
-        return [prefix + topics.subscription(leaf, self.hall)
-                for leaf in (topics.RATING, topics.STATUS)]
+        return [prefix + topics.subscription(leaf, self.hall) for leaf in (topics.RATING, topics.STATUS)]
 
     def start(self, timeout=10.0):
         """Connect (retrying in the background); True once subscribed."""
@@ -190,8 +211,9 @@ class Collector:
             props.ReceiveMaximum = self._receive_maximum
             if self._persistent:
                 props.SessionExpiryInterval = SESSION_EXPIRY_S
-            self.client.connect_async(self.host, self.port, self.keepalive,
-                                      clean_start=not self._persistent, properties=props)
+            self.client.connect_async(
+                self.host, self.port, self.keepalive, clean_start=not self._persistent, properties=props
+            )
         else:
             self.client.connect_async(self.host, self.port, self.keepalive)
         self.client.loop_start()
@@ -210,22 +232,28 @@ class Collector:
     # -- paho callbacks (network thread) --------------------------------
     def _on_connect(self, client, userdata, flags, reason_code, properties):
         if reason_code.is_failure:
-            log.error("MQTT broker %s:%s refused the collector: %s; check the hostd"
-                      " broker user and password", self.host, self.port, reason_code)
+            log.error(
+                "MQTT broker %s:%s refused the collector: %s; check the hostd broker user and password",
+                self.host,
+                self.port,
+                reason_code,
+            )
             return
         log.info("collector connected to %s:%s", self.host, self.port)
         no_delay(client)
         client.subscribe([(name, QOS) for name in self.filters()])
 
     def _on_connect_fail(self, client, userdata):
-        log.warning("cannot reach MQTT broker %s:%s; retrying (is it running?)",
-                    self.host, self.port)
+        log.warning("cannot reach MQTT broker %s:%s; retrying (is it running?)", self.host, self.port)
 
     def _on_subscribe(self, client, userdata, mid, reason_codes, properties):
         refused = [str(code) for code in reason_codes if code.is_failure]
         if refused:
-            log.error("broker refused subscriptions %s: %s; check the ACL for the hostd user",
-                      self.filters(), ", ".join(refused))
+            log.error(
+                "broker refused subscriptions %s: %s; check the ACL for the hostd user",
+                self.filters(),
+                ", ".join(refused),
+            )
             return
         self._ready.set()
 
@@ -258,8 +286,9 @@ class Collector:
             self._reject(msg, device, Malformed.reason, "device published on %s" % leaf)
             return device
         if len(payload) > self.max_payload:
-            self._reject(msg, device, Oversized.reason,
-                         "%d bytes, limit %d" % (len(payload), self.max_payload))
+            self._reject(
+                msg, device, Oversized.reason, "%d bytes, limit %d" % (len(payload), self.max_payload)
+            )
             return device
         if self.limits is not None and not self.limits.admit(device):
             self._reject(msg, device, RATE_LIMITED, "over %g messages/s" % self.limits.rate)
@@ -270,8 +299,11 @@ class Collector:
             return device
         # The common rating takes the fast path; anything else, and anything
         # it would refuse, goes through messages.decode (hostd/rating_decode.py).
-        fast = rating_decode.decode(payload, keys, device, self.max_payload, self.mac) \
-            if leaf == topics.RATING else None
+        fast = (
+            rating_decode.decode(payload, keys, device, self.max_payload, self.mac)
+            if leaf == topics.RATING
+            else None
+        )
         if fast is not None:
             fields, key = fast
         else:
@@ -285,8 +317,14 @@ class Collector:
         with self._lock:
             self._inflight += 1
         if leaf == topics.RATING:
-            done = functools.partial(self._rating_committed, msg, hall, device, fields[3],
-                                     (key,) if key == keys[0] else (key, keys[0]))
+            done = functools.partial(
+                self._rating_committed,
+                msg,
+                hall,
+                device,
+                fields[3],
+                (key,) if key == keys[0] else (key, keys[0]),
+            )
             self.store.store_rating(fields, payload, hall, done, self.after_store)
         else:
             done = functools.partial(self._status_committed, msg, device)
@@ -302,8 +340,7 @@ class Collector:
                 return messages.decode(payload, [key], device, self.max_payload, mac=self.mac), key
             except BadSignature:
                 continue
-        return (messages.decode(payload, keys[-1:], device, self.max_payload, mac=self.mac),
-                keys[-1])
+        return (messages.decode(payload, keys[-1:], device, self.max_payload, mac=self.mac), keys[-1])
 
     def _reject(self, msg, device, reason, detail, exc_info=None):
         with self._lock:
@@ -315,8 +352,12 @@ class Collector:
     def _rating_committed(self, msg, hall, device, seq, ack_keys, result, error):
         try:
             if error is not None:
-                self.rejections.record(device, INTERNAL_ERROR, "store: %r" % (error,),
-                                       exc_info=(type(error), error, error.__traceback__))
+                self.rejections.record(
+                    device,
+                    INTERNAL_ERROR,
+                    "store: %r" % (error,),
+                    exc_info=(type(error), error, error.__traceback__),
+                )
                 self.client.ack(msg.mid, msg.qos)  # the device outbox still holds it
             elif result == REPLAYED:
                 self._reject(msg, device, REPLAYED, "seq %d reused with different content" % seq)

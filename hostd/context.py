@@ -9,6 +9,7 @@ class Context:
 
     def __init__(self, home, config, store, publisher=None, clock=None):
         from hostd import clock as default_clock
+
         self.home = home
         self.config = config
         self.store = store

@@ -6,6 +6,7 @@ each (device, reason) is logged as a warning; later ones are only counted,
 so a misbehaving device cannot flood the log. Table writes are coalesced:
 while one flush is queued in the store, new rejections join it.
 """
+
 import logging
 import threading
 import time
@@ -47,9 +48,15 @@ class RejectionCounters:
             if queue_flush:
                 self._flush_queued = True
         if first:
-            log.warning("rejected message from device %s: %s (%s); further %s rejections"
-                        " from this device are counted, not logged",
-                        device, reason, detail, reason, exc_info=exc_info)
+            log.warning(
+                "rejected message from device %s: %s (%s); further %s rejections"
+                " from this device are counted, not logged",
+                device,
+                reason,
+                detail,
+                reason,
+                exc_info=exc_info,
+            )
         if queue_flush:
             self.store.submit(self._flush, self._flushed)
 
@@ -79,5 +86,4 @@ class RejectionCounters:
 
 def persisted(db):
     """Counts by reason from the `rejections` table (all processes, all time)."""
-    return {row[0]: row[1] for row in db.execute(
-        "SELECT reason, SUM(count) FROM rejections GROUP BY reason")}
+    return {row[0]: row[1] for row in db.execute("SELECT reason, SUM(count) FROM rejections GROUP BY reason")}

@@ -10,6 +10,7 @@ PUBACK sent) only after its COMMIT, so anything not yet committed is still in
 the device outbox, or queued in the broker for our persistent session.
 SIGHUP rewrites the broker's passwd/acl from the registry and reloads them.
 """
+
 import logging
 import signal
 import socket
@@ -35,8 +36,9 @@ READY = "hostd ready"  # logged once everything runs; tests wait for it
 
 
 def setup_logging(level):
-    logging.basicConfig(level=getattr(logging, level),
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=getattr(logging, level), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
     for noisy in ("amqtt", "transitions"):  # the embedded broker's chatter
         logging.getLogger(noisy).setLevel(max(logging.WARNING, getattr(logging, level)))
 
@@ -51,8 +53,8 @@ def _start_broker(home, config, store):
         running = mosquitto.Supervisor(home, config, binary).start()
     else:
         from hostd.fallback_broker import EmbeddedBroker
-        broker_files.check_port_free(config["broker"]["listen"], config["broker"]["port"],
-                                     "MQTT broker")
+
+        broker_files.check_port_free(config["broker"]["listen"], config["broker"]["port"], "MQTT broker")
         running = EmbeddedBroker(home, config).start()
     if getattr(running, "host_port", None):  # our Mosquitto's listener for hostd itself
         return running, "127.0.0.1", running.host_port
@@ -83,8 +85,18 @@ def _collector_for(home, config, store, url, own_broker, embedded):
     client_id = "hostd-%s" % config["hall"]["id"]
     if group:
         client_id += "-%s-%s" % (group, socket.gethostname())
-    return Collector(store, host, port, username=username, password=password, hall=hall,
-                     shared_group=group, tls=tls, client_id=client_id, **kwargs)
+    return Collector(
+        store,
+        host,
+        port,
+        username=username,
+        password=password,
+        hall=hall,
+        shared_group=group,
+        tls=tls,
+        client_id=client_id,
+        **kwargs,
+    )
 
 
 def run(home, broker_url=None, stop_event=None):
@@ -94,8 +106,11 @@ def run(home, broker_url=None, stop_event=None):
     deadlines.use(config)  # work orders opened by this daemon follow hostd.toml's policy
     web = config["web"]
     broker_files.check_port_free(web["listen"], web["port"], "web page")
-    url = broker_files.parse_url(broker_url or config["broker"]["url"]) \
-        if (broker_url or config["broker"]["url"]) else None
+    url = (
+        broker_files.parse_url(broker_url or config["broker"]["url"])
+        if (broker_url or config["broker"]["url"])
+        else None
+    )
 
     stop = stop_event or threading.Event()
     running = {}  # what on_hup may reload, filled in as it starts
@@ -124,8 +139,15 @@ def run(home, broker_url=None, stop_event=None):
         running["overdue"] = OverdueWatch(ctx).start()  # 超期预警 in the log
         running["upstream"] = SyncThread(home, config, store).start()  # None if off
         running["upkeep"] = Upkeep(store).start()  # planner statistics (ANALYZE) daily
-        log.info("%s: hall %s, %s, status page %s, database %s, broker files %s",
-                 READY, config["hall"]["id"], where, page.url, home.db_path, home.broker)
+        log.info(
+            "%s: hall %s, %s, status page %s, database %s, broker files %s",
+            READY,
+            config["hall"]["id"],
+            where,
+            page.url,
+            home.db_path,
+            home.broker,
+        )
         stop.wait()
         log.info("stopping")
     finally:

@@ -8,6 +8,7 @@ hostd.toml, `[workorder] policy`:
   heilongjiang   黑龙江: verified and rectified within 10 working days
 Working days come from hostd.workdays (chinese-calendar + the admin override).
 """
+
 from hostd import workdays
 
 HOUR = 3600
@@ -67,8 +68,10 @@ def due_dates(config, opened_at, complexity="simple"):
         raise ValueError("complexity must be one of %s" % ", ".join(COMPLEXITIES))
     rules = preset(config)
     contact = rules["contact"]
-    return {"contact_due": add(opened_at, contact, config) if contact else None,
-            "done_due": add(opened_at, rules[complexity], config)}
+    return {
+        "contact_due": add(opened_at, contact, config) if contact else None,
+        "done_due": add(opened_at, rules[complexity], config),
+    }
 
 
 def describe(config=None):

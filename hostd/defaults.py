@@ -19,6 +19,7 @@ again with the admin's override file (rating.holiday_file):
     and the recomputed one (a citizen never loses time already shown to them);
     a later deadline is written back to the session.
 """
+
 import logging
 
 from hostd import channels, workdays
@@ -69,7 +70,9 @@ def run_due(ctx, now=None):
             due = db.conn.execute(
                 "SELECT session_id, created_at, rate_until FROM sessions"
                 " WHERE state = 'open' AND rate_until <= ? AND session_id > ?"
-                " ORDER BY session_id LIMIT ?", (now, after, BATCH)).fetchall()
+                " ORDER BY session_id LIMIT ?",
+                (now, after, BATCH),
+            ).fetchall()
         if not due:
             break
         after = due[-1][0]
@@ -83,7 +86,9 @@ def run_due(ctx, now=None):
             for session_id, deadline in to_extend.items():
                 extended += db.conn.execute(
                     "UPDATE sessions SET rate_until = ? WHERE session_id = ? AND state = 'open'"
-                    " AND rate_until < ?", (deadline, session_id, deadline)).rowcount
+                    " AND rate_until < ?",
+                    (deadline, session_id, deadline),
+                ).rowcount
             for session_id in to_default:
                 db.conn.execute("SAVEPOINT default_rating")
                 try:
@@ -103,13 +108,19 @@ def run_due(ctx, now=None):
         if len(due) < BATCH:
             break
     if counts["defaulted"]:
-        log.info("default ratings: %d session(s) unrated at the end of their period rated %d (系统默认评价)",
-                 counts["defaulted"], level)
+        log.info(
+            "default ratings: %d session(s) unrated at the end of their period rated %d (系统默认评价)",
+            counts["defaulted"],
+            level,
+        )
     if held_years and _warned["years"] != held_years:
         _warned["years"] = held_years
-        log.warning("default ratings: %d session(s) held: the working-day calendar lacks %s; add "
-                    "the year(s) to rating.holiday_file and they are made on the next check",
-                    counts["held"], ", ".join(str(y) for y in sorted(held_years)))
+        log.warning(
+            "default ratings: %d session(s) held: the working-day calendar lacks %s; add "
+            "the year(s) to rating.holiday_file and they are made on the next check",
+            counts["held"],
+            ", ".join(str(y) for y in sorted(held_years)),
+        )
     return counts
 
 

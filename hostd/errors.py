@@ -20,6 +20,7 @@ class HomeExists(UserError):
 
 class ConfigError(UserError):
     """hostd.toml names an unknown key or holds a bad value."""
+
     exit_code = 2
 
 

@@ -11,6 +11,7 @@ Weaker than Mosquitto, and hostd logs so:
   - a revoked device that is already connected is not kicked off at once,
     but every publish it makes from then on is refused.
 """
+
 import asyncio
 import logging
 import os
@@ -28,8 +29,10 @@ from hostd.errors import BrokerFailed
 
 log = logging.getLogger("hostd.broker")
 
-WEAKER = ("MQTT 3.1.1 only (no $share shared subscriptions), no max_packet_size, "
-          "no persistence; ACLs are the same files as for Mosquitto")
+WEAKER = (
+    "MQTT 3.1.1 only (no $share shared subscriptions), no max_packet_size, "
+    "no persistence; ACLs are the same files as for Mosquitto"
+)
 
 
 class _Watched:
@@ -168,11 +171,16 @@ class EmbeddedBroker:
         self._thread.start()
         ready.wait(15)
         if "error" in box:
-            raise BrokerFailed("embedded amqtt broker did not start on %s:%d: %s"
-                               % (self.host, self.port, box["error"]))
-        log.warning("FALLBACK: no mosquitto binary found; using the embedded amqtt broker on "
-                    "%s:%d. It is weaker: %s. Install the Debian package `mosquitto`.",
-                    self.host, self.port, WEAKER)
+            raise BrokerFailed(
+                "embedded amqtt broker did not start on %s:%d: %s" % (self.host, self.port, box["error"])
+            )
+        log.warning(
+            "FALLBACK: no mosquitto binary found; using the embedded amqtt broker on "
+            "%s:%d. It is weaker: %s. Install the Debian package `mosquitto`.",
+            self.host,
+            self.port,
+            WEAKER,
+        )
         return self
 
     def reload(self):

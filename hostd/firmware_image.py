@@ -11,6 +11,7 @@ source, so a device never gets .py files.
 
 The device's own main.py is MAIN_PY: it imports firmware.main, which runs.
 """
+
 import shutil
 import subprocess
 import sys
@@ -49,8 +50,12 @@ def compile_file(source, target, source_name=None):
     with tempfile.TemporaryDirectory(prefix="mpy-cross-") as work:
         shutil.copyfile(source, Path(work) / "source.py")
         try:
-            proc = subprocess.run([_tool("mpy-cross"), "-o", "out.mpy", "-s", source_name or source.name,
-                                   "source.py"], cwd=work, capture_output=True, text=True)
+            proc = subprocess.run(
+                [_tool("mpy-cross"), "-o", "out.mpy", "-s", source_name or source.name, "source.py"],
+                cwd=work,
+                capture_output=True,
+                text=True,
+            )
         except OSError as exc:
             raise ImageError("cannot run mpy-cross (%s): run `make install`" % exc)
         if proc.returncode != 0:
@@ -72,16 +77,18 @@ def compile_tree(out=DEFAULT_OUT / "mpy", root=ROOT):
             if stale.name not in wanted:
                 stale.unlink()  # a module deleted from the repo leaves the device too
         for source in sources:
-            compile_file(source, out / package / (source.stem + ".mpy"),
-                         "%s/%s/%s.mpy" % (ROMFS_MOUNT, package, source.stem))
+            compile_file(
+                source,
+                out / package / (source.stem + ".mpy"),
+                "%s/%s/%s.mpy" % (ROMFS_MOUNT, package, source.stem),
+            )
     return out
 
 
 def mpy_files(out=DEFAULT_OUT / "mpy"):
     """[(relative path like 'firmware/app.mpy', bytes)] of the compiled tree."""
     tree = compile_tree(out)
-    return [(str(path.relative_to(tree)), path.read_bytes())
-            for path in sorted(tree.rglob("*.mpy"))]
+    return [(str(path.relative_to(tree)), path.read_bytes()) for path in sorted(tree.rglob("*.mpy"))]
 
 
 def romfs_image(out=DEFAULT_OUT):
@@ -98,8 +105,11 @@ def pack_romfs(tree, image):
         return image
     tmp = image.with_suffix(".tmp")
     try:
-        proc = subprocess.run([_tool("mpremote"), "romfs", "--no-mpy", "-o", str(tmp), "build", str(tree)],
-                              capture_output=True, text=True)
+        proc = subprocess.run(
+            [_tool("mpremote"), "romfs", "--no-mpy", "-o", str(tmp), "build", str(tree)],
+            capture_output=True,
+            text=True,
+        )
     except OSError as exc:
         raise ImageError("cannot run mpremote (%s): run `make install`" % exc)
     if proc.returncode != 0:

@@ -1,10 +1,11 @@
 """The hostd home: every piece of state lives under one directory.
 
-    <home>/hostd.toml     config (hostd/config.py has the schema)
-    <home>/hostd.db       SQLite database (hostd/store.py)
-    <home>/keys/          0700: hostd's own broker password
-    <home>/broker/        mosquitto.conf, passwd, acl, pid, log, persistence
+<home>/hostd.toml     config (hostd/config.py has the schema)
+<home>/hostd.db       SQLite database (hostd/store.py)
+<home>/keys/          0700: hostd's own broker password
+<home>/broker/        mosquitto.conf, passwd, acl, pid, log, persistence
 """
+
 import os
 import secrets
 import socket
@@ -43,15 +44,15 @@ class Home:
     def require(self):
         """Raise HomeMissing unless `hostd init` has been run here."""
         if not self.exists():
-            raise HomeMissing("%s is not a hostd home: run `hostd --home %s init` first"
-                              % (self.path, self.path))
+            raise HomeMissing(
+                "%s is not a hostd home: run `hostd --home %s init` first" % (self.path, self.path)
+            )
         return self
 
     def init(self, hall=None, overrides=None):
         """Create the home with a default config. `overrides` is {section: {key: value}}."""
         if self.exists():
-            raise HomeExists("%s already has a hostd.toml: edit it, or choose another --home"
-                             % self.path)
+            raise HomeExists("%s already has a hostd.toml: edit it, or choose another --home" % self.path)
         raw = {}
         if hall is not None:
             raw.setdefault("hall", {})["id"] = hall
@@ -98,6 +99,7 @@ class Home:
         broker = config["broker"]
         if broker["url"]:
             from hostd.broker import parse_url
+
             url = parse_url(broker["url"])
             return url.host, url.port
         if broker["advertise_host"]:

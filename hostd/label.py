@@ -4,6 +4,7 @@ The QR code (of the device id, for scanning at replacement time) fills the
 left square; the right side reads 设备编号 / 大厅 / 窗口. Pure black and white
 (mode "1"), so a thermal label printer prints it as it is.
 """
+
 import os
 from pathlib import Path
 
@@ -23,8 +24,10 @@ class FontMissing(UserError):
 def font_path(path=None):
     path = Path(path or os.environ.get(FONT_ENV) or DEFAULT_FONT)
     if not path.is_file():
-        raise FontMissing("no CJK font at %s: install fonts-wqy-microhei (apt-get install "
-                          "fonts-wqy-microhei) or pass --font FILE (env %s)" % (path, FONT_ENV))
+        raise FontMissing(
+            "no CJK font at %s: install fonts-wqy-microhei (apt-get install "
+            "fonts-wqy-microhei) or pass --font FILE (env %s)" % (path, FONT_ENV)
+        )
     return path
 
 

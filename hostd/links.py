@@ -9,6 +9,7 @@ secret made on first use). The signature is cut to 16 bytes (128 bits, 22
 base64 characters) to keep the URL, and so the QR code on the 320x240 screen,
 small: tests/test_links.py measures it.
 """
+
 import hashlib
 import os
 import secrets
@@ -72,8 +73,9 @@ def secret(home):
 
 
 def _signer(ctx):
-    return Signer(secret(ctx.home), salt=_SALT, digest_method=hashlib.sha256,
-                  algorithm=_ShortHMAC(hashlib.sha256))
+    return Signer(
+        secret(ctx.home), salt=_SALT, digest_method=hashlib.sha256, algorithm=_ShortHMAC(hashlib.sha256)
+    )
 
 
 def _base36(number):

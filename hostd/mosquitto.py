@@ -7,6 +7,7 @@ mosquitto with backoff if it dies, and logs why. The child gets
 PR_SET_PDEATHSIG, so a SIGKILLed hostd does not leave it orphaned; a broker
 left behind by an older hostd is stopped before a new one starts.
 """
+
 import ctypes
 import logging
 import os
@@ -142,13 +143,19 @@ class Supervisor:
             code = self.proc.poll()
             self._kill()
             broker_files.pid_path(self.home).unlink(missing_ok=True)
-            raise BrokerFailed("mosquitto did not start (exit %s): see %s and %s"
-                               % (code, self.home.broker / "mosquitto.log",
-                                  self.home.broker / "stderr.log"))
-        log.info("mosquitto %s listening on %s:%d (pid %d, log %s)", self.binary,
-                 self.host, self.port, self.proc.pid, self.home.broker / "mosquitto.log")
-        self._thread = threading.Thread(target=self._watch, name="hostd-broker-watch",
-                                        daemon=True)
+            raise BrokerFailed(
+                "mosquitto did not start (exit %s): see %s and %s"
+                % (code, self.home.broker / "mosquitto.log", self.home.broker / "stderr.log")
+            )
+        log.info(
+            "mosquitto %s listening on %s:%d (pid %d, log %s)",
+            self.binary,
+            self.host,
+            self.port,
+            self.proc.pid,
+            self.home.broker / "mosquitto.log",
+        )
+        self._thread = threading.Thread(target=self._watch, name="hostd-broker-watch", daemon=True)
         self._thread.start()
         return self
 
@@ -159,15 +166,18 @@ class Supervisor:
                 return False
             self._spawn()
             proc = self.proc
-        ports = [self.port] + ([self.config["broker"]["tls_port"]]
-                               if self.config["broker"]["tls_port"] else [])
+        ports = [self.port] + (
+            [self.config["broker"]["tls_port"]] if self.config["broker"]["tls_port"] else []
+        )
         return _wait_running(self.host, ports, proc, self.log_path, offset, START_TIMEOUT_S)
 
     def _spawn(self):
         with open(self.home.broker / "stderr.log", "ab") as err:
             self.proc = subprocess.Popen(
                 [self.binary, "-c", str(self.conf_path)],
-                stdin=subprocess.DEVNULL, stdout=err, stderr=err,
+                stdin=subprocess.DEVNULL,
+                stdout=err,
+                stderr=err,
                 preexec_fn=_die_with_parent,
             )
         write_atomic(broker_files.pid_path(self.home), "%d\n" % self.proc.pid, 0o644)
@@ -182,8 +192,13 @@ class Supervisor:
             ran = time.monotonic() - since
             if ran > STABLE_S:
                 backoff = BACKOFF_MIN_S
-            log.error("mosquitto exited with code %s after %.1fs; restarting in %.1fs (see %s)",
-                      code, ran, backoff, self.log_path)
+            log.error(
+                "mosquitto exited with code %s after %.1fs; restarting in %.1fs (see %s)",
+                code,
+                ran,
+                backoff,
+                self.log_path,
+            )
             if self._stopping.wait(backoff):
                 return
             backoff = min(backoff * 2, BACKOFF_MAX_S)
@@ -196,8 +211,7 @@ class Supervisor:
                 return
             self.restarts += 1
             if running:
-                log.warning("mosquitto restarted (pid %d, restart %d)", self.proc.pid,
-                            self.restarts)
+                log.warning("mosquitto restarted (pid %d, restart %d)", self.proc.pid, self.restarts)
 
     def reload(self):
         if self.proc is not None and self.proc.poll() is None:

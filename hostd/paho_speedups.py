@@ -14,6 +14,7 @@ It checks first that paho looks as expected (pinned in requirements.txt);
 if not, it changes nothing and hostd runs at paho's own speed.
 tests/test_paho_speedups.py holds the two classes side by side.
 """
+
 import logging
 
 log = logging.getLogger("hostd.collector")
@@ -67,6 +68,7 @@ def install():
         try:
             from paho.mqtt import _packet
             from paho.mqtt.properties import Properties
+
             cls = _make_class() if _packet.Properties is Properties else None
         except (ImportError, AttributeError) as exc:
             log.info("paho speedups off: %s", exc)
@@ -75,6 +77,7 @@ def install():
     cls = _installed[0]
     if cls is not None:
         from paho.mqtt import _packet
+
         _packet.Properties = cls
     return cls
 
@@ -84,4 +87,5 @@ def uninstall():
     if _installed and _installed[0] is not None:
         from paho.mqtt import _packet
         from paho.mqtt.properties import Properties
+
         _packet.Properties = Properties

@@ -8,6 +8,7 @@ where hash = PBKDF2-HMAC-SHA512(password, salt bytes, iterations), 64 bytes,
 salt is 12 random bytes and iterations is 101 (mosquitto's default). Both
 base64 strings are standard alphabet with padding.
 """
+
 import base64
 import binascii
 import hashlib
@@ -24,8 +25,7 @@ def hash_password(password, salt=None, iterations=ITERATIONS):
     if salt is None:
         salt = os.urandom(SALT_BYTES)
     digest = hashlib.pbkdf2_hmac(_HASH, password.encode(), salt, iterations)
-    return "$7$%d$%s$%s" % (iterations, base64.b64encode(salt).decode(),
-                            base64.b64encode(digest).decode())
+    return "$7$%d$%s$%s" % (iterations, base64.b64encode(salt).decode(), base64.b64encode(digest).decode())
 
 
 def verify(password, hashed):

@@ -6,6 +6,7 @@ with its traceback and tried again at the next interval: one bad run never
 ends the job. Used by the default ratings (hostd/defaults.py), the overdue
 watch (hostd/overdue.py) and the planner statistics (hostd/upkeep.py).
 """
+
 import logging
 import threading
 

@@ -12,16 +12,19 @@ rating_recorded takes an optional `Recorded`: what the caller inserted the
 row with, already attributed (hostd/store.py's device ratings), so the
 follow-up work need not read the row back or attribute it again.
 """
+
 from collections import namedtuple
 
-Recorded = namedtuple("Recorded", "level binding session_id session_known hall window"
-                                  " received_at staff_id unit_id")
+Recorded = namedtuple(
+    "Recorded", "level binding session_id session_known hall window received_at staff_id unit_id"
+)
 
 
 def _modules():
     # imported on first use: workorders and the outbox import this module
     from hostd import workorders
     from hostd.upstream import outbox
+
     _followers[:] = [workorders, outbox]
     return _followers
 
@@ -38,19 +41,23 @@ def rating_recorded(db, rating_id, recorded=None):
 
 def session_opened(db, session_id):
     from hostd.upstream import outbox
+
     outbox.enqueue_session(db, session_id)
 
 
 def work_order_changed(db, order_id, to_state):
     from hostd.upstream import outbox
+
     outbox.enqueue_work_order(db, order_id, to_state)
 
 
 def appeal_decided(db, appeal_id):
     from hostd.upstream import followups
+
     followups.enqueue_appeal(db, appeal_id)
 
 
 def details_added(db, rating_id):
     from hostd.upstream import followups
+
     followups.enqueue_details(db, rating_id)

@@ -15,6 +15,7 @@ Order matters for a power cut at any moment:
 
 A re-run recovers any interrupted provisioning.
 """
+
 import hashlib
 import json
 import socket
@@ -25,8 +26,16 @@ from hostd import firmware_image, registry
 from hostd.errors import UserError
 from hostd.serial_board import Board
 
-STEPS = ("check the device", "check the broker", "open the port", "firmware", "main.py",
-         "config", "reboot", "first heartbeat")
+STEPS = (
+    "check the device",
+    "check the broker",
+    "open the port",
+    "firmware",
+    "main.py",
+    "config",
+    "reboot",
+    "first heartbeat",
+)
 CONFIG = "config.json"
 CONFIG_TMP = "config.json.tmp"
 CA_FILE = "ca.pem"
@@ -49,8 +58,14 @@ def device_config(home, db, device_id, wifi_ssid=None, wifi_password=None, tls_c
     key = registry.device_key(db, device_id)
     info = registry.get_device(db, device_id)
     host, port = home.advertised_broker()
-    values = {"device_id": device_id, "hall": info["hall"], "window": info["window"],
-              "key": key.hex(), "broker_host": host, "broker_port": port}
+    values = {
+        "device_id": device_id,
+        "hall": info["hall"],
+        "window": info["window"],
+        "key": key.hex(),
+        "broker_host": host,
+        "broker_port": port,
+    }
     if wifi_ssid:
         values["wifi_ssid"] = wifi_ssid
         values["wifi_password"] = wifi_password or ""
@@ -69,7 +84,8 @@ def check_broker(home, timeout=3.0):
     except OSError as exc:
         raise BrokerUnreachable(
             "the hall broker at %s:%d does not answer (%s): start hostd with "
-            "`hostd --home %s run`, then provision again" % (host, port, exc.strerror or exc, home.path))
+            "`hostd --home %s run`, then provision again" % (host, port, exc.strerror or exc, home.path)
+        )
 
 
 def _heartbeat_mark(db, device_id):
@@ -88,7 +104,8 @@ def wait_heartbeat(db, device_id, before, since, timeout):
     raise NoHeartbeat(
         "%s was provisioned but no heartbeat reached hostd within %d s: is `hostd run` running, "
         "and can the board reach the broker (Wi-Fi, broker address)? See `hostd device list`"
-        % (device_id, timeout))
+        % (device_id, timeout)
+    )
 
 
 def deploy_firmware(board, say, hook):
@@ -102,6 +119,7 @@ def deploy_firmware(board, say, hook):
 
         def progress(done, total):
             hook("firmware-write", done)
+
         board.deploy_rom(image, progress)
         return "rom"
     files = firmware_image.mpy_files()
@@ -114,8 +132,18 @@ def deploy_firmware(board, say, hook):
     return "lib"
 
 
-def provision(home, db, device_id, port, wifi_ssid=None, wifi_password=None, tls_ca=None,
-              timeout=60.0, say=print, hook=None):
+def provision(
+    home,
+    db,
+    device_id,
+    port,
+    wifi_ssid=None,
+    wifi_password=None,
+    tls_ca=None,
+    timeout=60.0,
+    say=print,
+    hook=None,
+):
     """Do the whole job; return {'where': 'rom'|'lib', 'seconds': time to first heartbeat}.
 
     `say(text)` gets one line per step; `hook(event, detail)` (tests) is called
@@ -143,8 +171,16 @@ def provision(home, db, device_id, port, wifi_ssid=None, wifi_password=None, tls
         where = deploy_firmware(board, say, hook)
         step()
         board.write_file("main.py", firmware_image.MAIN_PY)
-        step("hall %s, window %s, broker %s:%d%s" % (values["hall"], values["window"], host,
-                                                     broker_port, ", Wi-Fi " + wifi_ssid if wifi_ssid else ""))
+        step(
+            "hall %s, window %s, broker %s:%d%s"
+            % (
+                values["hall"],
+                values["window"],
+                host,
+                broker_port,
+                ", Wi-Fi " + wifi_ssid if wifi_ssid else "",
+            )
+        )
         if tls_ca is not None:
             board.write_file(CA_FILE + ".tmp", Path(tls_ca).read_bytes())
             board.rename(CA_FILE + ".tmp", CA_FILE)

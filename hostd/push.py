@@ -13,6 +13,7 @@ database.
 
 Field order comes from protocol/messages.py (spec(SESSION), spec(IDLE)).
 """
+
 import logging
 import threading
 import time
@@ -36,10 +37,22 @@ def session_fields(ctx, session, now, renderer=None):
     qr = links.rate_url(ctx, session["session_id"], session["rate_until"])
     parts = renderer.session_parts(session["item_name"], session["staff_name"], qr)
     ttl = max(1, int(session["screen_until"] - now))
-    return [messages.VERSION, messages.SESSION, session["device_id"], session["session_id"],
-            session["item_code"], session["item_name"][:MESSAGE_NAME_CHARS], session["staff_id"],
-            session["staff_name"][:MESSAGE_NAME_CHARS], session["staff_no"], session["cases"], ttl,
-            qr, int(now), parts]
+    return [
+        messages.VERSION,
+        messages.SESSION,
+        session["device_id"],
+        session["session_id"],
+        session["item_code"],
+        session["item_name"][:MESSAGE_NAME_CHARS],
+        session["staff_id"],
+        session["staff_name"][:MESSAGE_NAME_CHARS],
+        session["staff_no"],
+        session["cases"],
+        ttl,
+        qr,
+        int(now),
+        parts,
+    ]
 
 
 def idle_fields(ctx, place, device_id, now, renderer=None):
@@ -47,8 +60,18 @@ def idle_fields(ctx, place, device_id, now, renderer=None):
     renderer = renderer or render.renderer_for(ctx.config)
     serving = place["staff_id"] is not None
     parts = renderer.idle_parts(window_title(place), place["staff_name"] if serving else None)
-    return [messages.VERSION, messages.IDLE, device_id, place["window"], place["staff_id"],
-            place["staff_name"], place["staff_no"], serving, int(now), parts]
+    return [
+        messages.VERSION,
+        messages.IDLE,
+        device_id,
+        place["window"],
+        place["staff_id"],
+        place["staff_name"],
+        place["staff_no"],
+        serving,
+        int(now),
+        parts,
+    ]
 
 
 class ScreenKeeper:
@@ -69,8 +92,7 @@ class ScreenKeeper:
             return None
         fit_device_buffer(fields, device_id)
         try:
-            return publisher.publish_signed(self.ctx.hall, device_id, topics.SESSION, fields,
-                                            retain=True)
+            return publisher.publish_signed(self.ctx.hall, device_id, topics.SESSION, fields, retain=True)
         except LookupError as exc:  # revoked meanwhile
             log.warning("no push to %s: %s", device_id, exc)
             return None
@@ -82,8 +104,12 @@ class ScreenKeeper:
         fields = session_fields(self.ctx, session, now)
         render_ms = (time.perf_counter() - started) * 1000
         wire = self._publish(session["device_id"], fields)
-        info = {"kind": "session", "bytes": len(wire) if wire else None,
-                "render_ms": round(render_ms, 2), "pushed": wire is not None}
+        info = {
+            "kind": "session",
+            "bytes": len(wire) if wire else None,
+            "render_ms": round(render_ms, 2),
+            "pushed": wire is not None,
+        }
         with self.lock:
             self.showing[session["device_id"]] = session["session_id"]
             self.last[session["device_id"]] = info
@@ -92,8 +118,9 @@ class ScreenKeeper:
     def push_idle(self, device_id, place=None):
         with self.ctx.store.read() as db:
             if place is None:
-                window = db.conn.execute("SELECT window FROM devices WHERE device_id = ?",
-                                         (device_id,)).fetchone()
+                window = db.conn.execute(
+                    "SELECT window FROM devices WHERE device_id = ?", (device_id,)
+                ).fetchone()
                 if window is None:
                     return None
                 place = staff.get_window(db, self.ctx.hall, window[0])
@@ -101,8 +128,12 @@ class ScreenKeeper:
         fields = idle_fields(self.ctx, place, device_id, self.ctx.clock.now())
         render_ms = (time.perf_counter() - started) * 1000
         wire = self._publish(device_id, fields)
-        info = {"kind": "idle", "bytes": len(wire) if wire else None,
-                "render_ms": round(render_ms, 2), "pushed": wire is not None}
+        info = {
+            "kind": "idle",
+            "bytes": len(wire) if wire else None,
+            "render_ms": round(render_ms, 2),
+            "pushed": wire is not None,
+        }
         with self.lock:
             self.showing.pop(device_id, None)
             self.last[device_id] = info
@@ -126,10 +157,15 @@ class ScreenKeeper:
             # known: the window has a windows row (a duty change or `hostd window
             # add` made it); of a window hostd knows nothing about, the device's
             # own screen stands.
-            devices = [(r[0], r[1]) for r in db.conn.execute(
-                "SELECT d.device_id, EXISTS (SELECT 1 FROM windows w WHERE w.hall = d.hall"
-                " AND w.window = d.window) FROM devices d WHERE d.hall = ?"
-                " AND d.revoked_at IS NULL", (self.ctx.hall,))]
+            devices = [
+                (r[0], r[1])
+                for r in db.conn.execute(
+                    "SELECT d.device_id, EXISTS (SELECT 1 FROM windows w WHERE w.hall = d.hall"
+                    " AND w.window = d.window) FROM devices d WHERE d.hall = ?"
+                    " AND d.revoked_at IS NULL",
+                    (self.ctx.hall,),
+                )
+            ]
             current = {d: sessions.screen_session(db, d, now) for d, _known in devices}
         for device_id, known in devices:
             try:
@@ -202,6 +238,7 @@ def fit_device_buffer(fields, device_id):
     parts = fields[-1]
     while parts and len(canonical.encode(fields)) + _SIGNATURE_BYTES > messages.MAX_HOST_MESSAGE:
         dropped = parts.pop()
-        log.error("screen for %s over %d bytes: part %r left out", device_id,
-                  messages.MAX_HOST_MESSAGE, dropped[0])
+        log.error(
+            "screen for %s over %d bytes: part %r left out", device_id, messages.MAX_HOST_MESSAGE, dropped[0]
+        )
     return fields

@@ -10,6 +10,7 @@ weight_active, weight_rectify). Only counted ratings enter (excluded ones
 do not); a subject needs ranking.min_ratings ratings in the quarter.
 Ties share a rank (1, 2, 2, 4), ordered by volume then key.
 """
+
 from hostd import stats
 from hostd.config import defaults
 
@@ -18,16 +19,22 @@ SUBJECTS = ("unit", "window", "staff", "item")
 
 def weights(config=None):
     section = (config or defaults())["ranking"]
-    return {"good": section["weight_good"], "bad": section["weight_bad"],
-            "active": section["weight_active"], "rectify": section["weight_rectify"]}
+    return {
+        "good": section["weight_good"],
+        "bad": section["weight_bad"],
+        "active": section["weight_active"],
+        "rectify": section["weight_rectify"],
+    }
 
 
 def score(row, w):
     """The 0..100 score of one stats row under weights `w`; None when nothing counts."""
-    parts = {"good": row["good_rate"],
-             "bad": None if row["bad_rate"] is None else 1.0 - row["bad_rate"],
-             "active": row["active_rate"],
-             "rectify": row["rectify_rate"] if row["bad_orders"] else 1.0}
+    parts = {
+        "good": row["good_rate"],
+        "bad": None if row["bad_rate"] is None else 1.0 - row["bad_rate"],
+        "active": row["active_rate"],
+        "rectify": row["rectify_rate"] if row["bad_orders"] else 1.0,
+    }
     used = [(w[k], v) for k, v in parts.items() if v is not None and w[k]]
     total = sum(weight for weight, _ in used)
     if not total or row["total"] == 0:

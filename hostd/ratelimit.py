@@ -14,6 +14,7 @@ broker: Mosquitto has no per-client rate limit of its own).
 
 Used from the collector's network thread only: no locking.
 """
+
 import logging
 import threading
 import time
@@ -57,8 +58,12 @@ class DeviceLimits:
         bucket[2] += 1
         if bucket[2] >= FLOOD_REFUSALS:
             bucket[2], bucket[4] = 0, now
-            log.warning("device %s sends over %d messages/s: all its messages are refused"
-                        " for %d s", device, self.rate, FLOOD_HOLD_S)
+            log.warning(
+                "device %s sends over %d messages/s: all its messages are refused for %d s",
+                device,
+                self.rate,
+                FLOOD_HOLD_S,
+            )
             if self.on_flood is not None:
                 threading.Thread(target=self._report, args=(device,), daemon=True).start()
         return False

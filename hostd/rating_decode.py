@@ -16,6 +16,7 @@ string with escapes, a negative number, any check failing) it returns None
 and the caller runs messages.decode, which accepts or refuses exactly as
 before and says why. tests/test_rating_decode.py holds the two side by side.
 """
+
 import binascii
 import hmac
 import re
@@ -23,13 +24,30 @@ import re
 from protocol import messages
 
 _STR = rb'"([ !#-\[\]-~]*)"'  # printable ASCII less " and \: its own canonical form
-_NSTR = rb'(?:null|' + _STR + rb')'
-_UINT = rb'(?:0|[1-9][0-9]{0,15})'  # no sign, no leading zero: canonical
-_INT = rb'(' + _UINT + rb')'
+_NSTR = rb"(?:null|" + _STR + rb")"
+_UINT = rb"(?:0|[1-9][0-9]{0,15})"  # no sign, no leading zero: canonical
+_INT = rb"(" + _UINT + rb")"
 _RATING = re.compile(
-    rb'\[1,"R",' + _STR + rb',' + _INT + rb',' + _NSTR + rb',' + _INT +
-    rb',\[(' + _UINT + rb'(?:,' + _UINT + rb')*)?\],' + _INT + rb',' + _NSTR + rb',' +
-    _INT + rb',(true|false),"([0-9a-f]{64})"\]')
+    rb'\[1,"R",'
+    + _STR
+    + rb","
+    + _INT
+    + rb","
+    + _NSTR
+    + rb","
+    + _INT
+    + rb",\[("
+    + _UINT
+    + rb"(?:,"
+    + _UINT
+    + rb")*)?\],"
+    + _INT
+    + rb","
+    + _NSTR
+    + rb","
+    + _INT
+    + rb',(true|false),"([0-9a-f]{64})"\]'
+)
 _BODY_END = 68  # len(',"') + 64 hex digits + len('"]'): the signature's tail
 _REASONS = frozenset(messages.REASON_CODES)
 assert messages.VERSION == 1 and messages.RATING == "R"  # spelled out in _RATING
@@ -51,16 +69,25 @@ def decode(payload, keys, device, max_size, mac):
     seq = int(seq)
     cases = int(cases)
     codes = [int(code) for code in reasons.split(b",")] if reasons is not None else []
-    if not 1 <= level <= messages.LEVEL_MAX or seq < 1 or cases < 1 \
-            or not _REASONS.issuperset(codes):
+    if not 1 <= level <= messages.LEVEL_MAX or seq < 1 or cases < 1 or not _REASONS.issuperset(codes):
         return None
-    body = payload[:len(payload) - _BODY_END]
+    body = payload[: len(payload) - _BODY_END]
     signature = binascii.unhexlify(hex_mac)
     for key in keys:
         if hmac.compare_digest(mac(key, body, b"]"), signature):
             break
     else:
         return None
-    return [messages.VERSION, messages.RATING, device, seq,
-            session.decode() if session is not None else None, level, codes, cases,
-            staff.decode() if staff is not None else None, int(time), synced == b"true"], key
+    return [
+        messages.VERSION,
+        messages.RATING,
+        device,
+        seq,
+        session.decode() if session is not None else None,
+        level,
+        codes,
+        cases,
+        staff.decode() if staff is not None else None,
+        int(time),
+        synced == b"true",
+    ], key

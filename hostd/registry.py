@@ -9,6 +9,7 @@ Each device key is 32 random bytes made here. A rotation keeps the old key
 valid for an overlap window, so a device that has not been reflashed yet
 still verifies.
 """
+
 import binascii
 import os
 import sqlite3
@@ -101,12 +102,14 @@ def add_device(db, device_id, window, hall):
     def op(wdb):
         existing = _row(wdb, device_id)
         if existing is not None:
-            hint = "it was revoked; pick a new id" if existing["revoked_at"] else \
-                "use `hostd device list`, or rotate its key instead"
+            hint = (
+                "it was revoked; pick a new id"
+                if existing["revoked_at"]
+                else "use `hostd device list`, or rotate its key instead"
+            )
             raise DeviceExists("device %s already exists (%s)" % (device_id, hint))
         wdb.execute(
-            "INSERT INTO devices (device_id, hall, window, key_hex, created_at)"
-            " VALUES (?, ?, ?, ?, ?)",
+            "INSERT INTO devices (device_id, hall, window, key_hex, created_at) VALUES (?, ?, ?, ?, ?)",
             [device_id, hall, window, binascii.hexlify(key).decode(), int(time.time())],
         )
         return key
@@ -116,8 +119,7 @@ def add_device(db, device_id, window, hall):
 
 def list_devices(db):
     """All devices (revoked ones too), without keys, ordered by id."""
-    return _read(db, lambda r: [_public(row) for row in r.query(
-        "SELECT * FROM devices ORDER BY device_id")])
+    return _read(db, lambda r: [_public(row) for row in r.query("SELECT * FROM devices ORDER BY device_id")])
 
 
 def get_device(db, device_id):
@@ -139,13 +141,15 @@ def device_key(db, device_id):
 
 def revoke_device(db, device_id):
     """Refuse this device's messages from now on (idempotent)."""
+
     def op(wdb):
         row = _row(wdb, device_id)
         if row is None:
             raise UnknownDevice("no device %r: see `hostd device list`" % (device_id,))
         if row["revoked_at"] is None:
-            wdb.execute("UPDATE devices SET revoked_at = ? WHERE device_id = ?",
-                        [int(time.time()), device_id])
+            wdb.execute(
+                "UPDATE devices SET revoked_at = ? WHERE device_id = ?", [int(time.time()), device_id]
+            )
 
     _write(db, op)
 
@@ -182,8 +186,9 @@ def _keys_from_row(row, now):
     return keys
 
 
-_KEYS_SQL = ("SELECT key_hex, previous_key_hex, previous_valid_until, revoked_at"
-             " FROM devices WHERE device_id = ?")
+_KEYS_SQL = (
+    "SELECT key_hex, previous_key_hex, previous_valid_until, revoked_at FROM devices WHERE device_id = ?"
+)
 
 
 def keys_for(db, device_id, now=None):
@@ -223,8 +228,11 @@ class KeyCache:
 
     def _check(self):
         started, changes = time.monotonic(), _changes[0]
-        if self._checked_at is not None and changes == self._changes \
-                and started - self._checked_at < self.MAX_STALE_S:
+        if (
+            self._checked_at is not None
+            and changes == self._changes
+            and started - self._checked_at < self.MAX_STALE_S
+        ):
             return
         if self._db is None:
             self._db = connect(self.path, readonly=True)
@@ -233,8 +241,7 @@ class KeyCache:
         if version == self._data_version:
             return
         self._data_version = version
-        generation = self._db.execute(
-            "SELECT generation FROM registry_version WHERE id = 1").fetchone()[0]
+        generation = self._db.execute("SELECT generation FROM registry_version WHERE id = 1").fetchone()[0]
         if generation != self._generation:
             self._generation = generation
             self._rows.clear()

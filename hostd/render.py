@@ -13,6 +13,7 @@ Text parts are cropped to their ink, so short names cost few bytes.
 Text parts are cached per (font, name, text): per item and per staff member.
 The QR code is not cached (each session has its own link).
 """
+
 import base64
 import os
 import shutil
@@ -51,22 +52,23 @@ def find_font(configured=""):
     """The font file: render.font from hostd.toml, else the installed CJK font."""
     if configured:
         if not os.path.isfile(configured):
-            raise NoFont("render.font = %r: no such file; fix hostd.toml or set it to \"\""
-                         % configured)
+            raise NoFont('render.font = %r: no such file; fix hostd.toml or set it to ""' % configured)
         return configured
     for path in KNOWN_FONTS:
         if os.path.isfile(path):
             return path
     if shutil.which("fc-match"):
         try:
-            out = subprocess.run(["fc-match", "-f", "%{file}", ":lang=zh-cn"], capture_output=True,
-                                 text=True, timeout=10).stdout.strip()
+            out = subprocess.run(
+                ["fc-match", "-f", "%{file}", ":lang=zh-cn"], capture_output=True, text=True, timeout=10
+            ).stdout.strip()
         except (OSError, subprocess.SubprocessError):
             out = ""
         if out and os.path.isfile(out) and "dejavu" not in out.lower():
             return out
-    raise NoFont("no Chinese font installed: `apt-get install fonts-wqy-microhei`, or set"
-                 " render.font in hostd.toml")
+    raise NoFont(
+        "no Chinese font installed: `apt-get install fonts-wqy-microhei`, or set render.font in hostd.toml"
+    )
 
 
 def pack(image):
@@ -118,7 +120,7 @@ def _fit(text, font, width):
             hi = mid - 1
     if lo < len(text) and text[lo] != " " and " " in text[:lo]:
         cut = text[:lo].rfind(" ")
-        if cut > 0 and text[cut - 1:cut].isascii() and text[lo:lo + 1].isascii():
+        if cut > 0 and text[cut - 1 : cut].isascii() and text[lo : lo + 1].isascii():
             return cut
     return lo
 
@@ -178,6 +180,7 @@ class Renderer:
             font = self.font(ITEM_FONT_PX)
             lines = wrap(item_name, font, ITEM_BOX[0], 2)
             return part("item", text_image(lines, font, ITEM_BOX, ITEM_BOX[1] // 2))
+
         return self._cached(("item", item_name), make)
 
     def staff(self, staff_name):
@@ -185,6 +188,7 @@ class Renderer:
             font = self.font(STAFF_FONT_PX)
             lines = wrap(staff_name, font, STAFF_BOX[0], 1)
             return part("staff", text_image(lines, font, STAFF_BOX, STAFF_BOX[1]))
+
         return self._cached(("staff", staff_name), make)
 
     def window(self, window_title):
@@ -192,6 +196,7 @@ class Renderer:
             font = self.font(WINDOW_FONT_PX)
             lines = wrap(window_title, font, WINDOW_BOX[0], 1)
             return part("window", text_image(lines, font, WINDOW_BOX, WINDOW_BOX[1]))
+
         return self._cached(("window", window_title), make)
 
     def session_parts(self, item_name, staff_name, qr_text):

@@ -25,6 +25,7 @@ applied after these, in the order of AREAS below.
 Times are integer Unix seconds. A new schema change is a new function at the
 end of this file; never edit one that has shipped.
 """
+
 from sqlite_utils import Migrations
 
 from hostd import schema_sessions, schema_upstream, schema_web, schema_workorders
@@ -269,8 +270,10 @@ def m007_ratings_all_channels(db):
     db.execute("CREATE INDEX ratings_unsynced ON ratings (synced) WHERE synced = 0")
     db.execute("CREATE INDEX ratings_window ON ratings (hall, window, received_at)")
     # One service, one rating: at most one counted rating per session.
-    db.execute("CREATE UNIQUE INDEX ratings_one_per_session ON ratings (session_id)"
-               " WHERE binding = 'session' AND session_id IS NOT NULL")
+    db.execute(
+        "CREATE UNIQUE INDEX ratings_one_per_session ON ratings (session_id)"
+        " WHERE binding = 'session' AND session_id IS NOT NULL"
+    )
     db.execute("""
         CREATE VIEW fleet AS
         SELECT d.device_id, d.hall, d.window, d.created_at, d.revoked_at,

@@ -2,6 +2,7 @@
 
 A new change is a new function at the end; never edit one that has shipped.
 """
+
 from sqlite_utils import Migrations
 
 MIGRATIONS = Migrations("hostd.upstream")
@@ -38,10 +39,13 @@ def u001_outbox(db):
             created_at INTEGER NOT NULL,
             confirmed_at INTEGER
         )""")
-    db.execute("CREATE INDEX upstream_outbox_due ON upstream_outbox (target, next_attempt, id)"
-               " WHERE status IN ('pending', 'sent', 'rejected') AND blocked = 0")
-    db.execute("CREATE INDEX upstream_outbox_depends ON upstream_outbox (depends_on)"
-               " WHERE depends_on IS NOT NULL")
+    db.execute(
+        "CREATE INDEX upstream_outbox_due ON upstream_outbox (target, next_attempt, id)"
+        " WHERE status IN ('pending', 'sent', 'rejected') AND blocked = 0"
+    )
+    db.execute(
+        "CREATE INDEX upstream_outbox_depends ON upstream_outbox (depends_on) WHERE depends_on IS NOT NULL"
+    )
     db.execute("CREATE INDEX upstream_outbox_status ON upstream_outbox (status, created_at)")
     # upstream_state: last success, last error, the 12345 reply cursor.
     db.execute("""
@@ -67,14 +71,20 @@ def u002_followup_kinds(db):
     # rows and indexes included, with the wider CHECK.
     old = "CHECK (kind IN ('service', 'rating', 'default', 'reply', 'order'))"
     new = "CHECK (kind IN ('service', 'rating', 'default', 'reply', 'order', 'appeal', 'comment'))"
-    sql = db.execute("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'upstream_outbox'"
-                     ).fetchone()[0]
-    indexes = [row[0] for row in db.execute(
-        "SELECT sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'upstream_outbox'"
-        " AND sql IS NOT NULL")]
+    sql = db.execute(
+        "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'upstream_outbox'"
+    ).fetchone()[0]
+    indexes = [
+        row[0]
+        for row in db.execute(
+            "SELECT sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'upstream_outbox'"
+            " AND sql IS NOT NULL"
+        )
+    ]
     assert old in sql, "upstream_outbox is not as u001 made it"
-    db.execute(sql.replace(old, new).replace("CREATE TABLE upstream_outbox",
-                                             "CREATE TABLE upstream_outbox_new", 1))
+    db.execute(
+        sql.replace(old, new).replace("CREATE TABLE upstream_outbox", "CREATE TABLE upstream_outbox_new", 1)
+    )
     db.execute("INSERT INTO upstream_outbox_new SELECT * FROM upstream_outbox")
     db.execute("DROP TABLE upstream_outbox")
     db.execute("ALTER TABLE upstream_outbox_new RENAME TO upstream_outbox")

@@ -1,4 +1,5 @@
-"""Tables of web users, login sessions and the evaluator-data access log, added after hostd/schema.py's core ones.
+"""Tables of web users, login sessions and the evaluator-data access log,
+added after hostd/schema.py's core ones.
 
   users               who may log in to the hall pages: role admin / supervisor / staff
                       (staff users are linked to staff.staff_id); password_hash is argon2
@@ -7,6 +8,7 @@
 
 A new change is a new function at the end; never edit one that has shipped.
 """
+
 from sqlite_utils import Migrations
 
 MIGRATIONS = Migrations("hostd.web")

@@ -2,6 +2,7 @@
 
 A new change is a new function at the end; never edit one that has shipped.
 """
+
 from sqlite_utils import Migrations
 
 MIGRATIONS = Migrations("hostd.workorders")
@@ -16,18 +17,22 @@ def w001_work_orders_appeals_fraud(db):
     # One covering index answers every period query of hostd/stats.py.
     db.execute("""CREATE INDEX ratings_stats ON ratings (received_at, binding, excluded, level,
                   channel, hall, window, staff_id, unit_id, item_code)""")
-    db.execute("CREATE INDEX ratings_staff_stats ON ratings (staff_id, received_at, binding,"
-               " excluded, level)")
+    db.execute(
+        "CREATE INDEX ratings_staff_stats ON ratings (staff_id, received_at, binding, excluded, level)"
+    )
     db.execute("CREATE INDEX ratings_device_time ON ratings (device_id, received_at)")
-    db.execute("CREATE INDEX ratings_client_addr ON ratings (client_addr, received_at)"
-               " WHERE client_addr IS NOT NULL")
+    db.execute(
+        "CREATE INDEX ratings_client_addr ON ratings (client_addr, received_at) WHERE client_addr IS NOT NULL"
+    )
     db.execute("""CREATE INDEX sessions_stats ON sessions (created_at, state, hall, window,
                   staff_id, unit_id, item_code)""")
     db.execute("CREATE INDEX sessions_item ON sessions (item_code)")
     # Work orders: complexity picks the deadline; contacted_at / done_at
     # (first replied or explained) measure the deadlines that were met.
-    db.execute("ALTER TABLE work_orders ADD COLUMN complexity TEXT NOT NULL DEFAULT 'simple'"
-               " CHECK (complexity IN ('simple', 'complex'))")
+    db.execute(
+        "ALTER TABLE work_orders ADD COLUMN complexity TEXT NOT NULL DEFAULT 'simple'"
+        " CHECK (complexity IN ('simple', 'complex'))"
+    )
     db.execute("ALTER TABLE work_orders ADD COLUMN contacted_at INTEGER")
     db.execute("ALTER TABLE work_orders ADD COLUMN done_at INTEGER")
     db.execute("CREATE INDEX work_orders_opened ON work_orders (opened_at)")
@@ -49,8 +54,7 @@ def w001_work_orders_appeals_fraud(db):
         )""")
     db.execute("CREATE INDEX appeals_state ON appeals (state, filed_at)")
     db.execute("CREATE INDEX appeals_staff ON appeals (staff_id, filed_at)")
-    db.execute("CREATE UNIQUE INDEX appeals_one_pending ON appeals (rating_id)"
-               " WHERE state = 'pending'")
+    db.execute("CREATE UNIQUE INDEX appeals_one_pending ON appeals (rating_id) WHERE state = 'pending'")
     # fraud flags: for review, never acted on automatically.
     db.execute("""
         CREATE TABLE fraud_flags (
@@ -72,11 +76,15 @@ def w001_work_orders_appeals_fraud(db):
     db.execute("CREATE INDEX fraud_flags_state ON fraud_flags (state, found_at)")
 
 
-_RATING_KEY = ("(R.received_at + 28800) / 86400, R.hall, COALESCE(R.window, ''),"
-               " COALESCE(R.staff_id, ''), COALESCE(R.unit_id, ''), R.channel")
-_RATING_COUNTS = ("S * (R.excluded IS NULL), S * (R.excluded IS NULL AND R.level >= 4),"
-                  " S * (R.excluded IS NULL AND R.level = 3), S * (R.excluded IS NULL AND R.level <= 2),"
-                  " S * (R.excluded IS NOT NULL)")
+_RATING_KEY = (
+    "(R.received_at + 28800) / 86400, R.hall, COALESCE(R.window, ''),"
+    " COALESCE(R.staff_id, ''), COALESCE(R.unit_id, ''), R.channel"
+)
+_RATING_COUNTS = (
+    "S * (R.excluded IS NULL), S * (R.excluded IS NULL AND R.level >= 4),"
+    " S * (R.excluded IS NULL AND R.level = 3), S * (R.excluded IS NULL AND R.level <= 2),"
+    " S * (R.excluded IS NOT NULL)"
+)
 _RATING_UPSERT = """
     INSERT INTO stats_daily (day, hall, window, staff_id, unit_id, channel,
                              total, good, middle, bad, not_counted)
@@ -118,21 +126,32 @@ def w002_daily_rollups(db):
             sessions INTEGER NOT NULL, rated INTEGER NOT NULL,
             PRIMARY KEY (day, hall, window, staff_id, unit_id)
         ) WITHOUT ROWID""")
-    db.execute("CREATE TRIGGER ratings_daily_insert AFTER INSERT ON ratings BEGIN %s END"
-               % _rows(_RATING_UPSERT, "NEW", "1"))
-    db.execute("CREATE TRIGGER ratings_daily_update AFTER UPDATE OF binding, excluded, level,"
-               " staff_id, unit_id, window, channel, received_at, hall ON ratings BEGIN %s %s END"
-               % (_rows(_RATING_UPSERT, "OLD", "-1"), _rows(_RATING_UPSERT, "NEW", "1")))
-    db.execute("CREATE TRIGGER ratings_daily_delete AFTER DELETE ON ratings BEGIN %s END"
-               % _rows(_RATING_UPSERT, "OLD", "-1"))
-    db.execute("CREATE TRIGGER sessions_daily_insert AFTER INSERT ON sessions BEGIN %s END"
-               % _rows(_SESSION_UPSERT, "NEW", "1"))
-    db.execute("CREATE TRIGGER sessions_daily_update AFTER UPDATE OF state, staff_id, unit_id,"
-               " window, created_at, hall ON sessions BEGIN %s %s END"
-               % (_rows(_SESSION_UPSERT, "OLD", "-1"), _rows(_SESSION_UPSERT, "NEW", "1")))
-    db.execute("CREATE TRIGGER sessions_daily_delete AFTER DELETE ON sessions BEGIN %s END"
-               % _rows(_SESSION_UPSERT, "OLD", "-1"))
+    db.execute(
+        "CREATE TRIGGER ratings_daily_insert AFTER INSERT ON ratings BEGIN %s END"
+        % _rows(_RATING_UPSERT, "NEW", "1")
+    )
+    db.execute(
+        "CREATE TRIGGER ratings_daily_update AFTER UPDATE OF binding, excluded, level,"
+        " staff_id, unit_id, window, channel, received_at, hall ON ratings BEGIN %s %s END"
+        % (_rows(_RATING_UPSERT, "OLD", "-1"), _rows(_RATING_UPSERT, "NEW", "1"))
+    )
+    db.execute(
+        "CREATE TRIGGER ratings_daily_delete AFTER DELETE ON ratings BEGIN %s END"
+        % _rows(_RATING_UPSERT, "OLD", "-1")
+    )
+    db.execute(
+        "CREATE TRIGGER sessions_daily_insert AFTER INSERT ON sessions BEGIN %s END"
+        % _rows(_SESSION_UPSERT, "NEW", "1")
+    )
+    db.execute(
+        "CREATE TRIGGER sessions_daily_update AFTER UPDATE OF state, staff_id, unit_id,"
+        " window, created_at, hall ON sessions BEGIN %s %s END"
+        % (_rows(_SESSION_UPSERT, "OLD", "-1"), _rows(_SESSION_UPSERT, "NEW", "1"))
+    )
+    db.execute(
+        "CREATE TRIGGER sessions_daily_delete AFTER DELETE ON sessions BEGIN %s END"
+        % _rows(_SESSION_UPSERT, "OLD", "-1")
+    )
     # rows written before this migration
-    db.execute(_rows(_RATING_UPSERT, "r", "1").replace(
-        "WHERE r.binding", "FROM ratings r WHERE r.binding"))
+    db.execute(_rows(_RATING_UPSERT, "r", "1").replace("WHERE r.binding", "FROM ratings r WHERE r.binding"))
     db.execute(_rows(_SESSION_UPSERT, "r", "1").replace("WHERE true", "FROM sessions r WHERE true"))

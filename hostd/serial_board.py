@@ -12,6 +12,7 @@ to reach the board is a one-line UserError saying what to do:
 Paths are relative to the board's working directory: "/" on an ESP32,
 /flash on the simulator.
 """
+
 import binascii
 import contextlib
 import hashlib
@@ -58,23 +59,30 @@ class Board:
         from mpremote.transport_serial import SerialTransport
 
         if not os.path.exists(port):
-            raise PortMissing("no serial port %s: plug the board in and check the name "
-                              "(ls /dev/ttyUSB* /dev/ttyACM*)" % port)
+            raise PortMissing(
+                "no serial port %s: plug the board in and check the name "
+                "(ls /dev/ttyUSB* /dev/ttyACM*)" % port
+            )
         try:
             with _quiet():
-                transport = SerialTransport(port, baudrate=115200, exclusive=True, timeout=3)  # every read has a deadline
+                transport = SerialTransport(
+                    port, baudrate=115200, exclusive=True, timeout=3
+                )  # every read has a deadline
         except TransportError:
-            raise PortBusy("cannot open %s: is another program using it? Close it (mpremote, "
-                           "a serial console, the Arduino IDE) and try again" % port)
+            raise PortBusy(
+                "cannot open %s: is another program using it? Close it (mpremote, "
+                "a serial console, the Arduino IDE) and try again" % port
+            )
         board = cls(port, transport)
         try:
             with _quiet():
                 transport.enter_raw_repl(soft_reset=True, timeout_overall=timeout)
         except (TransportError, OSError):
             board.close()
-            raise NoMicroPython("no MicroPython answers on %s: flash it first with "
-                                "`hostd device flash --port %s --firmware MICROPYTHON.bin`"
-                                % (port, port))
+            raise NoMicroPython(
+                "no MicroPython answers on %s: flash it first with "
+                "`hostd device flash --port %s --firmware MICROPYTHON.bin`" % (port, port)
+            )
         return board
 
     def close(self):
@@ -91,8 +99,10 @@ class Board:
             detail = str(exc).strip().splitlines()[-1] if str(exc).strip() else "no answer"
             raise BoardError("the board on %s failed (%s): run the command again" % (self.port, detail))
         except OSError as exc:
-            raise BoardError("the board on %s stopped answering (%s): check the cable, "
-                             "then run the command again" % (self.port, exc))
+            raise BoardError(
+                "the board on %s stopped answering (%s): check the cable, "
+                "then run the command again" % (self.port, exc)
+            )
 
     def eval(self, expression):
         import ast
@@ -103,7 +113,7 @@ class Board:
         """Write bytes to `path` on the board (it is replaced, not renamed into place)."""
         self.exec("f=open(%r,'wb')\nw=f.write" % path)
         for at in range(0, len(data), chunk):
-            self.exec("w(%r)" % data[at:at + chunk])
+            self.exec("w(%r)" % data[at : at + chunk])
         self.exec("f.close()\ndel f,w")
 
     def rename(self, old, new):
@@ -132,17 +142,21 @@ class Board:
 
     def rom_digest(self, length):
         """sha256 of the first `length` bytes of the partition, read in place."""
-        return bytes.fromhex(self.eval(
-            "__import__('binascii').hexlify(__import__('hashlib').sha256(memoryview(dev)[:%d])"
-            ".digest()).decode()" % length))
+        return bytes.fromhex(
+            self.eval(
+                "__import__('binascii').hexlify(__import__('hashlib').sha256(memoryview(dev)[:%d])"
+                ".digest()).decode()" % length
+            )
+        )
 
     def deploy_rom(self, image, progress=None):
         """Erase and write `image` into romfs partition 0, header last; verify it by sha256."""
         size = self.rom_size()
         if len(image) > size:
-            raise BoardError("the firmware image (%d bytes) does not fit the board's romfs "
-                             "partition (%d bytes): use a MicroPython build with a bigger one"
-                             % (len(image), size))
+            raise BoardError(
+                "the firmware image (%d bytes) does not fit the board's romfs "
+                "partition (%d bytes): use a MicroPython build with a bigger one" % (len(image), size)
+            )
         self.exec("import vfs\ntry:\n vfs.umount('/rom')\nexcept OSError:\n pass")
         block = self.eval("vfs.rom_ioctl(6,0)")
         if 0 < block < size:
@@ -160,7 +174,7 @@ class Board:
         # (to the REPL) rather than from a half-written image.
         offsets = list(range(ROM_CHUNK, len(image), ROM_CHUNK)) + [0]
         for done, offset in enumerate(offsets, 1):
-            chunk = image[offset:offset + ROM_CHUNK]
+            chunk = image[offset : offset + ROM_CHUNK]
             chunk += b"\xff" * (-len(chunk) % 4)
             self.exec("buf=a2b_base64(%r)" % binascii.b2a_base64(chunk, newline=False))
             self._rom_call("vfs.rom_ioctl(4,0,%d,buf)" % offset)
@@ -169,14 +183,15 @@ class Board:
         self.exec("del buf")
         self._rom_call("vfs.rom_ioctl(5,0)")
         if self.rom_digest(len(image)) != hashlib.sha256(image).digest():
-            raise BoardError("the firmware written to %s reads back wrong: run the command again"
-                             % self.port)
+            raise BoardError("the firmware written to %s reads back wrong: run the command again" % self.port)
 
     def _rom_call(self, call):
         result = self.eval(call)
         if isinstance(result, int) and result < 0:
-            raise BoardError("the board's romfs partition refused %s (error %d): run the command "
-                             "again, or flash MicroPython again" % (call, result))
+            raise BoardError(
+                "the board's romfs partition refused %s (error %d): run the command "
+                "again, or flash MicroPython again" % (call, result)
+            )
         return result
 
     # -- power -----------------------------------------------------------------

@@ -4,6 +4,7 @@ Commands that must reach a device (session start, staff on/off) call the
 running daemon's API (/api/v1) with the token in <home>/keys/api-token;
 the others work on the database directly. hostd/cli.py calls register().
 """
+
 import time
 
 import click
@@ -25,6 +26,7 @@ def api_call(home, method, path, body=None):
     import httpx
 
     from hostd.web.api import ensure_token
+
     config = home.config()
     host = config["web"]["listen"]
     if host in ("0.0.0.0", "::"):
@@ -34,8 +36,10 @@ def api_call(home, method, path, body=None):
     try:
         answer = httpx.request(method, url, json=body, headers=headers, timeout=30)
     except httpx.TransportError:
-        raise DaemonNotRunning("hostd is not running at %s: start it with `hostd --home %s run`,"
-                               " then try again" % (url, home.path))
+        raise DaemonNotRunning(
+            "hostd is not running at %s: start it with `hostd --home %s run`,"
+            " then try again" % (url, home.path)
+        )
     if answer.status_code >= 400:
         try:
             detail = answer.json()["detail"]
@@ -65,27 +69,50 @@ def register(cli, home_of, db_of):
     @click.option("--item-code", required=True, help="事项编码 of the service item.")
     @click.option("--item-name", required=True, help="事项名称, shown on the device.")
     @click.option("--staff-id", help="Who served. Default: who is on duty at the window.")
-    @click.option("--case", "cases", multiple=True,
-                  help="办件编号; repeat for a batch (批量业务: one rating for all).")
-    @click.option("--visit", type=click.IntRange(1, 999), default=1, show_default=True,
-                  help="服务次数 of these cases (a matter served over several visits).")
+    @click.option(
+        "--case", "cases", multiple=True, help="办件编号; repeat for a batch (批量业务: one rating for all)."
+    )
+    @click.option(
+        "--visit",
+        type=click.IntRange(1, 999),
+        default=1,
+        show_default=True,
+        help="服务次数 of these cases (a matter served over several visits).",
+    )
     @click.pass_context
     def session_start(ctx, window, item_code, item_name, staff_id, cases, visit):
         """Start a session: the device shows the item and staff to be rated.
 
         `hostd run` must be running.
 
-        Example: hostd session start --window 07 --item-code A001 --item-name 户口迁移 --staff-id s01 --case 2024-001 --case 2024-002
+        Example: hostd session start --window 07 --item-code A001 --item-name 户口迁移
+        --staff-id s01 --case 2024-001 --case 2024-002
         """
         home = home_of(ctx)
-        body = {"window": window, "item_code": item_code, "item_name": item_name,
-                "staff_id": staff_id, "cases": [{"case_id": c, "visit": visit} for c in cases]}
+        body = {
+            "window": window,
+            "item_code": item_code,
+            "item_name": item_name,
+            "staff_id": staff_id,
+            "cases": [{"case_id": c, "visit": visit} for c in cases],
+        }
         out = api_call(home, "POST", "/sessions", body)
-        shown = "shown on %s" % out["device_id"] if out.get("pushed") else \
-            "not pushed (no broker connection yet)"
-        click.echo("session %s at window %s: %s, %d case(s), staff %s %s; %s; rate until %s"
-                   % (out["session_id"], out["window"], out["item_name"], len(out["cases"]),
-                      out["staff_name"], out["staff_no"], shown, _when(out["rate_until"])))
+        shown = (
+            "shown on %s" % out["device_id"] if out.get("pushed") else "not pushed (no broker connection yet)"
+        )
+        click.echo(
+            "session %s at window %s: %s, %d case(s), staff %s %s; %s; rate until %s"
+            % (
+                out["session_id"],
+                out["window"],
+                out["item_name"],
+                len(out["cases"]),
+                out["staff_name"],
+                out["staff_no"],
+                shown,
+                _when(out["rate_until"]),
+            )
+        )
 
     @session.command("show")
     @click.argument("session_id")
@@ -98,11 +125,20 @@ def register(cli, home_of, db_of):
         db = db_of(home_of(ctx))
         s = sessions.get(db, session_id)
         rating = s["rating"]
-        click.echo("%s %s window %s item %s %s staff %s %s cases %s%s"
-                   % (s["session_id"], s["state"], s["window"], s["item_code"], s["item_name"],
-                      s["staff_name"], s["staff_no"],
-                      ",".join("%s#%d" % (c["case_id"], c["visit"]) for c in s["case_list"]),
-                      " rated %d (%s)" % (rating["level"], rating["channel"]) if rating else ""))
+        click.echo(
+            "%s %s window %s item %s %s staff %s %s cases %s%s"
+            % (
+                s["session_id"],
+                s["state"],
+                s["window"],
+                s["item_code"],
+                s["item_name"],
+                s["staff_name"],
+                s["staff_no"],
+                ",".join("%s#%d" % (c["case_id"], c["visit"]) for c in s["case_list"]),
+                " rated %d (%s)" % (rating["level"], rating["channel"]) if rating else "",
+            )
+        )
 
     @cli.group("staff")
     def staff_group():
@@ -125,9 +161,10 @@ def register(cli, home_of, db_of):
         db = db_of(home_of(ctx))
         with db.conn:
             person = staff.add_staff(db, staff_id, name, staff_no, time.time(), unit_id)
-        click.echo("added staff %s: %s, 工号 %s; put them on duty with `hostd staff on %s"
-                   " --window W`" % (person["staff_id"], person["name"], person["staff_no"],
-                                     staff_id))
+        click.echo(
+            "added staff %s: %s, 工号 %s; put them on duty with `hostd staff on %s"
+            " --window W`" % (person["staff_id"], person["name"], person["staff_no"], staff_id)
+        )
 
     @staff_group.command("list")
     @click.pass_context
@@ -141,9 +178,15 @@ def register(cli, home_of, db_of):
         if not rows:
             click.echo("no staff yet: `hostd staff add ID --name N --staff-no NO`")
         for p in rows:
-            click.echo("%-12s %-10s 工号 %-8s %s" % (p["staff_id"], p["name"], p["staff_no"],
-                                                    "on duty at %s" % p["on_duty_at"]
-                                                    if p["on_duty_at"] else "off duty"))
+            click.echo(
+                "%-12s %-10s 工号 %-8s %s"
+                % (
+                    p["staff_id"],
+                    p["name"],
+                    p["staff_no"],
+                    "on duty at %s" % p["on_duty_at"] if p["on_duty_at"] else "off duty",
+                )
+            )
 
     @staff_group.command("on")
     @click.argument("staff_id")
@@ -157,8 +200,7 @@ def register(cli, home_of, db_of):
         Example: hostd staff on s01 --window 07
         """
         out = api_call(home_of(ctx), "POST", "/windows/%s/duty" % window, {"staff_id": staff_id})
-        click.echo("window %s: %s (工号 %s) on duty" % (out["window"], out["staff_name"],
-                                                      out["staff_no"]))
+        click.echo("window %s: %s (工号 %s) on duty" % (out["window"], out["staff_name"], out["staff_no"]))
 
     @staff_group.command("off")
     @click.option("--window", required=True, help="The window nobody serves at now.")
@@ -194,8 +236,9 @@ def register(cli, home_of, db_of):
         db = db_of(home)
         with db.conn:
             place = staff.add_window(db, home.config()["hall"]["id"], window_id, name, unit_id)
-        hint = "" if place["devices"] else "; register its device: `hostd device add ID --window %s`" \
-            % window_id
+        hint = (
+            "" if place["devices"] else "; register its device: `hostd device add ID --window %s`" % window_id
+        )
         click.echo("window %s (%s)%s" % (place["window"], place["name"] or "no name", hint))
 
     @window.command("list")
@@ -211,6 +254,12 @@ def register(cli, home_of, db_of):
         if not rows:
             click.echo("no windows yet: `hostd window add W`")
         for w in rows:
-            click.echo("%-8s %-12s devices %-16s %s" % (
-                w["window"], w["name"] or "-", ",".join(w["devices"]) or "none",
-                "%s 工号 %s" % (w["staff_name"], w["staff_no"]) if w["serving"] else "暂停服务"))
+            click.echo(
+                "%-8s %-12s devices %-16s %s"
+                % (
+                    w["window"],
+                    w["name"] or "-",
+                    ",".join(w["devices"]) or "none",
+                    "%s 工号 %s" % (w["staff_name"], w["staff_no"]) if w["serving"] else "暂停服务",
+                )
+            )

@@ -9,11 +9,13 @@ at a window takes them off any other.
 Errors are SessionRequestError subclasses: each carries the HTTP status the
 API answers with and a one-line reason in Chinese and English.
 """
+
 from hostd.errors import UserError
 
 
 class SessionRequestError(UserError):
     """A bad request from a window business system or an operator."""
+
     status = 400
     code = "bad_request"
 
@@ -66,10 +68,12 @@ def _text(value, what, limit=64):
 
 # -- units and staff ----------------------------------------------------------
 
+
 def add_unit(db, unit_id, name, dept_code="", area_code=""):
-    db.conn.execute("INSERT OR REPLACE INTO units (unit_id, name, dept_code, area_code)"
-                    " VALUES (?, ?, ?, ?)", (_text(unit_id, "unit id"), _text(name, "unit name"),
-                                             dept_code, area_code))
+    db.conn.execute(
+        "INSERT OR REPLACE INTO units (unit_id, name, dept_code, area_code) VALUES (?, ?, ?, ?)",
+        (_text(unit_id, "unit id"), _text(name, "unit name"), dept_code, area_code),
+    )
 
 
 def add_staff(db, staff_id, name, staff_no, now, unit_id=None):
@@ -78,50 +82,63 @@ def add_staff(db, staff_id, name, staff_no, now, unit_id=None):
     name = _text(name, "staff name", 32)
     staff_no = _text(staff_no, "staff number", 16)
     if not staff_no.isascii() or not staff_no.isprintable():
-        raise BadField("工号只能是字母数字 / staff number %r: use ASCII letters and digits"
-                       % staff_no)
+        raise BadField("工号只能是字母数字 / staff number %r: use ASCII letters and digits" % staff_no)
     if get_staff(db, staff_id, missing_ok=True) is not None:
-        raise StaffExists("工作人员 %s 已存在 / staff %s already exists: use `hostd staff list`"
-                          % (staff_id, staff_id))
-    db.conn.execute("INSERT INTO staff (staff_id, name, staff_no, unit_id, created_at)"
-                    " VALUES (?, ?, ?, ?, ?)", (staff_id, name, staff_no, unit_id, int(now)))
+        raise StaffExists(
+            "工作人员 %s 已存在 / staff %s already exists: use `hostd staff list`" % (staff_id, staff_id)
+        )
+    db.conn.execute(
+        "INSERT INTO staff (staff_id, name, staff_no, unit_id, created_at) VALUES (?, ?, ?, ?, ?)",
+        (staff_id, name, staff_no, unit_id, int(now)),
+    )
     return get_staff(db, staff_id)
 
 
 def get_staff(db, staff_id, missing_ok=False):
-    row = db.conn.execute("SELECT staff_id, name, staff_no, unit_id, left_at FROM staff"
-                          " WHERE staff_id = ?", (staff_id,)).fetchone()
+    row = db.conn.execute(
+        "SELECT staff_id, name, staff_no, unit_id, left_at FROM staff WHERE staff_id = ?", (staff_id,)
+    ).fetchone()
     if row is None:
         if missing_ok:
             return None
-        raise UnknownStaff("未知工作人员 %s / unknown staff %s: add with `hostd staff add`"
-                           % (staff_id, staff_id))
+        raise UnknownStaff(
+            "未知工作人员 %s / unknown staff %s: add with `hostd staff add`" % (staff_id, staff_id)
+        )
     return dict(zip(("staff_id", "name", "staff_no", "unit_id", "left_at"), row))
 
 
 def list_staff(db):
     rows = db.conn.execute(
         "SELECT s.staff_id, s.name, s.staff_no, s.unit_id, w.window FROM staff s"
-        " LEFT JOIN windows w ON w.staff_id = s.staff_id ORDER BY s.staff_id").fetchall()
+        " LEFT JOIN windows w ON w.staff_id = s.staff_id ORDER BY s.staff_id"
+    ).fetchall()
     return [dict(zip(("staff_id", "name", "staff_no", "unit_id", "on_duty_at"), r)) for r in rows]
 
 
 # -- windows ------------------------------------------------------------------
 
+
 def add_window(db, hall, window, name="", unit_id=None):
     window = _text(window, "window")
-    db.conn.execute("INSERT INTO windows (hall, window, name, unit_id) VALUES (?, ?, ?, ?)"
-                    " ON CONFLICT (hall, window) DO UPDATE SET name = excluded.name,"
-                    " unit_id = COALESCE(excluded.unit_id, windows.unit_id)",
-                    (hall, window, name or "", unit_id))
+    db.conn.execute(
+        "INSERT INTO windows (hall, window, name, unit_id) VALUES (?, ?, ?, ?)"
+        " ON CONFLICT (hall, window) DO UPDATE SET name = excluded.name,"
+        " unit_id = COALESCE(excluded.unit_id, windows.unit_id)",
+        (hall, window, name or "", unit_id),
+    )
     return get_window(db, hall, window)
 
 
 def window_devices(db, hall, window):
     """Ids of the devices (not revoked) at a window, oldest first."""
-    return [r[0] for r in db.conn.execute(
-        "SELECT device_id FROM devices WHERE hall = ? AND window = ? AND revoked_at IS NULL"
-        " ORDER BY created_at, device_id", (hall, window))]
+    return [
+        r[0]
+        for r in db.conn.execute(
+            "SELECT device_id FROM devices WHERE hall = ? AND window = ? AND revoked_at IS NULL"
+            " ORDER BY created_at, device_id",
+            (hall, window),
+        )
+    ]
 
 
 def get_window(db, hall, window, create=False):
@@ -129,22 +146,33 @@ def get_window(db, hall, window, create=False):
 
     create: make the windows row of a window that so far only has a device
     (inside a write transaction)."""
-    row = db.conn.execute("SELECT name, unit_id, staff_id, duty_since FROM windows"
-                          " WHERE hall = ? AND window = ?", (hall, window)).fetchone()
+    row = db.conn.execute(
+        "SELECT name, unit_id, staff_id, duty_since FROM windows WHERE hall = ? AND window = ?",
+        (hall, window),
+    ).fetchone()
     devices = window_devices(db, hall, window)
     if row is None:
         if not devices:
-            raise UnknownWindow("未知窗口 %s / unknown window %s: add it with"
-                                " `hostd window add %s` and register its device"
-                                % (window, window, window))
+            raise UnknownWindow(
+                "未知窗口 %s / unknown window %s: add it with"
+                " `hostd window add %s` and register its device" % (window, window, window)
+            )
         if create:
-            db.conn.execute("INSERT OR IGNORE INTO windows (hall, window) VALUES (?, ?)",
-                            (hall, window))
+            db.conn.execute("INSERT OR IGNORE INTO windows (hall, window) VALUES (?, ?)", (hall, window))
         row = ("", None, None, None)
     name, unit_id, staff_id, since = row
-    out = {"hall": hall, "window": window, "name": name, "unit_id": unit_id,
-           "staff_id": staff_id, "duty_since": since, "devices": devices,
-           "staff_name": None, "staff_no": None, "serving": staff_id is not None}
+    out = {
+        "hall": hall,
+        "window": window,
+        "name": name,
+        "unit_id": unit_id,
+        "staff_id": staff_id,
+        "duty_since": since,
+        "devices": devices,
+        "staff_name": None,
+        "staff_no": None,
+        "serving": staff_id is not None,
+    }
     if staff_id is not None:
         person = get_staff(db, staff_id, missing_ok=True)
         if person is not None:
@@ -153,14 +181,19 @@ def get_window(db, hall, window, create=False):
 
 
 def list_windows(db, hall):
-    names = [r[0] for r in db.conn.execute(
-        "SELECT window FROM windows WHERE hall = ? UNION"
-        " SELECT window FROM devices WHERE hall = ? AND revoked_at IS NULL ORDER BY 1",
-        (hall, hall))]
+    names = [
+        r[0]
+        for r in db.conn.execute(
+            "SELECT window FROM windows WHERE hall = ? UNION"
+            " SELECT window FROM devices WHERE hall = ? AND revoked_at IS NULL ORDER BY 1",
+            (hall, hall),
+        )
+    ]
     return [get_window(db, hall, w) for w in names]
 
 
 # -- duty ---------------------------------------------------------------------
+
 
 def on_duty(db, hall, window, staff_id, now, actor=""):
     """Put a staff member on duty at a window (off any other); return the
@@ -170,17 +203,21 @@ def on_duty(db, hall, window, staff_id, now, actor=""):
     if person["left_at"] is not None:
         raise UnknownStaff("工作人员 %s 已离职 / staff %s has left" % (staff_id, staff_id))
     changed = []
-    for (other,) in db.conn.execute("SELECT window FROM windows WHERE hall = ? AND staff_id = ?"
-                                    " AND window != ?", (hall, staff_id, window)).fetchall():
+    for (other,) in db.conn.execute(
+        "SELECT window FROM windows WHERE hall = ? AND staff_id = ? AND window != ?", (hall, staff_id, window)
+    ).fetchall():
         changed += off_duty(db, hall, other, now, actor)
-    current = db.conn.execute("SELECT staff_id FROM windows WHERE hall = ? AND window = ?",
-                              (hall, window)).fetchone()[0]
+    current = db.conn.execute(
+        "SELECT staff_id FROM windows WHERE hall = ? AND window = ?", (hall, window)
+    ).fetchone()[0]
     if current == staff_id:
         return changed
     if current is not None:
         _log(db, hall, window, current, "off", now, actor)
-    db.conn.execute("UPDATE windows SET staff_id = ?, duty_since = ? WHERE hall = ? AND window = ?",
-                    (staff_id, int(now), hall, window))
+    db.conn.execute(
+        "UPDATE windows SET staff_id = ?, duty_since = ? WHERE hall = ? AND window = ?",
+        (staff_id, int(now), hall, window),
+    )
     _log(db, hall, window, staff_id, "on", now, actor)
     return changed + [window]
 
@@ -190,12 +227,16 @@ def off_duty(db, hall, window, now, actor=""):
     state = get_window(db, hall, window, create=True)
     if state["staff_id"] is None:
         return []
-    db.conn.execute("UPDATE windows SET staff_id = NULL, duty_since = ? WHERE hall = ? AND window = ?",
-                    (int(now), hall, window))
+    db.conn.execute(
+        "UPDATE windows SET staff_id = NULL, duty_since = ? WHERE hall = ? AND window = ?",
+        (int(now), hall, window),
+    )
     _log(db, hall, window, state["staff_id"], "off", now, actor)
     return [window]
 
 
 def _log(db, hall, window, staff_id, action, now, actor):
-    db.conn.execute("INSERT INTO duty_log (hall, window, staff_id, action, at, actor)"
-                    " VALUES (?, ?, ?, ?, ?, ?)", (hall, window, staff_id, action, int(now), actor))
+    db.conn.execute(
+        "INSERT INTO duty_log (hall, window, staff_id, action, at, actor) VALUES (?, ?, ?, ?, ?, ?)",
+        (hall, window, staff_id, action, int(now), actor),
+    )

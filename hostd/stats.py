@@ -17,6 +17,7 @@ Whole-day periods without an item filter read the daily rollups kept by
 triggers (stats_daily, sessions_daily: hostd/schema_workorders.py w002);
 other queries read ratings/sessions through covering indexes.
 """
+
 import calendar
 import re
 
@@ -27,18 +28,31 @@ GROUPS = ("hall", "unit", "window", "staff", "item", "channel", "day", "week", "
 CHANNEL_LABELS = {"device": "评价器", "qr": "扫码评价", "default": "系统默认评价", "paper": "书面"}
 
 # how each grouping names its key, on ratings (r), sessions (s) and work orders' ratings
-_DIMENSION = {"hall": "hall", "unit": "unit_id", "window": "window", "staff": "staff_id",
-              "item": "item_code", "channel": "channel"}
+_DIMENSION = {
+    "hall": "hall",
+    "unit": "unit_id",
+    "window": "window",
+    "staff": "staff_id",
+    "item": "item_code",
+    "channel": "channel",
+}
 _TIME = {
     "day": "date({t}, 'unixepoch', %s)" % TZ_SQL,
     "week": "date({t}, 'unixepoch', %s, 'weekday 0', '-6 days')" % TZ_SQL,
     "month": "strftime('%%Y-%%m', {t}, 'unixepoch', %s)" % TZ_SQL,
-    "quarter": ("strftime('%%Y', {t}, 'unixepoch', %s) || 'Q' ||"
-                " ((CAST(strftime('%%m', {t}, 'unixepoch', %s) AS INTEGER) + 2) / 3)"
-                % (TZ_SQL, TZ_SQL)),
+    "quarter": (
+        "strftime('%%Y', {t}, 'unixepoch', %s) || 'Q' ||"
+        " ((CAST(strftime('%%m', {t}, 'unixepoch', %s) AS INTEGER) + 2) / 3)" % (TZ_SQL, TZ_SQL)
+    ),
 }
-_FILTERS = {"hall": "hall", "unit_id": "unit_id", "window": "window", "staff_id": "staff_id",
-            "item_code": "item_code", "channel": "channel"}
+_FILTERS = {
+    "hall": "hall",
+    "unit_id": "unit_id",
+    "window": "window",
+    "staff_id": "staff_id",
+    "item_code": "item_code",
+    "channel": "channel",
+}
 
 
 class BadPeriod(ValueError):
@@ -69,6 +83,7 @@ def period(spec):
     m = re.fullmatch(r"(\d{4})-W(\d{1,2})", spec)
     if m:
         import datetime
+
         monday = datetime.date.fromisocalendar(int(m.group(1)), int(m.group(2)), 1)
         start = _local(monday.year, monday.month, monday.day)
         return start, start + 7 * 86400
@@ -77,6 +92,7 @@ def period(spec):
 
 def quarter_of(ts):
     import time
+
     t = time.gmtime(ts + TZ)
     return "%dQ%d" % (t.tm_year, (t.tm_mon + 2) // 3)
 
@@ -126,10 +142,17 @@ def responsible_for(db, hall, window, named, at, staff_id=None, unit_id=None, lo
     window at `at`. `lookups`: a Lookups cache, or None to read every time."""
     conn = db.conn
     if staff_id is None and named:
-        staff_id = _cached(lookups and lookups.named, named, lambda: _first(conn.execute(
-            "SELECT staff_id FROM staff WHERE staff_id = ? UNION ALL"
-            " SELECT staff_id FROM staff WHERE staff_no = ? AND staff_id != ? LIMIT 1",
-            (named, named, named)).fetchone()))
+        staff_id = _cached(
+            lookups and lookups.named,
+            named,
+            lambda: _first(
+                conn.execute(
+                    "SELECT staff_id FROM staff WHERE staff_id = ? UNION ALL"
+                    " SELECT staff_id FROM staff WHERE staff_no = ? AND staff_id != ? LIMIT 1",
+                    (named, named, named),
+                ).fetchone()
+            ),
+        )
     if staff_id is None and window is not None:
         duty = _duty_at(conn, hall, window, at, lookups)
         if duty is not None:
@@ -138,8 +161,13 @@ def responsible_for(db, hall, window, named, at, staff_id=None, unit_id=None, lo
             now_on = _window_row(conn, hall, window, lookups)
             staff_id = now_on[0] if now_on and (now_on[1] is None or now_on[1] <= at) else None
     if unit_id is None and staff_id is not None:
-        unit_id = _cached(lookups and lookups.staff_unit, staff_id, lambda: _first(conn.execute(
-            "SELECT unit_id FROM staff WHERE staff_id = ?", (staff_id,)).fetchone()))
+        unit_id = _cached(
+            lookups and lookups.staff_unit,
+            staff_id,
+            lambda: _first(
+                conn.execute("SELECT unit_id FROM staff WHERE staff_id = ?", (staff_id,)).fetchone()
+            ),
+        )
     if unit_id is None and window is not None:
         row = _window_row(conn, hall, window, lookups)
         unit_id = row[2] if row else None
@@ -149,14 +177,22 @@ def responsible_for(db, hall, window, named, at, staff_id=None, unit_id=None, lo
 def _duty_at(conn, hall, window, at, lookups):
     """(staff_id, action) of the newest duty change at the window by `at`, or None."""
     if lookups is not None:
-        last = _cached(lookups.last_duty, (hall, window), lambda: conn.execute(
-            "SELECT at, staff_id, action FROM duty_log WHERE hall = ? AND window = ?"
-            " ORDER BY at DESC, id DESC LIMIT 1", (hall, window)).fetchone())
+        last = _cached(
+            lookups.last_duty,
+            (hall, window),
+            lambda: conn.execute(
+                "SELECT at, staff_id, action FROM duty_log WHERE hall = ? AND window = ?"
+                " ORDER BY at DESC, id DESC LIMIT 1",
+                (hall, window),
+            ).fetchone(),
+        )
         if last is None or last[0] <= at:  # the newest change is the one in force at `at`
             return last[1:] if last is not None else None
     return conn.execute(
         "SELECT staff_id, action FROM duty_log WHERE hall = ? AND window = ? AND at <= ?"
-        " ORDER BY at DESC, id DESC LIMIT 1", (hall, window, at)).fetchone()
+        " ORDER BY at DESC, id DESC LIMIT 1",
+        (hall, window, at),
+    ).fetchone()
 
 
 def _first(row):
@@ -164,9 +200,13 @@ def _first(row):
 
 
 def _window_row(conn, hall, window, lookups):
-    return _cached(lookups and lookups.window_row, (hall, window), lambda: conn.execute(
-        "SELECT staff_id, duty_since, unit_id FROM windows WHERE hall = ? AND window = ?",
-        (hall, window)).fetchone())
+    return _cached(
+        lookups and lookups.window_row,
+        (hall, window),
+        lambda: conn.execute(
+            "SELECT staff_id, duty_since, unit_id FROM windows WHERE hall = ? AND window = ?", (hall, window)
+        ).fetchone(),
+    )
 
 
 def attribute(db, rating_id):
@@ -177,14 +217,18 @@ def attribute(db, rating_id):
     row = conn.execute(
         "SELECT r.hall, r.window, r.staff, r.received_at, s.staff_id, s.unit_id, s.item_code,"
         " s.window FROM ratings r LEFT JOIN sessions s ON s.session_id = r.session_id"
-        " WHERE r.id = ?", (rating_id,)).fetchone()
+        " WHERE r.id = ?",
+        (rating_id,),
+    ).fetchone()
     if row is None:
         return {"staff_id": None, "unit_id": None}
     hall, window, named, at, staff_id, unit_id, item_code, session_window = row
     window = window or session_window
     staff_id, unit_id = responsible_for(db, hall, window, named, at, staff_id, unit_id)
-    conn.execute("UPDATE ratings SET staff_id = ?, unit_id = ?, item_code = ?, window = ?"
-                 " WHERE id = ?", (staff_id, unit_id, item_code, window, rating_id))
+    conn.execute(
+        "UPDATE ratings SET staff_id = ?, unit_id = ?, item_code = ?, window = ? WHERE id = ?",
+        (staff_id, unit_id, item_code, window, rating_id),
+    )
     return {"staff_id": staff_id, "unit_id": unit_id}
 
 
@@ -238,17 +282,21 @@ def _group(sql, by, having=""):
 def _ratings(db, start, end, filters, by=None):
     if _whole_days(start, end) and by != "item" and filters.get("item_code") is None:
         where, params = _daily_where(start, end, filters)
-        sql = ("SELECT %s AS k, SUM(total), SUM(good), SUM(middle), SUM(bad), SUM(not_counted)"
-               " FROM stats_daily WHERE %s" % (_daily_key(by), where))
+        sql = (
+            "SELECT %s AS k, SUM(total), SUM(good), SUM(middle), SUM(bad), SUM(not_counted)"
+            " FROM stats_daily WHERE %s" % (_daily_key(by), where)
+        )
         sql = _group(sql, by, " HAVING SUM(total) + SUM(not_counted) != 0")  # rows moved away
     else:
         where, params = _where(start, end, "received_at", filters)
         index = "ratings_staff_stats" if filters.get("staff_id") is not None else "ratings_stats"
-        sql = ("SELECT %s AS k, SUM(excluded IS NULL), SUM(excluded IS NULL AND level >= 4),"
-               " SUM(excluded IS NULL AND level = 3), SUM(excluded IS NULL AND level <= 2),"
-               " SUM(excluded IS NOT NULL) FROM ratings INDEXED BY %s"
-               " WHERE %s AND binding IN ('session', 'window')"
-               % (_key(by, "", "received_at") if by else "NULL", index, where))
+        sql = (
+            "SELECT %s AS k, SUM(excluded IS NULL), SUM(excluded IS NULL AND level >= 4),"
+            " SUM(excluded IS NULL AND level = 3), SUM(excluded IS NULL AND level <= 2),"
+            " SUM(excluded IS NOT NULL) FROM ratings INDEXED BY %s"
+            " WHERE %s AND binding IN ('session', 'window')"
+            % (_key(by, "", "received_at") if by else "NULL", index, where)
+        )
         sql = _group(sql, by)
     return {row[0]: row[1:] for row in db.execute(sql, params).fetchall()}
 
@@ -258,19 +306,30 @@ def _sessions(db, start, end, filters, by=None):
         return {}
     if _whole_days(start, end) and by != "item" and filters.get("item_code") is None:
         where, params = _daily_where(start, end, filters, skip=("channel",))
-        sql = ("SELECT %s AS k, SUM(sessions), SUM(rated) FROM sessions_daily WHERE %s"
-               % (_daily_key(by), where))
+        sql = "SELECT %s AS k, SUM(sessions), SUM(rated) FROM sessions_daily WHERE %s" % (
+            _daily_key(by),
+            where,
+        )
         sql = _group(sql, by, " HAVING SUM(sessions) != 0 OR SUM(rated) != 0")
     else:
         where, params = _where(start, end, "created_at", filters, skip=("channel",))
         key = _key(by, "", "created_at") if by else "NULL"
-        sql = _group("SELECT %s AS k, SUM(state != 'cancelled'), SUM(state = 'rated') FROM sessions"
-                     " WHERE %s" % (key, where), by)
+        sql = _group(
+            "SELECT %s AS k, SUM(state != 'cancelled'), SUM(state = 'rated') FROM sessions"
+            " WHERE %s" % (key, where),
+            by,
+        )
     return {row[0]: row[1:] for row in db.execute(sql, params).fetchall()}
 
 
-_ORDER_COLUMNS = {"hall": "o.hall", "window": "o.window", "staff_id": "o.staff_id",
-                  "unit_id": "o.unit_id", "item_code": "r.item_code", "channel": "r.channel"}
+_ORDER_COLUMNS = {
+    "hall": "o.hall",
+    "window": "o.window",
+    "staff_id": "o.staff_id",
+    "unit_id": "o.unit_id",
+    "item_code": "r.item_code",
+    "channel": "r.channel",
+}
 
 
 def _orders(db, start, end, filters, by=None):
@@ -288,12 +347,22 @@ def _orders(db, start, end, filters, by=None):
     elif by in _TIME:
         key = _TIME[by].format(t="o.opened_at")
     else:
-        key = _ORDER_COLUMNS[{"hall": "hall", "unit": "unit_id", "window": "window",
-                              "staff": "staff_id", "item": "item_code", "channel": "channel"}[by]]
-    sql = ("SELECT %s AS k, COUNT(*), SUM(o.done_at IS NOT NULL AND o.done_at <= o.done_due)"
-           " FROM work_orders o INDEXED BY work_orders_opened CROSS JOIN ratings r"
-           " ON r.id = o.rating_id WHERE %s AND r.binding IN ('session', 'window')"
-           " AND r.excluded IS NULL" % (key, " AND ".join(clauses)))
+        key = _ORDER_COLUMNS[
+            {
+                "hall": "hall",
+                "unit": "unit_id",
+                "window": "window",
+                "staff": "staff_id",
+                "item": "item_code",
+                "channel": "channel",
+            }[by]
+        ]
+    sql = (
+        "SELECT %s AS k, COUNT(*), SUM(o.done_at IS NOT NULL AND o.done_at <= o.done_due)"
+        " FROM work_orders o INDEXED BY work_orders_opened CROSS JOIN ratings r"
+        " ON r.id = o.rating_id WHERE %s AND r.binding IN ('session', 'window')"
+        " AND r.excluded IS NULL" % (key, " AND ".join(clauses))
+    )
     return {row[0]: row[1:] for row in db.execute(_group(sql, by), params).fetchall()}
 
 
@@ -305,12 +374,23 @@ def _combine(r, s, o):
     total, good, middle, bad, excluded = [x or 0 for x in (r or (0, 0, 0, 0, 0))]
     sessions, rated = [x or 0 for x in (s or (0, 0))]
     orders, on_time = [x or 0 for x in (o or (0, 0))]
-    return {"total": total, "good": good, "middle": middle, "bad": bad, "excluded": excluded,
-            "good_rate": _ratio(good, total), "middle_rate": _ratio(middle, total),
-            "bad_rate": _ratio(bad, total), "sessions": sessions, "active_rated": rated,
-            "active_rate": _ratio(rated, sessions), "bad_orders": orders,
-            "rectified_on_time": on_time, "rectify_rate": _ratio(on_time, orders),
-            "volume": total}
+    return {
+        "total": total,
+        "good": good,
+        "middle": middle,
+        "bad": bad,
+        "excluded": excluded,
+        "good_rate": _ratio(good, total),
+        "middle_rate": _ratio(middle, total),
+        "bad_rate": _ratio(bad, total),
+        "sessions": sessions,
+        "active_rated": rated,
+        "active_rate": _ratio(rated, sessions),
+        "bad_orders": orders,
+        "rectified_on_time": on_time,
+        "rectify_rate": _ratio(on_time, orders),
+        "volume": total,
+    }
 
 
 def rates(db, start, end, **filters):
@@ -354,22 +434,21 @@ def labels(db, by, keys):
         return {k: CHANNEL_LABELS.get(k, k) for k in keys}
     if by == "week":
         return {k: "%s起一周" % k for k in keys}
-    table = {"unit": ("units", "unit_id", "name"),
-             "staff": ("staff", "staff_id", "name || '（' || staff_no || '）'"),
-             "window": ("windows", "window", "CASE WHEN name = '' THEN window || '号窗口'"
-                                            " ELSE name END")}.get(by)
+    table = {
+        "unit": ("units", "unit_id", "name"),
+        "staff": ("staff", "staff_id", "name || '（' || staff_no || '）'"),
+        "window": ("windows", "window", "CASE WHEN name = '' THEN window || '号窗口' ELSE name END"),
+    }.get(by)
     out = {}
     if table:
         name, column, expr = table
         for k in keys:
-            row = db.execute("SELECT %s FROM %s WHERE %s = ? LIMIT 1" % (expr, name, column),
-                             (k,)).fetchone()
+            row = db.execute("SELECT %s FROM %s WHERE %s = ? LIMIT 1" % (expr, name, column), (k,)).fetchone()
             if row and row[0]:
                 out[k] = row[0]
     elif by == "item":
         for k in keys:
-            row = db.execute("SELECT item_name FROM sessions WHERE item_code = ? LIMIT 1",
-                             (k,)).fetchone()
+            row = db.execute("SELECT item_name FROM sessions WHERE item_code = ? LIMIT 1", (k,)).fetchone()
             if row:
                 out[k] = row[0]
     return out

@@ -13,6 +13,7 @@ the collector sends its ack, so an ack always means "durable".
 Reads use `Store.read()`: a read-only connection per thread; WAL lets readers
 run while the writer commits.
 """
+
 import logging
 import queue
 import sqlite3
@@ -23,8 +24,7 @@ from contextlib import contextmanager
 
 import sqlite_utils
 
-from hostd import binding, pipeline, schema, stats
-from hostd import clock
+from hostd import binding, clock, pipeline, schema, stats
 from protocol import messages
 
 log = logging.getLogger("hostd.store")
@@ -231,7 +231,7 @@ class Store:
             with self._readers_lock:
                 # close the connections of threads that have ended (a web
                 # server may use one thread per request)
-                for thread, old in [r for r in self._readers if not r[0].is_alive()]:
+                for _thread, old in [r for r in self._readers if not r[0].is_alive()]:
                     old.conn.close()
                 self._readers = [r for r in self._readers if r[0].is_alive()]
                 self._readers.append((threading.current_thread(), db))
@@ -274,8 +274,7 @@ class Store:
         def op(db):  # the dict is made here, on the writer: the caller's thread is busier
             rating = fields if isinstance(fields, dict) else dict(zip(_RATING_NAMES, fields))
             # received: when its batch began, a few ms at most after it arrived
-            return insert_rating(db, rating, wire, hall, self.batch_time, after_store,
-                                 self._lookups)
+            return insert_rating(db, rating, wire, hall, self.batch_time, after_store, self._lookups)
 
         # A rating insert changes no table that Lookups caches, and does
         # database work only, so a failed batch may run it again.
@@ -309,7 +308,8 @@ _INSERT_SQL = (
     "INSERT INTO ratings (channel, device_id, seq, hall, window, session_id, binding,"
     " level, reasons, cases, staff, device_time, clock_synced, received_at, wire,"
     " staff_id, unit_id, item_code, matched_offline)"
-    " VALUES ('device', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+    " VALUES ('device', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
 
 
 def insert_rating(db, rating, wire, hall, received_at, after_store=None, lookups=None):
@@ -321,23 +321,39 @@ def insert_rating(db, rating, wire, hall, received_at, after_store=None, lookups
     fire once. `lookups` (hostd.stats.Lookups) caches the registry, staff and
     duty rows within the writer's transaction."""
     conn = db.conn
-    session_id, bound, window, session = binding.bind_device(db, rating, hall, received_at,
-                                                             lookups=lookups)
+    session_id, bound, window, session = binding.bind_device(db, rating, hall, received_at, lookups=lookups)
     staff_id = unit_id = item_code = None
     if session is not None:
         staff_id, unit_id, item_code, session_window = session
         window = window or session_window
-    staff_id, unit_id = stats.responsible_for(db, hall, window, rating["staff"], received_at,
-                                              staff_id, unit_id, lookups)
+    staff_id, unit_id = stats.responsible_for(
+        db, hall, window, rating["staff"], received_at, staff_id, unit_id, lookups
+    )
     level = rating["level"]
     try:
-        rating_id = conn.execute(_INSERT_SQL, (
-            rating["device"], rating["seq"], hall, window, session_id, bound, level,
-            "[" + ",".join(str(code) for code in rating["reasons"]) + "]",
-            rating["cases"], rating["staff"], rating["time"], int(rating["synced"]),
-            received_at, wire, staff_id, unit_id, item_code,
-            int(bound == "session" and rating["session"] is None),
-        )).lastrowid
+        rating_id = conn.execute(
+            _INSERT_SQL,
+            (
+                rating["device"],
+                rating["seq"],
+                hall,
+                window,
+                session_id,
+                bound,
+                level,
+                "[" + ",".join(str(code) for code in rating["reasons"]) + "]",
+                rating["cases"],
+                rating["staff"],
+                rating["time"],
+                int(rating["synced"]),
+                received_at,
+                wire,
+                staff_id,
+                unit_id,
+                item_code,
+                int(bound == "session" and rating["session"] is None),
+            ),
+        ).lastrowid
     except sqlite3.IntegrityError:
         # The failed statement undid itself. (device_id, seq) is taken: a
         # resend or a replay. (Checked after, not before: new rows are the
@@ -348,9 +364,13 @@ def insert_rating(db, rating, wire, hall, received_at, after_store=None, lookups
         return DUPLICATE if bytes(row[0]) == wire else REPLAYED
     if bound == "session":
         binding.close_session(db, session_id, rating_id, received_at, mark_matched=False)
-    pipeline.rating_recorded(db, rating_id, pipeline.Recorded(
-        level, bound, session_id, session is not None, hall, window, received_at,
-        staff_id, unit_id))
+    pipeline.rating_recorded(
+        db,
+        rating_id,
+        pipeline.Recorded(
+            level, bound, session_id, session is not None, hall, window, received_at, staff_id, unit_id
+        ),
+    )
     if after_store is not None:
         after_store(db, rating, hall)
     return STORED
@@ -371,8 +391,16 @@ def upsert_status(db, status, hall, now):
         " free_heap = excluded.free_heap, clock_synced = excluded.clock_synced,"
         " uptime = excluded.uptime, next_seq = excluded.next_seq",
         (
-            status["device"], hall, status["state"], now, status["fw"], status["outbox"],
-            status["heap"], int(status["synced"]), status["uptime"], status["next_seq"],
+            status["device"],
+            hall,
+            status["state"],
+            now,
+            status["fw"],
+            status["outbox"],
+            status["heap"],
+            int(status["synced"]),
+            status["uptime"],
+            status["next_seq"],
         ),
     )
     return status["state"]

@@ -3,6 +3,7 @@
 hostd/cli.py calls register() with its group and helpers, so errors share its
 one-line handler.
 """
+
 import contextlib
 import json
 import time
@@ -32,6 +33,7 @@ def _age(seconds):
 
 def cli_writer(db):
     """(write, read) over one CLI connection: each write is its own transaction."""
+
     def write(op):
         with db.conn:
             if not db.conn.in_transaction:
@@ -47,21 +49,32 @@ def cli_writer(db):
 
 def show_status(db, as_json):
     from hostd.upstream.service import status
+
     info = status(db, clock.now())
     if as_json:
         click.echo(json.dumps(info, ensure_ascii=False, indent=1))
         return
     by = info["by_status"]
-    click.echo("backlog: %d record(s) to send (%d waiting for their service record);"
-               " by target: %s" % (info["backlog"], info["blocked"],
-                                   ", ".join("%s %d" % kv for kv in sorted(info["backlog_by_target"].items()))
-                                   or "-"))
-    click.echo("status: " + ", ".join("%s %d" % (s, by.get(s, 0)) for s in
-                                      ("pending", "sent", "rejected", "confirmed", "dead")))
-    click.echo("oldest pending: %s (%s ago)" % (_when(info["oldest_pending"]),
-                                                _age(info["oldest_pending_age_s"])))
-    click.echo("last success: platform %s, 12345 %s" % (_when(info["last_success"]),
-                                                       _when(info["last_success_12345"])))
+    click.echo(
+        "backlog: %d record(s) to send (%d waiting for their service record);"
+        " by target: %s"
+        % (
+            info["backlog"],
+            info["blocked"],
+            ", ".join("%s %d" % kv for kv in sorted(info["backlog_by_target"].items())) or "-",
+        )
+    )
+    click.echo(
+        "status: "
+        + ", ".join("%s %d" % (s, by.get(s, 0)) for s in ("pending", "sent", "rejected", "confirmed", "dead"))
+    )
+    click.echo(
+        "oldest pending: %s (%s ago)" % (_when(info["oldest_pending"]), _age(info["oldest_pending_age_s"]))
+    )
+    click.echo(
+        "last success: platform %s, 12345 %s"
+        % (_when(info["last_success"]), _when(info["last_success_12345"]))
+    )
     if info["last_error"]:
         click.echo("last error: %s" % info["last_error"])
     click.echo("dead letters: %d" % info["dead"])
@@ -71,10 +84,12 @@ def show_status(db, as_json):
 
 def drain_once(home, db, config):
     from hostd.upstream import service
+
     sender, forwarder = service.build(home, config, *cli_writer(db))
     if sender is None and forwarder is None:
-        raise SyncFailed("upstream sync is off: set upstream.url (and upstream.twelve345_url)"
-                         " in %s" % home.config_path)
+        raise SyncFailed(
+            "upstream sync is off: set upstream.url (and upstream.twelve345_url) in %s" % home.config_path
+        )
     lock = service.take_lock(home)
     try:
         errors = []
@@ -83,11 +98,12 @@ def drain_once(home, db, config):
                 continue
             part.recover()
             backlog = part.retry_now()
-            with click.progressbar(length=backlog, label="sync to %s" % name,
-                                   show_pos=True) as bar:
+            with click.progressbar(length=backlog, label="sync to %s" % name, show_pos=True) as bar:
                 total = part.drain(progress=lambda c: bar.update(c["confirmed"] + c["dead"] + c["rejected"]))
-            click.echo("%s: %d confirmed, %d rejected (will retry), %d dead, in %d batch(es)"
-                       % (name, total["confirmed"], total["rejected"], total["dead"], total["batches"]))
+            click.echo(
+                "%s: %d confirmed, %d rejected (will retry), %d dead, in %d batch(es)"
+                % (name, total["confirmed"], total["rejected"], total["dead"], total["batches"])
+            )
             if total["error"]:
                 errors.append("%s unreachable (%s)" % (name, total["error"]))
         if forwarder is not None:
@@ -100,8 +116,12 @@ def drain_once(home, db, config):
 
 def register(cli, home_of, db_of):
     @cli.command("sync")
-    @click.option("--status", "show", is_flag=True, help="Show the backlog, oldest pending,"
-                  " dead letters and last success (the default).")
+    @click.option(
+        "--status",
+        "show",
+        is_flag=True,
+        help="Show the backlog, oldest pending, dead letters and last success (the default).",
+    )
     @click.option("--once", is_flag=True, help="Send everything queued now, with a progress bar.")
     @click.option("--json", "as_json", is_flag=True, help="--status as JSON.")
     @click.pass_context

@@ -11,6 +11,7 @@ ANALYSIS_LIMIT rows per index: milliseconds on a 2-million-rating database,
 so ingest hardly notices it. bench/stats.py measures the dashboard after
 this same call, not after a full ANALYZE the product never runs.
 """
+
 import logging
 import time
 

@@ -3,6 +3,7 @@
 hostd/cli.py calls register() with the click group, so these commands share
 its one error handler (one line, never a traceback).
 """
+
 import sys
 import time
 
@@ -20,7 +21,9 @@ def _read_password(prompt_twice=True):
     if not sys.stdin.isatty():
         line = sys.stdin.readline().rstrip("\r\n")
         if not line:
-            raise BadUserArgument("no password on stdin: pipe it in, e.g. `echo PASSWORD | hostd user add ...`")
+            raise BadUserArgument(
+                "no password on stdin: pipe it in, e.g. `echo PASSWORD | hostd user add ...`"
+            )
         return line
     return click.prompt("Password", hide_input=True, confirmation_prompt=prompt_twice)
 
@@ -38,8 +41,12 @@ def register(cli, home_of, db_of):
 
     @user.command("add")
     @click.argument("name")
-    @click.option("--role", required=True, type=click.Choice(auth.ROLES),
-                  help="admin (devices, config), supervisor (监督考核), staff (own results only).")
+    @click.option(
+        "--role",
+        required=True,
+        type=click.Choice(auth.ROLES),
+        help="admin (devices, config), supervisor (监督考核), staff (own results only).",
+    )
     @click.option("--staff-id", help="For role staff: the staff member (staff.staff_id) this login is.")
     @click.pass_context
     def user_add(ctx, name, role, staff_id):
@@ -67,8 +74,15 @@ def register(cli, home_of, db_of):
         """
         db = db_of(home_of(ctx))
         for u in auth.list_users(db):
-            click.echo("%-20s %-10s %-12s %s" % (u["username"], u["role"], u["staff_id"] or "-",
-                                              "disabled" if u["disabled_at"] else "active"))
+            click.echo(
+                "%-20s %-10s %-12s %s"
+                % (
+                    u["username"],
+                    u["role"],
+                    u["staff_id"] or "-",
+                    "disabled" if u["disabled_at"] else "active",
+                )
+            )
 
     @user.command("passwd")
     @click.argument("name")

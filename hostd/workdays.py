@@ -25,6 +25,7 @@ fix. The result reports the missing years, so the default-rating scheduler
 (hostd/defaults.py) holds the defaults of such periods until the year is added,
 instead of defaulting on a guess.
 """
+
 import datetime
 import functools
 import logging
@@ -65,11 +66,16 @@ class Calendar:
             return day.weekday() < 5, True
         if day.year not in self._warned:
             self._warned.add(day.year)
-            log.warning("the working-day calendar does not cover %d (chinese-calendar %s knows "
-                        "%s; no override in %s): counting Monday-Friday for it and holding default "
-                        "ratings that depend on it; add [%d] to rating.holiday_file",
-                        day.year, _package_version(), _package_years(),
-                        self.source or "rating.holiday_file (unset)", day.year)
+            log.warning(
+                "the working-day calendar does not cover %d (chinese-calendar %s knows "
+                "%s; no override in %s): counting Monday-Friday for it and holding default "
+                "ratings that depend on it; add [%d] to rating.holiday_file",
+                day.year,
+                _package_version(),
+                _package_years(),
+                self.source or "rating.holiday_file (unset)",
+                day.year,
+            )
         return day.weekday() < 5, False
 
 
@@ -97,6 +103,7 @@ def package_knows(year):
 def _package_version():
     try:
         from importlib.metadata import version
+
         return version("chinesecalendar")
     except Exception:
         return "?"
@@ -106,8 +113,7 @@ def _parse_day(text, where):
     try:
         return datetime.date.fromisoformat(text.strip())
     except (AttributeError, ValueError):
-        raise ConfigError("%s: %r is not a date: write YYYY-MM-DD or YYYY-MM-DD..YYYY-MM-DD"
-                          % (where, text))
+        raise ConfigError("%s: %r is not a date: write YYYY-MM-DD or YYYY-MM-DD..YYYY-MM-DD" % (where, text))
 
 
 def _expand(entry, where):
@@ -126,15 +132,14 @@ def parse_overrides(raw, source="holiday file"):
     overrides = {}
     for key, table in raw.items():
         where = "%s [%s]" % (source, key)
-        if not (isinstance(key, str) and key.isdigit() and len(key) == 4) \
-                or not isinstance(table, dict):
-            raise ConfigError("%s: each table is a year such as [2027] with holidays/workdays lists"
-                              % where)
+        if not (isinstance(key, str) and key.isdigit() and len(key) == 4) or not isinstance(table, dict):
+            raise ConfigError("%s: each table is a year such as [2027] with holidays/workdays lists" % where)
         year = int(key)
         unknown = set(table) - {"holidays", "workdays"}
         if unknown:
-            raise ConfigError("%s: unknown key(s) %s (allowed: holidays, workdays)"
-                              % (where, ", ".join(sorted(unknown))))
+            raise ConfigError(
+                "%s: unknown key(s) %s (allowed: holidays, workdays)" % (where, ", ".join(sorted(unknown)))
+            )
         days = {}
         for name, working in (("holidays", False), ("workdays", True)):
             entries = table.get(name, [])
@@ -161,8 +166,9 @@ def load_calendar(config):
         try:
             st = os.stat(path)
         except OSError as exc:
-            raise ConfigError("rating.holiday_file = %r: %s: fix the path or set it to \"\""
-                              % (path, exc.strerror))
+            raise ConfigError(
+                'rating.holiday_file = %r: %s: fix the path or set it to ""' % (path, exc.strerror)
+            )
         key = (path, st.st_mtime_ns, st.st_size)
     calendar = _cache.get(key)
     if calendar is None:
@@ -187,9 +193,12 @@ def uncovered_years(config, now_ts, ahead_days=60):
     calendar = load_calendar(config)
     first = local_date(now_ts)
     years = sorted({first.year, local_date(now_ts + ahead_days * DAY).year})
-    return [year for year in years
-            if not calendar.covers(max(first, datetime.date(year, 1, 1)))
-            or not calendar.covers(datetime.date(year, 12, 31))]
+    return [
+        year
+        for year in years
+        if not calendar.covers(max(first, datetime.date(year, 1, 1)))
+        or not calendar.covers(datetime.date(year, 12, 31))
+    ]
 
 
 def local_date(ts):
@@ -230,8 +239,9 @@ def add_days(start_ts, days, working, calendar=None):
     at 10:00."""
     target, _missing = _walk(start_ts, days, working, calendar)
     start = datetime.datetime.fromtimestamp(start_ts, ZONE)
-    moved = datetime.datetime(target.year, target.month, target.day, start.hour, start.minute,
-                              start.second, tzinfo=ZONE)
+    moved = datetime.datetime(
+        target.year, target.month, target.day, start.hour, start.minute, start.second, tzinfo=ZONE
+    )
     return int(moved.timestamp())
 
 

@@ -5,6 +5,7 @@ one-line handler. Writes run in their own BEGIN IMMEDIATE transaction on the
 CLI's connection (the running daemon's writer waits for it, or it for the
 daemon); reads need no daemon.
 """
+
 import getpass
 import json
 import time
@@ -71,17 +72,30 @@ def register(cli, home_of, db_of):
         Example: hostd workorder list --open
         """
         _config, db = open_db(ctx)
-        orders = workorders.list_orders(db, state=state, staff_id=staff_id, open_only=open_only,
-                                        overdue_only=overdue, limit=10000)
+        orders = workorders.list_orders(
+            db, state=state, staff_id=staff_id, open_only=open_only, overdue_only=overdue, limit=10000
+        )
         if not orders:
             click.echo("no work orders match")
             return
-        click.echo(tabulate([[o["order_id"], o["state_label"], o["level"], o["window"] or "-",
-                              o["staff_name"] or "-", _when(o["opened_at"]), _when(o["done_due"]),
-                              {"done": "办结超期", "contact": "联系超期"}.get(o["overdue"], "")]
-                             for o in orders],
-                            headers=["id", "state", "level", "window", "staff", "opened", "due",
-                                     "overdue"]))
+        click.echo(
+            tabulate(
+                [
+                    [
+                        o["order_id"],
+                        o["state_label"],
+                        o["level"],
+                        o["window"] or "-",
+                        o["staff_name"] or "-",
+                        _when(o["opened_at"]),
+                        _when(o["done_due"]),
+                        {"done": "办结超期", "contact": "联系超期"}.get(o["overdue"], ""),
+                    ]
+                    for o in orders
+                ],
+                headers=["id", "state", "level", "window", "staff", "opened", "due", "overdue"],
+            )
+        )
 
     @workorder.command("show")
     @click.argument("order_id", type=int)
@@ -93,19 +107,37 @@ def register(cli, home_of, db_of):
         """
         _config, db = open_db(ctx)
         o = workorders.get(db, order_id)
-        click.echo("work order %d: %s (%s), level %d by %s, window %s, staff %s, unit %s"
-                   % (o["order_id"], o["state_label"], o["state"], o["level"], o["channel"],
-                      o["window"] or "-", o["staff_name"] or "-", o["unit_name"] or "-"))
-        click.echo("opened %s; contact due %s; done due %s (%s)%s"
-                   % (_when(o["opened_at"]), _when(o["contact_due"]), _when(o["done_due"]),
-                      o["complexity"], "; OVERDUE (%s)" % o["overdue"] if o["overdue"] else ""))
+        click.echo(
+            "work order %d: %s (%s), level %d by %s, window %s, staff %s, unit %s"
+            % (
+                o["order_id"],
+                o["state_label"],
+                o["state"],
+                o["level"],
+                o["channel"],
+                o["window"] or "-",
+                o["staff_name"] or "-",
+                o["unit_name"] or "-",
+            )
+        )
+        click.echo(
+            "opened %s; contact due %s; done due %s (%s)%s"
+            % (
+                _when(o["opened_at"]),
+                _when(o["contact_due"]),
+                _when(o["done_due"]),
+                o["complexity"],
+                "; OVERDUE (%s)" % o["overdue"] if o["overdue"] else "",
+            )
+        )
         for key in ("reply", "explanation", "feedback"):
             if o[key]:
                 click.echo("%s: %s" % (key, o[key]))
         for e in o["events"]:
-            click.echo("  %s  %-10s %s -> %s  %s" % (_when(e["at"]), e["actor"],
-                                                     e["from_state"] or "-", e["to_state"],
-                                                     e["note"] or ""))
+            click.echo(
+                "  %s  %-10s %s -> %s  %s"
+                % (_when(e["at"]), e["actor"], e["from_state"] or "-", e["to_state"], e["note"] or "")
+            )
 
     @workorder.command("move")
     @click.argument("order_id", type=int)
@@ -114,8 +146,11 @@ def register(cli, home_of, db_of):
     @click.option("--note", help="What was done.")
     @click.option("--reply", help="The rectification result (to replied).")
     @click.option("--explanation", help="Why the complaint is not reasonable (to explained).")
-    @click.option("--feedback", type=click.Choice(workorders.FEEDBACK),
-                  help="The complainant's rating of the rectification (to closed).")
+    @click.option(
+        "--feedback",
+        type=click.Choice(workorders.FEEDBACK),
+        help="The complainant's rating of the rectification (to closed).",
+    )
     @click.pass_context
     def workorder_move(ctx, order_id, state, actor, note, reply, explanation, feedback):
         """Move a work order one step: contacted, rectifying, replied, closed or explained.
@@ -123,9 +158,12 @@ def register(cli, home_of, db_of):
         Example: hostd workorder move 12 closed --feedback 满意 --actor 李科长
         """
         _config, db = open_db(ctx)
-        o = _write(db, lambda db: workorders.move(db, order_id, state, actor, note=note,
-                                                  feedback=feedback, explanation=explanation,
-                                                  reply=reply))
+        o = _write(
+            db,
+            lambda db: workorders.move(
+                db, order_id, state, actor, note=note, feedback=feedback, explanation=explanation, reply=reply
+            ),
+        )
         click.echo("work order %d is now %s (%s)" % (order_id, o["state_label"], o["state"]))
 
     @workorder.command("classify")
@@ -139,8 +177,7 @@ def register(cli, home_of, db_of):
         Example: hostd workorder classify 12 complex
         """
         config, db = open_db(ctx)
-        o = _write(db, lambda db: workorders.set_complexity(db, order_id, complexity, actor,
-                                                            config=config))
+        o = _write(db, lambda db: workorders.set_complexity(db, order_id, complexity, actor, config=config))
         click.echo("work order %d: %s, done due %s" % (order_id, complexity, _when(o["done_due"])))
 
     @workorder.command("overdue")
@@ -154,8 +191,10 @@ def register(cli, home_of, db_of):
         late = workorders.check_overdue(db, int(clock.now()))
         click.echo("%d overdue work orders (policy: %s)" % (len(late), deadlines.describe(config)))
         for o in late:
-            click.echo("  %d  %s  missed the %s deadline by %.1f h" % (
-                o["order_id"], o["staff_name"] or "-", o["overdue"], o["overdue_seconds"] / 3600.0))
+            click.echo(
+                "  %d  %s  missed the %s deadline by %.1f h"
+                % (o["order_id"], o["staff_name"] or "-", o["overdue"], o["overdue_seconds"] / 3600.0)
+            )
 
     @cli.group()
     def appeal():
@@ -177,8 +216,10 @@ def register(cli, home_of, db_of):
         """
         _config, db = open_db(ctx)
         a = _write(db, lambda db: appeals.file(db, rating_id, staff_id, reason, actor))
-        click.echo("appeal %d filed for rating %d; a supervisor decides with "
-                   "`hostd appeal decide %d`" % (a["appeal_id"], rating_id, a["appeal_id"]))
+        click.echo(
+            "appeal %d filed for rating %d; a supervisor decides with "
+            "`hostd appeal decide %d`" % (a["appeal_id"], rating_id, a["appeal_id"])
+        )
 
     @appeal.command("decide")
     @click.argument("appeal_id", type=int)
@@ -193,10 +234,10 @@ def register(cli, home_of, db_of):
         Example: hostd appeal decide 7 --uphold --verdict 误评 --note "录像核实"
         """
         _config, db = open_db(ctx)
-        a = _write(db, lambda db: appeals.decide(db, appeal_id, uphold, actor, verdict=verdict,
-                                                 note=note))
-        click.echo("appeal %d: %s%s" % (appeal_id, a["state_label"],
-                                        "（%s）" % a["verdict"] if a["verdict"] else ""))
+        a = _write(db, lambda db: appeals.decide(db, appeal_id, uphold, actor, verdict=verdict, note=note))
+        click.echo(
+            "appeal %d: %s%s" % (appeal_id, a["state_label"], "（%s）" % a["verdict"] if a["verdict"] else "")
+        )
 
     @appeal.command("list")
     @click.option("--state", type=click.Choice(("pending", "upheld", "rejected")))
@@ -212,10 +253,23 @@ def register(cli, home_of, db_of):
         if not rows:
             click.echo("no appeals match")
             return
-        click.echo(tabulate([[a["appeal_id"], a["rating_id"], a["staff_name"] or a["staff_id"],
-                              a["level"], a["state_label"], a["verdict"] or "", a["reason"]]
-                             for a in rows],
-                            headers=["id", "rating", "staff", "level", "state", "verdict", "reason"]))
+        click.echo(
+            tabulate(
+                [
+                    [
+                        a["appeal_id"],
+                        a["rating_id"],
+                        a["staff_name"] or a["staff_id"],
+                        a["level"],
+                        a["state_label"],
+                        a["verdict"] or "",
+                        a["reason"],
+                    ]
+                    for a in rows
+                ],
+                headers=["id", "rating", "staff", "level", "state", "verdict", "reason"],
+            )
+        )
 
     @cli.group("fraud")
     def fraud_group():
@@ -241,12 +295,17 @@ def register(cli, home_of, db_of):
         for f in flags:
             click.echo("%s  %s: %s" % (f["kind_label"], f["subject"], f["statistic"]))
         new = _write(db, lambda db: fraud.record(db, flags)) if record else 0
-        click.echo("%d flags in %s%s" % (len(flags), spec, "; %d new kept for review" % new
-                                         if record else ""))
+        click.echo(
+            "%d flags in %s%s" % (len(flags), spec, "; %d new kept for review" % new if record else "")
+        )
 
     @fraud_group.command("list")
-    @click.option("--state", type=click.Choice(("open", "confirmed", "dismissed", "all")),
-                  default="open", show_default=True)
+    @click.option(
+        "--state",
+        type=click.Choice(("open", "confirmed", "dismissed", "all")),
+        default="open",
+        show_default=True,
+    )
     @click.pass_context
     def fraud_list(ctx, state):
         """List kept flags with their evidence.
@@ -258,8 +317,10 @@ def register(cli, home_of, db_of):
         if not flags:
             click.echo("no %s flags" % state)
         for f in flags:
-            click.echo("%d  %s  %s  %s: %s" % (f["flag_id"], f["state"], f["kind_label"],
-                                               f["subject"], f["statistic"]))
+            click.echo(
+                "%d  %s  %s  %s: %s"
+                % (f["flag_id"], f["state"], f["kind_label"], f["subject"], f["statistic"])
+            )
 
     @fraud_group.command("review")
     @click.argument("flag_id", type=int)
@@ -290,16 +351,27 @@ def register(cli, home_of, db_of):
         """
         _config, db = open_db(ctx)
         spec, (start, end) = _period(quarter, month, day)
-        rows = (stats.breakdown(db, by, start, end) if by
-                else [dict(stats.rates(db, start, end), label=spec)])
+        rows = stats.breakdown(db, by, start, end) if by else [dict(stats.rates(db, start, end), label=spec)]
         if as_json:
             click.echo(json.dumps(rows, ensure_ascii=False, indent=1))
             return
-        click.echo(tabulate([[r["label"], r["total"], _pct(r["good_rate"]), _pct(r["middle_rate"]),
-                              _pct(r["bad_rate"]), _pct(r["active_rate"]), _pct(r["rectify_rate"])]
-                             for r in rows],
-                            headers=[by or "period", "ratings", "good", "middle", "bad", "active",
-                                     "rectified"]))
+        click.echo(
+            tabulate(
+                [
+                    [
+                        r["label"],
+                        r["total"],
+                        _pct(r["good_rate"]),
+                        _pct(r["middle_rate"]),
+                        _pct(r["bad_rate"]),
+                        _pct(r["active_rate"]),
+                        _pct(r["rectify_rate"]),
+                    ]
+                    for r in rows
+                ],
+                headers=[by or "period", "ratings", "good", "middle", "bad", "active", "rectified"],
+            )
+        )
 
     @cli.command("ranking")
     @click.option("--quarter", help="Default: this quarter.")
@@ -317,19 +389,32 @@ def register(cli, home_of, db_of):
         if not rows:
             click.echo("nobody has %d ratings in %s yet" % (config["ranking"]["min_ratings"], quarter))
             return
-        click.echo(tabulate([[r["rank"], r["label"], r["score"], r["total"], _pct(r["good_rate"]),
-                              _pct(r["bad_rate"]), _pct(r["active_rate"]), _pct(r["rectify_rate"])]
-                             for r in rows],
-                            headers=["rank", by, "score", "ratings", "good", "bad", "active",
-                                     "rectified"]))
+        click.echo(
+            tabulate(
+                [
+                    [
+                        r["rank"],
+                        r["label"],
+                        r["score"],
+                        r["total"],
+                        _pct(r["good_rate"]),
+                        _pct(r["bad_rate"]),
+                        _pct(r["active_rate"]),
+                        _pct(r["rectify_rate"]),
+                    ]
+                    for r in rows
+                ],
+                headers=["rank", by, "score", "ratings", "good", "bad", "active", "rectified"],
+            )
+        )
 
     @cli.command("report")
     @click.option("--quarter", required=True, help="The quarter, e.g. 2026Q4.")
     @click.option("--month", help="A month of that quarter (e.g. 2026-11) for a monthly report.")
-    @click.option("--format", "fmt", type=click.Choice(report.FORMATS), default="xlsx",
-                  show_default=True)
-    @click.option("--out", type=click.Path(dir_okay=False),
-                  help="Output file. Default: report-<period>.<format> here.")
+    @click.option("--format", "fmt", type=click.Choice(report.FORMATS), default="xlsx", show_default=True)
+    @click.option(
+        "--out", type=click.Path(dir_okay=False), help="Output file. Default: report-<period>.<format> here."
+    )
     @click.pass_context
     def report_command(ctx, quarter, month, fmt, out):
         """Write the monthly or quarterly 好差评 report (xlsx, csv or pdf).
@@ -341,5 +426,7 @@ def register(cli, home_of, db_of):
         out = out or "report-%s.%s" % (month or quarter, fmt)
         report.write(data, fmt, out)
         s = data["summary"]
-        click.echo("wrote %s: %s, %d ratings, 好评率 %s, 差评率 %s" % (
-            out, data["period"], s["total"], _pct(s["good_rate"]), _pct(s["bad_rate"])))
+        click.echo(
+            "wrote %s: %s, %d ratings, 好评率 %s, 差评率 %s"
+            % (out, data["period"], s["total"], _pct(s["good_rate"]), _pct(s["bad_rate"]))
+        )

@@ -28,7 +28,7 @@ def _encode_str(out, text):
     # that must grow by ~7 KB at once on a fragmented heap).
     ascii_only = len(data) == len(text)
     for i in range(len(text)):
-        code = data[i] if ascii_only else ord(text[i:i + 1])
+        code = data[i] if ascii_only else ord(text[i : i + 1])
         if code == 34 or code == 92:  # " and \
             out.append(92)
             out.append(code)

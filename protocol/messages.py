@@ -4,8 +4,18 @@
 # imports); this module is the full API the host uses: those names, plus
 # helpers only the host needs. See protocol/README.md.
 from protocol.wire import *  # noqa: F401,F403
-from protocol.wire import _NAMES, _TYPES, _check_bytes, _check_shape, _check_values  # noqa: F401
-from protocol.wire import ACK, IDLE, RATING, SESSION, STATUS
+from protocol.wire import (  # noqa: F401
+    _NAMES,
+    _TYPES,
+    ACK,
+    IDLE,
+    RATING,
+    SESSION,
+    STATUS,
+    _check_bytes,
+    _check_shape,
+    _check_values,
+)
 
 KINDS = (RATING, ACK, SESSION, IDLE, STATUS)
 

@@ -35,7 +35,7 @@ def parse(name):
     """Split a topic into (hall, device, leaf); raise Malformed otherwise."""
     if not isinstance(name, str) or not name.startswith(PREFIX):
         raise Malformed("topic outside %s" % PREFIX)
-    parts = name[len(PREFIX):].split("/")
+    parts = name[len(PREFIX) :].split("/")
     if len(parts) != 3 or parts[2] not in LEAVES:
         raise Malformed("bad topic %s" % name)
     if not valid_id(parts[0]) or not valid_id(parts[1]):

@@ -49,7 +49,7 @@ _NAMES = {
     RATING: "v kind device seq session level reasons cases staff time synced",
     ACK: "v kind device seq result host_time",
     SESSION: "v kind device session item_code item_name staff_id staff_name staff_no"
-             " cases ttl qr host_time parts",
+    " cases ttl qr host_time parts",
     IDLE: "v kind device window staff_id staff_name staff_no serving host_time parts",
     STATUS: "v kind device state fw outbox heap synced uptime next_seq",
 }
@@ -129,8 +129,12 @@ def _check_bytes(payload):
     # out of stack or heap on the device.
     # Fast path (min/max/count run in C on both runtimes): printable ASCII
     # with no more brackets in all than MAX_DEPTH cannot nest too deep.
-    if not isinstance(payload, memoryview) and min(payload) >= 32 and max(payload) <= 126 \
-            and payload.count(b"[") + payload.count(b"{") <= MAX_DEPTH:
+    if (
+        not isinstance(payload, memoryview)
+        and min(payload) >= 32
+        and max(payload) <= 126
+        and payload.count(b"[") + payload.count(b"{") <= MAX_DEPTH
+    ):
         return
     depth = 0
     in_string = False
@@ -182,8 +186,9 @@ def sign(key, fields, mac=hmac_sha256.digest):
     return bytes(out)
 
 
-def decode(payload, keys, device=None, max_size=MAX_DEVICE_MESSAGE, canonical_only=True,
-           mac=hmac_sha256.digest):
+def decode(
+    payload, keys, device=None, max_size=MAX_DEVICE_MESSAGE, canonical_only=True, mac=hmac_sha256.digest
+):
     """Check a wire message and return its fields as a list (no signature).
 
     `keys` is a sequence of acceptable keys (two during a rotation overlap).
@@ -207,10 +212,10 @@ def decode(payload, keys, device=None, max_size=MAX_DEVICE_MESSAGE, canonical_on
         raise Oversized("%d bytes, limit %d" % (size, max_size))
     if size < _SIG_TAIL + 2 or payload[-2:] != b'"]':
         raise Malformed("no signature")
-    if payload[size - _SIG_TAIL:size - _SIG_TAIL + 2] != b',"':
+    if payload[size - _SIG_TAIL : size - _SIG_TAIL + 2] != b',"':
         raise Malformed("no signature")
     _check_bytes(payload)
-    hex_mac = bytes(payload[size - _SIG_TAIL + 2:size - 2])
+    hex_mac = bytes(payload[size - _SIG_TAIL + 2 : size - 2])
     try:
         fields = _loads(payload)  # the signature is the last element
         signature = binascii.unhexlify(hex_mac)
@@ -221,7 +226,7 @@ def decode(payload, keys, device=None, max_size=MAX_DEVICE_MESSAGE, canonical_on
     if isinstance(fields, list) and fields:
         fields.pop()
     _check_shape(fields)
-    body = memoryview(payload)[:size - _SIG_TAIL]  # the signed bytes, less the closing "]"
+    body = memoryview(payload)[: size - _SIG_TAIL]  # the signed bytes, less the closing "]"
     if canonical_only:
         try:
             canonical_body = canonical.encode(fields)

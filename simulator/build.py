@@ -10,6 +10,7 @@ The device's firmware is another image, the one `hostd device provision`
 writes into the device's romfs partition (hostd/firmware_image.py builds it);
 `firmware_image()` gives its path for the simulator's `--firmware auto`.
 """
+
 from pathlib import Path
 
 from hostd import firmware_image as device_image
@@ -25,8 +26,9 @@ def board_image(out=DEFAULT_OUT):
     tree = out / "mpy"
     for source in sorted(BOARD.glob("*.py")):
         if source.name != "boot.py":
-            device_image.compile_file(source, tree / (source.stem + ".mpy"),
-                                      "/board/%s.mpy" % source.stem)  # its __file__ (boot.py)
+            device_image.compile_file(
+                source, tree / (source.stem + ".mpy"), "/board/%s.mpy" % source.stem
+            )  # its __file__ (boot.py)
     return device_image.pack_romfs(tree, out / "board.romfs")
 
 
@@ -54,8 +56,9 @@ def script_image(folder, out):
             stale.unlink()
             image.unlink(missing_ok=True)  # the newest-file check cannot see a removal
     for source in sources:
-        device_image.compile_file(source, tree / (source.stem + ".mpy"),
-                                  "%s/%s.mpy" % (device_image.ROMFS_MOUNT, source.stem))
+        device_image.compile_file(
+            source, tree / (source.stem + ".mpy"), "%s/%s.mpy" % (device_image.ROMFS_MOUNT, source.stem)
+        )
     return device_image.pack_romfs(tree, image)
 
 

@@ -13,6 +13,7 @@ from the left: 1 = 非常满意; p power cut, s screenshot, q quit) or, with
 
 In a terminal the screen is drawn live; otherwise events are printed.
 """
+
 import argparse
 import os
 import select
@@ -40,8 +41,7 @@ class Session:
         self._quit = threading.Event()
 
     def _event(self, word):
-        text = {"ready": "console up", "firmware": "firmware running",
-                "repl": "at the REPL"}.get(word, word)
+        text = {"ready": "console up", "firmware": "firmware running", "repl": "at the REPL"}.get(word, word)
         if self.draw:
             self.status = text
         else:
@@ -117,7 +117,9 @@ class Session:
         self._drawn = version
         with self.board._lock:
             image = self.board.panel.image()
-        status = f"serial {self.board.port} | {self.status} | keys 1-5 press, p power cut, s screenshot, q quit"
+        status = (
+            f"serial {self.board.port} | {self.status} | keys 1-5 press, p power cut, s screenshot, q quit"
+        )
         sys.stdout.write(screen.frame(image, status[:200]))
         sys.stdout.flush()
 
@@ -187,12 +189,18 @@ def main(argv=None):
 
         return fleet.main(argv[1:])
     parser = argparse.ArgumentParser(prog="python -m simulator", description=__doc__.split("\n")[0])
-    parser.add_argument("--flash", default="sim-flash", help="directory of the flash image (kept across runs)")
+    parser.add_argument(
+        "--flash", default="sim-flash", help="directory of the flash image (kept across runs)"
+    )
     parser.add_argument("--stdin", action="store_true", help="read a press script from stdin")
-    parser.add_argument("--firmware", choices=("auto", "none"), default="auto",
-                        help="auto: a device with no firmware of its own gets the repo's (developer "
-                             "shortcut); none: a blank board with MicroPython only, to provision "
-                             "with `hostd device provision`")
+    parser.add_argument(
+        "--firmware",
+        choices=("auto", "none"),
+        default="auto",
+        help="auto: a device with no firmware of its own gets the repo's (developer "
+        "shortcut); none: a blank board with MicroPython only, to provision "
+        "with `hostd device provision`",
+    )
     args = parser.parse_args(argv)
     draw = sys.stdout.isatty()
     session = Session(args.flash, draw, args.firmware)

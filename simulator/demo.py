@@ -16,6 +16,7 @@ the product: hostd renders and pushes the screen, the firmware signs and keeps
 the rating in flash, hostd verifies, binds it to the session, commits and
 acks it, opens a work order for a 差评 and syncs everything upstream.
 """
+
 import argparse
 import json
 import random
@@ -64,8 +65,7 @@ def free_port(preferred=None):
 
 
 def hostd(home, *args, stdin=None):
-    proc = subprocess.run([HOSTD, "--home", str(home), *args], capture_output=True, text=True,
-                          input=stdin)
+    proc = subprocess.run([HOSTD, "--home", str(home), *args], capture_output=True, text=True, input=stdin)
     if proc.returncode != 0:
         raise SystemExit(f"demo: hostd {' '.join(args)} failed: {proc.stderr.strip() or proc.stdout.strip()}")
     return proc.stdout
@@ -95,9 +95,20 @@ class Hall:
         self.broker_port = free_port()
         self.web_port = free_port(8080)
         self.platform_port = free_port()
-        hostd(self.home, "init", "--hall", HALL, "--listen", "127.0.0.1",
-              "--broker-port", str(self.broker_port), "--web-port", str(self.web_port))
+        hostd(
+            self.home,
+            "init",
+            "--hall",
+            HALL,
+            "--listen",
+            "127.0.0.1",
+            "--broker-port",
+            str(self.broker_port),
+            "--web-port",
+            str(self.web_port),
+        )
         from hostd.home import Home, write_atomic
+
         home = Home(self.home)
         secret = self.home / "keys" / "upstream-secret"
         write_atomic(secret, "demo-shared-secret-%d\n" % random.getrandbits(64), 0o600)
@@ -112,8 +123,7 @@ class Hall:
             device_id = f"demo-{window[0]}" if i < len(WINDOWS) else f"demo-{i + 1:02d}"
             hostd(self.home, "device", "add", device_id, "--window", window[0])
             if i < len(WINDOWS):
-                hostd(self.home, "staff", "add", window[3], "--name", window[4],
-                      "--staff-no", window[5])
+                hostd(self.home, "staff", "add", window[3], "--name", window[4], "--staff-no", window[5])
             config = json.loads(hostd(self.home, "device", "show-config", device_id))
             config["heartbeat_s"] = 10
             device = SimDevice(self.home / "devices" / device_id, device_id)
@@ -125,22 +135,39 @@ class Hall:
 
     def start(self):
         self.platform = subprocess.Popen(
-            [sys.executable, "-m", "hostd.upstream_ref", "--port", str(self.platform_port),
-             "--db", str(self.home / "province.db"),
-             "--secret-file", str(self.home / "keys" / "upstream-secret")],
-            stdout=open(self.home / "province.log", "ab"), stderr=subprocess.STDOUT)
+            [
+                sys.executable,
+                "-m",
+                "hostd.upstream_ref",
+                "--port",
+                str(self.platform_port),
+                "--db",
+                str(self.home / "province.db"),
+                "--secret-file",
+                str(self.home / "keys" / "upstream-secret"),
+            ],
+            stdout=open(self.home / "province.log", "ab"),
+            stderr=subprocess.STDOUT,
+        )
         log = open(self.home / "hostd.log", "ab")
-        self.daemon = subprocess.Popen([HOSTD, "--home", str(self.home), "run"],
-                                       stdout=log, stderr=subprocess.STDOUT)
-        wait_for(lambda: "hostd ready" in (self.home / "hostd.log").read_text(errors="replace"),
-                 30, "hostd to start (see hostd.log)")
+        self.daemon = subprocess.Popen(
+            [HOSTD, "--home", str(self.home), "run"], stdout=log, stderr=subprocess.STDOUT
+        )
+        wait_for(
+            lambda: "hostd ready" in (self.home / "hostd.log").read_text(errors="replace"),
+            30,
+            "hostd to start (see hostd.log)",
+        )
         token = (self.home / "keys" / "api-token").read_text().strip()
-        self.api = httpx.Client(base_url=f"http://127.0.0.1:{self.web_port}/api/v1",
-                                headers={"Authorization": f"Bearer {token}"}, timeout=10)
+        self.api = httpx.Client(
+            base_url=f"http://127.0.0.1:{self.web_port}/api/v1",
+            headers={"Authorization": f"Bearer {token}"},
+            timeout=10,
+        )
         for device, _, _ in self.devices:
             device.start(record_panel=True)
         say(f"{len(self.devices)} simulated devices booting")
-        for _, _, window in self.devices[:len(WINDOWS)]:
+        for _, _, window in self.devices[: len(WINDOWS)]:
             self._call("POST", f"/windows/{window[0]}/duty", {"staff_id": window[3]})
         wait_for(self._all_online, 60, "the devices' first heartbeats")
         say("every device is online and its window's staff are on duty")
@@ -163,11 +190,16 @@ class Hall:
         """One citizen at one window: the service ends, the device asks, they press."""
         self.sessions += 1
         batch = random.choices([1, 2, 3], [85, 10, 5])[0]  # 批量业务 now and then
-        cases = [{"case_id": f"{time.strftime('%Y%m%d')}-{window[0]}-{self.sessions:05d}-{n}"}
-                 for n in range(batch)]
+        cases = [
+            {"case_id": f"{time.strftime('%Y%m%d')}-{window[0]}-{self.sessions:05d}-{n}"}
+            for n in range(batch)
+        ]
         self.cases += batch
-        self._call("POST", "/sessions", {"window": window[0], "item_code": window[1],
-                                         "item_name": window[2], "cases": cases})
+        self._call(
+            "POST",
+            "/sessions",
+            {"window": window[0], "item_code": window[1], "item_name": window[2], "cases": cases},
+        )
         time.sleep(random.uniform(0.8, 1.5))  # reading the screen
         if random.random() < WALK_AWAY:
             return  # rates later by the QR code, or gets the default rating
@@ -178,17 +210,21 @@ class Hall:
             device.press(random.randint(1, 4))
 
     def report(self):
-        stored = self._query("SELECT level, count(*) FROM ratings WHERE binding != 'refused'"
-                             " GROUP BY level ORDER BY level DESC")
+        stored = self._query(
+            "SELECT level, count(*) FROM ratings WHERE binding != 'refused'"
+            " GROUP BY level ORDER BY level DESC"
+        )
         counts = " ".join(f"{level}★:{n}" for level, n in stored) or "none yet"
         pending = self._query("SELECT coalesce(sum(outbox_depth), 0) FROM fleet")[0][0]
         orders = self._query("SELECT count(*) FROM work_orders")[0][0]
         upstream = dict(self._query("SELECT status, count(*) FROM upstream_outbox GROUP BY status"))
-        say(f"{self.sessions} services ({self.cases} cases); ratings by level {counts}; "
+        say(
+            f"{self.sessions} services ({self.cases} cases); ratings by level {counts}; "
             f"device outboxes {pending}; 差评 work orders {orders}; upstream "
             f"confirmed {upstream.get('confirmed', 0)}, waiting "
             f"{sum(n for k, n in upstream.items() if k in ('pending', 'sent', 'rejected'))}, "
-            f"dead {upstream.get('dead', 0)}")
+            f"dead {upstream.get('dead', 0)}"
+        )
 
     def stop(self):
         for device, _, _ in self.devices:
@@ -208,7 +244,9 @@ def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m simulator.demo", description=__doc__.split("\n\n")[0])
     parser.add_argument("--home", default=str(ROOT / "demo-home"), help="hostd home to create (wiped first)")
     parser.add_argument("--devices", type=int, default=3, help="simulated devices (default 3)")
-    parser.add_argument("--seconds", type=float, default=0, help="stop after this long (default: until Ctrl-C)")
+    parser.add_argument(
+        "--seconds", type=float, default=0, help="stop after this long (default: until Ctrl-C)"
+    )
     args = parser.parse_args(argv)
     if args.devices < 1:
         parser.error("--devices must be at least 1")

@@ -12,6 +12,7 @@ Until hostd pushes service sessions itself (the sessions issue), a session
 is pushed to the device every --every seconds, as a window would after each
 service, so there is always something to rate.
 """
+
 import argparse
 import json
 import subprocess
@@ -28,8 +29,18 @@ DEVICE = "sim-01"
 
 def ensure_home(home):
     if not (home / "hostd.toml").exists():
-        hostd(home, "init", "--hall", HALL, "--listen", "127.0.0.1",
-              "--broker-port", str(free_port(1883)), "--web-port", str(free_port(8080)))
+        hostd(
+            home,
+            "init",
+            "--hall",
+            HALL,
+            "--listen",
+            "127.0.0.1",
+            "--broker-port",
+            str(free_port(1883)),
+            "--web-port",
+            str(free_port(8080)),
+        )
         hostd(home, "device", "add", DEVICE, "--window", WINDOWS[0][0])
         say(f"made a developer hall in {home}")
     config = json.loads(hostd(home, "device", "show-config", DEVICE))
@@ -49,10 +60,15 @@ def main(argv=None):
     device = None
     try:
         log = open(home / "hostd.log", "ab")
-        hall.daemon = subprocess.Popen([str(Path(sys.executable).parent / "hostd"), "--home", str(home), "run"],
-                                       stdout=log, stderr=subprocess.STDOUT)
+        hall.daemon = subprocess.Popen(
+            [str(Path(sys.executable).parent / "hostd"), "--home", str(home), "run"],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
         deadline = time.monotonic() + 30
-        while "hostd ready" not in (home / "hostd.log").read_text(errors="replace").split("hostd starting")[-1]:
+        while (
+            "hostd ready" not in (home / "hostd.log").read_text(errors="replace").split("hostd starting")[-1]
+        ):
             if hall.daemon.poll() is not None or time.monotonic() > deadline:
                 raise SystemExit(f"sim: hostd did not start; see {home / 'hostd.log'}")
             time.sleep(0.1)
@@ -65,6 +81,7 @@ def main(argv=None):
 
         def windows():
             import paho.mqtt.client as mqtt
+
             from hostd.home import Home
 
             client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="sim-window")

@@ -7,6 +7,7 @@ that `mpremote` opens like a real board's port. simulator/supervisor.py does
 the work; this class starts and stops it, presses buttons, cuts power, and
 reads the flash while the device is off.
 """
+
 import json
 import subprocess
 import time
@@ -50,7 +51,11 @@ class SimDevice:
         (self.flash_dir / "flash_script.py").write_text(script)
         proc = subprocess.run(
             micropython_command(build.firmware_image(), HEAP, "-m", "flash_script"),  # the repo's firmware
-            env=micropython_env(), cwd=self.flash_dir, capture_output=True, text=True, timeout=timeout,
+            env=micropython_env(),
+            cwd=self.flash_dir,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
         )
         if proc.returncode != 0:
             detail = (proc.stderr.strip() or proc.stdout.strip() or "failed").splitlines()[-1]
@@ -73,10 +78,14 @@ class SimDevice:
     def start(self, record_panel=False):
         """Power on. With `record_panel` the panel is decoded (screenshot()) and its
         SPI stream also goes to the file `spi_stream`."""
-        self.board = Supervisor(self.flash_dir, log_path=self.log_path, panel=record_panel,
-                                spi_file=self.spi_stream if record_panel else None,
-                                firmware=self.firmware,
-                                **({"heap": self.heap} if self.heap else {}))
+        self.board = Supervisor(
+            self.flash_dir,
+            log_path=self.log_path,
+            panel=record_panel,
+            spi_file=self.spi_stream if record_panel else None,
+            firmware=self.firmware,
+            **({"heap": self.heap} if self.heap else {}),
+        )
         self.board.start()
         return self
 

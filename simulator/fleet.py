@@ -7,6 +7,7 @@ HOSTD_HOME/sim-fleet/ID/. With --press-every, each presses a random button
 at about that interval (a rating counts when the device has a session, or
 offline with a known staff member; see firmware/evaluator.py).
 """
+
 import argparse
 import contextlib
 import io
@@ -54,8 +55,13 @@ def main(argv):
     parser.add_argument("--home", required=True, help="hostd's home directory (HOSTD_HOME)")
     parser.add_argument("--prefix", default="sim-", help="device ids are PREFIX01, PREFIX02, ...")
     parser.add_argument("--broker-host", default="127.0.0.1", help="broker address the devices use")
-    parser.add_argument("--press-every", type=float, default=0, metavar="SECONDS",
-                        help="press a random button on each device about this often (0: never)")
+    parser.add_argument(
+        "--press-every",
+        type=float,
+        default=0,
+        metavar="SECONDS",
+        help="press a random button on each device about this often (0: never)",
+    )
     args = parser.parse_args(argv)
     if not 1 <= args.devices <= 500:
         parser.error("--devices must be between 1 and 500")

@@ -35,6 +35,7 @@ So, as on a board, nothing MicroPython sees names a host folder:
 `command` and `environment` are what the simulator, the tests and the
 benches use to start a board; nothing else builds a MicroPython command.
 """
+
 import ctypes
 import os
 import sys
@@ -56,8 +57,17 @@ def command(partition=None, heap=HEAP, *args):
     `environment()`, and pass files by names relative to that folder."""
     from simulator import build  # host side only: the launched process never builds
 
-    return [sys.executable, "-m", "simulator.launch", str(build.board_image()),
-            str(partition) if partition else "-", "-X", f"heapsize={heap}", BOOT_NAME, *args]
+    return [
+        sys.executable,
+        "-m",
+        "simulator.launch",
+        str(build.board_image()),
+        str(partition) if partition else "-",
+        "-X",
+        f"heapsize={heap}",
+        BOOT_NAME,
+        *args,
+    ]
 
 
 def environment(autorun=False):
@@ -97,8 +107,10 @@ def _partition_name(path):
 
 def main(argv):
     if len(argv) < 3:
-        print("usage: python -m simulator.launch BOARD_IMAGE PARTITION_FILE|- MICROPYTHON_ARGS...",
-              file=sys.stderr)
+        print(
+            "usage: python -m simulator.launch BOARD_IMAGE PARTITION_FILE|- MICROPYTHON_ARGS...",
+            file=sys.stderr,
+        )
         return 2
     with open(argv[0], "rb") as f:
         board = f.read()

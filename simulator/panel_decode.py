@@ -14,6 +14,7 @@ coordinates. Other commands are counted in `commands` and otherwise ignored.
 
 Usage: python -m simulator.panel_decode stream.spi screen.png
 """
+
 import struct
 import sys
 
@@ -33,7 +34,7 @@ def records(data):
         (length,) = struct.unpack_from(">H", data, pos + 1)
         if pos + 3 + length > size:
             break
-        yield dc, bytes(data[pos + 3:pos + 3 + length])
+        yield dc, bytes(data[pos + 3 : pos + 3 + length])
         pos += 3 + length
 
 
@@ -102,7 +103,7 @@ class PanelDecoder:
             if self._y < self.height and self._x < width:
                 visible = min(run, width - self._x)
                 at = (self._y * width + self._x) * 2
-                self.pixels[at:at + visible * 2] = data[pos:pos + visible * 2]
+                self.pixels[at : at + visible * 2] = data[pos : pos + visible * 2]
             self.pixels_written += run
             pos += run * 2
             self._x += run

@@ -4,6 +4,7 @@ Each character cell shows two pixels, one above the other: the upper one as
 the foreground of "▀", the lower one as the background. The 320x240 panel is
 downscaled (box filter) to fit the terminal's width.
 """
+
 import shutil
 
 from PIL import Image

@@ -28,6 +28,7 @@ simulator/board/boot.py. This CPython object plays the hardware around it:
 - **Events** from the board (ready, firmware, repl, reset ...) come up a
   third pipe; `on_event` sees them, with "crash N" when the process died.
 """
+
 import ctypes
 import errno
 import os
@@ -83,7 +84,7 @@ def preload_firmware(flash_dir, firmware="auto"):
     if partition.exists() and not marker.exists():
         return False
     image = build.firmware_image().read_bytes()
-    if not partition.exists() or partition.read_bytes()[:len(image)] != image:
+    if not partition.exists() or partition.read_bytes()[: len(image)] != image:
         tmp = partition.with_suffix(".tmp")
         tmp.write_bytes(image)
         tmp.replace(partition)
@@ -112,8 +113,17 @@ def _nonblocking(fd):
 
 
 class Supervisor:
-    def __init__(self, flash_dir, log_path=None, spi_file=None, panel=True, on_event=None,
-                 firmware="auto", romfs=True, heap=HEAP):
+    def __init__(
+        self,
+        flash_dir,
+        log_path=None,
+        spi_file=None,
+        panel=True,
+        on_event=None,
+        firmware="auto",
+        romfs=True,
+        heap=HEAP,
+    ):
         """firmware: "auto" or "none" (preload_firmware); romfs=False: a board
         whose MicroPython has no romfs partition (no vfs.rom_ioctl)."""
         self.flash_dir = Path(flash_dir)
@@ -253,16 +263,31 @@ class Supervisor:
             if self.spi_file is not None:
                 self._spi_out = open(self.spi_file, "wb")
         autorun = preload_firmware(self.flash_dir, self.firmware)
-        args = [*micropython_command(self.partition if self.romfs else None, self.heap,
-                                     self.image.name, mode),
-                str(control_r), str(events_w), spi]
-        self.proc = subprocess.Popen(args, env=micropython_env(autorun), stdin=stdin_r, stdout=stdout_w,
-                                     stderr=subprocess.STDOUT, cwd=self.flash_dir, pass_fds=child[2:],
-                                     preexec_fn=_die_with_parent, start_new_session=True)
+        args = [
+            *micropython_command(self.partition if self.romfs else None, self.heap, self.image.name, mode),
+            str(control_r),
+            str(events_w),
+            spi,
+        ]
+        self.proc = subprocess.Popen(
+            args,
+            env=micropython_env(autorun),
+            stdin=stdin_r,
+            stdout=stdout_w,
+            stderr=subprocess.STDOUT,
+            cwd=self.flash_dir,
+            pass_fds=child[2:],
+            preexec_fn=_die_with_parent,
+            start_new_session=True,
+        )
         for fd in child:
             os.close(fd)
-        self._fds.update(stdin=_nonblocking(stdin_w), stdout=_nonblocking(stdout_r),
-                         control=_nonblocking(control_w), events=_nonblocking(events_r))
+        self._fds.update(
+            stdin=_nonblocking(stdin_w),
+            stdout=_nonblocking(stdout_r),
+            control=_nonblocking(control_w),
+            events=_nonblocking(events_r),
+        )
         self._events_buf = b""
         self._ready = False
         self._pending_intr = False

@@ -1,12 +1,13 @@
 """The `hall` fixture of the broker tests: a home with devices d1 and d2 and
 its Mosquitto running (supervised), with `connect(user, password=None,
 port=None, **client_kw)` for MQTT clients that are closed afterwards."""
+
 import pytest
+from hostd_support import Client, make_home
 
 from conftest import mosquitto_binary
 from hostd import broker, mosquitto, registry
 from hostd.store import open_database
-from hostd_support import Client, make_home
 from protocol.credentials import mqtt_password
 
 
@@ -31,6 +32,7 @@ def hall(tmp_path):
         c = Client(port or h.port, user, password, **kw)
         clients.append(c)
         return c
+
     h.connect = connect
     h.log = lambda: (home.broker / "mosquitto.log").read_text()
     yield h

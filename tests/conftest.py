@@ -1,4 +1,5 @@
 """Shared fixtures: real MicroPython, real Mosquitto on a free loopback port."""
+
 import os
 import shutil
 import socket
@@ -43,8 +44,12 @@ def micropython_command(program, *args, heap=HEAP):
 def start_micropython(program, *args, cwd, heap=HEAP, **popen):
     """Start tests/mpy/`program`.py (a name) as on a board, in `cwd` (a
     folder of the test's own: boot.py is copied there); a Popen."""
-    return subprocess.Popen(micropython_command(program, *board_args(args, cwd), heap=heap),
-                            env=micropython_env(), cwd=cwd, **popen)
+    return subprocess.Popen(
+        micropython_command(program, *board_args(args, cwd), heap=heap),
+        env=micropython_env(),
+        cwd=cwd,
+        **popen,
+    )
 
 
 def board_args(args, cwd):
@@ -93,9 +98,10 @@ def check_margin(proc, what, heap=HEAP, enforce=True):
     if proc.returncode != 0 and "MemoryError" in proc.stdout + proc.stderr:
         raise AssertionError("%s ran out of its %s heap\n%s" % (what, heap, proc.stderr[-2000:]))
     if proc.margin is not None and proc.margin < MARGIN_FLOOR:
-        raise AssertionError("%s left %d B of its %s heap free at its tightest point, under the %d B "
-                             "floor: the firmware grew toward the heap's edge"
-                             % (what, proc.margin, heap, MARGIN_FLOOR))
+        raise AssertionError(
+            "%s left %d B of its %s heap free at its tightest point, under the %d B "
+            "floor: the firmware grew toward the heap's edge" % (what, proc.margin, heap, MARGIN_FLOOR)
+        )
     return proc
 
 
@@ -110,13 +116,15 @@ def run_micropython(script, *args, timeout=120, heap=HEAP, cwd=None, check=True)
         if cwd is None:
             cwd = _working_folder(args, scratch)
         cmd = micropython_command(_program(script, cwd), *board_args(args, cwd), heap=heap)
-        proc = subprocess.run(cmd, env=micropython_env(), cwd=cwd, timeout=timeout,
-                              capture_output=True, text=True)
+        proc = subprocess.run(
+            cmd, env=micropython_env(), cwd=cwd, timeout=timeout, capture_output=True, text=True
+        )
     check_margin(proc, "the program" if _is_source(script) else Path(script).name, heap, check)
     if check:
         if proc.returncode != 0:
-            raise AssertionError(f"micropython exited {proc.returncode}\n--- stdout\n{proc.stdout}"
-                                 f"\n--- stderr\n{proc.stderr}")
+            raise AssertionError(
+                f"micropython exited {proc.returncode}\n--- stdout\n{proc.stdout}\n--- stderr\n{proc.stderr}"
+            )
     return proc
 
 
@@ -167,8 +175,10 @@ class Mosquitto:
     def __init__(self, workdir, extra_config=""):
         binary = mosquitto_binary()
         if binary is None:
-            pytest.fail("mosquitto is not installed: run `make install` as root "
-                        "or `sudo apt-get install -y mosquitto`")
+            pytest.fail(
+                "mosquitto is not installed: run `make install` as root "
+                "or `sudo apt-get install -y mosquitto`"
+            )
         self.binary = binary
         self.port = free_port()
         self.workdir = Path(workdir)
@@ -181,8 +191,7 @@ class Mosquitto:
 
     def start(self):
         self.log = open(self.workdir / "mosquitto.log", "ab")
-        self.proc = subprocess.Popen([self.binary, "-c", str(self.config)],
-                                     stdout=self.log, stderr=self.log)
+        self.proc = subprocess.Popen([self.binary, "-c", str(self.config)], stdout=self.log, stderr=self.log)
         wait_port(self.port)
         return self
 

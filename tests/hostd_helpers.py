@@ -4,6 +4,7 @@
 protocol.messages.sign (the same code the firmware runs), publishes them on
 its own topics, and collects the host's acks, verifying each with its key.
 """
+
 import itertools
 import queue
 import threading
@@ -18,30 +19,44 @@ from protocol.errors import ProtocolError
 _ids = itertools.count(1)
 
 
-def rating_fields(device, seq, level=5, session="s-1", reasons=(), cases=1, staff="0042",
-                  device_time=None, synced=True):
-    return [messages.VERSION, messages.RATING, device, seq, session, level, list(reasons),
-            cases, staff, int(time.time()) if device_time is None else device_time, synced]
+def rating_fields(
+    device, seq, level=5, session="s-1", reasons=(), cases=1, staff="0042", device_time=None, synced=True
+):
+    return [
+        messages.VERSION,
+        messages.RATING,
+        device,
+        seq,
+        session,
+        level,
+        list(reasons),
+        cases,
+        staff,
+        int(time.time()) if device_time is None else device_time,
+        synced,
+    ]
 
 
-def status_fields(device, state=messages.ONLINE, fw="1.0.0", outbox=0, heap=60000,
-                  synced=True, uptime=10, next_seq=1):
-    return [messages.VERSION, messages.STATUS, device, state, fw, outbox, heap, synced,
-            uptime, next_seq]
+def status_fields(
+    device, state=messages.ONLINE, fw="1.0.0", outbox=0, heap=60000, synced=True, uptime=10, next_seq=1
+):
+    return [messages.VERSION, messages.STATUS, device, state, fw, outbox, heap, synced, uptime, next_seq]
 
 
 class SigningDevice:
     """A device stand-in on the real broker, publishing signed messages."""
 
-    def __init__(self, port, hall, device_id, key, host="127.0.0.1", will=False,
-                 username=None, password=None):
+    def __init__(
+        self, port, hall, device_id, key, host="127.0.0.1", will=False, username=None, password=None
+    ):
         self.hall, self.device_id, self.key = hall, device_id, key
         self.acks = queue.Queue()  # verified ack field lists
         self.bad_acks = []  # acks that failed verification (should stay empty)
         self.ack_arrival = {}  # seq -> time.monotonic() when its ack arrived
         self._subscribed = threading.Event()
-        self.client = mqtt.Client(CallbackAPIVersion.VERSION2,
-                                  client_id="dev-%s-%d" % (device_id, next(_ids)))
+        self.client = mqtt.Client(
+            CallbackAPIVersion.VERSION2, client_id="dev-%s-%d" % (device_id, next(_ids))
+        )
         if will:
             offline = messages.sign(key, status_fields(device_id, messages.OFFLINE))
             self.client.will_set(self.topic(topics.STATUS), offline, qos=1)
@@ -63,8 +78,7 @@ class SigningDevice:
 
     def _on_message(self, client, userdata, msg):
         try:
-            fields = messages.decode(msg.payload, [self.key], self.device_id,
-                                     messages.MAX_HOST_MESSAGE)
+            fields = messages.decode(msg.payload, [self.key], self.device_id, messages.MAX_HOST_MESSAGE)
         except ProtocolError as exc:
             self.bad_acks.append((msg.payload, exc))
             return
@@ -129,18 +143,53 @@ def wait_for(predicate, timeout=10.0, interval=0.02):
 # (tests/test_e2e.py, tests/test_crash.py). Sessions and idle screens are not
 # sent by hostd yet, so tests sign and publish them as the hostd broker user.
 
-def session_fields(device, session_id, item_code="A001", item_name="户口迁移",
-                   staff_id="s1", staff_name="张三", staff_no="0042", cases=1, ttl=120,
-                   qr="https://example.org/q", host_time=None):
-    return [messages.VERSION, messages.SESSION, device, session_id, item_code, item_name,
-            staff_id, staff_name, staff_no, cases, ttl, qr,
-            int(time.time()) if host_time is None else host_time, []]
+
+def session_fields(
+    device,
+    session_id,
+    item_code="A001",
+    item_name="户口迁移",
+    staff_id="s1",
+    staff_name="张三",
+    staff_no="0042",
+    cases=1,
+    ttl=120,
+    qr="https://example.org/q",
+    host_time=None,
+):
+    return [
+        messages.VERSION,
+        messages.SESSION,
+        device,
+        session_id,
+        item_code,
+        item_name,
+        staff_id,
+        staff_name,
+        staff_no,
+        cases,
+        ttl,
+        qr,
+        int(time.time()) if host_time is None else host_time,
+        [],
+    ]
 
 
-def idle_fields(device, window, staff_id="s1", staff_name="张三", staff_no="0042",
-                serving=True, host_time=None):
-    return [messages.VERSION, messages.IDLE, device, window, staff_id, staff_name, staff_no,
-            serving, int(time.time()) if host_time is None else host_time, []]
+def idle_fields(
+    device, window, staff_id="s1", staff_name="张三", staff_no="0042", serving=True, host_time=None
+):
+    return [
+        messages.VERSION,
+        messages.IDLE,
+        device,
+        window,
+        staff_id,
+        staff_name,
+        staff_no,
+        serving,
+        int(time.time()) if host_time is None else host_time,
+        [],
+    ]
 
 
 class HostPush:
@@ -148,18 +197,19 @@ class HostPush:
 
     def __init__(self, home, port=None):
         from hostd.home import HOST_USER
+
         self.hall = home.config()["hall"]["id"]
         port = port or home.config()["broker"]["port"]
-        self.client = mqtt.Client(CallbackAPIVersion.VERSION2,
-                                  client_id="test-push-%d" % next(_ids))
+        self.client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id="test-push-%d" % next(_ids))
         self.client.username_pw_set(HOST_USER, home.host_password())
         self.client.connect("127.0.0.1", port, keepalive=30)
         self.client.loop_start()
 
     def _push(self, key, fields):
         # Sessions and idle screens share the device's session topic.
-        info = self.client.publish(topics.topic(self.hall, fields[2], topics.SESSION),
-                                   messages.sign(key, fields), qos=1)
+        info = self.client.publish(
+            topics.topic(self.hall, fields[2], topics.SESSION), messages.sign(key, fields), qos=1
+        )
         info.wait_for_publish(10)
         if not info.is_published():
             raise TimeoutError("the broker did not take the push for %s" % fields[2])
@@ -182,14 +232,17 @@ class HostdProcess:
         import os
         import subprocess
         import sys
+
         self.home = home
         self.log_path = home.path / ("hostd-run-%d-%d.log" % (time.time(), next(_ids)))
         self._log = open(self.log_path, "ab")
         started = time.monotonic()
-        self.proc = subprocess.Popen([sys.executable, "-m", "hostd.cli", "--home",
-                                      str(home.path), "run", *args],
-                                     stdout=self._log, stderr=self._log,
-                                     env={**os.environ, **(env or {})})
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "hostd.cli", "--home", str(home.path), "run", *args],
+            stdout=self._log,
+            stderr=self._log,
+            env={**os.environ, **(env or {})},
+        )
         self.wait_for("hostd ready")
         self.start_s = time.monotonic() - started
 
@@ -227,6 +280,7 @@ def sql_rows(path, sql="SELECT device_id, seq, level FROM ratings ORDER BY devic
     """Rows of `sql` on the database at `path`, read with a separate plain
     connection: only committed data is visible."""
     import sqlite3
+
     conn = sqlite3.connect(path, timeout=30)
     try:
         return conn.execute(sql, args).fetchall()

@@ -1,4 +1,5 @@
 """Helpers for the hostd tests: homes on free ports, MQTT clients, raw CONNECTs."""
+
 import queue
 import socket
 import struct
@@ -16,9 +17,22 @@ from protocol import messages
 
 def make_home(path, hall="h1"):
     """`hostd init` on loopback with free broker and web ports; return the Home."""
-    result = CliRunner().invoke(cli, [
-        "--home", str(path), "init", "--hall", hall, "--listen", "127.0.0.1",
-        "--broker-port", str(free_port()), "--web-port", str(free_port())])
+    result = CliRunner().invoke(
+        cli,
+        [
+            "--home",
+            str(path),
+            "init",
+            "--hall",
+            hall,
+            "--listen",
+            "127.0.0.1",
+            "--broker-port",
+            str(free_port()),
+            "--web-port",
+            str(free_port()),
+        ],
+    )
     assert result.exit_code == 0, result.output
     return Home(path)
 
@@ -31,16 +45,16 @@ def hostd(home, *args):
 class Client:
     """A paho client that records its CONNACK and the messages it receives."""
 
-    def __init__(self, port, user, password, client_id=None, protocol=mqtt.MQTTv311,
-                 tls_ca=None, host="127.0.0.1"):
+    def __init__(
+        self, port, user, password, client_id=None, protocol=mqtt.MQTTv311, tls_ca=None, host="127.0.0.1"
+    ):
         self.messages = queue.Queue()
         self.reason = None
         self.disconnected = threading.Event()
         self._connack = threading.Event()
         self._subscribed = threading.Event()
         cid = client_id if client_id is not None else "t-%s-%f" % (user, time.time())
-        self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=cid,
-                                  protocol=protocol)
+        self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=cid, protocol=protocol)
         self.client.username_pw_set(user, password)
         if tls_ca:
             self.client.tls_set(ca_certs=tls_ca)
@@ -102,8 +116,14 @@ def raw_connect(port, client_id, user, password):
     Returns "accepted", "refused <code>", or "closed" (the broker dropped the
     connection without a CONNACK)."""
     flags = 0xC2  # username, password, clean session
-    body = (_str16(b"MQTT") + bytes([4, flags]) + struct.pack("!H", 30)
-            + _str16(client_id) + _str16(user.encode()) + _str16(password.encode()))
+    body = (
+        _str16(b"MQTT")
+        + bytes([4, flags])
+        + struct.pack("!H", 30)
+        + _str16(client_id)
+        + _str16(user.encode())
+        + _str16(password.encode())
+    )
     packet = bytes([0x10]) + _remaining_length(len(body)) + body  # 0x10: CONNECT
     with socket.create_connection(("127.0.0.1", port), timeout=5) as s:
         try:
@@ -118,5 +138,19 @@ def raw_connect(port, client_id, user, password):
 
 def signed_rating(key, device, seq, level=5, session=None):
     now = int(time.time())
-    return messages.sign(key, [messages.VERSION, messages.RATING, device, seq, session,
-                               level, [] if level > 2 else [1], 1, None, now, True])
+    return messages.sign(
+        key,
+        [
+            messages.VERSION,
+            messages.RATING,
+            device,
+            seq,
+            session,
+            level,
+            [] if level > 2 else [1],
+            1,
+            None,
+            now,
+            True,
+        ],
+    )

@@ -1,18 +1,19 @@
 """/api/v1 through FastAPI's TestClient on a real Store (no broker: nothing is pushed),
 and the committed OpenAPI document docs/openapi.json."""
+
 import json
 import os
 from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
+from hostd_support import hostd, make_home
 
 from hostd import staff
 from hostd.context import Context
 from hostd.store import Store
 from hostd.web.api import ensure_token, openapi_json
 from hostd.web.app import create_app
-from hostd_support import hostd, make_home
 
 OPENAPI = Path(__file__).resolve().parent.parent / "docs" / "openapi.json"
 
@@ -45,11 +46,14 @@ def test_a_session_is_created_and_read_back(api):
     assert got["session_id"] == made["session_id"] and got["staff_no"] == "0042"
 
 
-@pytest.mark.parametrize("body, status, error", [
-    ({"window": "99"}, 404, "unknown_window"),
-    ({"item_name": " "}, 422, "empty_item_name"),
-    ({"staff_id": "nobody"}, 404, "unknown_staff"),
-])
+@pytest.mark.parametrize(
+    "body, status, error",
+    [
+        ({"window": "99"}, 404, "unknown_window"),
+        ({"item_name": " "}, 422, "empty_item_name"),
+        ({"staff_id": "nobody"}, 404, "unknown_staff"),
+    ],
+)
 def test_bad_requests_get_a_4xx_with_a_reason(api, body, status, error):
     answer = post(api, **body)
     assert answer.status_code == status
@@ -87,11 +91,16 @@ def test_the_committed_openapi_document_is_current(api):
     text = openapi_json()
     served = api.get("/api/openapi.json").json()["paths"]
     paths = json.loads(text)["paths"]
-    assert {"/api/v1/sessions", "/api/v1/sessions/{session_id}", "/api/v1/windows",
-            "/api/v1/windows/{window}/duty"} == set(paths)
+    assert {
+        "/api/v1/sessions",
+        "/api/v1/sessions/{session_id}",
+        "/api/v1/windows",
+        "/api/v1/windows/{window}/duty",
+    } == set(paths)
     assert set(paths) <= set(served)
     if os.environ.get("UPDATE_OPENAPI"):
         OPENAPI.parent.mkdir(exist_ok=True)
         OPENAPI.write_text(text)
-    assert OPENAPI.exists() and OPENAPI.read_text() == text, \
+    assert OPENAPI.exists() and OPENAPI.read_text() == text, (
         "docs/openapi.json is stale: run UPDATE_OPENAPI=1 .venv/bin/pytest tests/test_api.py"
+    )

@@ -1,8 +1,9 @@
 """申诉复核: staff appeal their own ratings; an upheld one is kept but not counted."""
+
 import pytest
+from workorder_fixtures import T0, hall_db, served_and_rated
 
 from hostd import appeals, stats, workorders
-from workorder_fixtures import T0, hall_db, served_and_rated
 
 
 @pytest.fixture
@@ -25,11 +26,11 @@ def test_uphold_excludes_from_rates_keeps_the_row_and_ends_the_order(db):
         appeal = appeals.file(db, db.bad, "s1", "群众误按，已当面确认", actor="s1", now=T0 + 9500)
     assert appeal["state"] == "pending" and appeal["state_label"] == "待复核"
     with db.conn:
-        done = appeals.decide(db, appeal["appeal_id"], True, "sup1", verdict="误评",
-                              note="调取录像核实", now=T0 + 9900)
+        done = appeals.decide(
+            db, appeal["appeal_id"], True, "sup1", verdict="误评", note="调取录像核实", now=T0 + 9900
+        )
     assert done["state"] == "upheld" and done["verdict"] == "误评" and done["decided_by"] == "sup1"
-    assert db.execute("SELECT level, excluded FROM ratings WHERE id = ?",
-                      (db.bad,)).fetchone() == (1, "误评")
+    assert db.execute("SELECT level, excluded FROM ratings WHERE id = ?", (db.bad,)).fetchone() == (1, "误评")
     after = stats.rates(db, start, end, staff_id="s1")
     assert (after["total"], after["bad"], after["good_rate"], after["excluded"]) == (8, 0, 1.0, 1)
     order = workorders.list_orders(db, staff_id="s1", now=T0 + 9900)[0]
@@ -42,8 +43,7 @@ def test_uphold_excludes_from_rates_keeps_the_row_and_ends_the_order(db):
 def test_reject_changes_nothing_but_the_record(db):
     with db.conn:
         appeal = appeals.file(db, db.bad, "s1", "不认可", actor="s1", now=T0 + 9500)
-        done = appeals.decide(db, appeal["appeal_id"], False, "sup1", note="理由不成立",
-                              now=T0 + 9600)
+        done = appeals.decide(db, appeal["appeal_id"], False, "sup1", note="理由不成立", now=T0 + 9600)
     assert done["state"] == "rejected" and done["verdict"] is None
     assert db.execute("SELECT excluded FROM ratings WHERE id = ?", (db.bad,)).fetchone()[0] is None
     with pytest.raises(appeals.AppealError, match="decided already"):
@@ -51,8 +51,7 @@ def test_reject_changes_nothing_but_the_record(db):
     # after a rejection the staff member may appeal again (new evidence)
     with db.conn:
         again = appeals.file(db, db.bad, "s1", "补充材料", actor="s1", now=T0 + 9700)
-    assert [a["appeal_id"] for a in appeals.list_appeals(db)] == [again["appeal_id"],
-                                                                   appeal["appeal_id"]]
+    assert [a["appeal_id"] for a in appeals.list_appeals(db)] == [again["appeal_id"], appeal["appeal_id"]]
 
 
 def test_only_own_ratings_one_pending_and_a_verdict_is_required(db):

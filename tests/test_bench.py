@@ -1,5 +1,6 @@
 """`make bench` in miniature: every benchmark runs with tiny sizes and gives
 well-formed, sane results (all ratings stored, ratios > 0). No timing asserts."""
+
 import json
 
 import pytest
@@ -51,8 +52,11 @@ def test_outbox_append_and_its_baseline():
     result = outbox.run(appends=20, full=1000)
     assert result["outbox"]["appends"] == result["raw"]["appends"] == 20
     # the same rating bytes (their length grows with the seq's digits)
-    assert 20 * (result["outbox"]["wire_bytes"] - 3) <= result["raw"]["file_bytes"] \
+    assert (
+        20 * (result["outbox"]["wire_bytes"] - 3)
+        <= result["raw"]["file_bytes"]
         <= 20 * result["outbox"]["wire_bytes"]
+    )
     figs = outbox.figures(result)
     check_figures(figs)
     assert figs["outbox_append_ms_median"]["value"] > 0
@@ -101,12 +105,14 @@ def test_main_writes_results_and_a_table(tmp_path, monkeypatch, capsys):
 
 def test_progress_lines_are_rate_limited():
     import io
+
     from bench.common import Progress
+
     out = io.StringIO()
     progress = Progress("demo", every=60.0, out=out)
     progress.say("starting")
     for i in range(1000):
-        progress.tick(lambda: "step %d" % i)
+        progress.tick(lambda: "step %d" % i)  # noqa: B023 (called at once)
     progress.every = 0.0
     progress.tick("now")
     lines = out.getvalue().splitlines()
@@ -116,6 +122,7 @@ def test_progress_lines_are_rate_limited():
 
 def test_a_quiet_benchmark_still_shows_it_is_running(monkeypatch):
     import time as _time
+
     lines = []
 
     class Slow:

@@ -13,6 +13,7 @@ have room left in its current block: the next block costs 8 KB at once
 The panel is recorded, and the screens are checked pixel by pixel: a bitmap
 left out for want of heap fails the test as surely as a MemoryError does.
 """
+
 from PIL import Image
 
 from bench import firmware
@@ -35,8 +36,9 @@ def test_realistic_session_is_taken_and_rated_on_a_tight_heap(tmp_path):
     assert run["qstrs"] is not None, run["qstrs_error"]  # mpremote could not read the pool
     assert run["qstrs"] <= firmware.QSTR_BLOCK_END - QSTR_ROOM, (
         "%d qstrs: the pool's next block (8 KB) is %d names away; remove names from "
-        "firmware/ or protocol/ (README, Device heap)" % (
-            run["qstrs"], firmware.QSTR_BLOCK_END + 1 - run["qstrs"]))
+        "firmware/ or protocol/ (README, Device heap)"
+        % (run["qstrs"], firmware.QSTR_BLOCK_END + 1 - run["qstrs"])
+    )
     assert run["rated_session"] == "s-bench-0001"
     # Every bitmap part, as hostd's renderer makes them (text cropped to its ink).
     assert run["session_bytes"] > 2500 and run["idle_bytes"] > 1000
@@ -70,10 +72,16 @@ def test_board_heap_is_measured_and_subtracted():
     board = firmware.board_heap()
     assert 0 < bare < 4096  # what any MicroPython holds
     assert 4096 < board - bare < 32768  # boot.py, blockdev, vboard, the shims
-    result = {"heap_total_bytes": 101120, "resolution_kb": 2, "smallest_heap_kb": 78,
-              "after_boot_bytes": 72800, "after_rating_bytes": 74048,
-              "board_heap_bytes": board - bare, "bare_heap_bytes": bare,
-              "run": {"ok": True, "idle_bytes": 3417, "session_bytes": 3927}}
+    result = {
+        "heap_total_bytes": 101120,
+        "resolution_kb": 2,
+        "smallest_heap_kb": 78,
+        "after_boot_bytes": 72800,
+        "after_rating_bytes": 74048,
+        "board_heap_bytes": board - bare,
+        "bare_heap_bytes": bare,
+        "run": {"ok": True, "idle_bytes": 3417, "session_bytes": 3927},
+    }
     figures = firmware.figures(result)
     own, total = figures["firmware_heap_peak_bytes"], figures["simulator_heap_peak_bytes"]
     assert total["value"] == 78 * 1024

@@ -1,4 +1,5 @@
 """bench/ingest.py reports the host's CPU per message beside the rates."""
+
 from bench import ingest
 
 

@@ -1,4 +1,5 @@
 """bench/stats.py at a tiny size: it generates a consistent hall and reports figures."""
+
 from bench import stats as bench_stats
 from bench.common import check_rollups
 from hostd import stats, workorders
@@ -29,6 +30,7 @@ def test_generated_hall_is_consistent_and_figures_are_reported(tmp_path):
 def test_run_cleans_up(tmp_path, monkeypatch):
     monkeypatch.setenv("TMPDIR", str(tmp_path))
     import tempfile
+
     monkeypatch.setattr(tempfile, "tempdir", None)
     bench_stats.run(ratings=1000, repeats=1)
     assert list(tmp_path.iterdir()) == []
@@ -36,8 +38,11 @@ def test_run_cleans_up(tmp_path, monkeypatch):
 
 def _schema(db):
     """Every table, index, trigger and view (not sqlite_stat*, which ANALYZE adds)."""
-    return sorted(row for row in db.execute("SELECT type, name, tbl_name, sql FROM sqlite_master")
-                  if not row[1].startswith("sqlite_stat"))
+    return sorted(
+        row
+        for row in db.execute("SELECT type, name, tbl_name, sql FROM sqlite_master")
+        if not row[1].startswith("sqlite_stat")
+    )
 
 
 def test_bulk_seed_leaves_the_product_schema_and_what_its_triggers_would_keep(tmp_path):
@@ -57,10 +62,13 @@ def test_bulk_seed_leaves_the_product_schema_and_what_its_triggers_would_keep(tm
     # the product's triggers take every row back out: the bulk totals were theirs exactly
     conn.execute("DELETE FROM ratings")
     conn.execute("DELETE FROM sessions")
-    assert conn.execute("SELECT COUNT(*) FROM stats_daily WHERE total OR good OR middle OR bad"
-                        " OR not_counted").fetchone()[0] == 0
-    assert conn.execute("SELECT COUNT(*) FROM sessions_daily WHERE sessions OR rated"
-                        ).fetchone()[0] == 0
+    assert (
+        conn.execute(
+            "SELECT COUNT(*) FROM stats_daily WHERE total OR good OR middle OR bad OR not_counted"
+        ).fetchone()[0]
+        == 0
+    )
+    assert conn.execute("SELECT COUNT(*) FROM sessions_daily WHERE sessions OR rated").fetchone()[0] == 0
     conn.execute("DELETE FROM stats_daily")
     conn.execute("DELETE FROM sessions_daily")
     # and put them back, row by row, to the same rollups
@@ -71,8 +79,9 @@ def test_bulk_seed_leaves_the_product_schema_and_what_its_triggers_would_keep(tm
     conn.execute("ROLLBACK")
     days = check_rollups(conn)
     assert days["ratings"] == 365 and 350 < days["sessions"] <= 365
-    conn.execute("UPDATE sessions_daily SET rated = rated + 1 WHERE day ="
-                 " (SELECT MIN(day) FROM sessions_daily)")
+    conn.execute(
+        "UPDATE sessions_daily SET rated = rated + 1 WHERE day = (SELECT MIN(day) FROM sessions_daily)"
+    )
     try:
         check_rollups(conn)
         raise AssertionError("check_rollups missed a wrong total")
@@ -82,11 +91,17 @@ def test_bulk_seed_leaves_the_product_schema_and_what_its_triggers_would_keep(tm
 
 def test_bulk_load_can_build_the_indexes_at_the_end(tmp_path):
     from bench.common import bulk_load
+
     path = str(tmp_path / "hostd.db")
     open_database(path).conn.close()
     with bulk_load(path, bench_stats.TABLES, drop_indexes=True) as conn:
-        assert conn.execute("SELECT COUNT(*) FROM sqlite_master WHERE tbl_name = 'ratings'"
-                            " AND sql IS NOT NULL AND type != 'table'").fetchone()[0] == 0
+        assert (
+            conn.execute(
+                "SELECT COUNT(*) FROM sqlite_master WHERE tbl_name = 'ratings'"
+                " AND sql IS NOT NULL AND type != 'table'"
+            ).fetchone()[0]
+            == 0
+        )
         bench_stats.generate(conn, 2000)
     db = open_database(path)
     fresh = open_database(str(tmp_path / "fresh.db"))
@@ -96,6 +111,7 @@ def test_bulk_load_can_build_the_indexes_at_the_end(tmp_path):
 
 def test_a_failed_seed_leaves_the_migrated_file_untouched(tmp_path):
     from bench.common import bulk_load
+
     path = str(tmp_path / "hostd.db")
     open_database(path).conn.close()
     try:
@@ -106,5 +122,9 @@ def test_a_failed_seed_leaves_the_migrated_file_untouched(tmp_path):
         pass
     db = open_database(path)
     assert db.execute("SELECT COUNT(*) FROM ratings").fetchone()[0] == 0
-    assert db.execute("SELECT COUNT(*) FROM sqlite_master WHERE type = 'trigger'"
-                      " AND tbl_name = 'ratings'").fetchone()[0] == 3
+    assert (
+        db.execute(
+            "SELECT COUNT(*) FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'ratings'"
+        ).fetchone()[0]
+        == 3
+    )

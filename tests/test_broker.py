@@ -1,22 +1,23 @@
 """hostd's own broker: generated files, the real Mosquitto enforcing them, live
 reload, supervision, TLS, and the amqtt fallback."""
+
 import shutil
 import subprocess
 import time
 
 import pytest
+from broker_hall import hall  # noqa: F401 (fixture)
+from hostd_support import Client, make_home, raw_connect
 
 from conftest import mosquitto_binary
 from hostd import broker, mosquitto, passwords, registry
 from hostd.errors import BadBrokerUrl, PortInUse
 from hostd.fallback_broker import EmbeddedBroker, filter_within, parse_acl
 from hostd.store import open_database
-from broker_hall import hall  # noqa: F401 (fixture)
-from hostd_support import Client, make_home, raw_connect
 from protocol.credentials import mqtt_password
 
-
 # -- passwords ------------------------------------------------------------
+
 
 def test_password_hash_round_trip():
     hashed = passwords.hash_password("s3cret")
@@ -43,25 +44,36 @@ def test_render_refuses_bad_user_names():
 
 # -- generated files ------------------------------------------------------
 
+
 def test_config_has_auth_and_hardening(tmp_path):
     home = make_home(tmp_path / "home")
     text = broker.render_config(home, home.config())
-    for line in ("allow_anonymous false", "per_listener_settings false",
-                 "password_file %s" % (home.broker / "passwd"),
-                 "acl_file %s" % (home.broker / "acl"), "persistence true",
-                 "max_packet_size 20000", "max_inflight_messages 20",
-                 "max_queued_messages 1000", "allow_zero_length_clientid false",
-                 "listener %d 127.0.0.1" % home.config()["broker"]["port"]):
+    for line in (
+        "allow_anonymous false",
+        "per_listener_settings false",
+        "password_file %s" % (home.broker / "passwd"),
+        "acl_file %s" % (home.broker / "acl"),
+        "persistence true",
+        "max_packet_size 20000",
+        "max_inflight_messages 20",
+        "max_queued_messages 1000",
+        "allow_zero_length_clientid false",
+        "listener %d 127.0.0.1" % home.config()["broker"]["port"],
+    ):
         assert line in text.splitlines(), line
     assert "certfile" not in text
 
 
 def test_acl_per_device():
     text = broker.render_acl([("d1", "h1")])
-    assert "user d1\ntopic write hcp/v1/h1/d1/rating\ntopic write hcp/v1/h1/d1/status\n" \
-           "topic read hcp/v1/h1/d1/session\ntopic read hcp/v1/h1/d1/ack\n" in text
-    assert "user hostd\ntopic read hcp/v1/+/+/rating\ntopic read hcp/v1/+/+/status\n" \
-           "topic write hcp/v1/+/+/ack\ntopic write hcp/v1/+/+/session\n" in text
+    assert (
+        "user d1\ntopic write hcp/v1/h1/d1/rating\ntopic write hcp/v1/h1/d1/status\n"
+        "topic read hcp/v1/h1/d1/session\ntopic read hcp/v1/h1/d1/ack\n" in text
+    )
+    assert (
+        "user hostd\ntopic read hcp/v1/+/+/rating\ntopic read hcp/v1/+/+/status\n"
+        "topic write hcp/v1/+/+/ack\ntopic write hcp/v1/+/+/session\n" in text
+    )
 
 
 def test_sync_files_skips_revoked_and_uses_new_key(tmp_path):
@@ -80,11 +92,14 @@ def test_sync_files_skips_revoked_and_uses_new_key(tmp_path):
     assert oct((home.broker / "passwd").stat().st_mode & 0o777) == "0o600"
 
 
-@pytest.mark.parametrize("url, expected", [
-    ("mqtt://127.0.0.1:1884", ("mqtt", "127.0.0.1", 1884, None)),
-    ("mqtts://broker.example:8883", ("mqtts", "broker.example", 8883, None)),
-    ("mqtt://u:p%40ss@host", ("mqtt", "host", 1883, "u")),
-])
+@pytest.mark.parametrize(
+    "url, expected",
+    [
+        ("mqtt://127.0.0.1:1884", ("mqtt", "127.0.0.1", 1884, None)),
+        ("mqtts://broker.example:8883", ("mqtts", "broker.example", 8883, None)),
+        ("mqtt://u:p%40ss@host", ("mqtt", "host", 1883, "u")),
+    ],
+)
 def test_parse_url(url, expected):
     parsed = broker.parse_url(url)
     assert (parsed.scheme, parsed.host, parsed.port, parsed.username) == expected
@@ -98,6 +113,7 @@ def test_parse_url_refuses(url):
 
 def test_port_in_use_is_reported(tmp_path):
     import socket
+
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         s.listen()
@@ -156,6 +172,7 @@ def test_wrong_password_refused(hall):
 @needs_mosquitto
 def test_host_shared_subscription(hall):
     import paho.mqtt.client as mqtt
+
     host = hall.connect("hostd", protocol=mqtt.MQTTv5)
     host.subscribe("$share/hostd/hcp/v1/+/+/status")
     hall.connect("d2").publish("hcp/v1/h1/d2/status", b"up")
@@ -213,25 +230,67 @@ def test_supervisor_restarts_a_dead_broker(hall):
 
 def _make_ca(tmp):
     run = lambda *a: subprocess.run(["openssl", *a], cwd=tmp, check=True, capture_output=True)
-    run("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=hall CA",
-        "-keyout", "ca.key", "-out", "ca.crt")
-    run("req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=127.0.0.1",
-        "-keyout", "server.key", "-out", "server.csr")
+    run(
+        "req",
+        "-x509",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-days",
+        "2",
+        "-subj",
+        "/CN=hall CA",
+        "-keyout",
+        "ca.key",
+        "-out",
+        "ca.crt",
+    )
+    run(
+        "req",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-subj",
+        "/CN=127.0.0.1",
+        "-keyout",
+        "server.key",
+        "-out",
+        "server.csr",
+    )
     (tmp / "ext").write_text("subjectAltName=IP:127.0.0.1\n")
-    run("x509", "-req", "-in", "server.csr", "-CA", "ca.crt", "-CAkey", "ca.key",
-        "-CAcreateserial", "-days", "2", "-extfile", "ext", "-out", "server.crt")
+    run(
+        "x509",
+        "-req",
+        "-in",
+        "server.csr",
+        "-CA",
+        "ca.crt",
+        "-CAkey",
+        "ca.key",
+        "-CAcreateserial",
+        "-days",
+        "2",
+        "-extfile",
+        "ext",
+        "-out",
+        "server.crt",
+    )
 
 
 @needs_mosquitto
 @pytest.mark.skipif(shutil.which("openssl") is None, reason="no openssl CLI to make a test CA")
 def test_tls_listener(tmp_path):
     from conftest import free_port
+
     _make_ca(tmp_path)
     home = make_home(tmp_path / "home")
     tls_port = free_port()
-    for key, value in (("tls_cert", str(tmp_path / "server.crt")),
-                       ("tls_key", str(tmp_path / "server.key")),
-                       ("tls_ca", str(tmp_path / "ca.crt")), ("tls_port", tls_port)):
+    for key, value in (
+        ("tls_cert", str(tmp_path / "server.crt")),
+        ("tls_key", str(tmp_path / "server.key")),
+        ("tls_ca", str(tmp_path / "ca.crt")),
+        ("tls_port", tls_port),
+    ):
         home.set("broker", key, value)
     db = open_database(home.db_path)
     key = registry.add_device(db, "d1", "1", "h1")
@@ -250,6 +309,7 @@ def test_tls_listener(tmp_path):
 
 # -- the amqtt fallback ---------------------------------------------------
 
+
 def test_missing_binary_means_fallback(monkeypatch):
     monkeypatch.setenv(mosquitto.BINARY_ENV, "/nonexistent/mosquitto")
     assert mosquitto.find_binary() is None
@@ -264,9 +324,11 @@ def test_embedded_broker_enforces_the_same_files(tmp_path):
     port = home.config()["broker"]["port"]
     clients = []
     try:
+
         def connect(user, password):
             clients.append(Client(port, user, password))
             return clients[-1]
+
         host = connect("hostd", home.host_password())
         assert host.accepted
         host.subscribe("hcp/v1/+/+/rating")

@@ -1,6 +1,6 @@
 """The five-button debouncer (firmware/buttons.py) on real MicroPython."""
-import json
 
+import json
 
 from conftest import ROOT, run_micropython
 

@@ -9,21 +9,26 @@ holds an ack for must already be a row; the broker restarts on the same
 port after a random pause. At the end, against the devices' logs: 0 lost,
 0 duplicated, nothing altered, integrity_check ok.
 """
+
 import random
 import time
 
 import pytest
-
 from chaos.fleet import OutboxDevice, check_against_logs
 from chaos.host import HALL, Host
 
 
 def _diag(host, fleet):
-    return "collector connected %s stats %s counters %s; devices (connected, acked, pending," \
-        " resends, connects): %s" % (
-            host.collector.connected, host.collector.stats, host.collector.counters,
-            [(d.client.is_connected(), len(d.acked()), d.pending(), d.resends, d.connects)
-             for d in fleet])
+    return (
+        "collector connected %s stats %s counters %s; devices (connected, acked, pending,"
+        " resends, connects): %s"
+        % (
+            host.collector.connected,
+            host.collector.stats,
+            host.collector.counters,
+            [(d.client.is_connected(), len(d.acked()), d.pending(), d.resends, d.connects) for d in fleet],
+        )
+    )
 
 
 def _run(tmp_path, mosquitto, devices, per_device, kills, seed, budget_s):
@@ -31,8 +36,10 @@ def _run(tmp_path, mosquitto, devices, per_device, kills, seed, budget_s):
     names = ["m%02d" % i for i in range(devices)]
     host = Host(tmp_path / "hostd.db", mosquitto.port, names)
     host.start()
-    fleet = [OutboxDevice(mosquitto.port, HALL, n, host.keys[n], per_device, window=20,
-                          resend_s=1.0).start() for n in names]
+    fleet = [
+        OutboxDevice(mosquitto.port, HALL, n, host.keys[n], per_device, window=20, resend_s=1.0).start()
+        for n in names
+    ]
     total = devices * per_device
     marks = sorted(rng.uniform(0.05, 0.95) * total for _ in range(kills))
     started = time.monotonic()
@@ -63,10 +70,11 @@ def _run(tmp_path, mosquitto, devices, per_device, kills, seed, budget_s):
     assert state["integrity"] == "ok"
     assert all(d.bad_acks == 0 for d in fleet)
     resends = sum(d.resends for d in fleet)
-    print("mosquitto kills: %d devices x %d ratings, %d kills at acked %s, %d resends, "
-          "%d reconnects, 0 lost, 0 duplicated, %.1f s"
-          % (devices, per_device, kills, checks, resends,
-             sum(d.connects for d in fleet) - devices, elapsed))
+    print(
+        "mosquitto kills: %d devices x %d ratings, %d kills at acked %s, %d resends, "
+        "%d reconnects, 0 lost, 0 duplicated, %.1f s"
+        % (devices, per_device, kills, checks, resends, sum(d.connects for d in fleet) - devices, elapsed)
+    )
 
 
 def test_mosquitto_killed_three_times(tmp_path, mosquitto):

@@ -10,14 +10,15 @@ the same device's own. hostd's collector connects to a second listener on
 127.0.0.1 (broker/host_port), where its fixed id keeps its persistent
 session and where no device can reach it from the hall network.
 """
+
 import time
 
 import pytest
+from broker_hall import hall  # noqa: F401 (fixture)
+from hostd_support import raw_connect
 
 from conftest import mosquitto_binary
 from hostd import broker
-from broker_hall import hall  # noqa: F401 (fixture)
-from hostd_support import raw_connect
 from protocol.credentials import mqtt_password
 
 pytestmark = pytest.mark.skipif(mosquitto_binary() is None, reason="mosquitto not installed")

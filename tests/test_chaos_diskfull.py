@@ -8,10 +8,10 @@ a committed row; the database passes PRAGMA integrity_check while full and
 after. Once the filler is deleted, everything the devices hold arrives:
 0 lost, 0 duplicated, checked against their logs.
 """
+
 import time
 
 import pytest
-
 from chaos.diskfull import PageCap, SmallDisk, can_mount
 from chaos.fleet import OutboxDevice, check_against_logs
 from chaos.host import HALL, Host
@@ -25,8 +25,12 @@ def _run(tmp_path, mosquitto, devices, rate, full_s):
     host.start()
     filler = disk or PageCap(host.store)
     per_device = int(rate * (full_s + 12))
-    fleet = [OutboxDevice(mosquitto.port, HALL, n, host.keys[n], per_device, window=50,
-                          resend_s=1.0, rate=rate).start() for n in names]
+    fleet = [
+        OutboxDevice(
+            mosquitto.port, HALL, n, host.keys[n], per_device, window=50, resend_s=1.0, rate=rate
+        ).start()
+        for n in names
+    ]
     acked = lambda: sum(d.acked_count() for d in fleet)
     try:
         deadline = time.monotonic() + 20
@@ -48,7 +52,10 @@ def _run(tmp_path, mosquitto, devices, rate, full_s):
         freed_at = time.monotonic()
         for d in fleet:
             assert d.done.wait(60 + full_s * 4), "%s: %d of %d acked after space was freed" % (
-                d.device, len(d.acked()), d.total)
+                d.device,
+                len(d.acked()),
+                d.total,
+            )
         drain_s = time.monotonic() - freed_at
     finally:
         for d in fleet:
@@ -63,11 +70,23 @@ def _run(tmp_path, mosquitto, devices, rate, full_s):
     assert state["duplicated"] == 0 and state["rows"] == devices * per_device
     assert state["integrity"] == "ok"
     assert failures > 0  # the full disk was seen, as failed store writes
-    print("disk full (%s): %d devices at %d/s; %d bytes written to fill it (tmpfs) or the database held at that size; acks stopped for %d s at %d"
-          " acked, %d pending on the devices, %d failed writes counted; after freeing: all %d"
-          " arrived in %.1f s, 0 lost, 0 duplicated, integrity ok"
-          % ("tmpfs" if disk else "max_page_count", devices, rate, filled, full_s, during,
-             pending, failures, state["rows"], drain_s))
+    print(
+        "disk full (%s): %d devices at %d/s; %d bytes written to fill it (tmpfs) or the database held at that size; acks stopped for %d s at %d"  # noqa: E501
+        " acked, %d pending on the devices, %d failed writes counted; after freeing: all %d"
+        " arrived in %.1f s, 0 lost, 0 duplicated, integrity ok"
+        % (
+            "tmpfs" if disk else "max_page_count",
+            devices,
+            rate,
+            filled,
+            full_s,
+            during,
+            pending,
+            failures,
+            state["rows"],
+            drain_s,
+        )
+    )
 
 
 def test_disk_full_then_freed(tmp_path, mosquitto):

@@ -18,14 +18,16 @@ press-to-ack latency from 1 s after the cut-off stays under twice normal
 whole flood's figures), and their ratings all arrive once
 (0 lost, 0 duplicated).
 """
+
 import json
 import subprocess
 import sys
 import time
 
 import pytest
-
 from chaos.fleet import OutboxDevice, check_against_logs, percentile
+from hostd_support import make_home
+
 from conftest import ROOT, mosquitto_binary
 from hostd import broker as broker_files
 from hostd import mosquitto, registry
@@ -34,7 +36,6 @@ from hostd.ratelimit import BURST as DEVICE_BURST
 from hostd.ratelimit import RATE_LIMITED
 from hostd.ratelimit import RATE_PER_S as DEVICE_RATE_PER_S
 from hostd.store import Store
-from hostd_support import make_home
 from protocol.credentials import mqtt_password
 
 HALL = "h1"
@@ -47,17 +48,24 @@ class OwnBroker:
         self.home = make_home(path, hall=HALL)
         self.db_path = str(self.home.db_path)
         self.store = Store(self.db_path)
-        self.keys = {d: registry.add_device(self.store, d, "A%02d" % i, HALL)
-                     for i, d in enumerate(devices, 1)}
+        self.keys = {
+            d: registry.add_device(self.store, d, "A%02d" % i, HALL) for i, d in enumerate(devices, 1)
+        }
         with self.store.read() as db:
             broker_files.sync_files(self.home, db)
         self.sup = mosquitto.Supervisor(self.home, self.home.config(), mosquitto_binary()).start()
         self.port = self.sup.port
         self.flooded = []
         guard = broker_files.flood_guard(self.home, self.store, quarantine_s)
-        self.collector = Collector(self.store, "127.0.0.1", self.port, username="hostd",
-                                   password=self.home.host_password(), client_id="hostd-" + HALL,
-                                   on_flood=lambda d: (self.flooded.append((d, time.monotonic())), guard(d)))
+        self.collector = Collector(
+            self.store,
+            "127.0.0.1",
+            self.port,
+            username="hostd",
+            password=self.home.host_password(),
+            client_id="hostd-" + HALL,
+            on_flood=lambda d: (self.flooded.append((d, time.monotonic())), guard(d)),
+        )
         assert self.collector.start(10)
 
     def close(self):
@@ -68,13 +76,29 @@ class OwnBroker:
 
 def _phase(host, port, names, tag, rate, seconds):
     """Devices rating at `rate` for `seconds`; (devices, latencies in ms)."""
-    fleet = [OutboxDevice(port, HALL, n, host.keys[n], int(rate * seconds), window=20,
-                          resend_s=5.0, rate=rate, keepalive=30,
-                          password=mqtt_password(host.keys[n])).start() for n in names]
+    fleet = [
+        OutboxDevice(
+            port,
+            HALL,
+            n,
+            host.keys[n],
+            int(rate * seconds),
+            window=20,
+            resend_s=5.0,
+            rate=rate,
+            keepalive=30,
+            password=mqtt_password(host.keys[n]),
+        ).start()
+        for n in names
+    ]
     try:
         for d in fleet:
             assert d.done.wait(seconds + 60), "%s %s: %d of %d acked" % (
-                tag, d.device, len(d.acked()), d.total)
+                tag,
+                d.device,
+                len(d.acked()),
+                d.total,
+            )
     finally:
         for d in fleet:
             d.close()
@@ -89,19 +113,36 @@ def _run(tmp_path, flood_rate, seconds, latency_target=True):
         quiet, normal = _phase(host, port, names[:5], "quiet", 10, seconds)
         flood_t0 = time.monotonic()
         flooder = subprocess.Popen(
-            [sys.executable, str(ROOT / "tests" / "chaos" / "flood.py"), str(port), HALL,
-             "flood", host.keys["flood"].hex(), str(flood_rate), str(seconds + 3), "5000",
-             str(1 << 20), "5000"], stdout=subprocess.PIPE, text=True)
+            [
+                sys.executable,
+                str(ROOT / "tests" / "chaos" / "flood.py"),
+                str(port),
+                HALL,
+                "flood",
+                host.keys["flood"].hex(),
+                str(flood_rate),
+                str(seconds + 3),
+                "5000",
+                str(1 << 20),
+                "5000",
+            ],
+            stdout=subprocess.PIPE,
+            text=True,
+        )
         # the normal devices rate through the whole flood, its first seconds too
         loud, flooded = _phase(host, port, names[5:], "flooded", 10, seconds)
         assert [d for d, _ in host.flooded] == ["flood"], host.collector.counters
         cut = host.flooded[0][1]
-        after = [(d.ack_at[s] - d.first_sent[s]) * 1000 for d in loud for s in d.ack_at
-                 if d.first_sent[s] > cut + 1.0]
+        after = [
+            (d.ack_at[s] - d.first_sent[s]) * 1000
+            for d in loud
+            for s in d.ack_at
+            if d.first_sent[s] > cut + 1.0
+        ]
         out, _ = flooder.communicate(timeout=60)
         counts = json.loads(out.strip().splitlines()[-1])
         time.sleep(0.5)
-        stats, rejected = host.collector.stats, host.collector.counters
+        rejected = host.collector.counters
         window_s = time.monotonic() - flood_t0  # the bucket refilled over this time at most
         acl = (host.home.broker / "acl").read_text()
     finally:
@@ -110,9 +151,9 @@ def _run(tmp_path, flood_rate, seconds, latency_target=True):
     assert state["lost"] == [] and state["missing"] == [] and state["duplicated"] == 0
     assert state["integrity"] == "ok"
     import sqlite3
+
     conn = sqlite3.connect(host.db_path)
-    flood_rows = conn.execute("SELECT COUNT(*) FROM ratings WHERE device_id = 'flood'"
-                              ).fetchone()[0]
+    flood_rows = conn.execute("SELECT COUNT(*) FROM ratings WHERE device_id = 'flood'").fetchone()[0]
     conn.close()
     budget = DEVICE_BURST + DEVICE_RATE_PER_S * window_s
     assert counts["sent"] >= flood_rate * seconds * 0.8, counts  # it really flooded
@@ -126,25 +167,41 @@ def _run(tmp_path, flood_rate, seconds, latency_target=True):
     p50, p50f = percentile(normal, 50), percentile(flooded, 50)
     p99, p99f = percentile(normal, 99), percentile(flooded, 99)
     p50a, p99a = percentile(after, 50), percentile(after, 99)
-    print("flood: %s from one device (%.0f msg/s); %d of its ratings stored (budget %d), "
-          "%d dropped by the broker,"
-          " rejected %s; others' ack latency ms: normal p50 %.1f p99 %.1f, flooded p50 %.1f"
-          " p99 %.1f (the whole flood); from 1 s after the cut-off at the broker (%.1f s after"
-          " it began): p50 %.1f p99 %.1f" % (counts, counts["sent"] / counts["seconds"], flood_rows, budget,
-                         counts["sent"] + counts["mid"] - flood_rows - sum(rejected.values()),
-                         rejected, p50, p99, p50f, p99f, cut - flood_t0, p50a, p99a))
+    print(
+        "flood: %s from one device (%.0f msg/s); %d of its ratings stored (budget %d), "
+        "%d dropped by the broker,"
+        " rejected %s; others' ack latency ms: normal p50 %.1f p99 %.1f, flooded p50 %.1f"
+        " p99 %.1f (the whole flood); from 1 s after the cut-off at the broker (%.1f s after"
+        " it began): p50 %.1f p99 %.1f"
+        % (
+            counts,
+            counts["sent"] / counts["seconds"],
+            flood_rows,
+            budget,
+            counts["sent"] + counts["mid"] - flood_rows - sum(rejected.values()),
+            rejected,
+            p50,
+            p99,
+            p50f,
+            p99f,
+            cut - flood_t0,
+            p50a,
+            p99a,
+        )
+    )
     if latency_target:  # a timing target: asserted in `make chaos`, on a quiet machine
         assert p50a < 2 * p50, (p50, p50a)
 
 
 def test_device_limits():
     from hostd import ratelimit
+
     flooded = []
     limits = ratelimit.DeviceLimits(rate=10, burst=5, on_flood=flooded.append)
     assert [limits.admit("a", now=100.0) for _ in range(6)] == [True] * 5 + [False]
     assert limits.admit("b", now=100.0)  # each device has its own bucket
     assert [limits.admit("a", now=100.25) for _ in range(3)] == [True, True, False]  # 10/s
-    for i in range(ratelimit.FLOOD_REFUSALS):
+    for _ in range(ratelimit.FLOOD_REFUSALS):
         limits.admit("a", now=100.3)
     time.sleep(0.2)  # on_flood runs on a thread of its own
     assert flooded == ["a"]

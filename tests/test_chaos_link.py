@@ -8,10 +8,10 @@ the whole run; the collector sits on the broker's side of the link. Checked
 against the devices' own logs: 0 lost, 0 duplicated, nothing altered, and
 the press-to-ack latency (first send to first verified ack) is reported.
 """
+
 import time
 
 import pytest
-
 from chaos.fleet import OutboxDevice, check_against_logs, percentile
 from chaos.host import HALL, Host
 from chaos.proxy import LossyProxy
@@ -23,13 +23,21 @@ def _run(tmp_path, mosquitto, devices, rate, seconds, seed):
     host.start()
     proxy = LossyProxy(mosquitto.port, seed=seed).start()
     per_device = int(rate * seconds)
-    fleet = [OutboxDevice(proxy.port, HALL, n, host.keys[n], per_device, window=20,
-                          resend_s=2.0, rate=rate).start() for n in names]
+    fleet = [
+        OutboxDevice(
+            proxy.port, HALL, n, host.keys[n], per_device, window=20, resend_s=2.0, rate=rate
+        ).start()
+        for n in names
+    ]
     started = time.monotonic()
     try:
         for d in fleet:
             assert d.done.wait(seconds * 2 + 60), "%s: %d of %d acked, %d resends" % (
-                d.device, len(d.acked()), d.total, d.resends)
+                d.device,
+                len(d.acked()),
+                d.total,
+                d.resends,
+            )
         elapsed = time.monotonic() - started
     finally:
         for d in fleet:
@@ -46,11 +54,22 @@ def _run(tmp_path, mosquitto, devices, rate, seconds, seed):
     assert counts["resets"] + counts["stalls"] > 0 and counts["refused"] > 0, counts
     latencies = [x for d in fleet for x in d.latencies_ms()]
     resends = sum(d.resends for d in fleet)
-    print("lossy link: %d devices x %d ratings at %d/s each for %.0f s; proxy %s; %d resends,"
-          " %d reconnects; 0 lost, 0 duplicated; latency ms p50 %.1f p99 %.1f max %.1f"
-          % (devices, per_device, rate, elapsed, counts, resends,
-             sum(d.connects for d in fleet) - devices, percentile(latencies, 50),
-             percentile(latencies, 99), max(latencies)))
+    print(
+        "lossy link: %d devices x %d ratings at %d/s each for %.0f s; proxy %s; %d resends,"
+        " %d reconnects; 0 lost, 0 duplicated; latency ms p50 %.1f p99 %.1f max %.1f"
+        % (
+            devices,
+            per_device,
+            rate,
+            elapsed,
+            counts,
+            resends,
+            sum(d.connects for d in fleet) - devices,
+            percentile(latencies, 50),
+            percentile(latencies, 99),
+            max(latencies),
+        )
+    )
 
 
 def test_lossy_link_thirty_seconds(tmp_path, mosquitto):

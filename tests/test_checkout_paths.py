@@ -12,17 +12,26 @@ characters, where MicroPython and mpy-cross refuse a path outright), runs
 the same heap-sensitive programs from each, and asserts the same heap
 figures.
 """
+
 import json
 import shutil
 import subprocess
 import sys
 from pathlib import Path
 
-from conftest import ROOT
 from test_display import KEY, session_parts
 
-COPIED = ("firmware", "protocol", "simulator", "tests/mpy", "tests/conftest.py",
-          "hostd/__init__.py", "hostd/firmware_image.py")
+from conftest import ROOT
+
+COPIED = (
+    "firmware",
+    "protocol",
+    "simulator",
+    "tests/mpy",
+    "tests/conftest.py",
+    "hostd/__init__.py",
+    "hostd/firmware_image.py",
+)
 
 # Runs in the copied root, with that root's own modules (cwd first on sys.path).
 PROBE = """
@@ -56,15 +65,30 @@ def _copy(root):
 
 
 def _figures(root, session):
-    proc = subprocess.run([sys.executable, "-c", PROBE, str(session)], cwd=root,
-                          capture_output=True, text=True, timeout=300)
+    proc = subprocess.run(
+        [sys.executable, "-c", PROBE, str(session)], cwd=root, capture_output=True, text=True, timeout=300
+    )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     return json.loads(proc.stdout.splitlines()[-1])
 
 
 def test_heap_figures_are_the_same_from_a_short_and_a_long_checkout_path(tmp_path):
-    fields = [1, "S", "dev-w01", "s-20260705-0001", "ITEM-001", "不动产登记", "staff-42", "张晓明",
-              "0042", 1, 120, "https://hcp.example.gov.cn/r/s-20260705-0001", 1795248000, session_parts()]
+    fields = [
+        1,
+        "S",
+        "dev-w01",
+        "s-20260705-0001",
+        "ITEM-001",
+        "不动产登记",
+        "staff-42",
+        "张晓明",
+        "0042",
+        1,
+        120,
+        "https://hcp.example.gov.cn/r/s-20260705-0001",
+        1795248000,
+        session_parts(),
+    ]
     session = tmp_path / "session.json"
     session.write_text(json.dumps(fields))
     assert KEY  # the session is the one test_display's memory test draws

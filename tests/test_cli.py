@@ -1,4 +1,5 @@
 """The hostd command line: help everywhere, the home, devices, one-line errors."""
+
 import json
 import socket
 import stat
@@ -6,10 +7,10 @@ import stat
 import click
 import pytest
 from click.testing import CliRunner
+from hostd_support import hostd, make_home
 
 from hostd.cli import cli
 from hostd.home import Home
-from hostd_support import hostd, make_home
 
 
 def _commands(group, prefix=()):
@@ -23,8 +24,15 @@ ALL_COMMANDS = [path for path, _ in _commands(cli)]
 
 
 def test_the_commands_we_promise_exist():
-    for path in [("init",), ("run",), ("device", "add"), ("device", "list"),
-                 ("device", "revoke"), ("device", "rotate-key"), ("device", "show-config")]:
+    for path in [
+        ("init",),
+        ("run",),
+        ("device", "add"),
+        ("device", "list"),
+        ("device", "revoke"),
+        ("device", "rotate-key"),
+        ("device", "show-config"),
+    ]:
         assert path in ALL_COMMANDS
 
 
@@ -121,17 +129,20 @@ def test_empty_device_list_says_what_to_do(tmp_path):
     assert "hostd device add" in hostd(home, "device", "list").output
 
 
-@pytest.mark.parametrize("toml, words", [
-    ("[broker]\nprot = 1\n", ["broker.prot", "port"]),
-    ("[broker]\nport = 70000\n", ["broker.port", "1-65535"]),
-    ("[broker]\nport = \"x\"\n", ["broker.port"]),
-    ("[log]\nlevel = \"LOUD\"\n", ["log.level", "INFO"]),
-    ("[webb]\nport = 1\n", ["[webb]", "web"]),
-    ("[hall]\nid = \"a b\"\n", ["hall.id"]),
-    ("[broker]\ntls_port = 8883\n", ["tls_cert"]),
-    ("[broker]\nurl = \"http://x\"\n", ["broker.url"]),
-    ("not toml [", ["not valid TOML"]),
-])
+@pytest.mark.parametrize(
+    "toml, words",
+    [
+        ("[broker]\nprot = 1\n", ["broker.prot", "port"]),
+        ("[broker]\nport = 70000\n", ["broker.port", "1-65535"]),
+        ('[broker]\nport = "x"\n', ["broker.port"]),
+        ('[log]\nlevel = "LOUD"\n', ["log.level", "INFO"]),
+        ("[webb]\nport = 1\n", ["[webb]", "web"]),
+        ('[hall]\nid = "a b"\n', ["hall.id"]),
+        ("[broker]\ntls_port = 8883\n", ["tls_cert"]),
+        ('[broker]\nurl = "http://x"\n', ["broker.url"]),
+        ("not toml [", ["not valid TOML"]),
+    ],
+)
 def test_config_errors_name_the_key(tmp_path, toml, words):
     home = make_home(tmp_path / "h")
     home.config_path.write_text(toml)
@@ -140,7 +151,7 @@ def test_config_errors_name_the_key(tmp_path, toml, words):
 
 def test_partial_config_takes_defaults(tmp_path):
     home = make_home(tmp_path / "h")
-    home.config_path.write_text("[hall]\nid = \"x\"\n")
+    home.config_path.write_text('[hall]\nid = "x"\n')
     config = home.config()
     assert config["hall"]["id"] == "x" and config["broker"]["port"] == 1883
     assert config["log"]["level"] == "INFO"

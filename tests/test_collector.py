@@ -1,16 +1,17 @@
 """The collector end to end: real Mosquitto, real SQLite, devices signing with real keys."""
+
 import logging
 import threading
 import time
 
 import pytest
+from hostd_helpers import SigningDevice, rating_fields, status_fields, wait_for
+from hostd_helpers import sql_rows as db_rows
 
 from hostd import registry
 from hostd.collector import Collector
 from hostd.store import Store
 from protocol import messages, topics
-from hostd_helpers import SigningDevice, rating_fields, status_fields, wait_for
-from hostd_helpers import sql_rows as db_rows
 
 HALL = "hall-1"
 
@@ -19,8 +20,10 @@ HALL = "hall-1"
 def hall(tmp_path, mosquitto):
     """A store with two registered devices and a running collector."""
     store = Store(tmp_path / "hostd.db")
-    keys = {name: registry.add_device(store, name, "A0%d" % i, HALL)
-            for i, name in enumerate(("w01-a", "w02-b"), 1)}
+    keys = {
+        name: registry.add_device(store, name, "A0%d" % i, HALL)
+        for i, name in enumerate(("w01-a", "w02-b"), 1)
+    }
     collector = Collector(store, "127.0.0.1", mosquitto.port, client_id="hostd-test")
     assert collector.start(timeout=10)
     devices = []
@@ -30,8 +33,18 @@ def hall(tmp_path, mosquitto):
         devices.append(d)
         return d
 
-    yield type("Hall", (), dict(store=store, keys=keys, collector=collector, device=device,
-                                path=str(tmp_path / "hostd.db"), broker=mosquitto))
+    yield type(
+        "Hall",
+        (),
+        dict(
+            store=store,
+            keys=keys,
+            collector=collector,
+            device=device,
+            path=str(tmp_path / "hostd.db"),
+            broker=mosquitto,
+        ),
+    )
     for d in devices:
         d.close()
     collector.stop()
@@ -112,15 +125,32 @@ def test_bad_input_is_rejected_by_reason_and_the_collector_keeps_going(hall):
     assert abs(ack["host_time"] - time.time()) < 60
     assert db_rows(hall.path) == [("w01-a", 1, 5), ("w01-a", 2, 4)]
     counts = hall.collector.counters
-    assert counts == {"bad_signature": 1, "replayed": 1, "wrong_device": 1, "malformed": 4,
-                      "oversized": 1, "level_out_of_range": 2, "unknown_device": 2}
-    wait_for(lambda: sum(dict(db_rows(
-        hall.path, "SELECT device_id || ':' || reason, count FROM rejections")).values()) == 12)
+    assert counts == {
+        "bad_signature": 1,
+        "replayed": 1,
+        "wrong_device": 1,
+        "malformed": 4,
+        "oversized": 1,
+        "level_out_of_range": 2,
+        "unknown_device": 2,
+    }
+    wait_for(
+        lambda: (
+            sum(dict(db_rows(hall.path, "SELECT device_id || ':' || reason, count FROM rejections")).values())
+            == 12
+        )
+    )
     persisted = dict(db_rows(hall.path, "SELECT device_id || ':' || reason, count FROM rejections"))
-    assert persisted == {"w01-a:bad_signature": 1, "w01-a:replayed": 1, "w01-a:wrong_device": 1,
-                         "w01-a:malformed": 4, "w01-a:oversized": 1,
-                         "w01-a:level_out_of_range": 2, "w99-z:unknown_device": 1,
-                         "w02-b:unknown_device": 1}
+    assert persisted == {
+        "w01-a:bad_signature": 1,
+        "w01-a:replayed": 1,
+        "w01-a:wrong_device": 1,
+        "w01-a:malformed": 4,
+        "w01-a:oversized": 1,
+        "w01-a:level_out_of_range": 2,
+        "w99-z:unknown_device": 1,
+        "w02-b:unknown_device": 1,
+    }
     assert dev.bad_acks == []
 
 
@@ -134,11 +164,12 @@ def test_each_device_reason_is_logged_once(hall, caplog):
         other.publish(other.sign(rating_fields("w02-b", seq), key=bytes(32)))
     dev.publish(b"junk")
     wait_for(lambda: sum(hall.collector.counters.values()) == 9)
-    lines = [r.getMessage() for r in caplog.records if r.name == "hostd.collector"
-             and "rejected" in r.getMessage()]
-    assert sum("w01-a" in l and "bad_signature" in l for l in lines) == 1
-    assert sum("w02-b" in l and "bad_signature" in l for l in lines) == 1
-    assert sum("w01-a" in l and "malformed" in l for l in lines) == 1
+    lines = [
+        r.getMessage() for r in caplog.records if r.name == "hostd.collector" and "rejected" in r.getMessage()
+    ]
+    assert sum("w01-a" in line and "bad_signature" in line for line in lines) == 1
+    assert sum("w02-b" in line and "bad_signature" in line for line in lines) == 1
+    assert sum("w01-a" in line and "malformed" in line for line in lines) == 1
     assert len(lines) == 3
     assert hall.collector.counters == {"bad_signature": 8, "malformed": 1}
 
@@ -175,43 +206,55 @@ def test_heartbeat_updates_the_fleet_view(hall):
     dev = hall.device()
     dev.heartbeat(fw="1.2.3", outbox=4, heap=48000, synced=True, next_seq=17)
     wait_for(lambda: hall.collector.stats["status"] == 1)
-    row = db_rows(hall.path, "SELECT device_id, state, online, firmware, outbox_depth, free_heap,"
-                             " clock_synced, next_seq, window FROM fleet ORDER BY device_id")
-    assert row == [("w01-a", "online", 1, "1.2.3", 4, 48000, 1, 17, "A01"),
-                   ("w02-b", "never_seen", 0, None, None, None, None, None, "A02")]
+    row = db_rows(
+        hall.path,
+        "SELECT device_id, state, online, firmware, outbox_depth, free_heap,"
+        " clock_synced, next_seq, window FROM fleet ORDER BY device_id",
+    )
+    assert row == [
+        ("w01-a", "online", 1, "1.2.3", 4, 48000, 1, 17, "A01"),
+        ("w02-b", "never_seen", 0, None, None, None, None, None, "A02"),
+    ]
 
 
 def test_forged_heartbeat_is_refused(hall):
     dev = hall.device()
-    rejected(hall, dev, dev.sign(status_fields("w01-a"), key=bytes(32)), "bad_signature",
-             leaf=topics.STATUS)
+    rejected(hall, dev, dev.sign(status_fields("w01-a"), key=bytes(32)), "bad_signature", leaf=topics.STATUS)
     assert db_rows(hall.path, "SELECT * FROM device_status") == []
 
 
 def test_last_will_marks_the_device_offline(hall):
     dev = hall.device(will=True)
     dev.heartbeat()
-    wait_for(lambda: db_rows(hall.path, "SELECT state FROM fleet WHERE device_id='w01-a'")
-             == [("online",)])
+    wait_for(lambda: db_rows(hall.path, "SELECT state FROM fleet WHERE device_id='w01-a'") == [("online",)])
     dev.drop()  # no DISCONNECT: the broker publishes the signed will
-    wait_for(lambda: db_rows(hall.path, "SELECT state, online, offline_at IS NOT NULL FROM fleet"
-                                        " WHERE device_id='w01-a'") == [("offline", 0, 1)],
-             timeout=20)
+    wait_for(
+        lambda: (
+            db_rows(
+                hall.path, "SELECT state, online, offline_at IS NOT NULL FROM fleet WHERE device_id='w01-a'"
+            )
+            == [("offline", 0, 1)]
+        ),
+        timeout=20,
+    )
 
 
 def test_two_collectors_share_the_load_exactly_once(tmp_path, mosquitto):
     store = Store(tmp_path / "hostd.db")
     names = ["d%02d" % i for i in range(6)]
     keys = {n: registry.add_device(store, n, "A1", HALL) for n in names}
-    collectors = [Collector(store, "127.0.0.1", mosquitto.port, shared_group="hostd",
-                            client_id="hostd-%d" % i) for i in range(2)]
+    collectors = [
+        Collector(store, "127.0.0.1", mosquitto.port, shared_group="hostd", client_id="hostd-%d" % i)
+        for i in range(2)
+    ]
     try:
         assert all(c.start(10) for c in collectors)
         devices = [SigningDevice(mosquitto.port, HALL, n, keys[n]) for n in names]
         per_device = 40
-        threads = [threading.Thread(target=lambda d=d: [d.rate(s) for s in
-                                                        range(1, per_device + 1)])
-                   for d in devices]
+        threads = [
+            threading.Thread(target=lambda d=d: [d.rate(s) for s in range(1, per_device + 1)])
+            for d in devices
+        ]
         for t in threads:
             t.start()
         for t in threads:
@@ -223,8 +266,10 @@ def test_two_collectors_share_the_load_exactly_once(tmp_path, mosquitto):
         stored = [c.stats["stored"] for c in collectors]
         assert sum(stored) == total
         assert all(s > 0 for s in stored), stored  # both took a share
-        assert db_rows(str(tmp_path / "hostd.db"), "SELECT COUNT(*), COUNT(DISTINCT device_id"
-                       " || '/' || seq) FROM ratings") == [(total, total)]
+        assert db_rows(
+            str(tmp_path / "hostd.db"),
+            "SELECT COUNT(*), COUNT(DISTINCT device_id || '/' || seq) FROM ratings",
+        ) == [(total, total)]
         for d in devices:
             d.close()
     finally:
@@ -283,12 +328,12 @@ def test_uncommitted_rating_is_not_pubacked_and_comes_back_after_a_crash(tmp_pat
 
 def test_mqtt_311_collector_for_brokers_without_v5(tmp_path, mosquitto):
     import paho.mqtt.client as mqtt
+
     with pytest.raises(ValueError, match="v5"):
         Collector(None, "127.0.0.1", mosquitto.port, shared_group="g", protocol=mqtt.MQTTv311)
     store = Store(tmp_path / "hostd.db")
     key = registry.add_device(store, "w01-a", "A01", HALL)
-    collector = Collector(store, "127.0.0.1", mosquitto.port, client_id="hostd-311",
-                          protocol=mqtt.MQTTv311)
+    collector = Collector(store, "127.0.0.1", mosquitto.port, client_id="hostd-311", protocol=mqtt.MQTTv311)
     dev = None
     try:
         assert collector.start(10)
@@ -313,7 +358,7 @@ def test_host_mac_is_hmac_sha256():
 
     mac = HostMac()
     for key in (bytes(32), os.urandom(32), os.urandom(64), os.urandom(100), b"k"):
-        for message, tail in ((b"", b""), (b"[1,\"R\"", b"]"), (os.urandom(300), b"")):
+        for message, tail in ((b"", b""), (b'[1,"R"', b"]"), (os.urandom(300), b"")):
             want = hmac.new(key, message + tail, hashlib.sha256).digest()
             assert mac(key, message, tail) == want == hmac_sha256.digest(key, message + tail)
             assert mac(key, message, tail) == want  # again, from the cached state

@@ -9,11 +9,13 @@ never connected: acks and PUBACKs go nowhere, the path is the same.
 
 Profiles as tests/test_protocol_props.py: "ci" by default, "long" for `make fuzz`.
 """
+
 import os
 import random
 
 import paho.mqtt.client as mqtt
 import pytest
+from hostd_helpers import rating_fields, status_fields
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -21,24 +23,34 @@ from hostd import counters, registry
 from hostd.collector import Collector
 from hostd.ratelimit import RATE_LIMITED
 from hostd.store import REPLAYED, Store
-from hostd_helpers import rating_fields, status_fields
 from protocol import messages, topics
 
 HALL, DEVICE, OTHER = "hall-p", "w01-p", "w02-p"
 LONG = os.environ.get("HYPOTHESIS_PROFILE") == "long"
-PROFILE = settings(max_examples=3000 if LONG else 80, deadline=None,
-                   suppress_health_check=[HealthCheck.too_slow,
-                                          HealthCheck.function_scoped_fixture])
+PROFILE = settings(
+    max_examples=3000 if LONG else 80,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
 # every reason a rejection may carry: the protocol's and the collector's own
-KNOWN = {"malformed", "oversized", "unsupported_version", "bad_signature", "wrong_device",
-         "replayed", "level_out_of_range", counters.UNKNOWN_DEVICE, RATE_LIMITED, REPLAYED}
+KNOWN = {
+    "malformed",
+    "oversized",
+    "unsupported_version",
+    "bad_signature",
+    "wrong_device",
+    "replayed",
+    "level_out_of_range",
+    counters.UNKNOWN_DEVICE,
+    RATE_LIMITED,
+    REPLAYED,
+}
 
 
 @pytest.fixture(scope="module")
 def hall(tmp_path_factory):
     store = Store(tmp_path_factory.mktemp("props") / "hostd.db")
-    keys = {d: registry.add_device(store, d, "P0%d" % i, HALL)
-            for i, d in enumerate((DEVICE, OTHER), 1)}
+    keys = {d: registry.add_device(store, d, "P0%d" % i, HALL) for i, d in enumerate((DEVICE, OTHER), 1)}
     collector = Collector(store, "127.0.0.1", 9, device_rate=None)  # never connected
     yield collector, keys
     store.close()
@@ -75,10 +87,17 @@ def _check_one_outcome(before, after, rej_before, rej_after):
 
 
 topics_st = st.one_of(
-    st.sampled_from([topics.topic(HALL, DEVICE, leaf) for leaf in topics.LEAVES]
-                    + [topics.topic(HALL, "nobody", topics.RATING), "hcp/v1/x", "",
-                       "hcp/v1/%s/%s/rating/extra" % (HALL, DEVICE)]),
-    st.text(max_size=80))
+    st.sampled_from(
+        [topics.topic(HALL, DEVICE, leaf) for leaf in topics.LEAVES]
+        + [
+            topics.topic(HALL, "nobody", topics.RATING),
+            "hcp/v1/x",
+            "",
+            "hcp/v1/%s/%s/rating/extra" % (HALL, DEVICE),
+        ]
+    ),
+    st.text(max_size=80),
+)
 
 
 @PROFILE
@@ -93,20 +112,24 @@ def test_any_bytes_on_any_topic_give_one_outcome(hall, topic, payload):
 # a fresh seq for every example (a reused one is a replay), always 9 digits:
 # the message's length, which the edits draw against, must not depend on
 # how many examples ran before
-seqs = iter(range(10 ** 8, 10 ** 9))
+seqs = iter(range(10**8, 10**9))
 
 
 @PROFILE
-@given(rng=st.randoms(use_true_random=False), edits=st.integers(0, 6),
-       level=st.integers(-2, 7), kind=st.sampled_from(["rating", "status"]),
-       signer=st.sampled_from([DEVICE, OTHER]), leaf=st.sampled_from([topics.RATING,
-                                                                       topics.STATUS]))
+@given(
+    rng=st.randoms(use_true_random=False),
+    edits=st.integers(0, 6),
+    level=st.integers(-2, 7),
+    kind=st.sampled_from(["rating", "status"]),
+    signer=st.sampled_from([DEVICE, OTHER]),
+    leaf=st.sampled_from([topics.RATING, topics.STATUS]),
+)
 def test_signed_and_mangled_messages_give_one_outcome_and_store_once(
-        hall, rng, edits, level, kind, signer, leaf):
+    hall, rng, edits, level, kind, signer, leaf
+):
     collector, keys = hall
     seq = next(seqs)
-    fields = rating_fields(DEVICE, seq, level=level) if kind == "rating" \
-        else status_fields(DEVICE)
+    fields = rating_fields(DEVICE, seq, level=level) if kind == "rating" else status_fields(DEVICE)
     wire = bytearray(messages.sign(keys[signer], fields))
     for _ in range(edits):  # flip, drop or insert bytes
         at = rng.randrange(len(wire) + 1)
@@ -134,10 +157,9 @@ def test_the_properties_can_fail(hall):
     """A message that must be stored is stored, and a forged one is not:
     the check the properties rely on sees both outcomes."""
     collector, keys = hall
-    seq = 10 ** 9 + random.randrange(1000)
+    seq = 10**9 + random.randrange(1000)
     good = messages.sign(keys[DEVICE], rating_fields(DEVICE, seq))
     ok = _check_one_outcome(*_deliver(collector, topics.topic(HALL, DEVICE, topics.RATING), good))
     forged = messages.sign(keys[OTHER], rating_fields(DEVICE, seq + 1))
-    bad = _check_one_outcome(*_deliver(collector, topics.topic(HALL, DEVICE, topics.RATING),
-                                       forged))
+    bad = _check_one_outcome(*_deliver(collector, topics.topic(HALL, DEVICE, topics.RATING), forged))
     assert ok["stored"] == 1 and bad["rejected"] == 1

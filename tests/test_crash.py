@@ -9,17 +9,18 @@ bytes while it waits. After each kill, before the restart, every rating whose
 ack any device holds must already be a row (an ack means committed). At the
 end: every rating sent is a row exactly once, and nothing was rejected.
 """
+
 import random
 import threading
 import time
 
 import pytest
+from hostd_helpers import HostdProcess, SigningDevice, db_rows, rating_fields
+from hostd_support import hostd, make_home
 
 from conftest import mosquitto_binary
 from hostd import registry
 from hostd.store import open_database
-from hostd_helpers import HostdProcess, SigningDevice, db_rows, rating_fields
-from hostd_support import hostd, make_home
 from protocol.credentials import mqtt_password
 
 pytestmark = pytest.mark.skipif(mosquitto_binary() is None, reason="mosquitto not installed")
@@ -34,8 +35,7 @@ class Streamer:
 
     def __init__(self, port, hall, device_id, key, total):
         self.device_id, self.total = device_id, total
-        self.dev = SigningDevice(port, hall, device_id, key, username=device_id,
-                                 password=mqtt_password(key))
+        self.dev = SigningDevice(port, hall, device_id, key, username=device_id, password=mqtt_password(key))
         self.dev.client.reconnect_delay_set(0.1, 1)
         self.wire = {}  # seq -> the signed bytes, sent the same every time
         self.sent = set()
@@ -132,13 +132,19 @@ def _crash_run(tmp_path, devices, per_device, kills, seed, budget_s):
             stored = _stored(home)
             lost = acked - stored
             assert not lost, "acked but not stored after kill %d: %s" % (
-                len(killed_at) + 1, sorted(lost)[:10])
+                len(killed_at) + 1,
+                sorted(lost)[:10],
+            )
             killed_at.append((len(acked), len(stored)))
             daemon = HostdProcess(home)
             starts.append(daemon.start_s)
         for s in streamers:
             assert s.done.wait(budget_s), "%s: %d of %d acked\n%s" % (
-                s.device_id, len(s.acked()), s.total, daemon.text()[-3000:])
+                s.device_id,
+                len(s.acked()),
+                s.total,
+                daemon.text()[-3000:],
+            )
         elapsed = time.monotonic() - t0
         assert daemon.stop() == 0
     finally:
@@ -150,8 +156,9 @@ def _crash_run(tmp_path, devices, per_device, kills, seed, budget_s):
     assert len(sent) == total
     assert all(s.acked() == s.sent for s in streamers)
     assert all(s.dev.bad_acks == [] for s in streamers)
-    count, distinct = db_rows(home, "SELECT COUNT(*), COUNT(DISTINCT device_id || '/' || seq)"
-                                    " FROM ratings")[0]
+    count, distinct = db_rows(home, "SELECT COUNT(*), COUNT(DISTINCT device_id || '/' || seq) FROM ratings")[
+        0
+    ]
     assert (count, distinct) == (total, total)  # 0 duplicated
     assert _stored(home) == sent  # 0 lost
     bad_levels = db_rows(home, "SELECT COUNT(*) FROM ratings WHERE level != seq % 5 + 1")
@@ -159,9 +166,11 @@ def _crash_run(tmp_path, devices, per_device, kills, seed, budget_s):
     assert db_rows(home, "SELECT reason, SUM(count) FROM rejections GROUP BY reason") == []
     resends = sum(s.resends for s in streamers)
     assert resends > 0  # the kills left ratings unacked: resends (duplicates) were tested
-    print("crash: %d devices x %d ratings, %d SIGKILLs at (acked, stored) %s; %d resends;"
-          " hostd starts %s s; %.1f s" % (devices, per_device, kills, killed_at, resends,
-                                          ["%.1f" % x for x in starts], elapsed))
+    print(
+        "crash: %d devices x %d ratings, %d SIGKILLs at (acked, stored) %s; %d resends;"
+        " hostd starts %s s; %.1f s"
+        % (devices, per_device, kills, killed_at, resends, ["%.1f" % x for x in starts], elapsed)
+    )
     return elapsed
 
 

@@ -1,5 +1,6 @@
 """`hostd run` as a real process: its own Mosquitto, an existing broker, the
 amqtt fallback; a signed rating is stored and acked; signals stop it cleanly."""
+
 import json
 import os
 import signal
@@ -10,11 +11,11 @@ import time
 import urllib.request
 
 import pytest
+from hostd_helpers import HostdProcess
+from hostd_support import Client, hostd, make_home, signed_rating
 
 from conftest import mosquitto_binary
 from hostd import broker
-from hostd_helpers import HostdProcess
-from hostd_support import Client, hostd, make_home, signed_rating
 from protocol import messages
 from protocol.credentials import mqtt_password
 
@@ -160,9 +161,11 @@ def test_broker_that_cannot_start_is_one_line(tmp_path):
     home.set("broker", "tls_cert", str(tmp_path / "bad.crt"))
     home.set("broker", "tls_key", str(tmp_path / "bad.key"))
     from conftest import free_port
+
     home.set("broker", "tls_port", free_port())
-    proc = subprocess.run([*HOSTD, "--home", str(home.path), "run"], capture_output=True,
-                          text=True, timeout=90)
+    proc = subprocess.run(
+        [*HOSTD, "--home", str(home.path), "run"], capture_output=True, text=True, timeout=90
+    )
     assert proc.returncode == 1
     assert "Traceback" not in proc.stderr
     errors = [line for line in proc.stderr.splitlines() if line.startswith("Error: ")]

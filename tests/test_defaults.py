@@ -1,16 +1,17 @@
 """Default ratings (系统默认评价): the period's end, holidays, held years, races, restarts."""
+
 import logging
 import threading
 import time
 
 import pytest
+from hostd_helpers import HostdProcess, db_rows, wait_for
+from hostd_support import make_home
+from session_rows import add_session, counted, cst
 
 from hostd import channels, defaults, workdays
 from hostd.context import Context
 from hostd.store import Store
-from hostd_helpers import HostdProcess, db_rows, wait_for
-from hostd_support import make_home
-from session_rows import add_session, counted, cst
 
 
 @pytest.fixture
@@ -29,8 +30,9 @@ def new_session(ctx, session_id, created_at, rate_until=None):
 
 def rows(ctx, session_id):
     with ctx.store.read() as db:
-        state = db.conn.execute("SELECT state, rate_until FROM sessions WHERE session_id = ?",
-                                (session_id,)).fetchone()
+        state = db.conn.execute(
+            "SELECT state, rate_until FROM sessions WHERE session_id = ?", (session_id,)
+        ).fetchone()
         return state, counted(db, session_id)
 
 
@@ -63,8 +65,9 @@ def test_rated_and_cancelled_sessions_get_no_default(ctx):
     new_session(ctx, "s-qr", cst(2026, 9, 30, 10, 0))
     new_session(ctx, "s-cancel", cst(2026, 9, 30, 10, 0))
     ctx.store.run(lambda db: channels.record_rating(db, "s-qr", "qr", 5, now=cst(2026, 10, 9, 9, 0)))
-    ctx.store.run(lambda db: db.conn.execute(
-        "UPDATE sessions SET state = 'cancelled' WHERE session_id = 's-cancel'"))
+    ctx.store.run(
+        lambda db: db.conn.execute("UPDATE sessions SET state = 'cancelled' WHERE session_id = 's-cancel'")
+    )
     assert defaults.run_due(ctx, now=cst(2026, 11, 1, 0, 0))["defaulted"] == 0
     assert rows(ctx, "s-qr")[1] == [("qr", 5)]
     assert rows(ctx, "s-cancel")[1] == []
@@ -76,10 +79,14 @@ def test_a_late_qr_rating_that_commits_first_wins(ctx):
     ctx.store.submit(lambda db: gate.wait(10))  # hold the writer
     time.sleep(0.1)  # let the writer close that batch, so the next ops wait in the queue
     qr = {}
-    ctx.store.submit(lambda db: channels.record_rating(db, "s-race", "qr", 4, now=cst(2026, 10, 13, 23, 59)),
-                     lambda result, error: qr.update(result=result, error=error))
+    ctx.store.submit(
+        lambda db: channels.record_rating(db, "s-race", "qr", 4, now=cst(2026, 10, 13, 23, 59)),
+        lambda result, error: qr.update(result=result, error=error),
+    )
     result = {}
-    worker = threading.Thread(target=lambda: result.update(defaults.run_due(ctx, now=cst(2026, 10, 14, 0, 0))))
+    worker = threading.Thread(
+        target=lambda: result.update(defaults.run_due(ctx, now=cst(2026, 10, 14, 0, 0)))
+    )
     worker.start()  # it reads the session as open, then queues its write behind the QR one
     wait_for(lambda: ctx.store._queue.qsize() >= 2, timeout=5)
     gate.set()
@@ -140,6 +147,7 @@ def test_scheduler_survives_a_hostd_restart(tmp_path):
     clock_file = tmp_path / "clock"
     from hostd import clock
     from hostd.store import open_database
+
     created = cst(2026, 9, 30, 10, 0)
     rate_until = workdays.rating_deadline(config, created)
     assert rate_until == cst(2026, 10, 14, 0, 0)
@@ -161,17 +169,21 @@ def test_scheduler_survives_a_hostd_restart(tmp_path):
     clock.set_offset(clock_file, cst(2026, 10, 14, 0, 0, 5) - time.time())
     second = HostdProcess(home, env=env)
     try:
-        wait_for(lambda: db_rows(home, "SELECT 1 FROM ratings WHERE session_id = 's-oct'"),
-                 timeout=15)
+        wait_for(lambda: db_rows(home, "SELECT 1 FROM ratings WHERE session_id = 's-oct'"), timeout=15)
         time.sleep(1.5)
     finally:
         assert second.stop() == 0
     assert sorted(db_rows(home, "SELECT session_id, channel, level FROM ratings")) == [
-        ("s-due", "default", 3), ("s-oct", "default", 3)]
+        ("s-due", "default", 3),
+        ("s-oct", "default", 3),
+    ]
     assert db_rows(home, "SELECT session_id, state FROM sessions ORDER BY session_id") == [
-        ("s-due", "defaulted"), ("s-oct", "defaulted")]
-    assert db_rows(home, "SELECT received_at FROM ratings WHERE session_id = 's-oct'")[0][0] \
-        >= cst(2026, 10, 14, 0, 0)
+        ("s-due", "defaulted"),
+        ("s-oct", "defaulted"),
+    ]
+    assert db_rows(home, "SELECT received_at FROM ratings WHERE session_id = 's-oct'")[0][0] >= cst(
+        2026, 10, 14, 0, 0
+    )
 
 
 def test_record_rating_rules(ctx):
@@ -197,10 +209,14 @@ def test_record_rating_rules(ctx):
     assert rows(ctx, "s-paper")[1] == []  # refused ones left nothing behind
     rating_id = record("s-paper", "paper", 2, comment="材料要求反复变化", client_addr="staff:li")
     with ctx.store.read() as db:
-        row = db.conn.execute("SELECT channel, binding, level, cases, staff, comment, client_addr,"
-                              " received_at FROM ratings WHERE id = ?", (rating_id,)).fetchone()
-        session = db.conn.execute("SELECT state, rating_id, closed_at FROM sessions"
-                                  " WHERE session_id = 's-paper'").fetchone()
+        row = db.conn.execute(
+            "SELECT channel, binding, level, cases, staff, comment, client_addr,"
+            " received_at FROM ratings WHERE id = ?",
+            (rating_id,),
+        ).fetchone()
+        session = db.conn.execute(
+            "SELECT state, rating_id, closed_at FROM sessions WHERE session_id = 's-paper'"
+        ).fetchone()
     assert row == ("paper", "session", 2, 3, "s1", "材料要求反复变化", "staff:li", now)
     assert session == ("rated", rating_id, now)
     with pytest.raises(channels.AlreadyRated):

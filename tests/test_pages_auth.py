@@ -1,4 +1,5 @@
 """Login, roles, CSRF and evaluator privacy of the hall pages (FastAPI TestClient, real SQLite)."""
+
 import re
 import shutil
 
@@ -40,8 +41,9 @@ def csrf(html):
 
 def login(client, username, password=PASSWORD):
     token = csrf(client.get("/login").text)
-    return client.post("/login", data={"username": username, "password": password, "csrf": token,
-                                       "next": "/dashboard"})
+    return client.post(
+        "/login", data={"username": username, "password": password, "csrf": token, "next": "/dashboard"}
+    )
 
 
 def test_wrong_password_says_so_clearly(hall):
@@ -144,18 +146,26 @@ def test_user_cli(tmp_path):
     from click.testing import CliRunner
 
     from hostd.cli import cli
+
     run = CliRunner().invoke
-    ok = run(cli, ["--home", str(home.path), "user", "add", "wang", "--role", "supervisor"],
-             input="long-enough-secret\n")
+    ok = run(
+        cli,
+        ["--home", str(home.path), "user", "add", "wang", "--role", "supervisor"],
+        input="long-enough-secret\n",
+    )
     assert ok.exit_code == 0, ok.output
     short = run(cli, ["--home", str(home.path), "user", "add", "wu", "--role", "admin"], input="short\n")
     assert short.exit_code == 2 and "at least 8" in short.output and "Traceback" not in short.output
-    nostaff = run(cli, ["--home", str(home.path), "user", "add", "xu", "--role", "staff",
-                        "--staff-id", "nope"], input="long-enough-secret\n")
+    nostaff = run(
+        cli,
+        ["--home", str(home.path), "user", "add", "xu", "--role", "staff", "--staff-id", "nope"],
+        input="long-enough-secret\n",
+    )
     assert nostaff.exit_code == 2 and "no staff member nope" in nostaff.output
     listed = hostd(home, "user", "list")
     assert "wang" in listed.output and "supervisor" in listed.output
     from hostd.store import open_database
+
     db = open_database(home.db_path)
     stored = db.execute("SELECT password_hash FROM users WHERE username = 'wang'").fetchone()[0]
     assert stored.startswith("$argon2id$") and "long-enough-secret" not in stored
@@ -163,10 +173,13 @@ def test_user_cli(tmp_path):
 
 def test_dashboard_shows_upstream_dead_letters(hall):
     ctx, _ = hall
-    ctx.store.run(lambda db: db.execute(
-        "INSERT INTO upstream_outbox (target, kind, key, ref, body, status, attempts,"
-        " next_attempt, last_error, created_at) VALUES ('province', 'rating', 'dev:d9:1:c1',"
-        " 'r9', '{}', 'dead', 1, 0, 'BAD_FIELD: taskCode 不合法', 0)"))
+    ctx.store.run(
+        lambda db: db.execute(
+            "INSERT INTO upstream_outbox (target, kind, key, ref, body, status, attempts,"
+            " next_attempt, last_error, created_at) VALUES ('province', 'rating', 'dev:d9:1:c1',"
+            " 'r9', '{}', 'dead', 1, 0, 'BAD_FIELD: taskCode 不合法', 0)"
+        )
+    )
     client = client_for(ctx)
     login(client, "zhao")
     page = client.get("/dashboard").text
@@ -174,8 +187,7 @@ def test_dashboard_shows_upstream_dead_letters(hall):
     assert re.search(r'id="upstream"><span>\d+</span> / <span[^>]*>1</span>', page)
 
 
-def test_dashboard_warns_when_the_calendar_lacks_a_year_deadlines_reach(hall, tmp_path,
-                                                                       monkeypatch):
+def test_dashboard_warns_when_the_calendar_lacks_a_year_deadlines_reach(hall, tmp_path, monkeypatch):
     import calendar as cal
     import time
 
@@ -188,16 +200,14 @@ def test_dashboard_warns_when_the_calendar_lacks_a_year_deadlines_reach(hall, tm
     monkeypatch.setenv(clock.ENV, str(offset_file))
 
     def at(date):  # the rules' clock at 10:00 Beijing time that day
-        clock.set_offset(offset_file, cal.timegm(time.strptime(date, "%Y-%m-%d")) + 2 * 3600
-                         - time.time())
+        clock.set_offset(offset_file, cal.timegm(time.strptime(date, "%Y-%m-%d")) + 2 * 3600 - time.time())
         return client.get("/dashboard").text
 
     assert 'id="calendar-warning"' not in at("2026-03-02")  # chinese-calendar knows 2026
     page = at("2040-12-01")  # and no package knows 2040 or 2041 yet
     assert 'id="calendar-warning"' in page and "2040、2041 年" in page and "[2041]" in page
     holidays = tmp_path / "holidays.toml"
-    holidays.write_text('[2040]\nholidays = ["2040-10-01..2040-10-07"]\n'
-                        '[2041]\nholidays = ["2041-01-01"]\n')
+    holidays.write_text('[2040]\nholidays = ["2040-10-01..2040-10-07"]\n[2041]\nholidays = ["2041-01-01"]\n')
     ctx.config["rating"]["holiday_file"] = str(holidays)
     assert 'id="calendar-warning"' not in at("2040-12-01")
     ctx.config["rating"]["working_days"] = False

@@ -5,6 +5,7 @@ work order and move it to 已办结, appeal a rating and uphold the appeal, see
 the rates change, export Excel and open it with openpyxl. Screenshots of each
 page go to docs/screens/page-*.png.
 """
+
 import os
 import re
 import tempfile
@@ -12,17 +13,20 @@ from pathlib import Path
 
 import openpyxl
 import pytest
-from conftest import free_port
 from hostd_support import make_home
 from pages_seed import PASSWORD, open_context, seed
 
+from conftest import free_port
 from hostd.web.app import create_app
 from hostd.web.server import WebServer
 
 CHROMIUM = "/usr/bin/chromium"
 # Screenshots are taken on every run; UPDATE_SCREENS=1 writes them over docs/screens.
-SCREENS = (Path(__file__).resolve().parent.parent / "docs" / "screens"
-           if os.environ.get("UPDATE_SCREENS") else Path(tempfile.gettempdir()) / "hcp-screens")
+SCREENS = (
+    Path(__file__).resolve().parent.parent / "docs" / "screens"
+    if os.environ.get("UPDATE_SCREENS")
+    else Path(tempfile.gettempdir()) / "hcp-screens"
+)
 
 
 @pytest.fixture
@@ -40,6 +44,7 @@ def site(tmp_path):
 @pytest.fixture
 def browser():
     from playwright.sync_api import sync_playwright
+
     with sync_playwright() as p:
         chromium = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
         yield chromium
@@ -89,9 +94,12 @@ def test_supervisor_and_staff_day(site, browser, tmp_path):
     with ctx.store.read() as db:
         order_id = db.execute("SELECT order_id FROM work_orders WHERE staff_id = 's1'").fetchone()[0]
     page.click("a[href='/workorders/%d']" % order_id)
-    for to_state, extra in (("contacted", {}), ("rectifying", {}),
-                            ("replied", {"reply": "已向群众说明并优化叫号流程"}),
-                            ("closed", {"feedback": "满意"})):
+    for to_state, extra in (
+        ("contacted", {}),
+        ("rectifying", {}),
+        ("replied", {"reply": "已向群众说明并优化叫号流程"}),
+        ("closed", {"feedback": "满意"}),
+    ):
         page.select_option("#to-state", to_state)
         for name, value in extra.items():
             if name == "feedback":
@@ -108,8 +116,9 @@ def test_supervisor_and_staff_day(site, browser, tmp_path):
     assert moved == ["已联系", "整改中", "已答复", "已办结"], events
     assert page.locator("#events").inner_text().count("zhao") >= 4  # who moved it
     with ctx.store.read() as db:
-        assert db.execute("SELECT state, feedback FROM work_orders WHERE order_id = ?",
-                          [order_id]).fetchone() == ("closed", "满意")
+        assert db.execute(
+            "SELECT state, feedback FROM work_orders WHERE order_id = ?", [order_id]
+        ).fetchone() == ("closed", "满意")
     logout(page)
 
     # staff li appeals the 不满意 she got
@@ -118,8 +127,10 @@ def test_supervisor_and_staff_day(site, browser, tmp_path):
     page.click("header nav >> text=评价明细")
     shot(page, "ratings-staff")
     with ctx.store.read() as db:
-        bad_id = db.execute("SELECT r.id FROM ratings r JOIN sessions s USING (session_id)"
-                            " WHERE s.staff_id = 's2' AND r.level = 2").fetchone()[0]
+        bad_id = db.execute(
+            "SELECT r.id FROM ratings r JOIN sessions s USING (session_id)"
+            " WHERE s.staff_id = 's2' AND r.level = 2"
+        ).fetchone()[0]
     page.click("a[href='/appeals?rating_id=%d']" % bad_id)
     page.fill("textarea[name=reason]", "群众误按，现场已当面确认对服务满意")
     page.click("#appeal-form button[type=submit]")
@@ -149,7 +160,9 @@ def test_supervisor_and_staff_day(site, browser, tmp_path):
     with page.expect_download() as info:
         page.click("#xlsx-ratings")
     download = info.value
-    assert download.suggested_filename.startswith("ratings-") and download.suggested_filename.endswith(".xlsx")
+    assert download.suggested_filename.startswith("ratings-") and download.suggested_filename.endswith(
+        ".xlsx"
+    )
     path = str(tmp_path / download.suggested_filename)
     download.save_as(path)
     sheet = openpyxl.load_workbook(path).active

@@ -1,5 +1,6 @@
 """hostd/paho_speedups.py: paho's Properties with shared tables behaves as
 paho's own, and paho decodes real v5 packets with it."""
+
 import threading
 
 import paho.mqtt.client as mqtt
@@ -12,8 +13,15 @@ from paho.mqtt.properties import Properties
 
 from hostd import paho_speedups
 
-TYPES = [PacketTypes.CONNECT, PacketTypes.CONNACK, PacketTypes.PUBLISH, PacketTypes.PUBACK,
-         PacketTypes.SUBSCRIBE, PacketTypes.DISCONNECT, PacketTypes.WILLMESSAGE]
+TYPES = [
+    PacketTypes.CONNECT,
+    PacketTypes.CONNACK,
+    PacketTypes.PUBLISH,
+    PacketTypes.PUBACK,
+    PacketTypes.SUBSCRIBE,
+    PacketTypes.DISCONNECT,
+    PacketTypes.WILLMESSAGE,
+]
 
 
 @pytest.fixture(scope="module")
@@ -31,16 +39,27 @@ def both(packet_type, fast):
 def test_the_same_tables(fast):
     for t in TYPES:
         slow, quick = both(t, fast)
-        assert (quick.packetType, quick.types, quick.names, quick.properties) == \
-            (slow.packetType, slow.types, slow.names, slow.properties)
+        assert (quick.packetType, quick.types, quick.names, quick.properties) == (
+            slow.packetType,
+            slow.types,
+            slow.names,
+            slow.properties,
+        )
 
 
 def test_the_same_packing_unpacking_and_validation(fast):
-    values = {PacketTypes.PUBLISH: [("MessageExpiryInterval", 30), ("ContentType", "a/b"),
-                                    ("UserProperty", ("k", "v")), ("UserProperty", ("k2", "v2")),
-                                    ("SubscriptionIdentifier", 7), ("CorrelationData", b"\x01")],
-              PacketTypes.CONNECT: [("ReceiveMaximum", 1024), ("SessionExpiryInterval", 60)],
-              PacketTypes.PUBACK: [("ReasonString", "quota")]}
+    values = {
+        PacketTypes.PUBLISH: [
+            ("MessageExpiryInterval", 30),
+            ("ContentType", "a/b"),
+            ("UserProperty", ("k", "v")),
+            ("UserProperty", ("k2", "v2")),
+            ("SubscriptionIdentifier", 7),
+            ("CorrelationData", b"\x01"),
+        ],
+        PacketTypes.CONNECT: [("ReceiveMaximum", 1024), ("SessionExpiryInterval", 60)],
+        PacketTypes.PUBACK: [("ReasonString", "quota")],
+    }
     for t, pairs in values.items():
         slow, quick = both(t, fast)
         for name, value in pairs:

@@ -19,6 +19,7 @@ Random kills rarely land in the short windows (sealing a segment, deleting
 a drained one), so a second test cuts the power at every single block write
 of a scenario that crosses them (tests/mpy/outbox_cutsweep.py).
 """
+
 import json
 import os
 import random
@@ -47,8 +48,9 @@ def _parse(log_text):
 
 def _cut(image, rng, log_path, seed):
     with open(log_path, "w") as log:
-        child = start_micropython(SCRIPT.stem, image, BLOCKS, "work", seed, cwd=image.parent,
-                                  stdout=log, stderr=subprocess.STDOUT)
+        child = start_micropython(
+            SCRIPT.stem, image, BLOCKS, "work", seed, cwd=image.parent, stdout=log, stderr=subprocess.STDOUT
+        )
         if rng.random() < 0.2:
             time.sleep(rng.uniform(0.0, 0.15))  # maybe while it is still opening (recovery)
         else:
@@ -136,9 +138,11 @@ def _power_cuts(tmp_path, runs, seed):
     # The runs did real work: several segments' worth, and cuts inside calls.
     assert len(returned) > 2 * 250 and acked_total > 250, (len(returned), acked_total)
     assert cut_mid_call > 5, cut_mid_call
-    print("power cuts: %d runs, flash mounted %d/%d, %d seqs appended, %d acked, %d cuts inside"
-          " a call, 0 lost, 0 resurrected, 0 seqs reused" % (runs, mounts, runs, len(returned),
-                                                            acked_total, cut_mid_call))
+    print(
+        "power cuts: %d runs, flash mounted %d/%d, %d seqs appended, %d acked, %d cuts inside"
+        " a call, 0 lost, 0 resurrected, 0 seqs reused"
+        % (runs, mounts, runs, len(returned), acked_total, cut_mid_call)
+    )
 
 
 def test_cut_at_every_block_write(tmp_path):

@@ -1,4 +1,5 @@
 """Unit tests of the protocol building blocks on CPython."""
+
 import hashlib
 import hmac
 import json
@@ -9,23 +10,26 @@ import pytest
 from protocol import canonical, credentials, hmac_sha256, messages, topics
 from protocol.errors import REASONS, Malformed, ProtocolError
 
-
 # --- canonical encoding ---------------------------------------------------
 
-@pytest.mark.parametrize("value, expected", [
-    ([], b"[]"),
-    ([None, True, False], b"[null,true,false]"),
-    ([0, -1, 2**40], b"[0,-1,1099511627776]"),
-    (("a", ["b", []]), b'["a",["b",[]]]'),
-    (["say \"hi\" \\ bye"], b'["say \\"hi\\" \\\\ bye"]'),
-    (["/"], b'["/"]'),
-    (["\n\t\x00\x7f"], b'["\\u000a\\u0009\\u0000\\u007f"]'),
-    (["张三"], b'["\\u5f20\\u4e09"]'),
-    (["\u00e9\uffff"], b'["\\u00e9\\uffff"]'),
-    (["😀"], b'["\\ud83d\\ude00"]'),
-    (["𠮷"], b'["\\ud842\\udfb7"]'),
-    (["\U0010ffff"], b'["\\udbff\\udfff"]'),
-])
+
+@pytest.mark.parametrize(
+    "value, expected",
+    [
+        ([], b"[]"),
+        ([None, True, False], b"[null,true,false]"),
+        ([0, -1, 2**40], b"[0,-1,1099511627776]"),
+        (("a", ["b", []]), b'["a",["b",[]]]'),
+        (['say "hi" \\ bye'], b'["say \\"hi\\" \\\\ bye"]'),
+        (["/"], b'["/"]'),
+        (["\n\t\x00\x7f"], b'["\\u000a\\u0009\\u0000\\u007f"]'),
+        (["张三"], b'["\\u5f20\\u4e09"]'),
+        (["\u00e9\uffff"], b'["\\u00e9\\uffff"]'),
+        (["😀"], b'["\\ud83d\\ude00"]'),
+        (["𠮷"], b'["\\ud842\\udfb7"]'),
+        (["\U0010ffff"], b'["\\udbff\\udfff"]'),
+    ],
+)
 def test_canonical_encoding(value, expected):
     assert canonical.encode(value) == expected
 
@@ -38,23 +42,23 @@ def test_canonical_refuses_other_types(value):
 
 def test_canonical_is_ascii_json_that_round_trips():
     rng = random.Random(7)
-    alphabet = "aZ09 \"\\/\n\t\x01\x7f\u00e9\u5f20\uffff\U0001f600\U00020bb7"
+    alphabet = 'aZ09 "\\/\n\t\x01\x7f\u00e9\u5f20\uffff\U0001f600\U00020bb7'
     for _ in range(300):
         text = "".join(rng.choice(alphabet) for _ in range(rng.randrange(12)))
-        value = [text, rng.randrange(-10**12, 10**12), [rng.random() < 0.5, None]]
+        value = [text, rng.randrange(-(10**12), 10**12), [rng.random() < 0.5, None]]
         out = canonical.encode(value)
         assert max(out, default=32) < 127 and min(out, default=32) >= 32
         if " " not in text:
             assert b" " not in out  # no separator spaces
         assert json.loads(out) == value
-        if "\n" not in text and "\t" not in text and "\x01" not in text \
-                and "\x7f" not in text:
+        if "\n" not in text and "\t" not in text and "\x01" not in text and "\x7f" not in text:
             # Without control characters it is exactly CPython's compact,
             # ensure_ascii JSON.
             assert out == json.dumps(value, separators=(",", ":")).encode()
 
 
 # --- HMAC-SHA256 ----------------------------------------------------------
+
 
 def test_hmac_matches_stdlib_for_random_keys_and_lengths():
     rng = random.Random(2104)
@@ -74,8 +78,7 @@ def test_hmac_matches_stdlib_for_random_keys_and_lengths():
 
 def test_hmac_rfc4231_case_2():
     mac = hmac_sha256.digest(b"Jefe", b"what do ya want for nothing?")
-    assert mac.hex() == ("5bdcc146bf60754e6a042426089575c7"
-                         "5a003f089d2739839dec58b964ec3843")
+    assert mac.hex() == ("5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843")
 
 
 def test_equal():
@@ -95,6 +98,7 @@ def test_equal():
 
 # --- topics ---------------------------------------------------------------
 
+
 @pytest.mark.parametrize("ident", ["a", "w01-a", "HALL_7", "x" * 32, "0-_Z"])
 def test_valid_ids(ident):
     assert topics.valid_id(ident)
@@ -103,8 +107,7 @@ def test_valid_ids(ident):
     assert topics.parse(name) == ("hall-1", ident, "rating")
 
 
-@pytest.mark.parametrize("ident", ["", "x" * 33, "+", "#", "a/b", "a b", "张",
-                                   "a+", "$SYS", None, 7])
+@pytest.mark.parametrize("ident", ["", "x" * 33, "+", "#", "a/b", "a b", "张", "a+", "$SYS", None, 7])
 def test_invalid_ids_never_make_topics(ident):
     assert not topics.valid_id(ident)
     with pytest.raises(ValueError):
@@ -118,10 +121,20 @@ def test_every_leaf_round_trips():
         assert topics.parse(topics.topic("h", "d", leaf)) == ("h", "d", leaf)
 
 
-@pytest.mark.parametrize("name", [
-    "hcp/v1/h/d", "hcp/v1/h/d/rating/x", "hcp/v2/h/d/rating", "hcp/v1/+/d/rating",
-    "hcp/v1/h/#", "hcp/v1/h/d/other", "hcp/v1//d/rating", "x/hcp/v1/h/d/ack", b"hcp",
-])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "hcp/v1/h/d",
+        "hcp/v1/h/d/rating/x",
+        "hcp/v2/h/d/rating",
+        "hcp/v1/+/d/rating",
+        "hcp/v1/h/#",
+        "hcp/v1/h/d/other",
+        "hcp/v1//d/rating",
+        "x/hcp/v1/h/d/ack",
+        b"hcp",
+    ],
+)
 def test_parse_refuses(name):
     with pytest.raises(Malformed):
         topics.parse(name)
@@ -134,6 +147,7 @@ def test_subscriptions():
 
 # --- credentials ----------------------------------------------------------
 
+
 def test_mqtt_password_derivation():
     key = bytes(range(32))
     want = hmac.new(key, b"hcp/v1 mqtt password", hashlib.sha256).hexdigest()[:32]
@@ -143,6 +157,7 @@ def test_mqtt_password_derivation():
 
 
 # --- messages -------------------------------------------------------------
+
 
 def test_sign_refuses_wrong_shapes():
     with pytest.raises(ProtocolError):

@@ -4,6 +4,7 @@ Profiles: "ci" (default, a few seconds) and "long" (`HYPOTHESIS_PROFILE=long`,
 for `make fuzz`). They are applied per test here, not loaded globally, so other
 test files keep their own settings.
 """
+
 import binascii
 import json
 import os
@@ -15,12 +16,10 @@ from hypothesis import strategies as st
 from protocol import hmac_sha256, messages, topics
 from protocol.errors import ProtocolError
 
+settings.register_profile("ci", max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 settings.register_profile(
-    "ci", max_examples=60, deadline=None,
-    suppress_health_check=[HealthCheck.too_slow])
-settings.register_profile(
-    "long", max_examples=5000, deadline=None,
-    suppress_health_check=[HealthCheck.too_slow])
+    "long", max_examples=5000, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
 PROFILE = settings.get_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 KEY = bytes(range(32))
@@ -35,15 +34,18 @@ scalar = st.one_of(st.none(), st.booleans(), any_int, text)
 part = st.lists(scalar, max_size=5)  # e.g. ["item", 240, 32, "<base64>"]
 
 BY_CODE = {
-    "s": text, "n": st.one_of(st.none(), text), "i": any_int, "b": st.booleans(),
-    "l": st.lists(st.one_of(part, scalar), max_size=4), "I": st.lists(any_int, max_size=5),
+    "s": text,
+    "n": st.one_of(st.none(), text),
+    "i": any_int,
+    "b": st.booleans(),
+    "l": st.lists(st.one_of(part, scalar), max_size=4),
+    "I": st.lists(any_int, max_size=5),
 }
 # Value rules that decode enforces after the signature (messages._check_values).
 RULES = {
     (messages.RATING, "seq"): st.integers(min_value=1, max_value=2**40),
     (messages.RATING, "level"): st.integers(min_value=1, max_value=5),
-    (messages.RATING, "reasons"): st.lists(st.sampled_from(messages.REASON_CODES),
-                                           max_size=5),
+    (messages.RATING, "reasons"): st.lists(st.sampled_from(messages.REASON_CODES), max_size=5),
     (messages.RATING, "cases"): st.integers(min_value=1, max_value=10**6),
     (messages.ACK, "seq"): st.integers(min_value=1, max_value=2**40),
 }
@@ -93,9 +95,9 @@ def test_random_body_with_a_valid_signature(body):
 
 json_value = st.recursive(
     st.one_of(scalar, st.floats(allow_nan=False)),
-    lambda inner: st.one_of(st.lists(inner, max_size=3),
-                            st.dictionaries(text, inner, max_size=2)),
-    max_leaves=12)
+    lambda inner: st.one_of(st.lists(inner, max_size=3), st.dictionaries(text, inner, max_size=2)),
+    max_leaves=12,
+)
 
 
 @PROFILE

@@ -6,6 +6,7 @@ The tests run in file order and share one board and one hostd: the board is
 first blank, then provisioned, provisioned again, cut off mid-provisioning
 and recovered.
 """
+
 import json
 import os
 import pty
@@ -17,13 +18,13 @@ from pathlib import Path
 import pytest
 import serial
 from click.testing import CliRunner
+from hostd_helpers import HostdProcess
+from hostd_support import make_home
 from PIL import Image
 
 from hostd import provision as provisioning
 from hostd.cli import cli
 from hostd.store import open_database
-from hostd_helpers import HostdProcess
-from hostd_support import make_home
 from simulator.supervisor import Supervisor
 
 MPREMOTE = str(Path(sys.executable).parent / "mpremote")
@@ -36,8 +37,7 @@ def hostd(home, *args):
 
 
 def mpremote(port, *args, timeout=30):
-    return subprocess.run([MPREMOTE, "connect", port, *args], capture_output=True, text=True,
-                          timeout=timeout)
+    return subprocess.run([MPREMOTE, "connect", port, *args], capture_output=True, text=True, timeout=timeout)
 
 
 @pytest.fixture(scope="module")
@@ -99,8 +99,18 @@ def test_provision_then_the_first_heartbeat_reaches_hostd(world):
 
 def test_a_second_provision_of_the_same_device_works(world):
     home, board = world["home"], world["board"]
-    result = hostd(home, "device", "provision", DEVICE, "--port", board.port,
-                   "--wifi-ssid", "大厅-2F", "--wifi-password", "pass word")
+    result = hostd(
+        home,
+        "device",
+        "provision",
+        DEVICE,
+        "--port",
+        board.port,
+        "--wifi-ssid",
+        "大厅-2F",
+        "--wifi-password",
+        "pass word",
+    )
     assert result.exit_code == 0, result.output
     assert "already holds this firmware" in result.output
     config = device_config(board)
@@ -129,6 +139,7 @@ def _cut_at(board, wanted, after=1):
             seen.append(detail)
             if len(seen) == after:
                 board.power_cycle()
+
     return hook
 
 
@@ -138,9 +149,10 @@ def test_power_cut_between_temp_write_and_rename_keeps_the_old_config(world):
     hostd(home, "device", "rotate-key", DEVICE, "--overlap-hours", "1")  # the new config differs
     db = open_database(home.db_path)
     readies = _readies(board)
-    with pytest.raises(Exception):
-        provisioning.provision(home, db, DEVICE, board.port, say=lambda text: None,
-                               hook=_cut_at(board, "config-tmp-written"))
+    with pytest.raises(Exception):  # noqa: B017 (whatever the cut serial link raises)
+        provisioning.provision(
+            home, db, DEVICE, board.port, say=lambda text: None, hook=_cut_at(board, "config-tmp-written")
+        )
     _wait_boot(board, readies)
     after = device_config(board)
     assert after == old  # the old config stands; the firmware deleted the .tmp at boot
@@ -148,8 +160,10 @@ def test_power_cut_between_temp_write_and_rename_keeps_the_old_config(world):
     result = hostd(home, "device", "provision", DEVICE, "--port", board.port)
     assert result.exit_code == 0, result.output
     new = device_config(board)
-    assert new["key"] != old["key"] and new["key"] == json.loads(
-        hostd(home, "device", "show-config", DEVICE).output)["key"]
+    assert (
+        new["key"] != old["key"]
+        and new["key"] == json.loads(hostd(home, "device", "show-config", DEVICE).output)["key"]
+    )
 
 
 def test_power_cut_during_the_firmware_write_then_reprovision_recovers(world):
@@ -161,21 +175,30 @@ def test_power_cut_during_the_firmware_write_then_reprovision_recovers(world):
     _wait_boot(board, readies)
     db = open_database(home.db_path)
     readies = _readies(board)
-    with pytest.raises(Exception):
-        provisioning.provision(home, db, DEVICE, board.port, say=lambda text: None,
-                               hook=_cut_at(board, "firmware-write", after=3))
+    with pytest.raises(Exception):  # noqa: B017 (whatever the cut serial link raises)
+        provisioning.provision(
+            home,
+            db,
+            DEVICE,
+            board.port,
+            say=lambda text: None,
+            hook=_cut_at(board, "firmware-write", after=3),
+        )
     _wait_boot(board, readies)
     assert device_config(board) == before  # the config was not touched yet
     done = mpremote(board.port, "romfs", "query")
     assert "Not a valid ROMFS" in done.stdout, done.stdout  # the header is written last
-    assert "no module named 'firmware" in (world["work"] / "flash" / "device.log").read_text(
-        errors="replace").lower()  # main.py found no firmware; the board stayed at the REPL
+    assert (
+        "no module named 'firmware"
+        in (world["work"] / "flash" / "device.log").read_text(errors="replace").lower()
+    )  # main.py found no firmware; the board stayed at the REPL
     result = hostd(home, "device", "provision", DEVICE, "--port", board.port)
     assert result.exit_code == 0, result.output
     assert "writing" in result.output and "[8/8]" in result.output
 
 
 # -- errors: one line, exit code != 0, nothing written ------------------------
+
 
 def _one_line_error(result, *words):
     assert result.exit_code != 0, result.output
@@ -186,15 +209,19 @@ def _one_line_error(result, *words):
 
 
 def test_a_port_that_does_not_exist(world):
-    _one_line_error(hostd(world["home"], "device", "provision", DEVICE, "--port", "/dev/ttyUSB99"),
-                    "no serial port /dev/ttyUSB99")
+    _one_line_error(
+        hostd(world["home"], "device", "provision", DEVICE, "--port", "/dev/ttyUSB99"),
+        "no serial port /dev/ttyUSB99",
+    )
 
 
 def test_a_busy_port(world):
     board = world["board"]
     with serial.Serial(board.port, exclusive=True):
-        _one_line_error(hostd(world["home"], "device", "provision", DEVICE, "--port", board.port),
-                        "is another program using it?")
+        _one_line_error(
+            hostd(world["home"], "device", "provision", DEVICE, "--port", board.port),
+            "is another program using it?",
+        )
 
 
 def test_a_board_without_micropython(world):
@@ -221,20 +248,27 @@ def test_an_unknown_and_a_revoked_device(world):
 
 def test_bad_options_are_one_line(world, tmp_path):
     home, port = world["home"], world["board"].port
-    _one_line_error(hostd(home, "device", "provision", DEVICE, "--port", port,
-                          "--tls-ca", str(tmp_path / "ca.pem")), "no CA file")
-    _one_line_error(hostd(home, "device", "provision", DEVICE, "--port", port,
-                          "--wifi-password", "x"), "--wifi-ssid")
+    _one_line_error(
+        hostd(home, "device", "provision", DEVICE, "--port", port, "--tls-ca", str(tmp_path / "ca.pem")),
+        "no CA file",
+    )
+    _one_line_error(
+        hostd(home, "device", "provision", DEVICE, "--port", port, "--wifi-password", "x"), "--wifi-ssid"
+    )
 
 
 def test_no_broker_says_what_to_run(world, tmp_path):
     home = make_home(tmp_path / "idle", hall=HALL)  # initialised, but `hostd run` is not running
     assert hostd(home, "device", "add", DEVICE, "--window", WINDOW).exit_code == 0
-    _one_line_error(hostd(home, "device", "provision", DEVICE, "--port", world["board"].port),
-                    "does not answer", "hostd --home")
+    _one_line_error(
+        hostd(home, "device", "provision", DEVICE, "--port", world["board"].port),
+        "does not answer",
+        "hostd --home",
+    )
 
 
 # -- replace: last, it revokes the device the tests above use ------------------
+
 
 def _black_pixels(image):
     return image.convert("L").histogram()[0]
@@ -251,6 +285,7 @@ def _red_pixels(board, path, box=(80, 84, 240, 116)):
 
 def test_replace_revokes_the_old_device_at_once_and_provisions_the_new_one(world):
     from hostd_support import Client
+
     from protocol.credentials import mqtt_password
 
     home, board, work = world["home"], world["board"], world["work"]

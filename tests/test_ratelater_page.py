@@ -1,5 +1,6 @@
 """The rate-later page in real headless Chromium (Playwright + Debian's chromium)
 against the real app served by uvicorn on a free port, with real SQLite."""
+
 import json
 import os
 import tempfile
@@ -8,10 +9,10 @@ from pathlib import Path
 
 import httpx
 import pytest
-from conftest import free_port
 from hostd_support import make_home
 from session_rows import add_device_rating, add_session, counted
 
+from conftest import free_port
 from hostd import links
 from hostd.context import Context
 from hostd.store import Store
@@ -20,8 +21,11 @@ from hostd.web.server import WebServer
 
 CHROMIUM = "/usr/bin/chromium"
 # Screenshots are taken on every run; UPDATE_SCREENS=1 writes them over docs/screens.
-SCREENS = (Path(__file__).resolve().parent.parent / "docs" / "screens"
-           if os.environ.get("UPDATE_SCREENS") else Path(tempfile.gettempdir()) / "hcp-screens")
+SCREENS = (
+    Path(__file__).resolve().parent.parent / "docs" / "screens"
+    if os.environ.get("UPDATE_SCREENS")
+    else Path(tempfile.gettempdir()) / "hcp-screens"
+)
 
 
 @pytest.fixture(scope="module")
@@ -41,9 +45,9 @@ def site(tmp_path_factory):
 @pytest.fixture(scope="module")
 def browser():
     if not os.path.exists(CHROMIUM):
-        pytest.fail("%s is missing: run `make install` (scripts/system-deps.sh installs chromium)"
-                    % CHROMIUM)
+        pytest.fail("%s is missing: run `make install` (scripts/system-deps.sh installs chromium)" % CHROMIUM)
     from playwright.sync_api import sync_playwright
+
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
         yield browser
@@ -52,8 +56,9 @@ def browser():
 
 @pytest.fixture
 def page(browser):
-    context = browser.new_context(viewport={"width": 390, "height": 780}, locale="zh-CN",
-                                  device_scale_factor=2)
+    context = browser.new_context(
+        viewport={"width": 390, "height": 780}, locale="zh-CN", device_scale_factor=2
+    )
     page = context.new_page()
     page.set_default_timeout(5000)
     yield page
@@ -67,8 +72,9 @@ def session(ctx, period=86400, created=None):
     """A new open session and its link (valid for the period)."""
     sid = "S%d-%04d" % (os.getpid(), next(_ids))
     created = created or int(time.time()) - 60
-    ctx.store.run(lambda db: add_session(db, sid, created, created + period,
-                                         item_name="不动产登记资料查询（个人）"))
+    ctx.store.run(
+        lambda db: add_session(db, sid, created, created + period, item_name="不动产登记资料查询（个人）")
+    )
     return sid, links.rate_url(ctx, sid, created + period)
 
 
@@ -81,7 +87,9 @@ def rating_row(ctx, sid):
     with ctx.store.read() as db:
         row = db.conn.execute(
             "SELECT channel, level, reasons, comment, details, client_addr FROM ratings"
-            " WHERE session_id = ? AND binding = 'session'", (sid,)).fetchone()
+            " WHERE session_id = ? AND binding = 'session'",
+            (sid,),
+        ).fetchone()
     return row
 
 
@@ -108,8 +116,10 @@ def test_rate_and_see_thanks(site, page):
     assert json.loads(details) == {"guide": "yes"}
     assert client == "127.0.0.1"
     with site.store.read() as db:
-        assert db.conn.execute("SELECT state FROM sessions WHERE session_id = ?",
-                               (sid,)).fetchone()[0] == "rated"
+        assert (
+            db.conn.execute("SELECT state FROM sessions WHERE session_id = ?", (sid,)).fetchone()[0]
+            == "rated"
+        )
 
 
 def test_bad_rating_needs_a_reason_or_text(site, page):
@@ -135,8 +145,7 @@ def test_comment_and_details_after_a_device_rating(site, page):
     page.goto(url)
     assert "非常满意" in page.text_content("#level") and "评价器" in page.text_content("body")
     assert page.query_selector("#rate") is None  # no second rating
-    for key, value in (("guide", "yes"), ("procedure", "fair"), ("materials", "no"),
-                       ("interface", "yes")):
+    for key, value in (("guide", "yes"), ("procedure", "fair"), ("materials", "no"), ("interface", "yes")):
         page.check("input[name=%s][value='%s']" % (key, value))
     page.fill("textarea[name=improve]", "希望增加自助填表机")
     page.fill("textarea[name=comment]", "整体满意")
@@ -146,8 +155,13 @@ def test_comment_and_details_after_a_device_rating(site, page):
     assert "补充意见" in page.text_content("#thanks")
     channel, level, _reasons, comment, details, _client = rating_row(site, sid)
     assert (channel, level, comment) == ("device", 5, "整体满意")
-    assert json.loads(details) == {"guide": "yes", "procedure": "fair", "materials": "no",
-                                   "interface": "yes", "improve": "希望增加自助填表机"}
+    assert json.loads(details) == {
+        "guide": "yes",
+        "procedure": "fair",
+        "materials": "no",
+        "interface": "yes",
+        "improve": "希望增加自助填表机",
+    }
     assert page.query_selector("#more") is None  # once
 
 
@@ -178,9 +192,12 @@ def test_tampered_link(site, page):
     _sid, url = session(site)
     token = url.rsplit("/", 1)[1]
     expiry, sid, signature = token.split(".")
-    for bad in ("%s.%s.%s" % (expiry, sid + "0", signature),  # another session
-                "%s.%s.%s" % ("zzzzzz", sid, signature),  # a longer life
-                token[:-4], "nonsense"):
+    for bad in (
+        "%s.%s.%s" % (expiry, sid + "0", signature),  # another session
+        "%s.%s.%s" % ("zzzzzz", sid, signature),  # a longer life
+        token[:-4],
+        "nonsense",
+    ):
         response = page.goto(url.rsplit("/", 1)[0] + "/" + bad)
         assert response.status == 400
         assert "链接无效" in page.text_content("#message")
@@ -198,8 +215,9 @@ def test_expired_link(site, page):
 
 def test_period_over_and_unknown_session(site, page):
     sid, url = session(site)
-    site.store.run(lambda db: db.conn.execute(
-        "UPDATE sessions SET state = 'defaulted' WHERE session_id = ?", (sid,)))
+    site.store.run(
+        lambda db: db.conn.execute("UPDATE sessions SET state = 'defaulted' WHERE session_id = ?", (sid,))
+    )
     response = page.goto(url)
     assert response.status == 410 and "评价期已结束" in page.text_content("#message")
     ghost = links.rate_url(site, "no-such-session", int(time.time()) + 600)
@@ -218,8 +236,11 @@ def test_posts_are_csrf_safe(site):
         client.get("/r/%s" % token)
         cookie = client.cookies.get("hcp_csrf")
         assert cookie
-        answer = client.post("/r/%s/rate" % token, data={"level": "5", "csrf": cookie},
-                             headers={"Origin": "http://evil.example"})
+        answer = client.post(
+            "/r/%s/rate" % token,
+            data={"level": "5", "csrf": cookie},
+            headers={"Origin": "http://evil.example"},
+        )
         assert answer.status_code == 403
         answer = client.post("/r/%s/rate" % token, data={"level": "5", "csrf": cookie + "x"})
         assert answer.status_code == 403

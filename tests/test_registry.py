@@ -1,4 +1,5 @@
 """The device registry on real SQLite: add, list, revoke, rotate, key cache."""
+
 import subprocess
 import sys
 import threading
@@ -6,6 +7,7 @@ import time
 from pathlib import Path
 
 import pytest
+from hostd_helpers import rating_fields
 
 from hostd import registry
 from hostd.registry import (
@@ -19,7 +21,6 @@ from hostd.registry import (
 from hostd.store import Store, open_database
 from protocol import messages
 from protocol.errors import BadSignature
-from hostd_helpers import rating_fields
 
 
 @pytest.fixture
@@ -140,8 +141,10 @@ def test_key_cache_sees_a_revoke_from_another_process_once_it_returns(store, tmp
     assert cache.keys("w01-a") == [key]
     # The CLI is another process: this one's own registry writes are not
     # counted, only the commit and the wait before `revoke` returns.
-    script = ("import sys; from hostd import registry; from hostd.store import open_database;"
-              " registry.revoke_device(open_database(sys.argv[1]), 'w01-a')")
+    script = (
+        "import sys; from hostd import registry; from hostd.store import open_database;"
+        " registry.revoke_device(open_database(sys.argv[1]), 'w01-a')"
+    )
     done = threading.Event()
 
     def busy():  # keep the cache fresh meanwhile, as a busy collector does
@@ -152,8 +155,11 @@ def test_key_cache_sees_a_revoke_from_another_process_once_it_returns(store, tmp
     thread = threading.Thread(target=busy)
     thread.start()
     try:
-        subprocess.run([sys.executable, "-c", script, str(tmp_path / "hostd.db")], check=True,
-                       cwd=str(Path(registry.__file__).parents[1]))
+        subprocess.run(
+            [sys.executable, "-c", script, str(tmp_path / "hostd.db")],
+            check=True,
+            cwd=str(Path(registry.__file__).parents[1]),
+        )
         assert cache.keys("w01-a") == []  # the first lookup after the command returned
     finally:
         done.set()
@@ -181,8 +187,7 @@ def test_key_cache_ignores_commits_that_do_not_touch_devices(store):
     cache = KeyCache(store)
     assert cache.keys("w01-a") == [key]
     reloads = cache.reloads
-    store.run(lambda db: db.execute(
-        "INSERT INTO rejections VALUES ('w01-a', 'malformed', 1, 0, 0, '')"))
+    store.run(lambda db: db.execute("INSERT INTO rejections VALUES ('w01-a', 'malformed', 1, 0, 0, '')"))
     assert cache.keys("w01-a") == [key]
     assert cache.reloads == reloads
     cache.close()

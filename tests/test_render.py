@@ -1,4 +1,5 @@
 """hostd/render.py: 1-bit parts the device blits, wrapping, cache, font choice."""
+
 import json
 
 import pytest
@@ -19,8 +20,7 @@ def renderer():
 def ink(part):
     w, h, data = render.unpack(part)
     stride = (w + 7) // 8
-    return [[bool(data[y * stride + x // 8] & (0x80 >> (x % 8))) for x in range(w)]
-            for y in range(h)]
+    return [[bool(data[y * stride + x // 8] & (0x80 >> (x % 8))) for x in range(w)] for y in range(h)]
 
 
 def test_the_installed_cjk_font_is_found_and_a_bad_path_is_one_line(tmp_path):
@@ -35,7 +35,7 @@ def test_a_long_item_name_wraps_to_two_lines_with_an_ellipsis(renderer):
     lines = render.wrap(LONG, font, render.ITEM_BOX[0], 2)
     assert len(lines) == 2 and lines[1].endswith(render.ELLIPSIS)
     assert all(font.getlength(line) <= render.ITEM_BOX[0] for line in lines)
-    assert "".join(lines)[:-1] == LONG[:len("".join(lines)) - 1]  # nothing skipped
+    assert "".join(lines)[:-1] == LONG[: len("".join(lines)) - 1]  # nothing skipped
     assert render.wrap("户口迁移", font, 300, 2) == ["户口迁移"]
     name, w, h, _ = renderer.item(LONG)
     assert name == "item" and w <= 300 and 30 < h <= 48  # two lines of ink in the box
@@ -69,8 +69,22 @@ def test_text_parts_are_cached_per_item_and_staff():
 def test_the_device_decodes_a_session_message_from_the_host(renderer, tmp_path):
     key = bytes(range(32))
     parts = renderer.session_parts(LONG, "欧阳娜娜", "http://192.168.1.10:8080/r/s0123456789ab")
-    fields = [1, "S", "w07-a", "s0123456789ab", "A001", LONG[:40], "s1", "欧阳娜娜", "0042", 3,
-              120, "http://192.168.1.10:8080/r/s0123456789ab", 1795248000, parts]
+    fields = [
+        1,
+        "S",
+        "w07-a",
+        "s0123456789ab",
+        "A001",
+        LONG[:40],
+        "s1",
+        "欧阳娜娜",
+        "0042",
+        3,
+        120,
+        "http://192.168.1.10:8080/r/s0123456789ab",
+        1795248000,
+        parts,
+    ]
     wire = messages.sign(key, fields)
     assert len(wire) < messages.MAX_HOST_MESSAGE
     path = tmp_path / "session.wire"

@@ -1,14 +1,15 @@
 """`hostd report` in xlsx, csv and pdf, and the supervisors' CLI commands."""
+
 import csv
 import subprocess
 
 import pytest
+from hostd_support import hostd, make_home
 from openpyxl import load_workbook
+from workorder_fixtures import T0, add_rating, hall_db, served_and_rated
 
 from hostd import stats
-from hostd_support import hostd, make_home
 from hostd.store import open_database
-from workorder_fixtures import T0, add_rating, hall_db, served_and_rated
 
 
 @pytest.fixture(scope="module")
@@ -19,8 +20,9 @@ def home(tmp_path_factory):
         for i in range(12):
             served_and_rated(db, "a%d" % i, "1", "s1", 5 if i % 3 else 4, T0 + 3600 * i)
         for i in range(6):
-            served_and_rated(db, "b%d" % i, "2", "s2", 3, T0 + 30 * 86400 + 3600 * i,
-                             item=("I02", "社保卡补办"))
+            served_and_rated(
+                db, "b%d" % i, "2", "s2", 3, T0 + 30 * 86400 + 3600 * i, item=("I02", "社保卡补办")
+            )
         db.bad = served_and_rated(db, "c1", "3", "s3", 1, T0 + 86400, channel="qr")
         add_rating(db, 2, T0 + 2 * 86400, window="3")
     db.conn.close()
@@ -87,17 +89,16 @@ def test_report_files(home, tmp_path, fmt):
     else:
         assert out.read_bytes()[:5] == b"%PDF-"
         png = tmp_path / "page"
-        subprocess.run(["pdftoppm", "-png", "-r", "60", "-f", "1", "-l", "1", str(out), str(png)],
-                       check=True)
-        text = subprocess.run(["pdftotext", str(out), "-"], capture_output=True, text=True,
-                              check=True).stdout
+        subprocess.run(["pdftoppm", "-png", "-r", "60", "-f", "1", "-l", "1", str(out), str(png)], check=True)
+        text = subprocess.run(["pdftotext", str(out), "-"], capture_output=True, text=True, check=True).stdout
         assert "好差评" in text and "好评率" in text and "张三" in text
 
 
 def test_monthly_report_and_bad_month(home, tmp_path):
     out = tmp_path / "nov.csv"
-    ok = hostd(home, "report", "--quarter", "2026Q4", "--month", "2026-11", "--format", "csv",
-               "--out", str(out))
+    ok = hostd(
+        home, "report", "--quarter", "2026Q4", "--month", "2026-11", "--format", "csv", "--out", str(out)
+    )
     assert ok.exit_code == 0, ok.output
     text = out.read_text(encoding="utf-8-sig")
     assert "2026年11月" in text and "按周趋势" in text

@@ -10,16 +10,17 @@
 3. Client ids (`#`, `+`, empty, 64 KB) and a client-id takeover against the
    broker config hostd writes: tests/test_chaos_clientid.py.
 """
+
 import os
 import time
 
 import pytest
-
 from chaos.mutate import flips, rating, seeded, truncations, wrong_key
+from hostd_helpers import SigningDevice, sql_rows, wait_for
+
 from hostd import clock, registry
 from hostd.collector import Collector, HostMac
 from hostd.store import Store
-from hostd_helpers import SigningDevice, sql_rows, wait_for
 from protocol import messages, topics
 from protocol.errors import ProtocolError
 
@@ -61,8 +62,10 @@ def test_ten_thousand_messages_every_byte_flipped():
     started = time.monotonic()
     variants, accepted = _tampered_rejected(10000, seed=88)
     assert accepted == 0, "%d of %d tampered messages accepted" % (accepted, variants)
-    print("tampered: %d variants of 10000 ratings, %d accepted, %.0f s"
-          % (variants, accepted, time.monotonic() - started))
+    print(
+        "tampered: %d variants of 10000 ratings, %d accepted, %.0f s"
+        % (variants, accepted, time.monotonic() - started)
+    )
 
 
 @pytest.fixture
@@ -76,8 +79,7 @@ def hall(tmp_path, mosquitto):
         # No per-device rate limit here: these tests send hundreds of tampered
         # messages at once, and must see each one refused for what it is
         # (test_chaos_flood covers the limit).
-        state["collector"] = Collector(state["store"], "127.0.0.1", mosquitto.port,
-                                       device_rate=None)
+        state["collector"] = Collector(state["store"], "127.0.0.1", mosquitto.port, device_rate=None)
         assert state["collector"].start(10)
         return state["collector"]
 
@@ -88,8 +90,18 @@ def hall(tmp_path, mosquitto):
         return start()
 
     start()
-    yield type("Hall", (), dict(state=state, key=key, other_key=other_key, path=str(path),
-                                port=mosquitto.port, restart=staticmethod(restart)))
+    yield type(
+        "Hall",
+        (),
+        dict(
+            state=state,
+            key=key,
+            other_key=other_key,
+            path=str(path),
+            port=mosquitto.port,
+            restart=staticmethod(restart),
+        ),
+    )
     state["collector"].stop()
     state["store"].close()
 
@@ -143,8 +155,9 @@ def test_replays_after_restart_and_thirty_days_are_not_stored(hall, tmp_path, mo
             # the bytes are pinned to the device by topic and signature
             for wire in wires[:10]:
                 dev.publish(wire, device="d-other")
-            assert sql_rows(hall.path, "SELECT device_id, seq, level, received_at FROM ratings"
-                            ) == first, label
+            assert sql_rows(hall.path, "SELECT device_id, seq, level, received_at FROM ratings") == first, (
+                label
+            )
 
         hall.restart()
         replay_all("after restart")

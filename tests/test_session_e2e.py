@@ -6,18 +6,19 @@ API call -> the panel shows the item and staff parts that hostd/render.py made
 -> press -> the rating is bound to the session and to every case of the batch
 -> a second press adds no counted rating -> staff off duty -> 暂停服务.
 """
+
 import json
 import time
 
 import httpx
 import paho.mqtt.client as mqtt
 import pytest
+from hostd_helpers import HostdProcess, db_rows, wait_for
+from hostd_support import hostd, make_home
 
 from conftest import mosquitto_binary
 from hostd import render
 from hostd.web.api import ensure_token
-from hostd_helpers import HostdProcess, db_rows, wait_for
-from hostd_support import hostd, make_home
 from protocol import messages, topics
 from simulator.device import SimDevice
 
@@ -51,10 +52,12 @@ class Retained:
 
     def __init__(self, home, key):
         from protocol.credentials import mqtt_password
+
         self.key = key
         self.got = []
-        self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="t-retained-%d"
-                                  % time.time_ns())
+        self.client = mqtt.Client(
+            mqtt.CallbackAPIVersion.VERSION2, client_id="t-retained-%d" % time.time_ns()
+        )
         self.client.username_pw_set(DEVICE, mqtt_password(key))
         self.client.on_message = lambda c, u, m: self.got.append((m.retain, m.payload))
         self.client.connect("127.0.0.1", home.config()["broker"]["port"])
@@ -63,8 +66,9 @@ class Retained:
 
     def last(self, timeout=5):
         wait_for(lambda: self.got, timeout)
-        return messages.decode(self.got[-1][1], [self.key], DEVICE, messages.MAX_HOST_MESSAGE), \
-            self.got[-1][0]
+        return messages.decode(self.got[-1][1], [self.key], DEVICE, messages.MAX_HOST_MESSAGE), self.got[-1][
+            0
+        ]
 
     def close(self):
         self.client.disconnect()
@@ -79,14 +83,16 @@ def hall(tmp_path):
     added = hostd(home, "staff", "add", "s1", "--name", "张三丰", "--staff-no", "0042")
     assert added.exit_code == 0, added.output
     device = SimDevice(tmp_path / "flash", DEVICE)
-    device.write_config({**config, "heartbeat_s": 5, "response_interval_ms": 300,
-                         "thanks_ms": 300})
+    device.write_config({**config, "heartbeat_s": 5, "response_interval_ms": 300, "thanks_ms": 300})
     daemon = HostdProcess(home)
     device.start(record_panel=True)
     try:
         assert device.wait_ready(30), device.log_text()
-        wait_for(lambda: db_rows(home, "SELECT online FROM fleet WHERE device_id = ?",
-                                 (DEVICE,)) == [(1,)], 30, 0.1)
+        wait_for(
+            lambda: db_rows(home, "SELECT online FROM fleet WHERE device_id = ?", (DEVICE,)) == [(1,)],
+            30,
+            0.1,
+        )
         yield home, device, bytes.fromhex(config["key"])
     finally:
         device.stop()
@@ -96,19 +102,36 @@ def hall(tmp_path):
 def wait_shown(home, device, item_part, staff_part, timeout=5):
     panel = device.board.panel
     try:
-        wait_for(lambda: region_match(panel, item_part, ITEM_BOX) > 0.99
-                 and region_match(panel, staff_part, STAFF_BOX) > 0.99, timeout, 0.02)
+        wait_for(
+            lambda: (
+                region_match(panel, item_part, ITEM_BOX) > 0.99
+                and region_match(panel, staff_part, STAFF_BOX) > 0.99
+            ),
+            timeout,
+            0.02,
+        )
     except TimeoutError:
         device.screenshot(str(home.path / "session.png"))
-        pytest.fail("panel: item %.3f staff %.3f (see %s)\n%s" % (
-            region_match(panel, item_part, ITEM_BOX), region_match(panel, staff_part, STAFF_BOX),
-            home.path / "session.png", device.log_text()[-2000:]))
+        pytest.fail(
+            "panel: item %.3f staff %.3f (see %s)\n%s"
+            % (
+                region_match(panel, item_part, ITEM_BOX),
+                region_match(panel, staff_part, STAFF_BOX),
+                home.path / "session.png",
+                device.log_text()[-2000:],
+            )
+        )
 
 
 def api(home, method, path, body=None):
     port = home.config()["web"]["port"]
-    return httpx.request(method, "http://127.0.0.1:%d/api/v1%s" % (port, path), json=body,
-                         headers={"Authorization": "Bearer " + ensure_token(home)}, timeout=10)
+    return httpx.request(
+        method,
+        "http://127.0.0.1:%d/api/v1%s" % (port, path),
+        json=body,
+        headers={"Authorization": "Bearer " + ensure_token(home)},
+        timeout=10,
+    )
 
 
 def test_session_screen_press_batch_and_pause(hall):
@@ -121,9 +144,18 @@ def test_session_screen_press_batch_and_pause(hall):
     time.sleep(0.5)
 
     t0 = time.monotonic()
-    answer = api(home, "POST", "/sessions", {
-        "window": WINDOW, "item_code": "A001", "item_name": ITEM, "staff_id": "s1",
-        "cases": [{"case_id": "c-1"}, {"case_id": "c-2"}, {"case_id": "c-3"}]})
+    answer = api(
+        home,
+        "POST",
+        "/sessions",
+        {
+            "window": WINDOW,
+            "item_code": "A001",
+            "item_name": ITEM,
+            "staff_id": "s1",
+            "cases": [{"case_id": "c-1"}, {"case_id": "c-2"}, {"case_id": "c-3"}],
+        },
+    )
     assert answer.status_code == 201, answer.text
     out = answer.json()
     session_id = out["session_id"]
@@ -132,18 +164,18 @@ def test_session_screen_press_batch_and_pause(hall):
     wait_shown(home, device, item_part, staff_part)
     latency = time.monotonic() - t0
     assert latency < 1.0, "the device showed the session after %.2f s" % latency
-    print("API call -> item and staff on the panel: %.0f ms; session message %d bytes"
-          % (latency * 1000, out["message_bytes"]))
+    print(
+        "API call -> item and staff on the panel: %.0f ms; session message %d bytes"
+        % (latency * 1000, out["message_bytes"])
+    )
 
     device.press(1)  # 非常满意
     wait_for(lambda: db_rows(home, "SELECT COUNT(*) FROM ratings")[0][0] == 1, 10, 0.05)
     rows = db_rows(home, "SELECT level, session_id, binding, cases FROM ratings")
     assert rows == [(5, session_id, "session", 3)]
-    state = db_rows(home, "SELECT state, rating_id FROM sessions WHERE session_id = ?",
-                    (session_id,))
+    state = db_rows(home, "SELECT state, rating_id FROM sessions WHERE session_id = ?", (session_id,))
     assert state[0][0] == "rated" and state[0][1] is not None
-    cases = db_rows(home, "SELECT case_id FROM session_cases WHERE session_id = ? ORDER BY 1",
-                    (session_id,))
+    cases = db_rows(home, "SELECT case_id FROM session_cases WHERE session_id = ? ORDER BY 1", (session_id,))
     assert cases == [("c-1",), ("c-2",), ("c-3",)]
     got = api(home, "GET", "/sessions/%s" % session_id).json()
     assert got["state"] == "rated" and got["rating_level"] == 5 and len(got["cases"]) == 3
@@ -175,14 +207,19 @@ def test_session_screen_press_batch_and_pause(hall):
             for x in range(96, 224, 2):
                 reds += panel.rgb(x, y)[0] > 120 and panel.rgb(x, y)[1] < 60
         return reds > 30
+
     wait_for(paused_shown, 5, 0.05)
 
 
 def test_a_two_line_item_name_reaches_the_panel(hall):
     home, device, _key = hall
     renderer = render.Renderer()
-    answer = api(home, "POST", "/sessions", {"window": WINDOW, "item_code": "B002",
-                                             "item_name": LONG_ITEM, "staff_id": "s1"})
+    answer = api(
+        home,
+        "POST",
+        "/sessions",
+        {"window": WINDOW, "item_code": "B002", "item_name": LONG_ITEM, "staff_id": "s1"},
+    )
     assert answer.status_code == 201, answer.text
     assert answer.json()["message_bytes"] < messages.MAX_HOST_MESSAGE
     wait_shown(home, device, renderer.item(LONG_ITEM), renderer.staff("张三丰"))
@@ -190,8 +227,7 @@ def test_a_two_line_item_name_reaches_the_panel(hall):
 
 def test_cli_says_how_to_start_hostd_when_it_is_not_running(tmp_path):
     home = make_home(tmp_path / "home")
-    result = hostd(home, "session", "start", "--window", "07", "--item-code", "A",
-                   "--item-name", "户口迁移")
+    result = hostd(home, "session", "start", "--window", "07", "--item-code", "A", "--item-name", "户口迁移")
     assert result.exit_code == 1
     assert "hostd is not running" in result.output and "run`" in result.output
     assert "Traceback" not in result.output

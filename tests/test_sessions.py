@@ -1,10 +1,12 @@
 """Sessions, staff and duty, and the binding of ratings (one service, one rating),
 on a real SQLite file through hostd.store.open_database."""
+
 import json
 
 import pytest
 
-from hostd import binding, config as config_schema, sessions, staff
+from hostd import binding, sessions, staff
+from hostd import config as config_schema
 from hostd.store import insert_rating, open_database
 from protocol import messages
 
@@ -18,8 +20,10 @@ def db(tmp_path):
     db = open_database(tmp_path / "hostd.db")
     with db.conn:
         for device, window in (("w07-a", "07"), ("w08-a", "08")):
-            db.execute("INSERT INTO devices (device_id, hall, window, key_hex, created_at)"
-                       " VALUES (?, ?, ?, ?, 0)", [device, HALL, window, "00" * 32])
+            db.execute(
+                "INSERT INTO devices (device_id, hall, window, key_hex, created_at) VALUES (?, ?, ?, ?, 0)",
+                [device, HALL, window, "00" * 32],
+            )
         staff.add_staff(db, "s1", "张三", "0042", NOW)
         staff.add_staff(db, "s2", "李四", "0043", NOW)
         staff.add_window(db, HALL, "09", "无设备窗口")
@@ -32,14 +36,15 @@ def start(db, window="07", cases=(), staff_id="s1", now=NOW, item="户口迁移"
         return sessions.create(db, CONFIG, HALL, window, "A001", item, staff_id, cases, now)
 
 
-def rate(db, seq, session=None, device="w07-a", level=5, staff_id="s1", t=NOW, synced=True,
-         received=None):
+def rate(db, seq, session=None, device="w07-a", level=5, staff_id="s1", t=NOW, synced=True, received=None):
     fields = [1, "R", device, seq, session, level, [], 1, staff_id, t, synced]
     wire = messages.sign(b"k" * 32, fields)
     with db.conn:
         insert_rating(db, messages.as_dict(fields), wire, HALL, received or t + 1)
-    return db.execute("SELECT session_id, binding, matched_offline FROM ratings"
-                      " WHERE device_id = ? AND seq = ?", [device, seq]).fetchone()
+    return db.execute(
+        "SELECT session_id, binding, matched_offline FROM ratings WHERE device_id = ? AND seq = ?",
+        [device, seq],
+    ).fetchone()
 
 
 def test_a_batch_session_is_rated_once_for_every_case(db):
@@ -61,12 +66,15 @@ def test_a_session_without_case_ids_is_its_own_case(db):
     assert s["case_list"] == [{"case_id": s["session_id"], "visit": 1}]
 
 
-@pytest.mark.parametrize("kwargs, error", [
-    ({"window": "99"}, staff.UnknownWindow),
-    ({"window": "09"}, staff.NoDevice),
-    ({"item": "  "}, staff.EmptyItemName),
-    ({"staff_id": "nobody"}, staff.UnknownStaff),
-])
+@pytest.mark.parametrize(
+    "kwargs, error",
+    [
+        ({"window": "99"}, staff.UnknownWindow),
+        ({"window": "09"}, staff.NoDevice),
+        ({"item": "  "}, staff.EmptyItemName),
+        ({"staff_id": "nobody"}, staff.UnknownStaff),
+    ],
+)
 def test_bad_requests_say_why(db, kwargs, error):
     with pytest.raises(error) as caught:
         start(db, **kwargs)
@@ -111,8 +119,7 @@ def test_an_offline_rating_stays_window_level_when_ambiguous_or_unrelated(db):
 def test_an_unsynced_offline_rating_uses_the_host_arrival_window(db):
     rate(db, 1, None, t=5, synced=False, received=NOW - 100)  # before any session
     s = start(db, now=NOW)
-    assert rate(db, 2, None, t=7, synced=False, received=NOW + 600)[:2] == (s["session_id"],
-                                                                             "session")
+    assert rate(db, 2, None, t=7, synced=False, received=NOW + 600)[:2] == (s["session_id"], "session")
 
 
 def test_duty_moves_a_staff_member_and_logs_it(db):

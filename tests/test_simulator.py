@@ -6,6 +6,7 @@ the simulator's pseudo-terminal. The tests run in file order: the first ones
 need the firmware running; the mpremote ones leave it at the REPL, as on a
 real board.
 """
+
 import json
 import re
 import subprocess
@@ -37,7 +38,12 @@ class Sim:
         self.t0 = time.monotonic()
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "simulator", "--flash", str(flash), "--stdin"],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, bufsize=1)
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            bufsize=1,
+        )
         threading.Thread(target=self._collect, args=(self.proc.stdout, self.lines), daemon=True).start()
         threading.Thread(target=self._collect, args=(self.proc.stderr, self.errors), daemon=True).start()
 
@@ -74,10 +80,17 @@ def world(tmp_path_factory):
     work = tmp_path_factory.mktemp("sim")
     broker = Mosquitto(work).start()
     flash = work / "flash"
-    SimDevice(flash).write_config({
-        "device_id": DEVICE, "hall": HALL, "window": "07", "key": KEY,
-        "broker_host": "127.0.0.1", "broker_port": broker.port, "heartbeat_s": 5,
-    })
+    SimDevice(flash).write_config(
+        {
+            "device_id": DEVICE,
+            "hall": HALL,
+            "window": "07",
+            "key": KEY,
+            "broker_host": "127.0.0.1",
+            "broker_port": broker.port,
+            "heartbeat_s": 5,
+        }
+    )
     got = []
     client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2)
     client.on_message = lambda c, u, m: got.append((m.topic, m.payload))
@@ -131,9 +144,25 @@ def test_a_press_from_the_script_shows_the_thanks_screen(world):
     sim, got = world["sim"], world["got"]
     status = f"hcp/v1/{HALL}/{DEVICE}/status"
     assert wait_for(lambda: any(t == status and b'"online"' in p for t, p in got), 15), got
-    session = messages.sign(bytes.fromhex(KEY), [
-        messages.VERSION, messages.SESSION, DEVICE, "sess-1", "A001", "户口迁移", "s1", "张三", "0042",
-        1, 120, "https://example.org/q", int(time.time()), []])
+    session = messages.sign(
+        bytes.fromhex(KEY),
+        [
+            messages.VERSION,
+            messages.SESSION,
+            DEVICE,
+            "sess-1",
+            "A001",
+            "户口迁移",
+            "s1",
+            "张三",
+            "0042",
+            1,
+            120,
+            "https://example.org/q",
+            int(time.time()),
+            [],
+        ],
+    )
     world["mqtt"].publish(f"hcp/v1/{HALL}/{DEVICE}/session", session, 1)
     time.sleep(0.8)  # the session screen is drawn
     shot = world["work"] / "thanks.png"

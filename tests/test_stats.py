@@ -1,8 +1,9 @@
 """好差评统计 over a small hall: every rate checked against a count by hand."""
+
 import pytest
+from workorder_fixtures import T0, add_rating, add_session, hall_db, served_and_rated
 
 from hostd import stats, workorders
-from workorder_fixtures import T0, add_rating, add_session, hall_db, served_and_rated
 
 DAY = 86400
 
@@ -56,8 +57,14 @@ def test_rectify_rate_counts_only_on_time(db):
     with db.conn:
         on_time = orders[db.bad1]
         workorders.move(db, on_time["order_id"], "contacted", "sup", now=on_time["opened_at"] + 60)
-        workorders.move(db, on_time["order_id"], "explained", "sup", explanation="诉求不合理",
-                        now=on_time["opened_at"] + 120)
+        workorders.move(
+            db,
+            on_time["order_id"],
+            "explained",
+            "sup",
+            explanation="诉求不合理",
+            now=on_time["opened_at"] + 120,
+        )
         late = orders[db.bad2]
         for state, kw in (("contacted", {}), ("rectifying", {}), ("replied", {"reply": "已整改"})):
             workorders.move(db, late["order_id"], state, "sup", now=late["done_due"] + 1, **kw)
@@ -102,15 +109,21 @@ def test_filters(db):
 
 def test_queries_use_the_indexes(db):
     start, end = stats.period("2026Q4")
-    plan = " ".join(str(r) for r in db.execute(
-        "EXPLAIN QUERY PLAN SELECT COUNT(*) FROM ratings INDEXED BY ratings_stats"
-        " WHERE received_at >= ? AND received_at < ?", (start, end)).fetchall())
+    plan = " ".join(
+        str(r)
+        for r in db.execute(
+            "EXPLAIN QUERY PLAN SELECT COUNT(*) FROM ratings INDEXED BY ratings_stats"
+            " WHERE received_at >= ? AND received_at < ?",
+            (start, end),
+        ).fetchall()
+    )
     assert "COVERING INDEX ratings_stats" in plan
 
 
 def test_quarterly_ranking_with_configurable_weights(db):
     from hostd import ranking
     from hostd.config import defaults
+
     config = defaults()
     config["ranking"]["min_ratings"] = 1
     rows = ranking.ranking(db, "2026Q4", by="staff", config=config)
@@ -120,8 +133,16 @@ def test_quarterly_ranking_with_configurable_weights(db):
     s1, s3 = ({r["key"]: r for r in rows}[k] for k in ("s1", "s3"))
     w = ranking.weights(config)
     assert w == {"good": 40, "bad": 20, "active": 20, "rectify": 20}
-    expect_s1 = 100 * (40 * s1["good_rate"] + 20 * (1 - s1["bad_rate"]) + 20 * s1["active_rate"]
-                       + 20 * s1["rectify_rate"]) / 100
+    expect_s1 = (
+        100
+        * (
+            40 * s1["good_rate"]
+            + 20 * (1 - s1["bad_rate"])
+            + 20 * s1["active_rate"]
+            + 20 * s1["rectify_rate"]
+        )
+        / 100
+    )
     assert s1["score"] == round(expect_s1, 2)
     assert [r["rank"] for r in rows] == [1, 2] and rows[0]["score"] >= rows[1]["score"]
     # weights decide: only 主动评价率 counts -> s1 (4/5 > 2/3) first

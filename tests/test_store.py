@@ -1,15 +1,16 @@
 """The durable store on a real SQLite file: group commit, ordering, duplicates."""
+
 import sqlite3
 import threading
 
 import pytest
 import sqlite_utils
+from hostd_helpers import rating_fields
+from hostd_helpers import sql_rows as rows
 
 from hostd import schema
 from hostd.store import DUPLICATE, REPLAYED, STORED, Store, StoreClosed, open_database
 from protocol import messages
-from hostd_helpers import rating_fields
-from hostd_helpers import sql_rows as rows
 
 KEY = bytes(range(32))
 
@@ -44,8 +45,9 @@ def test_group_commit_batches_many_ops_into_few_commits(tmp_path):
     store.submit(lambda db: gate.wait(10))
     for seq in range(1, 301):
         fields, wire = wire_for(seq)
-        store.store_rating(fields, wire, "h1",
-                           lambda r, e: (results.append((r, e)), len(results) == 300 and done.set()))
+        store.store_rating(
+            fields, wire, "h1", lambda r, e: (results.append((r, e)), len(results) == 300 and done.set())
+        )
     commits_before = store.commits
     gate.set()
     assert done.wait(20)
@@ -100,8 +102,10 @@ def test_unique_device_seq_is_enforced_by_the_schema(store):
     store.store_rating(fields, wire, "h1")
 
     def second_insert(db):
-        db.execute("INSERT INTO ratings (device_id, seq, hall, level, device_time,"
-                   " clock_synced, received_at, wire) VALUES ('w01-a', 1, 'h1', 3, 0, 1, 0, x'00')")
+        db.execute(
+            "INSERT INTO ratings (device_id, seq, hall, level, device_time,"
+            " clock_synced, received_at, wire) VALUES ('w01-a', 1, 'h1', 3, 0, 1, 0, x'00')"
+        )
 
     with pytest.raises(sqlite3.IntegrityError):
         store.run(second_insert)
@@ -113,7 +117,7 @@ def test_duplicate_and_replayed(store, tmp_path):
     other_fields, other_wire = wire_for(7, level=1)
     for f, w in ((fields, wire), (fields, wire), (other_fields, other_wire)):
         done = threading.Event()
-        store.store_rating(f, w, "h1", lambda r, e: (results.append(r), done.set()))
+        store.store_rating(f, w, "h1", lambda r, e: (results.append(r), done.set()))  # noqa: B023 (waited for below)
         assert done.wait(10)
     assert results == [STORED, DUPLICATE, REPLAYED]
     assert rows(str(tmp_path / "hostd.db")) == [("w01-a", 7, 5)]
@@ -126,9 +130,11 @@ def test_rating_columns(store, tmp_path):
     done = threading.Event()
     store.store_rating(fields, wire, "hall-9", lambda r, e: done.set())
     assert done.wait(10)
-    got = rows(str(tmp_path / "hostd.db"),
-               "SELECT device_id, seq, hall, session_id, level, reasons, cases, staff,"
-               " device_time, clock_synced, wire, synced FROM ratings")
+    got = rows(
+        str(tmp_path / "hostd.db"),
+        "SELECT device_id, seq, hall, session_id, level, reasons, cases, staff,"
+        " device_time, clock_synced, wire, synced FROM ratings",
+    )
     assert got == [("w02-b", 3, "hall-9", None, 2, "[1,3]", 4, None, 1795248000, 0, wire, 0)]
 
 
@@ -180,14 +186,17 @@ def test_read_connection_is_read_only(store):
 
 def test_status_upsert_and_offline(store):
     from hostd_helpers import status_fields
+
     store.run(lambda db: None)
     done = threading.Event()
     store.update_status(status_fields("w01-a", outbox=3, heap=51000, next_seq=9), "h1")
     store.mark_offline("w01-a", lambda r, e: done.set())
     assert done.wait(10)
     with store.read() as db:
-        row = db.execute("SELECT state, outbox_depth, free_heap, next_seq, offline_at IS NOT NULL"
-                         " FROM device_status WHERE device_id = 'w01-a'").fetchone()
+        row = db.execute(
+            "SELECT state, outbox_depth, free_heap, next_seq, offline_at IS NOT NULL"
+            " FROM device_status WHERE device_id = 'w01-a'"
+        ).fetchone()
     assert row == ("offline", 3, 51000, 9, 1)
 
 
@@ -206,25 +215,37 @@ def test_read_connections_of_ended_threads_are_closed(store):
 def test_v1_ratings_survive_the_all_channels_rebuild(tmp_path):
     """A database made before m007 keeps every rating, now channel 'device'."""
     import sqlite_utils
+
     path = tmp_path / "old.db"
     db = sqlite_utils.Database(str(path))
     for name in ("m001_devices", "m002_ratings", "m003_device_status", "m004_rejections"):
         migration = next(m for m in schema.MIGRATIONS._migrations if m.name == name)
         migration.fn(db)
     db.execute("INSERT INTO devices VALUES ('d1', 'h', 'w1', 'aa', NULL, NULL, 1, NULL, NULL)")
-    db.execute("INSERT INTO ratings (device_id, seq, hall, session_id, level, device_time,"
-               " clock_synced, received_at, wire) VALUES ('d1', 7, 'h', NULL, 2, 1, 1, 1, x'00')")
+    db.execute(
+        "INSERT INTO ratings (device_id, seq, hall, session_id, level, device_time,"
+        " clock_synced, received_at, wire) VALUES ('d1', 7, 'h', NULL, 2, 1, 1, 1, x'00')"
+    )
     db.conn.commit()
     db.conn.close()
     # applied as if the first four had run already
     db = sqlite_utils.Database(str(path))
     db["_sqlite_migrations"].insert_all(
-        [{"migration_set": "hostd", "name": n, "applied_at": "2026-11-01"}
-         for n in ("m001_devices", "m002_ratings", "m003_device_status", "m004_rejections")])
+        [
+            {"migration_set": "hostd", "name": n, "applied_at": "2026-11-01"}
+            for n in ("m001_devices", "m002_ratings", "m003_device_status", "m004_rejections")
+        ]
+    )
     db.conn.close()
     db = open_database(path)
     row = next(db.query("SELECT channel, device_id, seq, window, binding, level FROM ratings"))
-    assert row == {"channel": "device", "device_id": "d1", "seq": 7, "window": "w1",
-                   "binding": "window", "level": 2}
+    assert row == {
+        "channel": "device",
+        "device_id": "d1",
+        "seq": 7,
+        "window": "w1",
+        "binding": "window",
+        "level": 2,
+    }
     assert db.execute("SELECT last_rating_seq FROM fleet").fetchone()[0] == 7
     db.conn.close()

@@ -2,13 +2,15 @@
 attributed (no UPDATE after), lookups are cached only while nothing else
 writes, savepoint-free batches fall back op by op, and the host's ack bytes
 are the protocol's."""
+
 import os
 import threading
 import time
 
 import pytest
 
-from hostd import config as config_schema, sessions, staff, stats
+from hostd import config as config_schema
+from hostd import sessions, staff, stats
 from hostd.collector import HostMac, ack_wire
 from hostd.store import DUPLICATE, REPLAYED, STORED, Store
 from protocol import messages
@@ -17,14 +19,15 @@ HALL = "h1"
 T0 = int(time.time()) - 1000  # received_at is the real clock
 CONFIG = config_schema.defaults()
 KEY = bytes(range(32))
-ROLLUP = "SELECT day, hall, window, staff_id, unit_id, channel, total, good, middle, bad," \
-         " not_counted FROM stats_daily WHERE total OR good OR middle OR bad OR not_counted" \
-         " ORDER BY 1, 2, 3, 4, 5, 6"
+ROLLUP = (
+    "SELECT day, hall, window, staff_id, unit_id, channel, total, good, middle, bad,"
+    " not_counted FROM stats_daily WHERE total OR good OR middle OR bad OR not_counted"
+    " ORDER BY 1, 2, 3, 4, 5, 6"
+)
 
 
 def fields(seq, device="w07-a", session=None, level=5, staff_id=None):
-    return [1, "R", device, seq, session, level, [1] if level <= 2 else [], 1, staff_id,
-            T0 + seq, True]
+    return [1, "R", device, seq, session, level, [1] if level <= 2 else [], 1, staff_id, T0 + seq, True]
 
 
 def put(store, f, wire=None):
@@ -32,8 +35,9 @@ def put(store, f, wire=None):
     box = {}
     done = threading.Event()
     box["done"] = done
-    store.store_rating(f, wire or messages.sign(KEY, f), HALL,
-                       lambda r, e: (box.update(result=r, error=e), done.set()))
+    store.store_rating(
+        f, wire or messages.sign(KEY, f), HALL, lambda r, e: (box.update(result=r, error=e), done.set())
+    )
     return box
 
 
@@ -49,8 +53,10 @@ def store(tmp_path):
 
     def setup(db):
         for device, window in (("w07-a", "07"), ("w08-a", "08"), ("w09-a", "09")):
-            db.execute("INSERT INTO devices (device_id, hall, window, key_hex, created_at)"
-                       " VALUES (?, ?, ?, ?, 0)", [device, HALL, window, "00" * 32])
+            db.execute(
+                "INSERT INTO devices (device_id, hall, window, key_hex, created_at) VALUES (?, ?, ?, ?, 0)",
+                [device, HALL, window, "00" * 32],
+            )
         staff.add_unit(db, "u1", "市场监管局")
         staff.add_unit(db, "u2", "公安局")
         staff.add_staff(db, "s1", "张三", "0042", T0, unit_id="u1")
@@ -77,8 +83,9 @@ def rows(store, sql, args=()):
 
 
 def test_rows_go_in_attributed_as_attribute_would_fill_them(store):
-    session = store.run(lambda db: sessions.create(db, CONFIG, HALL, "07", "A001", "户口迁移",
-                                                   "s1", ["c1"], T0))["session_id"]
+    session = store.run(
+        lambda db: sessions.create(db, CONFIG, HALL, "07", "A001", "户口迁移", "s1", ["c1"], T0)
+    )["session_id"]
     gate = hold(store)
     boxes = [
         put(store, fields(1, session=session, level=1)),  # bound: the session's staff
@@ -114,15 +121,19 @@ def test_rows_go_in_attributed_as_attribute_would_fill_them(store):
             " COALESCE(staff_id, ''), COALESCE(unit_id, ''), channel, COUNT(*),"
             " SUM(level >= 4), SUM(level = 3), SUM(level <= 2), 0 FROM ratings"
             " WHERE binding IN ('session', 'window') GROUP BY 1, 2, 3, 4, 5, 6"
-            " ORDER BY 1, 2, 3, 4, 5, 6").fetchall()
+            " ORDER BY 1, 2, 3, 4, 5, 6"
+        ).fetchall()
     assert rollup == raw
     # 差评 work orders for the counted ones only, assigned 谁办理谁负责
-    assert rows(store, "SELECT r.seq, o.staff_id, o.unit_id, o.window FROM work_orders o"
-                       " JOIN ratings r ON r.id = o.rating_id ORDER BY r.seq") == [
-        (1, "s1", "u1", "07"), (3, "s1", "u1", "07"), (4, "s2", "u2", "08")]
+    assert rows(
+        store,
+        "SELECT r.seq, o.staff_id, o.unit_id, o.window FROM work_orders o"
+        " JOIN ratings r ON r.id = o.rating_id ORDER BY r.seq",
+    ) == [(1, "s1", "u1", "07"), (3, "s1", "u1", "07"), (4, "s2", "u2", "08")]
     # the bound rating went upstream, one record per case; the others stay home
     assert rows(store, "SELECT kind, key FROM upstream_outbox WHERE kind = 'rating'") == [
-        ("rating", "dev:w07-a:1:c1")]
+        ("rating", "dev:w07-a:1:c1")
+    ]
 
 
 def test_a_duty_change_between_ratings_of_one_batch_is_seen(store):
@@ -133,16 +144,17 @@ def test_a_duty_change_between_ratings_of_one_batch_is_seen(store):
     gate.set()
     wait(first, second)
     assert store.largest_batch >= 3
-    assert rows(store, "SELECT seq, staff_id FROM ratings ORDER BY seq") == [
-        (1, "s1"), (2000, "s2")]
+    assert rows(store, "SELECT seq, staff_id FROM ratings ORDER BY seq") == [(1, "s1"), (2000, "s2")]
 
 
 def test_an_offline_rating_matched_to_its_session_is_marked(store):
-    session = store.run(lambda db: sessions.create(db, CONFIG, HALL, "07", "A001", "户口迁移",
-                                                   "s1", [], T0))["session_id"]
+    session = store.run(lambda db: sessions.create(db, CONFIG, HALL, "07", "A001", "户口迁移", "s1", [], T0))[
+        "session_id"
+    ]
     wait(put(store, fields(30, session=None)))
     assert rows(store, "SELECT session_id, binding, matched_offline, staff_id FROM ratings") == [
-        (session, "session", 1, "s1")]
+        (session, "session", 1, "s1")
+    ]
     assert rows(store, "SELECT state FROM sessions") == [("rated",)]
 
 
@@ -150,8 +162,11 @@ def test_duplicates_and_replays_in_one_plain_batch(store):
     f = fields(7)
     wire = messages.sign(KEY, f)
     gate = hold(store)
-    boxes = [put(store, f, wire), put(store, f, wire),
-             put(store, fields(7, level=1))]  # same seq, other content
+    boxes = [
+        put(store, f, wire),
+        put(store, f, wire),
+        put(store, fields(7, level=1)),
+    ]  # same seq, other content
     gate.set()
     assert [r for r, _ in wait(*boxes)] == [STORED, DUPLICATE, REPLAYED]
     assert rows(store, "SELECT seq, level FROM ratings") == [(7, 5)]
@@ -179,5 +194,4 @@ def test_ack_wire_is_the_signed_ack(device, result):
         key = os.urandom(32)
         wire = ack_wire(key, device, seq, result, T0, mac)
         assert wire == messages.sign(key, [1, "A", device, seq, result, T0], mac)
-        assert messages.decode(wire, [key], device, messages.MAX_HOST_MESSAGE)[3:5] == [seq,
-                                                                                     result]
+        assert messages.decode(wire, [key], device, messages.MAX_HOST_MESSAGE)[3:5] == [seq, result]

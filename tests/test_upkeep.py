@@ -1,4 +1,5 @@
 """hostd keeps the planner's statistics (sqlite_stat1) fresh: hostd/upkeep.py."""
+
 import time
 
 from hostd.store import Store
@@ -13,10 +14,12 @@ def _stat_tables(store):
 def test_upkeep_analyzes_at_start_and_again_each_interval(tmp_path):
     store = Store(tmp_path / "hostd.db")
     try:
+
         def fill(db):
             db.execute("CREATE TABLE t (a INTEGER, b TEXT)")
             db.execute("CREATE INDEX t_a ON t (a)")
             db.conn.executemany("INSERT INTO t VALUES (?, ?)", [(i % 7, "x") for i in range(5000)])
+
         store.run(fill)
         upkeep = Upkeep(store, interval=0.2).start()
         deadline = time.monotonic() + 10

@@ -1,4 +1,5 @@
 """`hostd sync`, the daemon's sync thread, and a SIGKILL in the middle of a batch."""
+
 import os
 import signal
 import subprocess
@@ -6,12 +7,12 @@ import sys
 import time
 
 import pytest
-
-from hostd.upstream.service import take_lock
-from hostd.upstream_ref.server import RefPlatform
 from hostd_helpers import HostdProcess
 from hostd_support import hostd, make_home
 from upstream_fixtures import AREA, DEPT, open_db, outbox_counts, seed
+
+from hostd.upstream.service import take_lock
+from hostd.upstream_ref.server import RefPlatform
 
 SECRET = b"cli-shared-secret"
 
@@ -88,8 +89,10 @@ def test_dead_letters_are_listed(tmp_path, ref):
     home = upstream_home(tmp_path, ref.url)
     db = seeded(home, 3)
     with db.conn:
-        db.conn.execute("UPDATE upstream_outbox SET body = replace(body, '\"serviceNumber\":1',"
-                        " '\"serviceNumber\":0') WHERE key = 'svc:C0000001:1'")
+        db.conn.execute(
+            "UPDATE upstream_outbox SET body = replace(body, '\"serviceNumber\":1',"
+            " '\"serviceNumber\":0') WHERE key = 'svc:C0000001:1'"
+        )
     hostd(home, "sync", "--once")
     status = hostd(home, "sync", "--status").output
     assert "dead letters: 2" in status
@@ -108,8 +111,11 @@ def test_once_refuses_while_another_sender_holds_the_home(tmp_path, ref):
 
 
 def _sync_process(home):
-    return subprocess.Popen([sys.executable, "-m", "hostd.cli", "--home", str(home.path), "sync",
-                             "--once"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    return subprocess.Popen(
+        [sys.executable, "-m", "hostd.cli", "--home", str(home.path), "sync", "--once"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
 
 
 def test_sigkill_during_batches_loses_and_doubles_nothing(tmp_path, ref):
@@ -131,8 +137,12 @@ def test_sigkill_during_batches_loses_and_doubles_nothing(tmp_path, ref):
         proc.wait()
         kills_mid_batch += bool(outbox_counts(db).get("sent"))
     ref.faults.set("ok")
-    final = subprocess.run([sys.executable, "-m", "hostd.cli", "--home", str(home.path), "sync",
-                            "--once"], capture_output=True, text=True, timeout=120)
+    final = subprocess.run(
+        [sys.executable, "-m", "hostd.cli", "--home", str(home.path), "sync", "--once"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert final.returncode == 0, final.stderr
     assert kills_mid_batch >= 3  # the kills left batches sent and unanswered
     assert outbox_counts(db) == {"confirmed": 800}

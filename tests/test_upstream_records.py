@@ -1,10 +1,11 @@
 """The mapping of our rows to national upstream records, and what the outbox queues."""
+
 import json
 
 import pytest
+from upstream_fixtures import AREA, DEPT, T0, add_rating, add_session, open_db
 
 from hostd.upstream import records
-from upstream_fixtures import AREA, DEPT, T0, add_rating, add_session, open_db
 
 
 @pytest.fixture
@@ -14,8 +15,9 @@ def db(tmp_path):
 
 def bodies(db, kind=None):
     sql = "SELECT key, kind, body, blocked, depends_on FROM upstream_outbox WHERE target = 'province'"
-    rows = db.conn.execute(sql + (" AND kind = ?" if kind else "") + " ORDER BY id",
-                           (kind,) if kind else ()).fetchall()
+    rows = db.conn.execute(
+        sql + (" AND kind = ?" if kind else "") + " ORDER BY id", (kind,) if kind else ()
+    ).fetchall()
     return [dict(key=k, kind=kd, body=json.loads(b), blocked=bl, depends_on=d) for k, kd, b, bl, d in rows]
 
 
@@ -28,11 +30,20 @@ def test_channel_codes():
     assert records.PF == {"device": 4, "qr": 3, "default": 7, "paper": 5}
 
 
-@pytest.mark.parametrize("reasons,details,expect", [
-    ("[1]", None, "1001"), ("[2,3]", None, "1002,1003"), ("[4]", None, "1004"),
-    ("[5]", None, "1099"), ("[]", None, ""), ("[1]", '["1005"]', "1001,1005"),
-    ("[]", "[2]", "1002"), ("[1,1]", None, "1001"), ("[9]", '["bogus"]', ""),
-])
+@pytest.mark.parametrize(
+    "reasons,details,expect",
+    [
+        ("[1]", None, "1001"),
+        ("[2,3]", None, "1002,1003"),
+        ("[4]", None, "1004"),
+        ("[5]", None, "1099"),
+        ("[]", None, ""),
+        ("[1]", '["1005"]', "1001,1005"),
+        ("[]", "[2]", "1002"),
+        ("[1,1]", None, "1001"),
+        ("[9]", '["bogus"]', ""),
+    ],
+)
 def test_reason_codes_to_indicators(reasons, details, expect):
     assert records.eval_detail(reasons, details) == expect
 
@@ -77,8 +88,7 @@ def test_evaluator_fields_only_with_consent(db):
         add_session(db, "s1")
         add_session(db, "s2", cases=("C2",))
         add_rating(db, "s1", channel="qr", name="李四", mobile="13800000000", consent=0)
-        add_rating(db, "s2", channel="qr", name="王五", mobile="13900000000", consent=1,
-                   comment="很好")
+        add_rating(db, "s2", channel="qr", name="王五", mobile="13900000000", consent=1, comment="很好")
     first, second = [r["body"] for r in bodies(db, "rating")]
     assert "userName" not in first and "mobile" not in first and first["pf"] == 3
     assert second["userName"] == "王五" and second["mobile"] == "13900000000"
@@ -117,6 +127,7 @@ def test_unit_without_codes_takes_configured_defaults(db):
 
 def test_enqueue_twice_is_one_row(db):
     from hostd.upstream import outbox
+
     with db.conn:
         add_session(db, "s1")
         rating_id = add_rating(db, "s1", seq=1)

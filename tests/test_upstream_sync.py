@@ -1,22 +1,28 @@
 """The sender against the reference platform over real loopback HTTP."""
+
 import json
 import time
 
 import pytest
+from upstream_fixtures import add_rating, add_session, outbox_counts, seed, writer
+from upstream_platform import db, ref  # noqa: F401 (fixtures)
 
 from hostd.upstream import adapters
 from hostd.upstream.sender import Backoff, Sender
 from hostd.upstream_ref.server import RefPlatform
-from upstream_platform import db, ref  # noqa: F401 (fixtures)
-from upstream_fixtures import add_rating, add_session, outbox_counts, seed, writer
 
 SECRET = b"test-shared-secret"
 
 
 def make_sender(db, url, batch_size=200, timeout=10.0, secret=SECRET, adapter=None):
     write, read = writer(db)
-    return Sender(adapter or adapters.JsonHmacAdapter(url, secret, timeout), write, read,
-                  batch_size=batch_size, backoff=Backoff(0.005, 0.05))
+    return Sender(
+        adapter or adapters.JsonHmacAdapter(url, secret, timeout),
+        write,
+        read,
+        batch_size=batch_size,
+        backoff=Backoff(0.005, 0.05),
+    )
 
 
 def drain_all(sender, db, limit_s=120):
@@ -49,8 +55,8 @@ def test_drain_confirms_every_record_once_service_first(db, ref):
     assert_exactly_once(db, ref, 300)
     # every rating reached the platform after its service record
     order = ref.platform.db.execute(
-        "SELECT COUNT(*) FROM ratings r JOIN services s ON s.projectNo = r.projectNo"
-        " WHERE s.at > r.at").fetchone()[0]
+        "SELECT COUNT(*) FROM ratings r JOIN services s ON s.projectNo = r.projectNo WHERE s.at > r.at"
+    ).fetchone()[0]
     assert order == 0
     last = db.conn.execute("SELECT value FROM upstream_state WHERE name = 'last_success_province'")
     assert last.fetchone() is not None
@@ -202,11 +208,18 @@ def test_units_without_codes_use_the_configured_ones(db, ref):
     bare = Sender(adapters.JsonHmacAdapter(ref.url, SECRET), write, read, backoff=Backoff(0.01, 0.05))
     bare.step()  # no configured codes: the platform refuses the service records for good
     assert outbox_counts(db) == {"dead": 4}
-    db.conn.execute("UPDATE upstream_outbox SET status = 'pending', blocked = (kind = 'rating'), next_attempt = 0,"
-                    " last_error = NULL")
+    db.conn.execute(
+        "UPDATE upstream_outbox SET status = 'pending', blocked = (kind = 'rating'), next_attempt = 0,"
+        " last_error = NULL"
+    )
     db.conn.commit()
-    configured = Sender(adapters.JsonHmacAdapter(ref.url, SECRET), write, read,
-                        dept_code="11330100MB0000002X", area_code="330100000000")
+    configured = Sender(
+        adapters.JsonHmacAdapter(ref.url, SECRET),
+        write,
+        read,
+        dept_code="11330100MB0000002X",
+        area_code="330100000000",
+    )
     configured.drain()
     assert outbox_counts(db) == {"confirmed": 4}
     body = json.loads(ref.platform.db.execute("SELECT body FROM ratings").fetchone()[0])

@@ -1,4 +1,5 @@
 """The shared wire vectors, checked on CPython and on MicroPython (100K heap)."""
+
 import json
 import subprocess
 import sys
@@ -29,8 +30,7 @@ def by_name(vectors):
 @by_name([v for v in ALL if v["valid"]])
 def test_valid_vector(vector):
     assert messages.sign(bytes.fromhex(vector["key"]), vector["fields"]) == wire(vector)
-    fields = messages.decode(wire(vector), keys(vector), vector["device"],
-                             vector["max_size"])
+    fields = messages.decode(wire(vector), keys(vector), vector["device"], vector["max_size"])
     assert fields == vector["fields"]
 
 
@@ -51,10 +51,16 @@ def test_vectors_cover_every_kind_and_decode_reason():
 
 def test_vectors_file_is_what_the_generator_writes():
     proc = subprocess.run(
-        [sys.executable, "-c",
-         "import sys; sys.path.insert(0, 'tools'); import make_vectors; "
-         "sys.stdout.write(make_vectors.build())"],
-        cwd=ROOT, capture_output=True, text=True, check=True,
+        [
+            sys.executable,
+            "-c",
+            "import sys; sys.path.insert(0, 'tools'); import make_vectors; "
+            "sys.stdout.write(make_vectors.build())",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
     )
     assert proc.stdout == VECTORS.read_text(encoding="ascii"), (
         "tests/vectors/messages.json is stale: run .venv/bin/python tools/make_vectors.py"
@@ -86,8 +92,10 @@ def test_hmac_and_password_agree_on_micropython():
 
     from protocol import credentials
 
-    cases = [(bytes((i * 7 + n) & 0xFF for i in range(n)), bytes(range(n % 256)) * 3)
-             for n in (0, 1, 32, 63, 64, 65, 200)]
+    cases = [
+        (bytes((i * 7 + n) & 0xFF for i in range(n)), bytes(range(n % 256)) * 3)
+        for n in (0, 1, 32, 63, 64, 65, 200)
+    ]
     script = (
         "import binascii\n"
         "from protocol import credentials, hmac_sha256\n"
@@ -96,5 +104,6 @@ def test_hmac_and_password_agree_on_micropython():
         " credentials.mqtt_password(k))\n" % (cases,)
     )
     lines = run_micropython(script).stdout.split("\n")[:-1]
-    assert lines == ["%s %s" % (hmac.new(k, m, hashlib.sha256).hexdigest(),
-                                credentials.mqtt_password(k)) for k, m in cases]
+    assert lines == [
+        "%s %s" % (hmac.new(k, m, hashlib.sha256).hexdigest(), credentials.mqtt_password(k)) for k, m in cases
+    ]

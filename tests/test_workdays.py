@@ -1,14 +1,15 @@
 """Working days: chinese-calendar, the admin's override file, and dates neither covers."""
+
 import datetime
 import logging
 
 import chinese_calendar
 import pytest
+from session_rows import cst
 
 from hostd import config as config_schema
 from hostd import workdays
 from hostd.errors import ConfigError
-from session_rows import cst
 
 
 def make_config(tmp_path=None, override=None, **rating):
@@ -25,8 +26,9 @@ def test_national_day_2026_and_the_adjusted_saturday():
     # 2026-09-30 (Wed) + 5 working days: 10-01..10-07 off (National Day),
     # 10-08 Thu, 10-09 Fri, 10-10 Sat (调休 working day), 10-12 Mon, 10-13 Tue.
     assert chinese_calendar.is_workday(datetime.date(2026, 10, 10))
-    expected = [d for d in chinese_calendar.get_workdays(datetime.date(2026, 10, 1),
-                                                          datetime.date(2026, 10, 31))][4]
+    expected = [
+        d for d in chinese_calendar.get_workdays(datetime.date(2026, 10, 1), datetime.date(2026, 10, 31))
+    ][4]
     assert expected == datetime.date(2026, 10, 13)
     created = cst(2026, 9, 30, 10, 0)
     deadline, missing = workdays.deadline_check(make_config(), created)
@@ -52,8 +54,9 @@ def test_agrees_with_chinese_calendar_on_many_dates():
         day = start + datetime.timedelta(step)
         for days in (1, 5, 10):
             # counted from the day after the service, whatever kind of day that was
-            oracle = chinese_calendar.get_workdays(day + datetime.timedelta(1),
-                                                   day + datetime.timedelta(40))[days - 1]
+            oracle = chinese_calendar.get_workdays(day + datetime.timedelta(1), day + datetime.timedelta(40))[
+                days - 1
+            ]
             if chinese_calendar.is_workday(day):
                 assert oracle == chinese_calendar.find_workday(days, day)
             ts = int(datetime.datetime(day.year, day.month, day.day, 9, tzinfo=workdays.ZONE).timestamp())
@@ -75,11 +78,14 @@ def test_uncovered_year_is_never_guessed_silently(caplog, monkeypatch):
 
 
 def test_override_file_covers_2027(tmp_path, caplog):
-    config = make_config(tmp_path, override="""
+    config = make_config(
+        tmp_path,
+        override="""
 [2027]
 holidays = ["2027-01-01", "2027-02-06..2027-02-12"]
 workdays = ["2027-02-14"]
-""")
+""",
+    )
     created = cst(2026, 12, 31, 10, 0)
     with caplog.at_level(logging.WARNING, logger="hostd.workdays"):
         deadline, missing = workdays.deadline_check(config, created)
@@ -97,13 +103,16 @@ def test_override_corrects_a_known_year(tmp_path):
     assert workdays.rating_deadline(config, cst(2026, 9, 30, 10, 0)) == cst(2026, 10, 10, 0, 0)
 
 
-@pytest.mark.parametrize("text, words", [
-    ("[2027]\nholidays = [\"2027-13-01\"]\n", "is not a date"),
-    ("[2027]\nholiday = [\"2027-01-01\"]\n", "unknown key"),
-    ("[2027]\nholidays = [\"2028-01-01\"]\n", "is not in 2027"),
-    ("[next]\nholidays = []\n", "each table is a year"),
-    ("[2027\n", "not valid TOML"),
-])
+@pytest.mark.parametrize(
+    "text, words",
+    [
+        ('[2027]\nholidays = ["2027-13-01"]\n', "is not a date"),
+        ('[2027]\nholiday = ["2027-01-01"]\n', "unknown key"),
+        ('[2027]\nholidays = ["2028-01-01"]\n', "is not in 2027"),
+        ("[next]\nholidays = []\n", "each table is a year"),
+        ("[2027\n", "not valid TOML"),
+    ],
+)
 def test_bad_override_file_says_what_to_fix(tmp_path, text, words):
     config = make_config(tmp_path, override=text)
     with pytest.raises(ConfigError) as err:

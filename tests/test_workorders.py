@@ -1,12 +1,13 @@
 """差评 work orders: opened by the pipeline, assigned 谁办理谁负责, moved through
 their states with an audit trail, deadlines per policy preset, overdue checks."""
+
 import logging
 
 import pytest
+from workorder_fixtures import T0, add_rating, hall_db, served_and_rated
 
 from hostd import deadlines, workorders
 from hostd.config import defaults
-from workorder_fixtures import T0, add_rating, hall_db, served_and_rated
 
 DAY = 86400
 
@@ -39,9 +40,11 @@ def test_every_counted_bad_rating_opens_one_order_for_who_handled_it(db):
 def test_window_level_rating_goes_to_staff_on_duty_then(db):
     with db.conn:
         # s1 leaves window 1 at T0+1h; s3 takes it at T0+2h
-        db.execute("INSERT INTO duty_log (hall, window, staff_id, action, at) VALUES"
-                   " ('h1', '1', 's1', 'off', ?), ('h1', '1', 's3', 'on', ?)",
-                   (T0 + 3600, T0 + 7200))
+        db.execute(
+            "INSERT INTO duty_log (hall, window, staff_id, action, at) VALUES"
+            " ('h1', '1', 's1', 'off', ?), ('h1', '1', 's3', 'on', ?)",
+            (T0 + 3600, T0 + 7200),
+        )
         early = add_rating(db, 1, T0 + 1800, window="1")
         paused = add_rating(db, 2, T0 + 5400, window="1")
         late = add_rating(db, 2, T0 + 9000, window="1")
@@ -70,10 +73,13 @@ def test_full_path_to_closed_with_feedback_and_audit(db):
     assert done["state"] == "closed" and done["feedback"] == "满意" and done["closed_at"] == T0 + 7000
     assert done["done_at"] == T0 + 6000 and done["contacted_at"] == T0 + 4000 and done["on_time"]
     steps = [(e["actor"], e["from_state"], e["to_state"], e["at"]) for e in done["events"]]
-    assert steps == [("system", None, "new", T0 + 3600), ("sup1", "new", "contacted", T0 + 4000),
-                     ("sup1", "contacted", "rectifying", T0 + 5000),
-                     ("s1", "rectifying", "replied", T0 + 6000),
-                     ("sup1", "replied", "closed", T0 + 7000)]
+    assert steps == [
+        ("system", None, "new", T0 + 3600),
+        ("sup1", "new", "contacted", T0 + 4000),
+        ("sup1", "contacted", "rectifying", T0 + 5000),
+        ("s1", "rectifying", "replied", T0 + 6000),
+        ("sup1", "replied", "closed", T0 + 7000),
+    ]
     assert "满意" in done["events"][-1]["note"]
 
 
@@ -88,8 +94,9 @@ def test_bad_moves_are_refused_with_one_line(db):
             workorders.move(db, order_id, "contacted", "")
         with pytest.raises(workorders.NotFound):
             workorders.move(db, 999, "contacted", "sup1")
-        done = workorders.move(db, order_id, "explained", "sup1", explanation="诉求超出办理范围",
-                               now=T0 + 4000)
+        done = workorders.move(
+            db, order_id, "explained", "sup1", explanation="诉求超出办理范围", now=T0 + 4000
+        )
     assert done["state"] == "explained" and done["explanation"] == "诉求超出办理范围"
     with pytest.raises(workorders.BadMove, match="finished"):
         workorders.move(db, order_id, "contacted", "sup1")
@@ -108,9 +115,12 @@ def test_closed_without_reachable_complainant(db):
     assert done["feedback"] is None and "无法联系" in done["events"][-1]["note"]
 
 
-@pytest.mark.parametrize("policy, contact, simple, complex_", [
-    ("ezhou", 48 * 3600, 5 * DAY, 15 * DAY),
-])
+@pytest.mark.parametrize(
+    "policy, contact, simple, complex_",
+    [
+        ("ezhou", 48 * 3600, 5 * DAY, 15 * DAY),
+    ],
+)
 def test_natural_day_presets(policy, contact, simple, complex_):
     config = defaults()
     config["workorder"]["policy"] = policy
@@ -122,6 +132,7 @@ def test_natural_day_presets(policy, contact, simple, complex_):
 
 def test_working_day_presets_follow_the_calendar():
     from hostd import workdays
+
     config = defaults()
     due = deadlines.due_dates(config, T0 + 3600)  # changsha-1210
     assert due["contact_due"] == workdays.add_days(T0 + 3600, 1, True)
@@ -137,7 +148,7 @@ def test_overdue_first_and_warned_in_the_log(db, caplog):
     config["workorder"]["policy"] = "ezhou"
     deadlines.use(config)
     try:
-        late = _order(db, at=T0, sid="c1")           # contact due T0+48h, done T0+5d
+        late = _order(db, at=T0, sid="c1")  # contact due T0+48h, done T0+5d
         fresh = _order(db, at=T0 + 4 * DAY + 3600, sid="c2")
         on_time = _order(db, at=T0 + DAY, sid="c3")
     finally:
@@ -173,8 +184,10 @@ def test_deadlines_cross_national_day_and_the_adjusted_working_day():
     import datetime
 
     import chinese_calendar
+
     config = defaults()
     opened = T0 - 33 * DAY + 10 * 3600  # 2026-09-30 10:00 +08:00
+
     def china_date(ts):
         return datetime.datetime.fromtimestamp(ts + 8 * 3600, datetime.timezone.utc).date()
 

@@ -1,6 +1,7 @@
 """Seed a hostd database with sessions and ratings for the upstream tests,
 the way the daemon records them (rows + hostd.pipeline in one transaction),
 and run the reference platform. Used by tests/test_upstream_*.py and bench/sync.py."""
+
 import contextlib
 
 from hostd import pipeline
@@ -13,6 +14,7 @@ T0 = 1795219200  # 2026-11-21 08:00 Beijing (00:00 UTC)
 
 def writer(db):
     """(write, read) for a Sender on a plain database: own transaction per write."""
+
     def write(op):
         with db.conn:
             db.conn.execute("BEGIN IMMEDIATE") if not db.conn.in_transaction else None
@@ -28,37 +30,71 @@ def writer(db):
 def open_db(path):
     db = open_database(str(path))
     with db.conn:
-        db.conn.execute("INSERT OR IGNORE INTO units (unit_id, name, dept_code, area_code)"
-                        " VALUES ('u1', '市场监管窗口', ?, ?)", (DEPT, AREA))
+        db.conn.execute(
+            "INSERT OR IGNORE INTO units (unit_id, name, dept_code, area_code)"
+            " VALUES ('u1', '市场监管窗口', ?, ?)",
+            (DEPT, AREA),
+        )
         db.conn.execute("INSERT OR IGNORE INTO units (unit_id, name) VALUES ('u0', '无编码单位')")
     return db
 
 
-def add_session(db, sid, cases=("C1",), visit=1, unit="u1", item_code="330100-001",
-                at=T0):
+def add_session(db, sid, cases=("C1",), visit=1, unit="u1", item_code="330100-001", at=T0):
     db.conn.execute(
         "INSERT INTO sessions (session_id, hall, window, device_id, item_code, item_name,"
         " staff_id, staff_name, staff_no, unit_id, cases, created_at, screen_until, rate_until)"
         " VALUES (?, 'h1', 'w01', 'd1', ?, '食品经营许可', 'st1', '张三', '0042', ?, ?, ?, ?, ?)",
-        (sid, item_code, unit, len(cases), at, at + 120, at + 5 * 86400))
-    db.conn.executemany("INSERT INTO session_cases (session_id, case_id, visit) VALUES (?, ?, ?)",
-                        [(sid, case, visit) for case in cases])
+        (sid, item_code, unit, len(cases), at, at + 120, at + 5 * 86400),
+    )
+    db.conn.executemany(
+        "INSERT INTO session_cases (session_id, case_id, visit) VALUES (?, ?, ?)",
+        [(sid, case, visit) for case in cases],
+    )
     pipeline.session_opened(db, sid)
 
 
-def add_rating(db, sid, level=5, reasons="[]", channel="device", device="d1", seq=None,
-               binding="session", comment=None, consent=0, name=None, mobile=None, at=T0 + 60):
+def add_rating(
+    db,
+    sid,
+    level=5,
+    reasons="[]",
+    channel="device",
+    device="d1",
+    seq=None,
+    binding="session",
+    comment=None,
+    consent=0,
+    name=None,
+    mobile=None,
+    at=T0 + 60,
+):
     wire = b"signed" if channel == "device" else None
     rating_id = db.conn.execute(
         "INSERT INTO ratings (channel, device_id, seq, hall, window, session_id, binding, level,"
         " reasons, cases, staff, device_time, clock_synced, received_at, wire, comment,"
         " evaluator_name, evaluator_mobile, evaluator_consent)"
         " VALUES (?, ?, ?, 'h1', 'w01', ?, ?, ?, ?, 1, '0042', ?, 1, ?, ?, ?, ?, ?, ?)",
-        (channel, device if channel == "device" else None, seq if channel == "device" else None,
-         sid, binding, level, reasons, at, at, wire, comment, name, mobile, consent)).lastrowid
+        (
+            channel,
+            device if channel == "device" else None,
+            seq if channel == "device" else None,
+            sid,
+            binding,
+            level,
+            reasons,
+            at,
+            at,
+            wire,
+            comment,
+            name,
+            mobile,
+            consent,
+        ),
+    ).lastrowid
     if binding == "session" and sid:
-        db.conn.execute("UPDATE sessions SET state = 'rated', rating_id = ? WHERE session_id = ?",
-                        (rating_id, sid))
+        db.conn.execute(
+            "UPDATE sessions SET state = 'rated', rating_id = ? WHERE session_id = ?", (rating_id, sid)
+        )
     pipeline.rating_recorded(db, rating_id)
     return rating_id
 
@@ -75,5 +111,8 @@ def seed(db, count, start=0, level_of=lambda i: 5 - i % 3, per_commit=5000):
 
 
 def outbox_counts(db, target="province"):
-    return dict(db.conn.execute("SELECT status, COUNT(*) FROM upstream_outbox WHERE target = ?"
-                                " GROUP BY status", (target,)).fetchall())
+    return dict(
+        db.conn.execute(
+            "SELECT status, COUNT(*) FROM upstream_outbox WHERE target = ? GROUP BY status", (target,)
+        ).fetchall()
+    )

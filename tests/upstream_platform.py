@@ -1,9 +1,10 @@
 """Fixtures shared by the upstream tests: a fresh hostd database and the
 reference platform on loopback, keyed with the test module's SECRET."""
+
 import pytest
+from upstream_fixtures import open_db
 
 from hostd.upstream_ref.server import RefPlatform
-from upstream_fixtures import open_db
 
 
 @pytest.fixture

@@ -14,6 +14,7 @@ Usage:
 
 Font: WenQuanYi Micro Hei (Debian package fonts-wqy-microhei).
 """
+
 import argparse
 import ast
 import re
@@ -99,8 +100,10 @@ def generate(font_path=FONT, display=DISPLAY):
         font = ImageFont.truetype(font_path, size)
         chars = "".join(sorted(sizes[size]))
         data = b"".join(render(ch, size, font) for ch in chars)
-        out.append("    (\n        %d,\n        %r,\n        (\n%s\n        ),\n    )," % (
-            size, chars, _bytes_literal(data, "            ")))
+        out.append(
+            "    (\n        %d,\n        %r,\n        (\n%s\n        ),\n    ),"
+            % (size, chars, _bytes_literal(data, "            "))
+        )
     out.append(")")
     out.append("")
     return "\n".join(out)
@@ -109,19 +112,23 @@ def generate(font_path=FONT, display=DISPLAY):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--font", default=FONT, help="TrueType/TTC font with CJK glyphs")
-    parser.add_argument("--check", action="store_true",
-                        help="exit 1 if firmware/glyphs.py is out of date instead of writing it")
+    parser.add_argument(
+        "--check",
+        action="store_true",
+        help="exit 1 if firmware/glyphs.py is out of date instead of writing it",
+    )
     args = parser.parse_args(argv)
     try:
         text = generate(args.font)
     except OSError:
-        print("cannot open font %s: install fonts-wqy-microhei or pass --font" % args.font,
-              file=sys.stderr)
+        print("cannot open font %s: install fonts-wqy-microhei or pass --font" % args.font, file=sys.stderr)
         return 1
     if args.check:
         if not OUTPUT.exists() or OUTPUT.read_text(encoding="utf-8") != text:
-            print("firmware/glyphs.py is out of date: run .venv/bin/python tools/make_glyphs.py",
-                  file=sys.stderr)
+            print(
+                "firmware/glyphs.py is out of date: run .venv/bin/python tools/make_glyphs.py",
+                file=sys.stderr,
+            )
             return 1
         return 0
     OUTPUT.write_text(text, encoding="utf-8")

@@ -20,6 +20,7 @@ centred under the option it presses, so a reader sees the alignment.
 Session and idle bitmaps are rendered on the host with Pillow and qrcode
 (bench/firmware.py helpers; switch to hostd.render once it lands).
 """
+
 import argparse
 import os
 import shutil
@@ -112,10 +113,19 @@ class Rig:
         from simulator.device import SimDevice
 
         self.device = SimDevice(self.workdir / flash, name=fw.DEVICE)
-        self.device.write_config({
-            "device_id": fw.DEVICE, "hall": fw.HALL, "window": fw.WINDOW, "key": self.key.hex(),
-            "broker_host": "127.0.0.1", "broker_port": port or self.port, "heartbeat_s": 5,
-            "response_interval_ms": 500, "thanks_ms": 2500})
+        self.device.write_config(
+            {
+                "device_id": fw.DEVICE,
+                "hall": fw.HALL,
+                "window": fw.WINDOW,
+                "key": self.key.hex(),
+                "broker_host": "127.0.0.1",
+                "broker_port": port or self.port,
+                "heartbeat_s": 5,
+                "response_interval_ms": 500,
+                "thanks_ms": 2500,
+            }
+        )
         if before is not None:
             before(self.device)
         self.device.start(record_panel=True)
@@ -157,7 +167,9 @@ def fill_flash(device, leave_kb=88):
         "with open('fill.bin', 'wb') as f:\n"
         "    while left > 0:\n"
         "        f.write(buf)\n"
-        "        left -= 4096\n" % (leave_kb * 1024), timeout=120)
+        "        left -= 4096\n" % (leave_kb * 1024),
+        timeout=120,
+    )
 
 
 def refusing_broker(workdir):
@@ -167,8 +179,9 @@ def refusing_broker(workdir):
     port = free_port()
     conf = Path(workdir) / "refusing.conf"
     conf.write_text("listener %d 127.0.0.1\nallow_anonymous false\npersistence false\n" % port)
-    proc = subprocess.Popen([mosquitto_binary(), "-c", str(conf)], stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [mosquitto_binary(), "-c", str(conf)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     time.sleep(0.5)
     return proc, port
 
@@ -220,12 +233,14 @@ def make(out):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", default=str(ROOT / "docs" / "screens"),
-                        help="folder for the device-<name>.png files")
+    parser.add_argument(
+        "--out", default=str(ROOT / "docs" / "screens"), help="folder for the device-<name>.png files"
+    )
     args = parser.parse_args(argv)
     if not os.path.exists(FONT):
-        print("make_screens: the font %s is missing: apt-get install fonts-wqy-microhei" % FONT,
-              file=sys.stderr)
+        print(
+            "make_screens: the font %s is missing: apt-get install fonts-wqy-microhei" % FONT, file=sys.stderr
+        )
         return 1
     make(args.out)
     return 0

@@ -1,9 +1,10 @@
 """How records travel to the provincial platform: one adapter per province style.
 
 An adapter's `send(records)` posts one batch (records: JSON texts, as the
-outbox stores them, or dicts) and returns {key: (ok, code, message)} for every record the platform answered; it raises TransportError
-when there is no usable answer (down, timeout, HTTP 5xx, bad signature): the
-whole batch is then retried later. Provinces differ in signing and
+outbox stores them, or dicts) and returns {key: (ok, code, message)} for
+every record the platform answered; it raises TransportError when there is
+no usable answer (down, timeout, HTTP 5xx, bad signature): the whole batch
+is then retried later. Provinces differ in signing and
 encryption, so that is all that lives here:
   JsonHmacAdapter  JSON over HTTP(S); header X-HCP-Signature = hex
                    HMAC-SHA256(secret, timestamp "\n" nonce "\n" body)
@@ -13,6 +14,7 @@ encryption, so that is all that lives here:
 Wire (both): POST <url>/api/v1/records {"records": [...]} ->
   200 {"results": [{"key", "ok", "code", "message"}]}
 """
+
 import hashlib
 import hmac
 import http.client
@@ -81,14 +83,17 @@ class HttpLink:
 
 def batch_body(records):
     """{"records": [...]} as UTF-8 bytes, joining stored JSON texts as they are."""
-    parts = [r if isinstance(r, str) else json.dumps(r, ensure_ascii=False, separators=(",", ":"))
-             for r in records]
+    parts = [
+        r if isinstance(r, str) else json.dumps(r, ensure_ascii=False, separators=(",", ":")) for r in records
+    ]
     return ('{"records":[' + ",".join(parts) + "]}").encode()
 
 
 def parse_results(status, data):
     if status != 200:
-        raise TransportError("platform answered HTTP %d: %s" % (status, data[:200].decode("utf-8", "replace")))
+        raise TransportError(
+            "platform answered HTTP %d: %s" % (status, data[:200].decode("utf-8", "replace"))
+        )
     try:
         results = json.loads(data)["results"]
         return {r["key"]: (bool(r["ok"]), r.get("code", ""), r.get("message", "")) for r in results}
@@ -105,9 +110,12 @@ class JsonHmacAdapter:
 
     def signed_headers(self, body):
         timestamp, nonce = str(int(time.time())), secrets.token_hex(8)
-        return {"Content-Type": "application/json", "X-HCP-Timestamp": timestamp,
-                "X-HCP-Nonce": nonce,
-                "X-HCP-Signature": signature(self.secret, timestamp, nonce, body)}
+        return {
+            "Content-Type": "application/json",
+            "X-HCP-Timestamp": timestamp,
+            "X-HCP-Nonce": nonce,
+            "X-HCP-Signature": signature(self.secret, timestamp, nonce, body),
+        }
 
     def send(self, records):
         body = batch_body(records)
@@ -120,6 +128,7 @@ class JsonHmacAdapter:
 def hmac_sm3(secret, data):
     """HMAC (RFC 2104) over SM3, block size 64."""
     from gmssl import func, sm3
+
     key = secret if len(secret) <= 64 else bytes.fromhex(sm3.sm3_hash(func.bytes_to_list(secret)))
     key = key.ljust(64, b"\0")
     inner = bytes.fromhex(sm3.sm3_hash(func.bytes_to_list(bytes(k ^ 0x36 for k in key) + data)))
@@ -129,6 +138,7 @@ def hmac_sm3(secret, data):
 def sm_seal(records_json, secret, platform_public_key):
     """The SM envelope of a JSON body (bytes) -> envelope bytes."""
     from gmssl import sm2, sm4
+
     sm4_key, iv = secrets.token_bytes(16), secrets.token_bytes(16)
     cipher = sm4.CryptSM4()
     cipher.set_key(sm4_key, sm4.SM4_ENCRYPT)
@@ -136,20 +146,22 @@ def sm_seal(records_json, secret, platform_public_key):
     wrapped = sm2.CryptSM2(private_key="", public_key=platform_public_key).encrypt(sm4_key).hex()
     timestamp = str(int(time.time()))
     sign = hmac_sm3(secret, ("%s\n%s\n%s\n%s" % (timestamp, wrapped, iv.hex(), data)).encode())
-    return json.dumps({"timestamp": timestamp, "key": wrapped, "iv": iv.hex(), "data": data,
-                       "sign": sign}).encode()
+    return json.dumps(
+        {"timestamp": timestamp, "key": wrapped, "iv": iv.hex(), "data": data, "sign": sign}
+    ).encode()
 
 
 def sm_open(envelope, secret, private_key, public_key):
     """Check and decrypt an SM envelope (the platform's side); raise ValueError."""
     from gmssl import sm2, sm4
+
     env = json.loads(envelope)
-    expect = hmac_sm3(secret, ("%s\n%s\n%s\n%s" % (env["timestamp"], env["key"], env["iv"],
-                                                   env["data"])).encode())
+    expect = hmac_sm3(
+        secret, ("%s\n%s\n%s\n%s" % (env["timestamp"], env["key"], env["iv"], env["data"])).encode()
+    )
     if not hmac.compare_digest(expect, env["sign"]):
         raise ValueError("bad SM3 signature")
-    sm4_key = sm2.CryptSM2(private_key=private_key, public_key=public_key).decrypt(
-        bytes.fromhex(env["key"]))
+    sm4_key = sm2.CryptSM2(private_key=private_key, public_key=public_key).decrypt(bytes.fromhex(env["key"]))
     if not sm4_key or len(sm4_key) != 16:
         raise ValueError("SM2 key unwrap failed")
     cipher = sm4.CryptSM4()
@@ -160,9 +172,11 @@ def sm_open(envelope, secret, private_key, public_key):
 def sm2_keypair():
     """(private hex, public hex) for the reference platform and tests."""
     from gmssl import sm2
+
     private = secrets.token_hex(32)
     public = sm2.CryptSM2(private_key=private, public_key="")._kg(
-        int(private, 16), sm2.default_ecc_table["g"])
+        int(private, 16), sm2.default_ecc_table["g"]
+    )
     return private, public
 
 
@@ -178,8 +192,9 @@ class SmAdapter:
     def send(self, records):
         body = batch_body(records)
         envelope = sm_seal(body, self.secret, self.public_key)
-        return parse_results(*self.link.request("POST", SM_RECORDS_PATH, envelope,
-                                                {"Content-Type": "application/json"}))
+        return parse_results(
+            *self.link.request("POST", SM_RECORDS_PATH, envelope, {"Content-Type": "application/json"})
+        )
 
     def close(self):
         self.link.close()

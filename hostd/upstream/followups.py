@@ -12,6 +12,7 @@ has reached nobody, so nobody sees two bodies under one key).
 
 hostd/pipeline.py calls these inside the transaction of the change.
 """
+
 from hostd import clock
 from hostd.upstream import outbox, records
 
@@ -36,9 +37,15 @@ def enqueue_appeal(db, appeal_id):
     count = 0
     for case_id, visit in cases:
         key = "appeal:%d:%s" % (appeal_id, case_id)
-        count += outbox.put(db, "province", "appeal", key, appeal_id,
-                             records.appeal_record(key, appeal, case_id, visit),
-                             depends_on=outbox.rating_key(rating, case_id))
+        count += outbox.put(
+            db,
+            "province",
+            "appeal",
+            key,
+            appeal_id,
+            records.appeal_record(key, appeal, case_id, visit),
+            depends_on=outbox.rating_key(rating, case_id),
+        )
     return count
 
 
@@ -53,17 +60,21 @@ def enqueue_details(db, rating_id):
     count = 0
     for case_id, visit in cases:
         key = outbox.rating_key(rating, case_id)
-        row = db.conn.execute("SELECT status, attempts FROM upstream_outbox WHERE key = ?",
-                              (key,)).fetchone()
+        row = db.conn.execute("SELECT status, attempts FROM upstream_outbox WHERE key = ?", (key,)).fetchone()
         if row is None:
             continue  # never queued (a rating from before the outbox)
         if row[0] == "pending" and row[1] == 0:
             body = records.rating_record(key, rating, session, case_id, visit, unit)
-            db.conn.execute("UPDATE upstream_outbox SET body = ? WHERE key = ?",
-                            (outbox.encode(body), key))
+            db.conn.execute("UPDATE upstream_outbox SET body = ? WHERE key = ?", (outbox.encode(body), key))
             continue
         comment = "comment:" + key
-        count += outbox.put(db, "province", "comment", comment, rating_id,
-                             records.comment_record(comment, rating, case_id, visit, clock.now()),
-                             depends_on=key)
+        count += outbox.put(
+            db,
+            "province",
+            "comment",
+            comment,
+            rating_id,
+            records.comment_record(comment, rating, case_id, visit, clock.now()),
+            depends_on=key,
+        )
     return count

@@ -14,6 +14,7 @@ A batch session (批量业务) has several cases: its one rating is one record p
 case. A rating waits (blocked) until its service record is confirmed; a
 reply waits for its rating.
 """
+
 import json
 
 from hostd import clock
@@ -43,8 +44,7 @@ def _rows(db, sql, args):
 
 
 def _status(db, key):
-    row = db.conn.execute("SELECT status, last_error FROM upstream_outbox WHERE key = ?",
-                          (key,)).fetchone()
+    row = db.conn.execute("SELECT status, last_error FROM upstream_outbox WHERE key = ?", (key,)).fetchone()
     return row
 
 
@@ -57,11 +57,14 @@ def put(db, target, kind, key, ref, body, depends_on=None):
             blocked = 1
         if dep is not None and dep[0] == "dead":
             blocked, status, error = 0, "dead", "its prerequisite %s is dead: %s" % (depends_on, dep[1])
-    return db.conn.execute(
-        "INSERT OR IGNORE INTO upstream_outbox (target, kind, key, ref, depends_on, blocked,"
-        " body, status, last_error, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        (target, kind, key, str(ref), depends_on, blocked, encode(body), status,
-         error, int(clock.now()))).rowcount == 1
+    return (
+        db.conn.execute(
+            "INSERT OR IGNORE INTO upstream_outbox (target, kind, key, ref, depends_on, blocked,"
+            " body, status, last_error, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (target, kind, key, str(ref), depends_on, blocked, encode(body), status, error, int(clock.now())),
+        ).rowcount
+        == 1
+    )
 
 
 def session_parts(db, session_id):
@@ -69,12 +72,14 @@ def session_parts(db, session_id):
     session = fetch_row(db, "SELECT * FROM sessions WHERE session_id = ?", (session_id,))
     if session is None:
         return None, [], None
-    cases = db.conn.execute("SELECT case_id, visit FROM session_cases WHERE session_id = ?"
-                            " ORDER BY case_id, visit", (session_id,)).fetchall()
+    cases = db.conn.execute(
+        "SELECT case_id, visit FROM session_cases WHERE session_id = ? ORDER BY case_id, visit", (session_id,)
+    ).fetchall()
     unit = None
     if session.get("unit_id"):
-        unit = fetch_row(db, "SELECT dept_code, area_code FROM units WHERE unit_id = ?",
-                    (session["unit_id"],))
+        unit = fetch_row(
+            db, "SELECT dept_code, area_code FROM units WHERE unit_id = ?", (session["unit_id"],)
+        )
     return session, cases, unit
 
 
@@ -113,8 +118,14 @@ def enqueue_rating(db, rating_id):
     for case_id, visit in cases:
         service = service_key(case_id, visit)
         if _status(db, service) is None:  # a session from before the outbox
-            put(db, "province", "service", service, session["session_id"],
-                 records.service_record(service, session, case_id, visit, unit))
+            put(
+                db,
+                "province",
+                "service",
+                service,
+                session["session_id"],
+                records.service_record(service, session, case_id, visit, unit),
+            )
         key = rating_key(rating, case_id)
         body = records.rating_record(key, rating, session, case_id, visit, unit)
         count += put(db, "province", kind, key, rating_id, body, depends_on=service)
@@ -128,18 +139,21 @@ def enqueue_work_order(db, order_id, to_state):
     if order is None:
         return 0
     rating = fetch_row(db, "SELECT * FROM ratings WHERE id = ?", (order["rating_id"],))
-    session, cases, _unit = session_parts(db, order["session_id"]) if order["session_id"] \
-        else (None, [], None)
+    session, cases, _unit = (
+        session_parts(db, order["session_id"]) if order["session_id"] else (None, [], None)
+    )
     if to_state == "new":
         body = {
-            "type": "order", "key": "order:%d" % order_id, "externalId": str(order_id),
-            "hall": order["hall"], "window": order["window"] or "",
+            "type": "order",
+            "key": "order:%d" % order_id,
+            "externalId": str(order_id),
+            "hall": order["hall"],
+            "window": order["window"] or "",
             "staff": session["staff_name"] if session else (order["staff_id"] or ""),
             "item": session["item_name"] if session else "",
             "cases": [c[0] for c in cases],
             "satisfaction": rating["level"] if rating else 0,
-            "evalDetail": records.eval_detail(rating["reasons"], rating.get("details"))
-            if rating else "",
+            "evalDetail": records.eval_detail(rating["reasons"], rating.get("details")) if rating else "",
             "writingEvaluation": (rating or {}).get("comment") or "",
             "openedAt": records.format_time(order["opened_at"]),
             "contactDue": records.format_time(order["contact_due"]) if order["contact_due"] else "",
@@ -152,6 +166,5 @@ def enqueue_work_order(db, order_id, to_state):
     for case_id, visit in cases:
         key = "reply:%d:%s" % (order_id, case_id)
         body = records.reply_record(key, order, case_id, visit, clock.now())
-        count += put(db, "province", "reply", key, order_id, body,
-                      depends_on=rating_key(rating, case_id))
+        count += put(db, "province", "reply", key, order_id, body, depends_on=rating_key(rating, case_id))
     return count

@@ -21,6 +21,7 @@ What goes up:
     rate-later page after the rating itself went up (追加评价内容).
 Evaluator fields (userName, mobile) go up only when evaluator_consent = 1.
 """
+
 import json
 import time
 
@@ -42,8 +43,14 @@ EVAL_DETAIL = {
     4: "1004",  # 服务环境 (环境)
     5: "1099",  # 其他 (其他或扫码填写)
 }
-EVAL_DETAIL_NAMES = {"1001": "服务态度", "1002": "服务效率", "1003": "服务质量",
-                     "1004": "服务环境", "1005": "便捷性", "1099": "其他"}
+EVAL_DETAIL_NAMES = {
+    "1001": "服务态度",
+    "1002": "服务效率",
+    "1003": "服务质量",
+    "1004": "服务环境",
+    "1005": "便捷性",
+    "1099": "其他",
+}
 
 # Feedback of the complainant on a rectification (policy.md 闭环).
 FEEDBACK = {"满意": 1, "基本满意": 2, "不满意": 3}
@@ -80,9 +87,13 @@ def eval_detail(reasons, details=None):
 
 # The online detail questions (hostd/channels.py DETAIL_QUESTIONS) and their
 # answers, sent by their Chinese wording.
-QUESTIONS = {"guide": "服务指引是否清晰", "procedure": "办事程序是否便利",
-             "materials": "材料手续是否精简", "interface": "操作界面是否友好",
-             "improve": "有何改进意见"}
+QUESTIONS = {
+    "guide": "服务指引是否清晰",
+    "procedure": "办事程序是否便利",
+    "materials": "材料手续是否精简",
+    "interface": "操作界面是否友好",
+    "improve": "有何改进意见",
+}
 ANSWERS = {"yes": "是", "fair": "一般", "no": "否"}
 
 
@@ -92,19 +103,27 @@ def questions(details):
     items = json.loads(details) if isinstance(details, str) else details
     if not isinstance(items, dict):
         return {}
-    return {QUESTIONS[k]: (v if k == "improve" else ANSWERS[v]) for k, v in items.items()
-            if k in QUESTIONS and v not in (None, "")}
+    return {
+        QUESTIONS[k]: (v if k == "improve" else ANSWERS[v])
+        for k, v in items.items()
+        if k in QUESTIONS and v not in (None, "")
+    }
 
 
 def service_record(key, session, case_id, visit, unit):
     """The 办件服务数据 record of one case of a session (sqlite3.Row-likes)."""
     return {
-        "type": "service", "key": key,
-        "projectNo": case_id, "serviceNumber": visit,
-        "serviceName": session["item_name"], "serviceTime": format_time(session["created_at"]),
+        "type": "service",
+        "key": key,
+        "projectNo": case_id,
+        "serviceNumber": visit,
+        "serviceName": session["item_name"],
+        "serviceTime": format_time(session["created_at"]),
         "promiseTime": format_time(session["rate_until"]),
-        "taskCode": session["item_code"], "taskName": session["item_name"],
-        "deptCode": (unit or {}).get("dept_code", ""), "areaCode": (unit or {}).get("area_code", ""),
+        "taskCode": session["item_code"],
+        "taskName": session["item_name"],
+        "deptCode": (unit or {}).get("dept_code", ""),
+        "areaCode": (unit or {}).get("area_code", ""),
         "proManager": session["staff_name"],
     }
 
@@ -112,16 +131,24 @@ def service_record(key, session, case_id, visit, unit):
 def rating_record(key, rating, session, case_id, visit, unit, assess_number=1):
     """The rating record of one case. `rating`: a ratings row as a dict."""
     record = {
-        "type": "rating", "key": key,
-        "projectNo": case_id, "serviceNumber": visit, "assessNumber": assess_number,
+        "type": "rating",
+        "key": key,
+        "projectNo": case_id,
+        "serviceNumber": visit,
+        "assessNumber": assess_number,
         "pf": PF[rating["channel"]],
         "satisfaction": SATISFACTION[rating["level"]],
         "evalDetail": eval_detail(rating["reasons"], rating.get("details")),
         "writingEvaluation": rating.get("comment") or "",
-        "assessTime": format_time(rating["received_at"] if rating["channel"] != "device"
-                                  or not rating["clock_synced"] else rating["device_time"]),
-        "taskCode": session["item_code"], "taskName": session["item_name"],
-        "deptCode": (unit or {}).get("dept_code", ""), "areaCode": (unit or {}).get("area_code", ""),
+        "assessTime": format_time(
+            rating["received_at"]
+            if rating["channel"] != "device" or not rating["clock_synced"]
+            else rating["device_time"]
+        ),
+        "taskCode": session["item_code"],
+        "taskName": session["item_name"],
+        "deptCode": (unit or {}).get("dept_code", ""),
+        "areaCode": (unit or {}).get("area_code", ""),
         "proManager": session["staff_name"],
     }
     answers = questions(rating.get("details"))
@@ -139,8 +166,11 @@ def rating_record(key, rating, session, case_id, visit, unit, assess_number=1):
 def reply_record(key, order, case_id, visit, now):
     """The rectification reply (整改回复) of a closed work order."""
     return {
-        "type": "reply", "key": key,
-        "projectNo": case_id, "serviceNumber": visit, "assessNumber": 1,
+        "type": "reply",
+        "key": key,
+        "projectNo": case_id,
+        "serviceNumber": visit,
+        "assessNumber": 1,
         "replyContent": order.get("reply") or order.get("explanation") or "",
         "replyTime": format_time(order.get("closed_at") or now),
         "feedback": FEEDBACK.get(order.get("feedback") or "", 0),
@@ -151,8 +181,11 @@ def appeal_record(key, appeal, case_id, visit):
     """The decision on an appeal of the rating of one case (`appeal`: the
     hostd.appeals dict, decided)."""
     return {
-        "type": "appeal", "key": key,
-        "projectNo": case_id, "serviceNumber": visit, "assessNumber": 1,
+        "type": "appeal",
+        "key": key,
+        "projectNo": case_id,
+        "serviceNumber": visit,
+        "assessNumber": 1,
         "appealResult": APPEAL_RESULT[appeal["state"]],
         "appealType": APPEAL_VERDICT.get(appeal.get("verdict") or "", 0),
         "appealReason": appeal["reason"],
@@ -165,8 +198,11 @@ def appeal_record(key, appeal, case_id, visit):
 def comment_record(key, rating, case_id, visit, now):
     """What the citizen added to a rating after it went up (`rating`: the row)."""
     return {
-        "type": "comment", "key": key,
-        "projectNo": case_id, "serviceNumber": visit, "assessNumber": 1,
+        "type": "comment",
+        "key": key,
+        "projectNo": case_id,
+        "serviceNumber": visit,
+        "assessNumber": 1,
         "evalDetail": eval_detail(rating["reasons"], rating.get("details")),
         "writingEvaluation": rating.get("comment") or "",
         "questions": questions(rating.get("details")),

@@ -17,6 +17,7 @@ duplicate, so nothing is lost and nothing is counted twice.
 `write(op)` runs op(db) in one transaction (Store.run in the daemon);
 `read()` is a context manager giving a db to read from.
 """
+
 import json
 import logging
 import random
@@ -30,8 +31,7 @@ log = logging.getLogger("hostd.upstream")
 
 OPEN = "('pending', 'sent', 'rejected')"
 # Refusals that no retry can change: the record itself is wrong.
-PERMANENT = frozenset(("BAD_FIELD", "BAD_CODE", "NO_DETAIL", "REPEAT_ASSESS", "REPEAT_SERVICE",
-                       "NO_RATING"))
+PERMANENT = frozenset(("BAD_FIELD", "BAD_CODE", "NO_DETAIL", "REPEAT_ASSESS", "REPEAT_SERVICE", "NO_RATING"))
 
 
 class Backoff:
@@ -47,14 +47,29 @@ class Backoff:
 
 
 def set_state(db, name, value):
-    db.conn.execute("INSERT INTO upstream_state (name, value) VALUES (?, ?)"
-                    " ON CONFLICT (name) DO UPDATE SET value = excluded.value", (name, str(value)))
+    db.conn.execute(
+        "INSERT INTO upstream_state (name, value) VALUES (?, ?)"
+        " ON CONFLICT (name) DO UPDATE SET value = excluded.value",
+        (name, str(value)),
+    )
 
 
 class Sender:
-    def __init__(self, adapter, write, read, target="province", batch_size=200, backoff=None,
-                 max_rejections=20, dept_code="", area_code="", sent_timeout=120.0,
-                 now=clock.now, after_confirm=None):
+    def __init__(
+        self,
+        adapter,
+        write,
+        read,
+        target="province",
+        batch_size=200,
+        backoff=None,
+        max_rejections=20,
+        dept_code="",
+        area_code="",
+        sent_timeout=120.0,
+        now=clock.now,
+        after_confirm=None,
+    ):
         self.adapter, self.write, self.read = adapter, write, read
         self.target, self.batch_size = target, batch_size
         self.backoff = backoff or Backoff()
@@ -67,22 +82,35 @@ class Sender:
 
     def recover(self):
         """Rows left 'sent' by a crash are due again now; return how many."""
-        return self.write(lambda db: db.conn.execute(
-            "UPDATE upstream_outbox SET status = 'pending', next_attempt = 0"
-            " WHERE status = 'sent' AND target = ?", (self.target,)).rowcount)
+        return self.write(
+            lambda db: (
+                db.conn.execute(
+                    "UPDATE upstream_outbox SET status = 'pending', next_attempt = 0"
+                    " WHERE status = 'sent' AND target = ?",
+                    (self.target,),
+                ).rowcount
+            )
+        )
 
     def retry_now(self):
         """Make every open row due now (`hostd sync --once`)."""
-        return self.write(lambda db: db.conn.execute(
-            "UPDATE upstream_outbox SET next_attempt = 0 WHERE status IN %s AND target = ?"
-            % OPEN, (self.target,)).rowcount)
+        return self.write(
+            lambda db: (
+                db.conn.execute(
+                    "UPDATE upstream_outbox SET next_attempt = 0 WHERE status IN %s AND target = ?" % OPEN,
+                    (self.target,),
+                ).rowcount
+            )
+        )
 
     def next_due(self):
         """When the next row is due (None: nothing open and unblocked)."""
         with self.read() as db:
             row = db.conn.execute(
                 "SELECT MIN(next_attempt) FROM upstream_outbox WHERE target = ? AND status IN %s"
-                " AND blocked = 0" % OPEN, (self.target,)).fetchone()
+                " AND blocked = 0" % OPEN,
+                (self.target,),
+            ).fetchone()
         return None if row[0] is None else max(row[0], self.pause_until)
 
     def _due(self, now):
@@ -91,7 +119,8 @@ class Sender:
                 "SELECT id, key, kind, ref, body, attempts FROM upstream_outbox"
                 " WHERE target = ? AND status IN %s AND blocked = 0 AND next_attempt <= ?"
                 " ORDER BY next_attempt, id LIMIT ?" % OPEN,
-                (self.target, now, self.batch_size)).fetchall()
+                (self.target, now, self.batch_size),
+            ).fetchall()
 
     def step(self):
         """Send one batch. Return counts {sent, confirmed, rejected, dead,
@@ -103,9 +132,13 @@ class Sender:
         if not rows:
             return None
         ids = [(row[0],) for row in rows]
-        self.write(lambda db: db.conn.executemany(
-            "UPDATE upstream_outbox SET status = 'sent', attempts = attempts + 1,"
-            " next_attempt = %r WHERE id = ?" % (now + self.sent_timeout), ids))
+        self.write(
+            lambda db: db.conn.executemany(
+                "UPDATE upstream_outbox SET status = 'sent', attempts = attempts + 1,"
+                " next_attempt = %r WHERE id = ?" % (now + self.sent_timeout),
+                ids,
+            )
+        )
         batch = [self._encoded(row[4]) for row in rows]
         try:
             answers = self.adapter.send(batch)
@@ -118,8 +151,11 @@ class Sender:
         """The stored JSON text, with the configured codes where the unit had none."""
         if '"deptCode":""' not in body and '"areaCode":""' not in body:
             return body
-        return json.dumps(records.fill_defaults(json.loads(body), self.dept_code, self.area_code),
-                          ensure_ascii=False, separators=(",", ":"))
+        return json.dumps(
+            records.fill_defaults(json.loads(body), self.dept_code, self.area_code),
+            ensure_ascii=False,
+            separators=(",", ":"),
+        )
 
     def _failed(self, rows, error):
         self.failures += 1
@@ -128,14 +164,21 @@ class Sender:
         updates = [(now + self.backoff.delay(row[5] + 1), error[:500], row[0]) for row in rows]
 
         def op(db):
-            db.conn.executemany("UPDATE upstream_outbox SET status = 'pending', next_attempt = ?,"
-                                " last_error = ? WHERE id = ?", updates)
+            db.conn.executemany(
+                "UPDATE upstream_outbox SET status = 'pending', next_attempt = ?,"
+                " last_error = ? WHERE id = ?",
+                updates,
+            )
             set_state(db, "last_error", "%d %s" % (int(now), error[:300]))
 
         self.write(op)
         if self.failures == 1 or self.failures % 50 == 0:
-            log.warning("upstream %s unreachable (%d in a row): %s; retrying with backoff",
-                        self.target, self.failures, error)
+            log.warning(
+                "upstream %s unreachable (%d in a row): %s; retrying with backoff",
+                self.target,
+                self.failures,
+                error,
+            )
         return {"sent": len(rows), "confirmed": 0, "rejected": 0, "dead": 0, "error": error}
 
     def _commit_answers(self, db, rows, answers, now):
@@ -152,28 +195,45 @@ class Sender:
             elif answer[1] in PERMANENT or attempts >= self.max_rejections:
                 dead.append(("%s: %s" % (answer[1], answer[2]), row_id, key))
             else:
-                rejected.append((now + self.backoff.delay(attempts), "%s: %s" % (answer[1], answer[2]),
-                                 row_id))
-        conn.executemany("UPDATE upstream_outbox SET status = 'confirmed', confirmed_at = ?,"
-                         " last_error = NULL WHERE id = ?", confirmed)
-        conn.executemany("UPDATE upstream_outbox SET blocked = 0 WHERE depends_on = ? AND blocked = 1",
-                         [(row[1],) for row, _ in hooked if row[2] != "order"])
+                rejected.append(
+                    (now + self.backoff.delay(attempts), "%s: %s" % (answer[1], answer[2]), row_id)
+                )
+        conn.executemany(
+            "UPDATE upstream_outbox SET status = 'confirmed', confirmed_at = ?,"
+            " last_error = NULL WHERE id = ?",
+            confirmed,
+        )
+        conn.executemany(
+            "UPDATE upstream_outbox SET blocked = 0 WHERE depends_on = ? AND blocked = 1",
+            [(row[1],) for row, _ in hooked if row[2] != "order"],
+        )
         for reason, row_id, key in dead:
-            conn.execute("UPDATE upstream_outbox SET status = 'dead', last_error = ? WHERE id = ?",
-                         (reason, row_id))
-            conn.execute("UPDATE upstream_outbox SET status = 'dead', blocked = 0, last_error = ?"
-                         " WHERE depends_on = ? AND status != 'confirmed'",
-                         ("its prerequisite %s is dead: %s" % (key, reason), key))
+            conn.execute(
+                "UPDATE upstream_outbox SET status = 'dead', last_error = ? WHERE id = ?", (reason, row_id)
+            )
+            conn.execute(
+                "UPDATE upstream_outbox SET status = 'dead', blocked = 0, last_error = ?"
+                " WHERE depends_on = ? AND status != 'confirmed'",
+                ("its prerequisite %s is dead: %s" % (key, reason), key),
+            )
             log.warning("upstream %s refused %s for good: %s", self.target, key, reason)
-        conn.executemany("UPDATE upstream_outbox SET status = 'rejected', next_attempt = ?,"
-                         " last_error = ? WHERE id = ?", rejected)
-        conn.executemany("UPDATE upstream_outbox SET status = 'pending', next_attempt = ?"
-                         " WHERE id = ?", unanswered)
+        conn.executemany(
+            "UPDATE upstream_outbox SET status = 'rejected', next_attempt = ?, last_error = ? WHERE id = ?",
+            rejected,
+        )
+        conn.executemany(
+            "UPDATE upstream_outbox SET status = 'pending', next_attempt = ? WHERE id = ?", unanswered
+        )
         if self.after_confirm is not None and hooked:
             self.after_confirm(db, hooked)
         set_state(db, "last_success_%s" % self.target, int(now))
-        return {"sent": len(rows), "confirmed": len(confirmed), "rejected": len(rejected),
-                "dead": len(dead), "error": None}
+        return {
+            "sent": len(rows),
+            "confirmed": len(confirmed),
+            "rejected": len(rejected),
+            "dead": len(dead),
+            "error": None,
+        }
 
     def drain(self, progress=None, stop=None, give_up_on_error=True, max_seconds=None):
         """Send batches until nothing is due; return the summed counts.

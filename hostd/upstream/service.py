@@ -5,6 +5,7 @@ the status summary, and the lock that keeps one sender per home.
 `hostd sync --once` drains from the CLI, and refuses while `hostd run`
 holds the lock (two senders would race for the same rows).
 """
+
 import fcntl
 import logging
 import os
@@ -39,8 +40,10 @@ def read_secret(home, config):
     except OSError:
         secret = b""
     if not secret:
-        raise NoSecret("upstream secret file %s is missing or empty: put the shared secret the"
-                       " platform gave you in it (or set upstream.secret_file)" % path)
+        raise NoSecret(
+            "upstream secret file %s is missing or empty: put the shared secret the"
+            " platform gave you in it (or set upstream.secret_file)" % path
+        )
     return secret
 
 
@@ -51,8 +54,10 @@ def take_lock(home):
         fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
         handle.close()
-        raise SyncBusy("another hostd (hostd run) is syncing %s now; it drains the backlog"
-                       " itself: see `hostd sync --status`" % home.path)
+        raise SyncBusy(
+            "another hostd (hostd run) is syncing %s now; it drains the backlog"
+            " itself: see `hostd sync --status`" % home.path
+        )
     return handle
 
 
@@ -65,11 +70,19 @@ def build(home, config, write, read):
     backoff = Backoff(base=2.0, cap=float(up["backoff_cap_s"]))
     sender = forwarder = None
     if up["url"]:
-        sender = Sender(adapters.make_adapter(up, secret), write, read, batch_size=up["batch_size"],
-                        backoff=backoff, dept_code=up["dept_code"], area_code=up["area_code"])
+        sender = Sender(
+            adapters.make_adapter(up, secret),
+            write,
+            read,
+            batch_size=up["batch_size"],
+            backoff=backoff,
+            dept_code=up["dept_code"],
+            area_code=up["area_code"],
+        )
     if up["twelve345_url"]:
-        forwarder = Forwarder(up["twelve345_url"], secret, write, read, backoff=backoff,
-                              timeout=up["timeout_s"])
+        forwarder = Forwarder(
+            up["twelve345_url"], secret, write, read, backoff=backoff, timeout=up["timeout_s"]
+        )
     return sender, forwarder
 
 
@@ -88,11 +101,15 @@ class SyncThread:
         if sender is None and forwarder is None:
             return None
         self._lock = take_lock(self.home)
-        self._thread = threading.Thread(target=self._run, args=(sender, forwarder),
-                                        name="hostd-upstream-sync", daemon=True)
+        self._thread = threading.Thread(
+            target=self._run, args=(sender, forwarder), name="hostd-upstream-sync", daemon=True
+        )
         self._thread.start()
-        log.info("upstream sync on: platform %s, 12345 %s", self.config["upstream"]["url"] or "off",
-                 self.config["upstream"]["twelve345_url"] or "off")
+        log.info(
+            "upstream sync on: platform %s, 12345 %s",
+            self.config["upstream"]["url"] or "off",
+            self.config["upstream"]["twelve345_url"] or "off",
+        )
         return self
 
     def _run(self, sender, forwarder):
@@ -128,19 +145,28 @@ def status(db, now):
     """The numbers `hostd sync --status` and the dashboard show."""
     q = db.conn.execute
     by_status = dict(q("SELECT status, COUNT(*) FROM upstream_outbox GROUP BY status").fetchall())
-    by_target = dict(q("SELECT target, COUNT(*) FROM upstream_outbox WHERE status IN"
-                       " ('pending', 'sent', 'rejected') GROUP BY target").fetchall())
-    oldest = q("SELECT MIN(created_at) FROM upstream_outbox WHERE status IN"
-               " ('pending', 'sent', 'rejected')").fetchone()[0]
-    dead = q("SELECT key, kind, last_error, attempts FROM upstream_outbox WHERE status = 'dead'"
-             " ORDER BY id DESC LIMIT 20").fetchall()
+    by_target = dict(
+        q(
+            "SELECT target, COUNT(*) FROM upstream_outbox WHERE status IN"
+            " ('pending', 'sent', 'rejected') GROUP BY target"
+        ).fetchall()
+    )
+    oldest = q(
+        "SELECT MIN(created_at) FROM upstream_outbox WHERE status IN ('pending', 'sent', 'rejected')"
+    ).fetchone()[0]
+    dead = q(
+        "SELECT key, kind, last_error, attempts FROM upstream_outbox WHERE status = 'dead'"
+        " ORDER BY id DESC LIMIT 20"
+    ).fetchall()
     state = dict(q("SELECT name, value FROM upstream_state").fetchall())
     return {
         "by_status": by_status,
         "backlog": sum(by_target.values()),
         "backlog_by_target": by_target,
-        "blocked": q("SELECT COUNT(*) FROM upstream_outbox WHERE blocked = 1 AND status IN"
-                     " ('pending', 'sent', 'rejected')").fetchone()[0],
+        "blocked": q(
+            "SELECT COUNT(*) FROM upstream_outbox WHERE blocked = 1 AND status IN"
+            " ('pending', 'sent', 'rejected')"
+        ).fetchone()[0],
         "oldest_pending": oldest,
         "oldest_pending_age_s": None if oldest is None else max(0, int(now - oldest)),
         "dead": by_status.get("dead", 0),

@@ -14,6 +14,7 @@ Moves go through hostd.workorders.move with actor '12345' (each one a
 work_order_events row and a pipeline.work_order_changed call; a closed
 order then sends its rectification reply upstream).
 """
+
 import json
 import logging
 
@@ -32,7 +33,8 @@ def remember_tickets(db, confirmed):
     now = int(clock.now())
     db.conn.executemany(
         "INSERT OR IGNORE INTO twelve345_tickets (order_id, ticket, forwarded_at) VALUES (?, ?, ?)",
-        [(int(row[3]), answer[2], now) for row, answer in confirmed])
+        [(int(row[3]), answer[2], now) for row, answer in confirmed],
+    )
 
 
 PATH = ("new", "contacted", "rectifying", "replied", "closed")
@@ -45,6 +47,7 @@ def apply_replies(db, replies, now):
     closed as far as the reply says. A reply that moves nothing (a late one,
     or for a finished order) is kept in the trail. Return how many orders moved."""
     from hostd import workorders
+
     moved = 0
     for reply in replies:
         try:
@@ -52,11 +55,14 @@ def apply_replies(db, replies, now):
         except (TypeError, ValueError, KeyError):
             log.warning("12345 reply %s names no work order of ours; ignored", reply.get("id"))
             continue
-        row = db.conn.execute("SELECT state FROM work_orders WHERE order_id = ?",
-                              (order_id,)).fetchone()
+        row = db.conn.execute("SELECT state FROM work_orders WHERE order_id = ?", (order_id,)).fetchone()
         if row is None or reply.get("kind") not in STATE_OF:
-            log.warning("12345 reply %s: unknown order %s or kind %r; ignored",
-                        reply.get("id"), order_id, reply.get("kind"))
+            log.warning(
+                "12345 reply %s: unknown order %s or kind %r; ignored",
+                reply.get("id"),
+                order_id,
+                reply.get("kind"),
+            )
             continue
         state, target = row[0], STATE_OF[reply["kind"]]
         text = reply.get("text") or ""
@@ -64,14 +70,26 @@ def apply_replies(db, replies, now):
         if state not in PATH or PATH.index(state) >= PATH.index(target):
             db.conn.execute(
                 "INSERT INTO work_order_events (order_id, at, actor, from_state, to_state, note)"
-                " VALUES (?, ?, ?, ?, ?, ?)", (order_id, int(now), ACTOR, state, state, note))
+                " VALUES (?, ?, ?, ?, ?, ?)",
+                (order_id, int(now), ACTOR, state, state, note),
+            )
             continue
-        for step in PATH[PATH.index(state) + 1:PATH.index(target) + 1]:
-            feedback = reply.get("feedback") if step == "closed" and \
-                reply.get("feedback") in workorders.FEEDBACK else None
-            workorders.move(db, order_id, step, ACTOR, note=note,
-                            reply=(text or "12345已答复") if step == "replied" else None,
-                            feedback=feedback, now=now)
+        for step in PATH[PATH.index(state) + 1 : PATH.index(target) + 1]:
+            feedback = (
+                reply.get("feedback")
+                if step == "closed" and reply.get("feedback") in workorders.FEEDBACK
+                else None
+            )
+            workorders.move(
+                db,
+                order_id,
+                step,
+                ACTOR,
+                note=note,
+                reply=(text or "12345已答复") if step == "replied" else None,
+                feedback=feedback,
+                now=now,
+            )
         moved += 1
     return moved
 
@@ -81,20 +99,26 @@ class Forwarder:
 
     def __init__(self, url, secret, write, read, batch_size=50, backoff=None, timeout=10.0):
         self.adapter = adapters.JsonHmacAdapter(url, secret, timeout, path=adapters.TICKETS_PATH)
-        self.sender = Sender(self.adapter, write, read, target="12345", batch_size=batch_size,
-                             backoff=backoff, after_confirm=remember_tickets)
+        self.sender = Sender(
+            self.adapter,
+            write,
+            read,
+            target="12345",
+            batch_size=batch_size,
+            backoff=backoff,
+            after_confirm=remember_tickets,
+        )
         self.write, self.read = write, read
 
     def poll(self):
         """Fetch and apply new replies; return how many were applied (0 on error)."""
         with self.read() as db:
-            row = db.conn.execute("SELECT value FROM upstream_state WHERE name = ?",
-                                  (CURSOR,)).fetchone()
+            row = db.conn.execute("SELECT value FROM upstream_state WHERE name = ?", (CURSOR,)).fetchone()
         cursor = int(row[0]) if row else 0
         try:
             status, data = self.adapter.link.request(
-                "GET", "%s?since=%d" % (adapters.REPLIES_PATH, cursor), None,
-                self.adapter.signed_headers(b""))
+                "GET", "%s?since=%d" % (adapters.REPLIES_PATH, cursor), None, self.adapter.signed_headers(b"")
+            )
             if status != 200:
                 raise adapters.TransportError("12345 answered HTTP %d" % status)
             replies = json.loads(data)["replies"]

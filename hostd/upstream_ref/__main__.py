@@ -4,6 +4,7 @@ Runs the reference provincial platform and fake 12345 until interrupted.
 Prints one line "upstream_ref listening on http://host:port" when ready, and,
 with --sm2-key-file, the platform's SM2 public key for upstream.sm2_public_key.
 """
+
 import argparse
 import json
 import os
@@ -16,8 +17,9 @@ from hostd.upstream_ref.server import RefPlatform
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(prog="python -m hostd.upstream_ref",
-                                     description="Reference 好差评 platform + fake 12345 (test peer).")
+    parser = argparse.ArgumentParser(
+        prog="python -m hostd.upstream_ref", description="Reference 好差评 platform + fake 12345 (test peer)."
+    )
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8090)
     parser.add_argument("--db", default="upstream_ref.db", help="its own SQLite file")
@@ -28,8 +30,10 @@ def main(argv=None):
         with open(args.secret_file, "rb") as f:
             secret = f.read().strip()
     except OSError as exc:
-        print("upstream_ref: cannot read --secret-file %s (%s)" % (args.secret_file, exc.strerror),
-              file=sys.stderr)
+        print(
+            "upstream_ref: cannot read --secret-file %s (%s)" % (args.secret_file, exc.strerror),
+            file=sys.stderr,
+        )
         return 2
     keys = None
     if args.sm2_key_file:
@@ -43,8 +47,11 @@ def main(argv=None):
     try:
         ref = RefPlatform(args.db, secret, args.port, args.host, keys).start()
     except OSError as exc:
-        print("upstream_ref: cannot listen on %s:%d (%s): is another program using it?"
-              % (args.host, args.port, exc.strerror), file=sys.stderr)
+        print(
+            "upstream_ref: cannot listen on %s:%d (%s): is another program using it?"
+            % (args.host, args.port, exc.strerror),
+            file=sys.stderr,
+        )
         return 1
     print("upstream_ref listening on %s" % ref.url, flush=True)
     if keys:

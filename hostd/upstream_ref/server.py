@@ -13,6 +13,7 @@ Modes: down = hang up without reading the batch; slow = wait `delay` s,
 then answer; error500 = answer 500, commit nothing; drop = commit, then hang
 up without answering (the reply is lost after the commit).
 """
+
 import hmac
 import json
 import threading
@@ -74,8 +75,9 @@ class Handler(BaseHTTPRequestHandler):
 
     def _signed(self, body):
         ref = self.server.ref
-        expect = adapters.signature(ref.secret, self.headers.get("X-HCP-Timestamp", ""),
-                                    self.headers.get("X-HCP-Nonce", ""), body)
+        expect = adapters.signature(
+            ref.secret, self.headers.get("X-HCP-Timestamp", ""), self.headers.get("X-HCP-Nonce", ""), body
+        )
         return hmac.compare_digest(expect, self.headers.get("X-HCP-Signature", ""))
 
     def do_GET(self):
@@ -123,8 +125,7 @@ class Handler(BaseHTTPRequestHandler):
             return self._send(200, {"mode": ref.faults.mode})
         if path == "/control/reply":
             req = json.loads(body)
-            rid = ref.platform.add_reply(req["ticket"], req["kind"], req.get("text", ""),
-                                         req.get("feedback"))
+            rid = ref.platform.add_reply(req["ticket"], req["kind"], req.get("text", ""), req.get("feedback"))
             return self._send(200, {"id": rid})
         if path in (adapters.RECORDS_PATH, adapters.TICKETS_PATH):
             if not self._signed(body):
@@ -138,8 +139,7 @@ class Handler(BaseHTTPRequestHandler):
                 return self._send(401, {"error": "国密信封无效: %s" % exc})
         else:
             return self._send(404, {"error": "no such path"})
-        accept = ref.platform.open_tickets if path == adapters.TICKETS_PATH \
-            else ref.platform.accept_batch
+        accept = ref.platform.open_tickets if path == adapters.TICKETS_PATH else ref.platform.accept_batch
         results = self._faulted(lambda: accept(records))
         if results is not None:
             self._send(200, {"results": results})
@@ -166,8 +166,7 @@ class RefPlatform:
         self._server.daemon_threads = True
         self._server.ref = self
         self.port = self._server.server_address[1]
-        self._thread = threading.Thread(target=self._server.serve_forever, name="upstream-ref",
-                                        daemon=True)
+        self._thread = threading.Thread(target=self._server.serve_forever, name="upstream-ref", daemon=True)
         self._thread.start()
         return self
 

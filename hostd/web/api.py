@@ -11,6 +11,7 @@ Every call needs `Authorization: Bearer <token>`; the token is in
 gets a 4xx whose JSON `detail` is {"error": code, "reason": "中文 / English"}.
 Writes go through the Store; pushes to devices happen after the commit.
 """
+
 import hmac
 import os
 import secrets
@@ -41,19 +42,22 @@ def ensure_token(home):
     return path.read_text().strip()
 
 
-def _authorised(request: Request,
-                credentials: Optional[HTTPAuthorizationCredentials] = Depends(_bearer)):
+def _authorised(request: Request, credentials: Optional[HTTPAuthorizationCredentials] = Depends(_bearer)):
     ctx = request.app.state.ctx
     token = getattr(request.app.state, "api_token", None)
     if token is None:
         token = request.app.state.api_token = ensure_token(ctx.home)
     given = credentials.credentials if credentials else ""
     if not hmac.compare_digest(given.encode(), token.encode()):
-        raise HTTPException(401, detail={
-            "error": "unauthorised",
-            "reason": "缺少或错误的令牌 / missing or wrong bearer token: see %s"
-                      % os.path.join("<home>", "keys", TOKEN_FILE)},
-            headers={"WWW-Authenticate": "Bearer"})
+        raise HTTPException(
+            401,
+            detail={
+                "error": "unauthorised",
+                "reason": "缺少或错误的令牌 / missing or wrong bearer token: see %s"
+                % os.path.join("<home>", "keys", TOKEN_FILE),
+            },
+            headers={"WWW-Authenticate": "Bearer"},
+        )
     return ctx
 
 
@@ -63,6 +67,7 @@ def _fail(exc):
 
 # -- models -------------------------------------------------------------------
 
+
 class Case(BaseModel):
     case_id: str = Field(..., min_length=1, max_length=50, description="办件编号 (upstream projectNo)")
     visit: int = Field(1, ge=1, description="服务次数 (upstream serviceNumber): which visit")
@@ -70,13 +75,16 @@ class Case(BaseModel):
 
 class SessionRequest(BaseModel):
     window: str = Field(..., min_length=1, max_length=64, examples=["07"])
-    item_code: str = Field(..., min_length=1, max_length=64, description="事项编码",
-                           examples=["11440100MB2C1234XK"])
-    item_name: str = Field(..., max_length=200, description="事项名称, shown on the device",
-                           examples=["户口迁移"])
+    item_code: str = Field(
+        ..., min_length=1, max_length=64, description="事项编码", examples=["11440100MB2C1234XK"]
+    )
+    item_name: str = Field(
+        ..., max_length=200, description="事项名称, shown on the device", examples=["户口迁移"]
+    )
     staff_id: Optional[str] = Field(None, description="who served; default: who is on duty")
-    cases: List[Case] = Field(default_factory=list,
-                              description="several = a batch (批量业务), rated once for all")
+    cases: List[Case] = Field(
+        default_factory=list, description="several = a batch (批量业务), rated once for all"
+    )
 
 
 class SessionOut(BaseModel):
@@ -129,33 +137,59 @@ ERRORS = {code: {"model": ErrorOut} for code in (400, 401, 404, 409, 422)}
 def _session_out(s, info=None):
     rating = s.get("rating") or {}
     return SessionOut(
-        session_id=s["session_id"], window=s["window"], device_id=s["device_id"],
-        item_code=s["item_code"], item_name=s["item_name"], staff_id=s["staff_id"],
-        staff_name=s["staff_name"], staff_no=s["staff_no"],
-        cases=[Case(**c) for c in s["case_list"]], state=s["state"], created_at=s["created_at"],
-        screen_until=s["screen_until"], rate_until=s["rate_until"],
-        rating_level=rating.get("level"), rating_channel=rating.get("channel"),
-        pushed=info["pushed"] if info else None, message_bytes=info["bytes"] if info else None)
+        session_id=s["session_id"],
+        window=s["window"],
+        device_id=s["device_id"],
+        item_code=s["item_code"],
+        item_name=s["item_name"],
+        staff_id=s["staff_id"],
+        staff_name=s["staff_name"],
+        staff_no=s["staff_no"],
+        cases=[Case(**c) for c in s["case_list"]],
+        state=s["state"],
+        created_at=s["created_at"],
+        screen_until=s["screen_until"],
+        rate_until=s["rate_until"],
+        rating_level=rating.get("level"),
+        rating_channel=rating.get("channel"),
+        pushed=info["pushed"] if info else None,
+        message_bytes=info["bytes"] if info else None,
+    )
 
 
 def _window_out(w):
-    return WindowOut(window=w["window"], name=w["name"], devices=w["devices"],
-                     serving=w["serving"], staff_id=w["staff_id"], staff_name=w["staff_name"],
-                     staff_no=w["staff_no"], duty_since=w["duty_since"])
+    return WindowOut(
+        window=w["window"],
+        name=w["name"],
+        devices=w["devices"],
+        serving=w["serving"],
+        staff_id=w["staff_id"],
+        staff_name=w["staff_name"],
+        staff_no=w["staff_no"],
+        duty_since=w["duty_since"],
+    )
 
 
 # -- routes -------------------------------------------------------------------
 
-@router.post("/sessions", status_code=201, response_model=SessionOut, responses=ERRORS,
-             summary="A finished service: create its session and show it on the device")
+
+@router.post(
+    "/sessions",
+    status_code=201,
+    response_model=SessionOut,
+    responses=ERRORS,
+    summary="A finished service: create its session and show it on the device",
+)
 def create_session(body: SessionRequest, ctx=Depends(_authorised)):
     now = ctx.clock.now()
     cases = [(c.case_id, c.visit) for c in body.cases]
 
     def op(db):
-        made = sessions.create(db, ctx.config, ctx.hall, body.window, body.item_code,
-                               body.item_name, body.staff_id, cases, now)
+        made = sessions.create(
+            db, ctx.config, ctx.hall, body.window, body.item_code, body.item_name, body.staff_id, cases, now
+        )
         return sessions.get(db, made["session_id"])
+
     try:
         session = ctx.store.run(op, timeout=30)
     except staff.SessionRequestError as exc:
@@ -164,8 +198,12 @@ def create_session(body: SessionRequest, ctx=Depends(_authorised)):
     return _session_out(session, info)
 
 
-@router.get("/sessions/{session_id}", response_model=SessionOut, responses=ERRORS,
-            summary="A session: state, cases, and its rating once rated")
+@router.get(
+    "/sessions/{session_id}",
+    response_model=SessionOut,
+    responses=ERRORS,
+    summary="A session: state, cases, and its rating once rated",
+)
 def get_session(session_id: str, ctx=Depends(_authorised)):
     try:
         with ctx.store.read() as db:
@@ -174,8 +212,12 @@ def get_session(session_id: str, ctx=Depends(_authorised)):
         raise _fail(exc)
 
 
-@router.get("/windows", response_model=List[WindowOut], responses=ERRORS,
-            summary="Windows, their devices, and who is on duty")
+@router.get(
+    "/windows",
+    response_model=List[WindowOut],
+    responses=ERRORS,
+    summary="Windows, their devices, and who is on duty",
+)
 def list_windows(ctx=Depends(_authorised)):
     with ctx.store.read() as db:
         return [_window_out(w) for w in staff.list_windows(db, ctx.hall)]
@@ -187,6 +229,7 @@ def _duty(ctx, window, change):
     def op(db):
         changed = change(db, now)
         return changed, staff.get_window(db, ctx.hall, window)
+
     try:
         changed, place = ctx.store.run(op, timeout=30)
     except staff.SessionRequestError as exc:
@@ -196,15 +239,22 @@ def _duty(ctx, window, change):
     return _window_out(place)
 
 
-@router.post("/windows/{window}/duty", response_model=WindowOut, responses=ERRORS,
-             summary="A staff member goes on duty at the window (off any other)")
+@router.post(
+    "/windows/{window}/duty",
+    response_model=WindowOut,
+    responses=ERRORS,
+    summary="A staff member goes on duty at the window (off any other)",
+)
 def duty_on(window: str, body: DutyRequest, ctx=Depends(_authorised)):
-    return _duty(ctx, window, lambda db, now: staff.on_duty(db, ctx.hall, window, body.staff_id,
-                                                            now, "api"))
+    return _duty(ctx, window, lambda db, now: staff.on_duty(db, ctx.hall, window, body.staff_id, now, "api"))
 
 
-@router.delete("/windows/{window}/duty", response_model=WindowOut, responses=ERRORS,
-               summary="Nobody serves at the window: the device shows 暂停服务")
+@router.delete(
+    "/windows/{window}/duty",
+    response_model=WindowOut,
+    responses=ERRORS,
+    summary="Nobody serves at the window: the device shows 暂停服务",
+)
 def duty_off(window: str, ctx=Depends(_authorised)):
     return _duty(ctx, window, lambda db, now: staff.off_duty(db, ctx.hall, window, now, "api"))
 
@@ -215,7 +265,11 @@ def openapi_json():
     import json
 
     from fastapi.openapi.utils import get_openapi
-    doc = get_openapi(title="hostd window business-system interface", version="1.0.0",
-                      summary="好差评 hall host: sessions and duty (/api/v1)",
-                      routes=router.routes)
+
+    doc = get_openapi(
+        title="hostd window business-system interface",
+        version="1.0.0",
+        summary="好差评 hall host: sessions and duty (/api/v1)",
+        routes=router.routes,
+    )
     return json.dumps(doc, ensure_ascii=False, indent=1, sort_keys=True) + "\n"

@@ -11,6 +11,7 @@ with itsdangerous under a secret kept in <home>/keys/web-session-secret; it
 carries the username, the user's session generation (bumped to log a user
 out everywhere) and a CSRF token that every form post must echo back.
 """
+
 import hmac
 import secrets
 import time
@@ -52,22 +53,28 @@ def add_user(db, username, password, role, staff_id=None, now=None):
         raise BadUser("password must have at least %d characters" % MIN_PASSWORD)
     if db.execute("SELECT 1 FROM users WHERE username = ?", [username]).fetchone():
         raise BadUser("user %s exists already: choose another name" % username)
-    db.execute("INSERT INTO users (username, role, staff_id, password_hash, created_at)"
-               " VALUES (?, ?, ?, ?, ?)",
-               [username, role, staff_id, _hasher.hash(password), int(now or time.time())])
+    db.execute(
+        "INSERT INTO users (username, role, staff_id, password_hash, created_at) VALUES (?, ?, ?, ?, ?)",
+        [username, role, staff_id, _hasher.hash(password), int(now or time.time())],
+    )
     return get_user(db, username)
 
 
 def set_password(db, username, password):
     if len(password or "") < MIN_PASSWORD:
         raise BadUser("password must have at least %d characters" % MIN_PASSWORD)
-    db.execute("UPDATE users SET password_hash = ?, session_generation = session_generation + 1"
-               " WHERE username = ?", [_hasher.hash(password), username])
+    db.execute(
+        "UPDATE users SET password_hash = ?, session_generation = session_generation + 1 WHERE username = ?",
+        [_hasher.hash(password), username],
+    )
 
 
 def get_user(db, username):
-    row = db.execute("SELECT username, role, staff_id, created_at, disabled_at, session_generation"
-                     " FROM users WHERE username = ?", [username]).fetchone()
+    row = db.execute(
+        "SELECT username, role, staff_id, created_at, disabled_at, session_generation"
+        " FROM users WHERE username = ?",
+        [username],
+    ).fetchone()
     if row is None:
         return None
     keys = ("username", "role", "staff_id", "created_at", "disabled_at", "generation")
@@ -75,15 +82,20 @@ def get_user(db, username):
 
 
 def list_users(db):
-    return [dict(r) for r in db.query(
-        "SELECT username, role, staff_id, created_at, disabled_at FROM users ORDER BY username")]
+    return [
+        dict(r)
+        for r in db.query(
+            "SELECT username, role, staff_id, created_at, disabled_at FROM users ORDER BY username"
+        )
+    ]
 
 
 def authenticate(db, username, password):
     """The user dict when the password is right and the user enabled, else None.
     A missing user costs the same hash check, so timing does not tell names."""
-    row = db.execute("SELECT password_hash, disabled_at FROM users WHERE username = ?",
-                     [username or ""]).fetchone()
+    row = db.execute(
+        "SELECT password_hash, disabled_at FROM users WHERE username = ?", [username or ""]
+    ).fetchone()
     if row is None:
         _hasher.verify(password or "", _DUMMY_HASH)
         return None
@@ -97,6 +109,7 @@ def _secret(home):
     path = home.keys / SECRET_FILE
     if not path.is_file():
         from hostd.home import write_atomic
+
         home.keys.mkdir(mode=0o700, parents=True, exist_ok=True)
         write_atomic(path, secrets.token_hex(32) + "\n", 0o600)
     return path.read_text().strip()
@@ -123,8 +136,14 @@ def read_session(request):
 
 
 def write_session(request, response, payload):
-    response.set_cookie(COOKIE, _serializer(request).dumps(payload), max_age=SESSION_SECONDS,
-                        httponly=True, samesite="lax", path="/")
+    response.set_cookie(
+        COOKIE,
+        _serializer(request).dumps(payload),
+        max_age=SESSION_SECONDS,
+        httponly=True,
+        samesite="lax",
+        path="/",
+    )
 
 
 def new_csrf():
@@ -160,6 +179,7 @@ def current_user(request: Request, user=Depends(optional_user)):
         if request.url.query:
             target += "?" + request.url.query
         from urllib.parse import quote
+
         raise HTTPException(303, "请先登录", headers={"Location": "/login?next=" + quote(target)})
     return user
 
@@ -195,4 +215,5 @@ def log_evaluator_access(db, user, rating_ids, fields, purpose, now=None):
     db.conn.executemany(
         "INSERT INTO evaluator_access (at, username, role, rating_id, fields, purpose)"
         " VALUES (?, ?, ?, ?, ?, ?)",
-        [(at, user["username"], user["role"], rid, ",".join(fields), purpose) for rid in rating_ids])
+        [(at, user["username"], user["role"], rid, ",".join(fields), purpose) for rid in rating_ids],
+    )

@@ -1,14 +1,15 @@
 """The hall's pages: login, and every page router (hostd/web/pages_*.py) in one place.
 
-  /login /logout         auth.py sessions (signed cookie, CSRF)
-  /dashboard             pages_dashboard: rates, charts, overdue warnings
-  /workorders            pages_workorders: the 差评 queue, detail, state moves
-  /appeals               pages_appeals: staff file, supervisors decide
-  /ratings               pages_ratings: rating list (staff: their own only)
-  /fleet                 pages_fleet: devices online, last seen, outbox, firmware, heap
-  /display               pages_display: the public big screen (no login, aggregates only)
-  /export                pages_export: any table as CSV or Excel
+/login /logout         auth.py sessions (signed cookie, CSRF)
+/dashboard             pages_dashboard: rates, charts, overdue warnings
+/workorders            pages_workorders: the 差评 queue, detail, state moves
+/appeals               pages_appeals: staff file, supervisors decide
+/ratings               pages_ratings: rating list (staff: their own only)
+/fleet                 pages_fleet: devices online, last seen, outbox, firmware, heap
+/display               pages_display: the public big screen (no login, aggregates only)
+/export                pages_export: any table as CSV or Excel
 """
+
 from pathlib import Path
 
 from fastapi import APIRouter, Depends, HTTPException, Request
@@ -27,8 +28,15 @@ from hostd.web import (
 
 STATIC = Path(__file__).resolve().parent.parent / "static"
 router = APIRouter(include_in_schema=False)
-for _module in (pages_dashboard, pages_workorders, pages_appeals, pages_ratings, pages_fleet,
-                pages_display, pages_export):
+for _module in (
+    pages_dashboard,
+    pages_workorders,
+    pages_appeals,
+    pages_ratings,
+    pages_fleet,
+    pages_display,
+    pages_export,
+):
     router.include_router(_module.router)
 
 
@@ -61,9 +69,21 @@ def login_page(request: Request, next: str = "/dashboard"):
 
 def _login_form(request, csrf, next_url, error="", username="", status_code=200):
     from hostd.web.pages_common import TEMPLATES
-    return TEMPLATES.TemplateResponse(request, "pages/login.html", {
-        "title": "登录", "hall": request.app.state.ctx.hall, "csrf": csrf, "next": next_url,
-        "error": error, "username": username, "user": None}, status_code=status_code)
+
+    return TEMPLATES.TemplateResponse(
+        request,
+        "pages/login.html",
+        {
+            "title": "登录",
+            "hall": request.app.state.ctx.hall,
+            "csrf": csrf,
+            "next": next_url,
+            "error": error,
+            "username": username,
+            "user": None,
+        },
+        status_code=status_code,
+    )
 
 
 @router.post("/login")
@@ -73,8 +93,14 @@ def login(request: Request, form=Depends(auth.require_csrf)):
         user = auth.authenticate(db, username, str(form.get("password", "")))
     if user is None:
         csrf = auth.csrf_of(request)
-        return _login_form(request, csrf, _safe_next(str(form.get("next", ""))),
-                           "用户名或密码错误，请重新输入（忘记密码请联系系统管理员）", username, 401)
+        return _login_form(
+            request,
+            csrf,
+            _safe_next(str(form.get("next", ""))),
+            "用户名或密码错误，请重新输入（忘记密码请联系系统管理员）",
+            username,
+            401,
+        )
     response = RedirectResponse(_safe_next(str(form.get("next", ""))), status_code=303)
     auth.write_session(request, response, auth.login_session(user))
     return response

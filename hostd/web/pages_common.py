@@ -2,6 +2,7 @@
 
 Local time is China Standard Time (UTC+8), as in hostd/stats.py.
 """
+
 import time
 from pathlib import Path
 
@@ -15,7 +16,13 @@ TEMPLATES = Jinja2Templates(directory=str(Path(__file__).resolve().parent.parent
 TZ = 8 * 3600
 DAY = 86400
 LEVEL_NAMES = {5: "非常满意", 4: "满意", 3: "基本满意", 2: "不满意", 1: "非常不满意"}
-REASON_NAMES = {1: "服务态度", 2: "服务效率", 3: "服务质量", 4: "服务环境", 5: "其他"}  # protocol.messages REASON_*
+REASON_NAMES = {
+    1: "服务态度",
+    2: "服务效率",
+    3: "服务质量",
+    4: "服务环境",
+    5: "其他",
+}  # protocol.messages REASON_*
 CHANNEL_NAMES = {"device": "评价器", "qr": "扫码评价", "default": "系统默认", "paper": "书面"}
 ALL = ("admin", "supervisor", "staff")
 MANAGERS = ("admin", "supervisor")
@@ -40,6 +47,7 @@ def when(ts, fmt="%Y-%m-%d %H:%M"):
 def reasons(text):
     """ratings.reasons ('[1,3]') as Chinese names; '' for none."""
     import json
+
     try:
         codes = text if isinstance(text, (list, tuple)) else json.loads(text or "[]")
     except (TypeError, ValueError):
@@ -65,6 +73,7 @@ def quarter_range(now=None):
     t = time.gmtime(int(clock.now() if now is None else now) + TZ)
     first = (t.tm_mon - 1) // 3 * 3 + 1
     import calendar
+
     start = calendar.timegm((t.tm_year, first, 1, 0, 0, 0)) - TZ
     year, month = (t.tm_year + 1, 1) if first == 10 else (t.tm_year, first + 3)
     return start, calendar.timegm((year, month, 1, 0, 0, 0)) - TZ
@@ -76,10 +85,23 @@ def now():
 
 def render(request, name, user, title, active=None, status_code=200, **values):
     ctx = request.app.state.ctx
-    values.update(request=request, user=user, title=title, active=active, nav=NAV,
-                  hall=ctx.hall, csrf=auth.csrf_of(request), role_names=auth.ROLE_NAMES,
-                  when=when, pct=pct, reasons=reasons, level_names=LEVEL_NAMES, channel_names=CHANNEL_NAMES,
-                  flash=request.query_params.get("ok"), flash_kind="ok")
+    values.update(
+        request=request,
+        user=user,
+        title=title,
+        active=active,
+        nav=NAV,
+        hall=ctx.hall,
+        csrf=auth.csrf_of(request),
+        role_names=auth.ROLE_NAMES,
+        when=when,
+        pct=pct,
+        reasons=reasons,
+        level_names=LEVEL_NAMES,
+        channel_names=CHANNEL_NAMES,
+        flash=request.query_params.get("ok"),
+        flash_kind="ok",
+    )
     if request.query_params.get("err"):
         values.update(flash=request.query_params.get("err"), flash_kind="err")
     return TEMPLATES.TemplateResponse(request, name, values, status_code=status_code)
@@ -101,6 +123,7 @@ def redirect_back(path, ok=None, err=None):
     from urllib.parse import quote
 
     from fastapi.responses import RedirectResponse
+
     if ok:
         path += ("&" if "?" in path else "?") + "ok=" + quote(ok)
     if err:

@@ -4,6 +4,7 @@ working-day calendar lacks a year that deadlines will reach soon.
 
 Supervisors and admins see the hall; staff see only their own results.
 """
+
 from fastapi import APIRouter, Depends, Request
 
 from hostd import stats, workdays, workorders
@@ -25,8 +26,9 @@ router = APIRouter()
 
 def overdue_orders(db, staff_id=None, limit=20):
     """Open orders past a deadline, most overdue first."""
-    return workorders.list_orders(db, staff_id=staff_id, open_only=True, overdue_only=True,
-                                  now=now(), limit=limit)
+    return workorders.list_orders(
+        db, staff_id=staff_id, open_only=True, overdue_only=True, now=now(), limit=limit
+    )
 
 
 def order_counts(db, staff_id=None):
@@ -49,15 +51,35 @@ def dashboard(request: Request, user=Depends(auth.require_role(*ALL))):
         upstream = None if staff_id else upstream_service.status(db, now())
     calendar_gaps = [] if staff_id else workdays.uncovered_years(request.app.state.ctx.config, now())
     c = pages_charts.COLORS
-    rate_chart = pages_charts.hbars([
-        ("好评率", quarter["good_rate"], c["good"]), ("中评率", quarter["middle_rate"], c["middle"]),
-        ("差评率", quarter["bad_rate"], c["bad"]), ("主动评价率", quarter.get("active_rate"), c["bar"]),
-        ("差评整改率", quarter.get("rectify_rate"), c["bar"])], title="本季度 %s" % quarter_spec())
+    rate_chart = pages_charts.hbars(
+        [
+            ("好评率", quarter["good_rate"], c["good"]),
+            ("中评率", quarter["middle_rate"], c["middle"]),
+            ("差评率", quarter["bad_rate"], c["bad"]),
+            ("主动评价率", quarter.get("active_rate"), c["bar"]),
+            ("差评整改率", quarter.get("rectify_rate"), c["bar"]),
+        ],
+        title="本季度 %s" % quarter_spec(),
+    )
     day_chart = pages_charts.stacked_columns(
-        [(str(d["key"])[5:], d["good"], d["middle"], d["bad"]) for d in days],
-        title="近30天每日评价量")
-    return render(request, "pages/dashboard.html", user, "总览", "/dashboard",
-                  quarter=quarter, today=today_rates, windows=windows, overdue=overdue,
-                  counts=counts, upstream=upstream, rate_chart=rate_chart, day_chart=day_chart,
-                  legend=pages_charts.legend(), quarter_name=quarter_spec(), own=bool(staff_id),
-                  calendar_gaps=calendar_gaps)
+        [(str(d["key"])[5:], d["good"], d["middle"], d["bad"]) for d in days], title="近30天每日评价量"
+    )
+    return render(
+        request,
+        "pages/dashboard.html",
+        user,
+        "总览",
+        "/dashboard",
+        quarter=quarter,
+        today=today_rates,
+        windows=windows,
+        overdue=overdue,
+        counts=counts,
+        upstream=upstream,
+        rate_chart=rate_chart,
+        day_chart=day_chart,
+        legend=pages_charts.legend(),
+        quarter_name=quarter_spec(),
+        own=bool(staff_id),
+        calendar_gaps=calendar_gaps,
+    )

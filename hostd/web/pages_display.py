@@ -3,6 +3,7 @@
 Aggregates only, per window, for today and this quarter: counts and rates.
 No rating rows, no comments, no evaluator data ever reach this page.
 """
+
 from fastapi import APIRouter, Request
 
 from hostd import stats
@@ -33,9 +34,24 @@ def display(request: Request):
         hall_today = stats.rates(db, today, today + DAY, hall=ctx.hall)
         hall_quarter = stats.rates(db, q_start, q_end, hall=ctx.hall)
     windows = sorted(set(names) | set(by_today) | set(by_quarter), key=lambda w: str(w))
-    rows = [{"window": w, "name": names.get(w) or "", "today": by_today.get(w), "quarter": by_quarter.get(w)}
-            for w in windows if w]
-    return TEMPLATES.TemplateResponse(request, "pages/display.html", {
-        "title": "大厅公示屏", "hall": ctx.hall, "rows": rows, "today": hall_today, "quarter": hall_quarter,
-        "quarter_name": quarter_spec(), "pct": pct, "updated": when(now(), "%Y-%m-%d %H:%M"),
-        "refresh": REFRESH_SECONDS, "user": None})
+    rows = [
+        {"window": w, "name": names.get(w) or "", "today": by_today.get(w), "quarter": by_quarter.get(w)}
+        for w in windows
+        if w
+    ]
+    return TEMPLATES.TemplateResponse(
+        request,
+        "pages/display.html",
+        {
+            "title": "大厅公示屏",
+            "hall": ctx.hall,
+            "rows": rows,
+            "today": hall_today,
+            "quarter": hall_quarter,
+            "quarter_name": quarter_spec(),
+            "pct": pct,
+            "updated": when(now(), "%Y-%m-%d %H:%M"),
+            "refresh": REFRESH_SECONDS,
+            "user": None,
+        },
+    )

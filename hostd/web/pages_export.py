@@ -5,6 +5,7 @@ dropped, and the users table is not offered. Evaluator name / phone are
 included only for auth.EVALUATOR_ROLES who tick the box, and each exported
 rating with evaluator data is logged in evaluator_access.
 """
+
 import csv
 import io
 import os
@@ -41,13 +42,21 @@ def _columns(db, name, with_evaluator):
 def export_page(request: Request, user=Depends(auth.require_role(*MANAGERS))):
     with request.app.state.ctx.store.read() as db:
         tables = [(n, db[n].count) for n in exportable(db)]
-    return render(request, "pages/export.html", user, "导出", "/export", tables=tables,
-                  may_evaluator=auth.may_see_evaluator(user))
+    return render(
+        request,
+        "pages/export.html",
+        user,
+        "导出",
+        "/export",
+        tables=tables,
+        may_evaluator=auth.may_see_evaluator(user),
+    )
 
 
 @router.get("/export/{name}.{fmt}")
-def export(request: Request, name: str, fmt: str, evaluator: int = 0,
-           user=Depends(auth.require_role(*MANAGERS))):
+def export(
+    request: Request, name: str, fmt: str, evaluator: int = 0, user=Depends(auth.require_role(*MANAGERS))
+):
     if fmt not in ("csv", "xlsx"):
         raise HTTPException(404, "格式只能是 csv 或 xlsx")
     store = request.app.state.ctx.store
@@ -62,16 +71,27 @@ def export(request: Request, name: str, fmt: str, evaluator: int = 0,
     stamp = when(now(), "%Y%m%d-%H%M")
     filename = "%s-%s.%s" % (name, stamp, fmt)
     if fmt == "csv":
-        return StreamingResponse(_csv_rows(store, select, columns), media_type="text/csv; charset=utf-8",
-                                 headers={"Content-Disposition": 'attachment; filename="%s"' % filename})
+        return StreamingResponse(
+            _csv_rows(store, select, columns),
+            media_type="text/csv; charset=utf-8",
+            headers={"Content-Disposition": 'attachment; filename="%s"' % filename},
+        )
     path = _xlsx(store, select, columns, name)
-    return FileResponse(path, filename=filename, background=BackgroundTask(_unlink, path),
-                        media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+    return FileResponse(
+        path,
+        filename=filename,
+        background=BackgroundTask(_unlink, path),
+        media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    )
 
 
 def _log_export(db, user):
-    ids = [r[0] for r in db.execute("SELECT id FROM ratings WHERE evaluator_name IS NOT NULL"
-                                    " OR evaluator_mobile IS NOT NULL")]
+    ids = [
+        r[0]
+        for r in db.execute(
+            "SELECT id FROM ratings WHERE evaluator_name IS NOT NULL OR evaluator_mobile IS NOT NULL"
+        )
+    ]
     auth.log_evaluator_access(db, user, ids, EVALUATOR_COLUMNS, "export ratings", now=now())
 
 
@@ -95,6 +115,7 @@ def _csv_rows(store, select, columns):
 
 def _xlsx(store, select, columns, name):
     from openpyxl import Workbook
+
     book = Workbook(write_only=True)
     sheet = book.create_sheet(title=name[:31])
     sheet.append(columns)

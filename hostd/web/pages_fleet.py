@@ -1,4 +1,5 @@
 """/fleet: the device fleet (the `fleet` view): online, last seen, outbox depth, firmware, heap."""
+
 from fastapi import APIRouter, Depends, Request
 
 from hostd.web import auth
@@ -14,5 +15,15 @@ def fleet(request: Request, user=Depends(auth.require_role(*MANAGERS))):
         devices = [dict(r) for r in db.query("SELECT * FROM fleet ORDER BY hall, window, device_id")]
     online = sum(1 for d in devices if d["online"])
     backlog = sum(d["outbox_depth"] or 0 for d in devices)
-    return render(request, "pages/fleet.html", user, "设备", "/fleet", devices=devices,
-                  online=online, backlog=backlog, state_names=STATE_NAMES, now=now())
+    return render(
+        request,
+        "pages/fleet.html",
+        user,
+        "设备",
+        "/fleet",
+        devices=devices,
+        online=online,
+        backlog=backlog,
+        state_names=STATE_NAMES,
+        now=now(),
+    )

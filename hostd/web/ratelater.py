@@ -12,6 +12,7 @@ form's hidden field, and a cross-site Origin is refused. The client address
 is recorded with a QR rating for the fraud signals. Every failure is a page
 that says what happened in one line, never a stack trace.
 """
+
 import datetime
 import functools
 import hmac
@@ -41,9 +42,21 @@ NOTICES = {"rated": "感谢您的评价！", "more": "感谢您的补充意见�
 
 MESSAGES = {  # kind: (status, heading, text)
     "invalid": (400, "链接无效", "这个评价链接不完整或已被改动。请重新扫描评价器或办件回执上的二维码。"),
-    "expired": (410, "链接已过期", "评价期已过，这个链接不能再使用。如有意见，请拨打 12345 政务服务便民热线。"),
-    "missing": (404, "找不到这次服务", "没有找到与链接对应的服务记录。请重新扫描二维码，或咨询窗口工作人员。"),
-    "closed": (410, "评价期已结束", "这次服务的评价期已结束，不能再评价或补充。如有意见，请拨打 12345 政务服务便民热线。"),
+    "expired": (
+        410,
+        "链接已过期",
+        "评价期已过，这个链接不能再使用。如有意见，请拨打 12345 政务服务便民热线。",
+    ),
+    "missing": (
+        404,
+        "找不到这次服务",
+        "没有找到与链接对应的服务记录。请重新扫描二维码，或咨询窗口工作人员。",
+    ),
+    "closed": (
+        410,
+        "评价期已结束",
+        "这次服务的评价期已结束，不能再评价或补充。如有意见，请拨打 12345 政务服务便民热线。",
+    ),
     "rated": (409, "这次服务已评价", "每次服务只能评价一次，这次服务已有评价，本次提交未记录。"),
     "forbidden": (403, "页面已失效", "请返回评价页面刷新后再提交。"),
     "error": (500, "暂时无法评价", "系统暂时无法处理，请稍后再试。"),
@@ -52,9 +65,12 @@ MESSAGES = {  # kind: (status, heading, text)
 
 def _message(request, kind):
     status, heading, text = MESSAGES[kind]
-    return TEMPLATES.TemplateResponse(request, "ratelater/message.html",
-                                      {"kind": kind, "heading": heading, "text": text},
-                                      status_code=status)
+    return TEMPLATES.TemplateResponse(
+        request,
+        "ratelater/message.html",
+        {"kind": kind, "heading": heading, "text": text},
+        status_code=status,
+    )
 
 
 def _when(ts):
@@ -65,15 +81,28 @@ def _load(ctx, session_id):
     with ctx.store.read() as db:
         row = db.conn.execute(
             "SELECT session_id, item_name, staff_name, staff_no, window, created_at, rate_until,"
-            " state, rating_id FROM sessions WHERE session_id = ?", (session_id,)).fetchone()
+            " state, rating_id FROM sessions WHERE session_id = ?",
+            (session_id,),
+        ).fetchone()
         if row is None:
             return None, None
-        keys = ("session_id", "item_name", "staff_name", "staff_no", "window", "created_at",
-                "rate_until", "state", "rating_id")
+        keys = (
+            "session_id",
+            "item_name",
+            "staff_name",
+            "staff_no",
+            "window",
+            "created_at",
+            "rate_until",
+            "state",
+            "rating_id",
+        )
         session = dict(zip(keys, row))
         rating = db.conn.execute(
             "SELECT id, channel, level, comment, details FROM ratings"
-            " WHERE session_id = ? AND binding = 'session'", (session_id,)).fetchone()
+            " WHERE session_id = ? AND binding = 'session'",
+            (session_id,),
+        ).fetchone()
     if rating is not None:
         rating = dict(zip(("id", "channel", "level", "comment", "details"), rating))
     return session, rating
@@ -97,19 +126,25 @@ def _page(request, token, session, rating, mode, form=None, error=None, status=2
     csrf = _csrf(request)
     level_name = dict(LEVELS).get(rating["level"]) if rating else None
     context = {
-        "session": session, "mode": mode, "base": "/r/" + token, "csrf": csrf,
-        "served": _when(session["created_at"]), "until": _when(session["rate_until"]),
-        "levels": LEVELS, "reasons": REASONS, "answers": ANSWERS,
-        "questions": channels.DETAIL_QUESTIONS, "improve": channels.IMPROVE,
+        "session": session,
+        "mode": mode,
+        "base": "/r/" + token,
+        "csrf": csrf,
+        "served": _when(session["created_at"]),
+        "until": _when(session["rate_until"]),
+        "levels": LEVELS,
+        "reasons": REASONS,
+        "answers": ANSWERS,
+        "questions": channels.DETAIL_QUESTIONS,
+        "improve": channels.IMPROVE,
         "form": form or {"level": None, "reasons": [], "comment": "", "details": {}},
-        "error": error, "notice": NOTICES.get(request.query_params.get("ok")),
+        "error": error,
+        "notice": NOTICES.get(request.query_params.get("ok")),
         "level_name": level_name,
         "channel_name": CHANNEL_NAMES.get(rating["channel"]) if rating else None,
     }
-    response = TEMPLATES.TemplateResponse(request, "ratelater/page.html", context,
-                                          status_code=status)
-    response.set_cookie(CSRF_COOKIE, csrf, httponly=True, samesite="lax", path="/r/",
-                        max_age=86400)
+    response = TEMPLATES.TemplateResponse(request, "ratelater/page.html", context, status_code=status)
+    response.set_cookie(CSRF_COOKIE, csrf, httponly=True, samesite="lax", path="/r/", max_age=86400)
     response.headers["Cache-Control"] = "no-store"
     return response
 
@@ -164,6 +199,7 @@ def _guarded(handler):
         except Exception:
             log.exception("rate-later page failed")
             return _message(request, "error")
+
     return wrapper
 
 
@@ -209,14 +245,31 @@ async def rate(request: Request, token: str):
     client = request.client.host if request.client else None
 
     def op(db):
-        return channels.record_rating(db, session["session_id"], "qr", form["level"],
-                                      form["reasons"], form["comment"], form["details"],
-                                      client_addr=client, now=now)
+        return channels.record_rating(
+            db,
+            session["session_id"],
+            "qr",
+            form["level"],
+            form["reasons"],
+            form["comment"],
+            form["details"],
+            client_addr=client,
+            now=now,
+        )
+
     try:
         await run_in_threadpool(ctx.store.run, op, 30)  # never block the event loop
     except channels.ReasonRequired:
-        return _page(request, token, session, None, "rate", form,
-                     "选择“不满意”或“非常不满意”时，请选择原因或写几句话。", 422)
+        return _page(
+            request,
+            token,
+            session,
+            None,
+            "rate",
+            form,
+            "选择“不满意”或“非常不满意”时，请选择原因或写几句话。",
+            422,
+        )
     except channels.AlreadyRated:
         return _message(request, "rated")
     except channels.SessionClosed:
@@ -241,10 +294,9 @@ async def more(request: Request, token: str):
 
     def op(db):
         return channels.add_details(db, rating["id"], form["comment"], form["details"])
+
     try:
         await run_in_threadpool(ctx.store.run, op, 30)  # never block the event loop
     except channels.ChannelError:
-        return _page(request, token, session, rating, "more", form,
-                     "请至少填写一项意见后再提交。", 422)
+        return _page(request, token, session, rating, "more", form, "请至少填写一项意见后再提交。", 422)
     return RedirectResponse("/r/%s?ok=more" % token, status_code=303)
-

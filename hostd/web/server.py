@@ -1,4 +1,5 @@
 """uvicorn serving the app in a background thread of `hostd run`."""
+
 import logging
 import threading
 import time
@@ -19,9 +20,15 @@ KEEP_ALIVE_S = 75
 
 class WebServer:
     def __init__(self, app, host, port):
-        config = uvicorn.Config(app, host=host, port=port, log_level="warning",
-                                access_log=False, lifespan="off",
-                                timeout_keep_alive=KEEP_ALIVE_S)
+        config = uvicorn.Config(
+            app,
+            host=host,
+            port=port,
+            log_level="warning",
+            access_log=False,
+            lifespan="off",
+            timeout_keep_alive=KEEP_ALIVE_S,
+        )
         self.server = uvicorn.Server(config)
         self.host, self.port = host, port
         self.url = "http://%s:%d/" % ("127.0.0.1" if host in ("0.0.0.0", "::") else host, port)

@@ -2,6 +2,7 @@
 
 GET /status  as JSON (the hall pages are hostd/web/pages*.py)
 """
+
 import logging
 import time
 
@@ -13,8 +14,7 @@ log = logging.getLogger("hostd.web")
 router = APIRouter(tags=["status"])
 
 LEVEL_NAMES = {5: "非常满意", 4: "满意", 3: "基本满意", 2: "不满意", 1: "非常不满意"}
-FLEET_COLUMNS = ("device_id", "hall", "window", "online", "last_seen", "firmware",
-                 "outbox_depth", "revoked")
+FLEET_COLUMNS = ("device_id", "hall", "window", "online", "last_seen", "firmware", "outbox_depth", "revoked")
 
 
 def _today_start():
@@ -26,9 +26,12 @@ def snapshot(store, collector=None):
     """Everything the page shows, as plain data."""
     with store.read() as db:
         fleet = [dict(row) for row in db.query("SELECT * FROM fleet ORDER BY device_id")]
-        today = {row[0]: row[1] for row in db.execute(
-            "SELECT level, COUNT(*) FROM ratings WHERE received_at >= ? GROUP BY level",
-            [_today_start()])}
+        today = {
+            row[0]: row[1]
+            for row in db.execute(
+                "SELECT level, COUNT(*) FROM ratings WHERE received_at >= ? GROUP BY level", [_today_start()]
+            )
+        }
         persisted = rejection_counters.persisted(db)
     for device in fleet:
         device["revoked"] = device.get("revoked_at") is not None

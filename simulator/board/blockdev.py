@@ -10,8 +10,10 @@
 try:
     from micropython import const
 except ImportError:  # CPython (tests import this file too)
+
     def const(value):
         return value
+
 
 _IOCTL_SYNC = const(3)
 _IOCTL_BLOCK_COUNT = const(4)

@@ -70,8 +70,10 @@ def getc():
 def banner():
     v = sys.implementation.version
     built = sys.version.split(" on ")[-1]  # "3.4.0; MicroPython 9458e3a23f on 2026-07-05"
-    write("MicroPython v%d.%d.%d on %s; HCP rating device simulator with ESP32\r\n"
-          'Type "help()" for more information.\r\n' % (v[0], v[1], v[2], built))
+    write(
+        "MicroPython v%d.%d.%d on %s; HCP rating device simulator with ESP32\r\n"
+        'Type "help()" for more information.\r\n' % (v[0], v[1], v[2], built)
+    )
 
 
 def run(code, mode):

@@ -45,4 +45,3 @@ def reset():
 
 def soft_reset():
     raise SystemExit(0)
-

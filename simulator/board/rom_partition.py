@@ -15,7 +15,7 @@ def __getattr__(name):  # the builtin vfs members, looked up on use (no copies)
     return getattr(_builtin, name)
 
 
-from micropython import const
+from micropython import const  # noqa: E402 (after the __getattr__ it documents)
 
 _BLOCK = const(4096)  # erase block of the ESP32's SPI flash
 _ENODEV = const(19)
@@ -32,7 +32,7 @@ def attach(addr, size, path):
 
     _rom = memoryview(uctypes.bytearray_at(addr, size))
     _path = path or None
-    _marker = path[:path.rfind("/") + 1] + "romfs.repo"  # beside the partition file
+    _marker = path[: path.rfind("/") + 1] + "romfs.repo"  # beside the partition file
 
 
 def _store(offset, data):
@@ -56,7 +56,7 @@ def _erase(offset, length):
     at = offset
     while at < end:
         n = min(_BLOCK, end - at)
-        _rom[at:at + n] = blank[:n]
+        _rom[at : at + n] = blank[:n]
         _store(at, blank[:n])
         at += n
 
@@ -94,7 +94,7 @@ def rom_ioctl(op, *args):
         offset, data = args[1], args[2]
         if offset < 0 or offset + len(data) > len(_rom):
             return -_EINVAL
-        _rom[offset:offset + len(data)] = data
+        _rom[offset : offset + len(data)] = data
         _store(offset, data)
         return 0
     if op == 5:

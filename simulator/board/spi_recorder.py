@@ -60,7 +60,7 @@ class RecordingSPI:
             head[1] = n >> 8
             head[2] = n & 0xFF
             self.stream.write(head)
-            self.stream.write(view[start:start + n])
+            self.stream.write(view[start : start + n])
             start += n
             self.records += 1
         self.bytes += size

@@ -54,7 +54,7 @@ def spi_write(buf):
         _head[1] = n >> 8
         _head[2] = n & 0xFF
         spi_sink.write(_head)
-        spi_sink.write(view[start:start + n] if start or n < size else buf)
+        spi_sink.write(view[start : start + n] if start or n < size else buf)
         start += n
 
 

@@ -6,6 +6,7 @@ SQLite meets a real full disk (SQLITE_FULL on the WAL write). Where mounting
 is not allowed, `PageCap` gives the same SQLite error with
 `PRAGMA max_page_count` on the store's writer connection.
 """
+
 import errno
 import os
 import subprocess
@@ -20,8 +21,11 @@ class SmallDisk:
     def __init__(self, path, size_mb=16):
         self.path = str(path)
         os.makedirs(self.path, exist_ok=True)
-        proc = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=%dm" % size_mb, "tmpfs",
-                               self.path], capture_output=True, text=True)
+        proc = subprocess.run(
+            ["mount", "-t", "tmpfs", "-o", "size=%dm" % size_mb, "tmpfs", self.path],
+            capture_output=True,
+            text=True,
+        )
         if proc.returncode != 0:
             raise OSError("cannot mount a tmpfs on %s: %s" % (self.path, proc.stderr.strip()))
         self.filler = os.path.join(self.path, "filler")
@@ -66,6 +70,7 @@ class PageCap:
             pages = db.execute("PRAGMA page_count").fetchone()[0]
             db.execute("PRAGMA max_page_count = %d" % pages)
             return pages * db.execute("PRAGMA page_size").fetchone()[0]  # the size it is held to
+
         return self.store.run(cap)
 
     def free(self):

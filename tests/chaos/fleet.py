@@ -9,6 +9,7 @@ catches up. Its log (`wire`, `acked`, `first_sent`,
 `ack_at`) is what a scenario checks the host's database against:
 lost = acked by the host but not a row; duplicated = a (device, seq) twice.
 """
+
 import itertools
 import threading
 import time
@@ -24,13 +25,36 @@ _ids = itertools.count(1)
 
 
 def rating_fields(device, seq):
-    return [messages.VERSION, messages.RATING, device, seq, None, 1 + seq % 5,
-            [1] if seq % 5 < 2 else [], 1, "0042", 1795248000 + seq, True]
+    return [
+        messages.VERSION,
+        messages.RATING,
+        device,
+        seq,
+        None,
+        1 + seq % 5,
+        [1] if seq % 5 < 2 else [],
+        1,
+        "0042",
+        1795248000 + seq,
+        True,
+    ]
 
 
 class OutboxDevice:
-    def __init__(self, port, hall, device, key, total, window=10, resend_s=2.0,
-                 rate=None, host="127.0.0.1", keepalive=5, password=None):
+    def __init__(
+        self,
+        port,
+        hall,
+        device,
+        key,
+        total,
+        window=10,
+        resend_s=2.0,
+        rate=None,
+        host="127.0.0.1",
+        keepalive=5,
+        password=None,
+    ):
         self.hall, self.device, self.key, self.total = hall, device, key, total
         self.window, self.resend_s, self.rate = window, resend_s, rate
         self.mac = HostMac()
@@ -47,8 +71,7 @@ class OutboxDevice:
         self._stop = False
         self.ack_topic = topics.topic(hall, device, topics.ACK)
         self.rating_topic = topics.topic(hall, device, topics.RATING)
-        self.client = mqtt.Client(CallbackAPIVersion.VERSION2,
-                                  client_id="chaos-%s-%d" % (device, next(_ids)))
+        self.client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id="chaos-%s-%d" % (device, next(_ids)))
         self.client.max_inflight_messages_set(window)
         if password is not None:  # hostd's own Mosquitto: the device's login
             self.client.username_pw_set(device, password)
@@ -71,8 +94,9 @@ class OutboxDevice:
 
     def _on_message(self, client, userdata, msg):
         try:
-            fields = messages.decode(msg.payload, [self.key], self.device,
-                                     messages.MAX_HOST_MESSAGE, mac=self.mac)
+            fields = messages.decode(
+                msg.payload, [self.key], self.device, messages.MAX_HOST_MESSAGE, mac=self.mac
+            )
         except ProtocolError:
             self.bad_acks += 1
             return
@@ -121,11 +145,15 @@ class OutboxDevice:
                         last_sent[seq] = now
                         waits[seq] = min(wait * 2, self.resend_s * 8)
                         self.resends += 1
-                while (not self.paused and len(last_sent) < self.window
-                       and next_seq <= self.total
-                       and (self.rate is None or next_seq <= (now - started) * self.rate + 1)):
+                while (
+                    not self.paused
+                    and len(last_sent) < self.window
+                    and next_seq <= self.total
+                    and (self.rate is None or next_seq <= (now - started) * self.rate + 1)
+                ):
                     self.wire[next_seq] = messages.sign(
-                        self.key, rating_fields(self.device, next_seq), self.mac)
+                        self.key, rating_fields(self.device, next_seq), self.mac
+                    )
                     self.first_sent[next_seq] = now
                     self._publish(next_seq)
                     last_sent[next_seq] = now
@@ -146,6 +174,7 @@ def check_against_logs(db_path, devices):
     lost: acked but not a row; duplicated: (device, seq) rows beyond the
     first; missing: sent but not a row (allowed while still unacked)."""
     import sqlite3
+
     conn = sqlite3.connect(str(db_path), timeout=30)
     try:
         rows = conn.execute("SELECT device_id, seq, wire FROM ratings").fetchall()
@@ -166,8 +195,14 @@ def check_against_logs(db_path, devices):
                 (lost if seq in d.ack_at else missing).append(key)
             elif stored[key] != wire:
                 altered.append(key)
-    return {"lost": lost, "duplicated": duplicated, "missing": missing, "altered": altered,
-            "rows": len(rows), "integrity": integrity}
+    return {
+        "lost": lost,
+        "duplicated": duplicated,
+        "missing": missing,
+        "altered": altered,
+        "rows": len(rows),
+        "integrity": integrity,
+    }
 
 
 def percentile(values, p):

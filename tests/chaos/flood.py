@@ -6,6 +6,7 @@ max_packet_size closes the connection: it reconnects at once) and one
 `mid_bytes` payload (passes the broker, over the collector's size limit).
 PUBACKs are read and thrown away. Prints one JSON line of counts.
 """
+
 import json
 import os
 import socket
@@ -55,15 +56,18 @@ def _connect(port, client_id, user, password):
 def main(port, hall, device, key_hex, rate, seconds, big_every, big_bytes, mid_bytes):
     tests = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     sys.path[:0] = [os.path.dirname(tests), tests]
-    from hostd.collector import HostMac
     from chaos.fleet import rating_fields
+    from hostd.collector import HostMac
     from protocol import messages, topics
     from protocol.credentials import mqtt_password
+
     login = (device.encode(), mqtt_password(bytes.fromhex(key_hex)).encode())
     key, mac = bytes.fromhex(key_hex), HostMac()
     topic = topics.topic(hall, device, topics.RATING).encode()
-    wires = [messages.sign(key, rating_fields(device, seq), mac)
-             for seq in range(1, min(int(rate * seconds), 50000) + 1)]
+    wires = [
+        messages.sign(key, rating_fields(device, seq), mac)
+        for seq in range(1, min(int(rate * seconds), 50000) + 1)
+    ]
     counts = {"sent": 0, "big": 0, "mid": 0, "reconnects": 0, "send_errors": 0}
     sock = _connect(port, b"flood-" + device.encode(), *login)
     start = time.monotonic()

@@ -1,4 +1,5 @@
 """The host side of a chaos scenario: a real Store and Collector in-process."""
+
 from hostd import registry
 from hostd.collector import Collector
 from hostd.store import Store
@@ -11,8 +12,10 @@ class Host:
         self.db_path = str(db_path)
         self.port, self.host, self.collector_kw = port, host, collector_kw
         self.store = Store(self.db_path)
-        self.keys = {name: registry.add_device(self.store, name, "A%02d" % i, HALL)
-                     for i, name in enumerate(devices, 1)}
+        self.keys = {
+            name: registry.add_device(self.store, name, "A%02d" % i, HALL)
+            for i, name in enumerate(devices, 1)
+        }
         self.collector = None
 
     def start(self, timeout=10):

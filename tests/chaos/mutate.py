@@ -1,4 +1,5 @@
 """Tampered copies of signed messages, for the security tests."""
+
 import os
 import random
 
@@ -6,8 +7,19 @@ from protocol import messages
 
 
 def rating(device, seq):
-    return [messages.VERSION, messages.RATING, device, seq, "s-%d" % seq, 1 + seq % 5,
-            [1] if seq % 5 < 2 else [], 1 + seq % 3, "0042", 1795248000 + seq, seq % 2 == 0]
+    return [
+        messages.VERSION,
+        messages.RATING,
+        device,
+        seq,
+        "s-%d" % seq,
+        1 + seq % 5,
+        [1] if seq % 5 < 2 else [],
+        1 + seq % 3,
+        "0042",
+        1795248000 + seq,
+        seq % 2 == 0,
+    ]
 
 
 def flips(payload, rng):
@@ -21,8 +33,8 @@ def flips(payload, rng):
 def truncations(payload):
     """The signature cut short: 1..64 hex digits dropped, with and without the closing '"]'."""
     for cut in range(1, 65):
-        yield payload[:-2 - cut] + b'"]'
-        yield payload[:-2 - cut]
+        yield payload[: -2 - cut] + b'"]'
+        yield payload[: -2 - cut]
 
 
 def wrong_key(fields, mac):

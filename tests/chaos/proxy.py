@@ -7,6 +7,7 @@ further bytes both ways until `stall_s` later, when it is reset (a link that
 died silently: only keepalive or a reset ends it). New connections are
 refused (closed at once) with probability `refuse_p`.
 """
+
 import asyncio
 import random
 import socket
@@ -15,8 +16,17 @@ import threading
 
 
 class LossyProxy:
-    def __init__(self, upstream_port, delay_ms=(0, 20), reset_p=0.002, stall_p=0.001,
-                 stall_s=3.0, refuse_p=0.1, seed=1, upstream_host="127.0.0.1"):
+    def __init__(
+        self,
+        upstream_port,
+        delay_ms=(0, 20),
+        reset_p=0.002,
+        stall_p=0.001,
+        stall_s=3.0,
+        refuse_p=0.1,
+        seed=1,
+        upstream_host="127.0.0.1",
+    ):
         self.upstream = (upstream_host, upstream_port)
         self.delay_ms, self.reset_p, self.stall_p = delay_ms, reset_p, stall_p
         self.stall_s, self.refuse_p = stall_s, refuse_p
@@ -35,8 +45,7 @@ class LossyProxy:
 
     def _main(self):
         asyncio.set_event_loop(self._loop)
-        self._server = self._loop.run_until_complete(
-            asyncio.start_server(self._client, "127.0.0.1", 0))
+        self._server = self._loop.run_until_complete(asyncio.start_server(self._client, "127.0.0.1", 0))
         self.port = self._server.sockets[0].getsockname()[1]
         self._ready.set()
         self._loop.run_forever()
@@ -47,6 +56,7 @@ class LossyProxy:
             for task in asyncio.all_tasks(self._loop):
                 task.cancel()
             self._loop.call_later(0.1, self._loop.stop)
+
         self._loop.call_soon_threadsafe(shutdown)
         self._thread.join(5)
 
@@ -73,9 +83,11 @@ class LossyProxy:
             return
         link = {"dead": False, "stalled": False}
         ends = (writer, up_writer)
-        await asyncio.gather(self._pump(reader, up_writer, link, ends),
-                             self._pump(up_reader, writer, link, ends),
-                             return_exceptions=True)
+        await asyncio.gather(
+            self._pump(reader, up_writer, link, ends),
+            self._pump(up_reader, writer, link, ends),
+            return_exceptions=True,
+        )
 
     async def _pump(self, reader, writer, link, ends):
         queue = asyncio.Queue()

@@ -41,9 +41,17 @@ def main():
         times.append(time.ticks_diff(time.ticks_us(), t0))
     f.close()
     times.sort()
-    print(json.dumps({"appends": appends, "append_median_us": percentile(times, 0.5),
-                      "append_p95_us": percentile(times, 0.95), "append_max_us": times[-1],
-                      "file_bytes": os.stat("raw.log")[6]}))
+    print(
+        json.dumps(
+            {
+                "appends": appends,
+                "append_median_us": percentile(times, 0.5),
+                "append_p95_us": percentile(times, 0.95),
+                "append_max_us": times[-1],
+                "file_bytes": os.stat("raw.log")[6],
+            }
+        )
+    )
 
 
 main()

@@ -33,8 +33,7 @@ def check_valid(vector):
     if signed != wire:
         return "sign gave %r" % signed
     try:
-        fields = messages.decode(wire, keys_of(vector), vector["device"],
-                                 vector["max_size"])
+        fields = messages.decode(wire, keys_of(vector), vector["device"], vector["max_size"])
     except ProtocolError as e:
         return "decode refused: %s %s" % (e.reason, e)
     if fields != vector["fields"]:
@@ -45,8 +44,7 @@ def check_valid(vector):
 def check_invalid(vector):
     wire = wire_bytes(vector["wire"])
     try:
-        fields = messages.decode(wire, keys_of(vector), vector["device"],
-                                 vector["max_size"])
+        fields = messages.decode(wire, keys_of(vector), vector["device"], vector["max_size"])
     except ProtocolError as e:
         if e.reason != vector["reason"]:
             return "reason %s (%s), want %s" % (e.reason, e, vector["reason"])
@@ -84,9 +82,18 @@ def main(path):
                 print(json.dumps({"name": vector["name"], "problem": problem}))
             vector = None
             gc.collect()
-    print(json.dumps({"summary": True, "checked": checked, "valid": valid,
-                      "invalid": invalid, "failed": failed,
-                      "free": gc.mem_free()}))
+    print(
+        json.dumps(
+            {
+                "summary": True,
+                "checked": checked,
+                "valid": valid,
+                "invalid": invalid,
+                "failed": failed,
+                "free": gc.mem_free(),
+            }
+        )
+    )
 
 
 main(sys.argv[1])

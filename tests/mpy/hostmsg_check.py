@@ -12,6 +12,9 @@ import json
 import sys
 
 import heap_margin
+from blockdev import mount
+from spi_recorder import DummyPin, RecordingSPI
+
 from firmware import hostmsg
 from firmware.clock import Clock
 from firmware.display import Display
@@ -19,8 +22,6 @@ from firmware.evaluator import Evaluator
 from firmware.outbox import Outbox
 from firmware.panel import ST7789
 from protocol.errors import ProtocolError
-from blockdev import mount
-from spi_recorder import DummyPin, RecordingSPI
 
 mount(sys.argv[1], "/flash", block_count=64)
 with open(sys.argv[2]) as f:
@@ -28,8 +29,10 @@ with open(sys.argv[2]) as f:
 key = binascii.unhexlify(spec["key"])
 device = spec["device"]
 parts_file = open("/flash/parts.bin", "w+b")
-stores = {"S": hostmsg.PartStore(parts_file, hostmsg.SESSION_BASE),
-          "I": hostmsg.PartStore(parts_file, hostmsg.IDLE_BASE)}
+stores = {
+    "S": hostmsg.PartStore(parts_file, hostmsg.SESSION_BASE),
+    "I": hostmsg.PartStore(parts_file, hostmsg.IDLE_BASE),
+}
 rx = bytearray(6144)
 idle = None
 for case in spec["cases"]:
@@ -78,7 +81,15 @@ if idle is not None:
     evaluator.set_online(True)
     evaluator.on_idle(idle)
     spi.stream.close()
-    print(json.dumps({"screen": display.screen, "serving": evaluator.serving,
-                      "failed": display.failed, "missing": display.missing}))
+    print(
+        json.dumps(
+            {
+                "screen": display.screen,
+                "serving": evaluator.serving,
+                "failed": display.failed,
+                "missing": display.missing,
+            }
+        )
+    )
     heap_margin.note()
 heap_margin.report()

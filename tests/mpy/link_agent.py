@@ -5,13 +5,12 @@
 #   publish_on_connect topic (publishes "hello <n>" QoS1 on every connect),
 #   publish_timeout_ms (for those publishes),
 #   probe_when_down (one publish per outage, timed), quit_on (payload that ends the run)
+import binascii
 import gc
 import hashlib
 import json
 import sys
 from time import ticks_diff, ticks_ms
-
-import binascii
 
 from firmware.link import STATS, Link
 
@@ -30,8 +29,9 @@ state = {"quit": False, "connects": 0}
 
 def on_message(topic, payload):
     digest = binascii.hexlify(hashlib.sha256(payload).digest()).decode()
-    emit("rx", topic=topic, len=len(payload), sha=digest, head=bytes(payload[:32]).decode(),
-         free=gc.mem_free())
+    emit(
+        "rx", topic=topic, len=len(payload), sha=digest, head=bytes(payload[:32]).decode(), free=gc.mem_free()
+    )
     if payload == cfg.get("quit_on", "").encode():
         state["quit"] = True
 
@@ -42,15 +42,21 @@ def on_connect():
 
 
 will = cfg.get("will")
-link = Link(cfg["host"], cfg["port"], cfg.get("client_id", "dev1"),
-            user=cfg.get("user"), password=cfg.get("password"),
-            keepalive=cfg.get("keepalive", 30),
-            will=(will[0], will[1].encode(), will[2], will[3]) if will else None,
-            on_message=on_message, on_connect=on_connect,
-            backoff_min_ms=cfg.get("backoff_min_ms", 500),
-            backoff_max_ms=cfg.get("backoff_max_ms", 30000),
-            puback_ms=cfg.get("publish_timeout_ms", 5000),
-            log=lambda line: emit("log", msg=line))
+link = Link(
+    cfg["host"],
+    cfg["port"],
+    cfg.get("client_id", "dev1"),
+    user=cfg.get("user"),
+    password=cfg.get("password"),
+    keepalive=cfg.get("keepalive", 30),
+    will=(will[0], will[1].encode(), will[2], will[3]) if will else None,
+    on_message=on_message,
+    on_connect=on_connect,
+    backoff_min_ms=cfg.get("backoff_min_ms", 500),
+    backoff_max_ms=cfg.get("backoff_max_ms", 30000),
+    puback_ms=cfg.get("publish_timeout_ms", 5000),
+    log=lambda line: emit("log", msg=line),
+)
 for topic in cfg.get("subscribe", ()):
     link.subscribe(topic, 1)
 

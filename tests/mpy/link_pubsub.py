@@ -68,24 +68,37 @@ def receive(what):
     total = gc.mem_alloc() - mark[0]
     gc.enable()
     topic, size, head = got[-1]
-    emit("received", what=what, topic=topic, len=size, head=head.decode(),
-         alloc_at_callback=mark[1], alloc_total=total)
+    emit(
+        "received",
+        what=what,
+        topic=topic,
+        len=size,
+        head=head.decode(),
+        alloc_at_callback=mark[1],
+        alloc_total=total,
+    )
 
 
 def main():
     global link
     gc.collect()
     baseline = gc.mem_alloc()
-    link = Link("127.0.0.1", PORT, "bench1", keepalive=30, on_message=on_message, log=None,
-                on_puback=acked.add)
+    link = Link(
+        "127.0.0.1", PORT, "bench1", keepalive=30, on_message=on_message, log=None, on_puback=acked.add
+    )
     link.subscribe("t/in", 1)
     run_until(lambda: link.connected, 5000, "connect")
     run_for(300)  # SUBACK
     gc.collect()
     idle = gc.mem_alloc()
     rx = len(link._rx) if link._rx is not None else 0  # a caller's receive buffer, counted apart
-    emit("heap", code=after_import - before_import, idle_link=idle - baseline - rx,
-         rx_buffer=rx, free=gc.mem_free())
+    emit(
+        "heap",
+        code=after_import - before_import,
+        idle_link=idle - baseline - rx,
+        rx_buffer=rx,
+        free=gc.mem_free(),
+    )
 
     gc.collect()
     base = gc.mem_alloc()
@@ -111,8 +124,13 @@ def main():
         times.append(ticks_diff(ticks_us(), began))
     times.sort()
     gc.collect()
-    emit("rtt", n=len(times), median_us=times[len(times) // 2] if times else -1,
-         max_us=times[-1] if times else -1, free=gc.mem_free())
+    emit(
+        "rtt",
+        n=len(times),
+        median_us=times[len(times) // 2] if times else -1,
+        max_us=times[-1] if times else -1,
+        free=gc.mem_free(),
+    )
     link.close()
     run_for(100)
     emit("end", stats=dict(zip(STATS.split(), link.stats)))

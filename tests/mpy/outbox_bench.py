@@ -16,7 +16,6 @@ import time
 from blockdev import mount
 
 
-
 def make_wire(seq):
     """A rating shaped like protocol.messages.sign output (~162 bytes)."""
     body = b'[1,"R","gz-tianhe-zwfw-w012",%d,"s-20260705-%06d",5,[],1,"A0042",1795248000,true' % (seq, seq)

@@ -11,12 +11,21 @@ import json
 import sys
 
 import vfs
-
 from blockdev import FileBlockDevice
 
 BLOCKS = 64
-SCENARIO = (("append",), ("append",), ("ack", 249), ("ack", 250), ("ack", 251),
-            ("append",), ("ack", 252), ("append",), ("append",), ("ack", 254))
+SCENARIO = (
+    ("append",),
+    ("append",),
+    ("ack", 249),
+    ("ack", 250),
+    ("ack", 251),
+    ("append",),
+    ("ack", 252),
+    ("append",),
+    ("append",),
+    ("ack", 254),
+)
 
 
 def make_wire(seq):

@@ -40,8 +40,8 @@ def work(box, seed):
         if not batch:
             continue
         if roll & 1:  # usually the oldest, sometimes out of order
-            batch = batch[random.getrandbits(3) % len(batch):]
-        for seq, _ in batch[:1 + random.getrandbits(2)]:
+            batch = batch[random.getrandbits(3) % len(batch) :]
+        for seq, _ in batch[: 1 + random.getrandbits(2)]:
             say("K %d" % seq)
             if box.ack(seq):
                 say("k %d" % seq)
@@ -54,8 +54,17 @@ def check(box):
         pending.append(seq)
         if wire != make_wire(seq):
             bad += 1
-    print(json.dumps({"next_seq": box.next_seq, "depth": box.depth(), "pending": pending,
-                      "bad": bad, "files": len(os.listdir(box.directory))}))
+    print(
+        json.dumps(
+            {
+                "next_seq": box.next_seq,
+                "depth": box.depth(),
+                "pending": pending,
+                "bad": bad,
+                "files": len(os.listdir(box.directory)),
+            }
+        )
+    )
 
 
 def main():

@@ -13,11 +13,11 @@ import binascii
 import gc
 import hashlib
 import json
+import os
 import sys
 import time
 
 import heap_margin
-import os
 from blockdev import mount
 
 WIRE_SIZE = 160  # a real signed rating is 150-170 bytes
@@ -117,8 +117,13 @@ def run(box, op):
                 box.append(make_wire)
                 n += 1
         except OutboxFull as e:
-            emit(filled=n, depth=box.depth(), full=box.full(), error=str(e),
-                 ms=time.ticks_diff(time.ticks_ms(), t0))
+            emit(
+                filled=n,
+                depth=box.depth(),
+                full=box.full(),
+                error=str(e),
+                ms=time.ticks_diff(time.ticks_ms(), t0),
+            )
     else:
         raise ValueError(op)
     return box

@@ -9,8 +9,7 @@ from protocol import messages
 
 with open(sys.argv[1], "rb") as f:
     wire = f.read()
-fields = messages.decode(wire, (binascii.unhexlify(sys.argv[2]),), None,
-                         messages.MAX_HOST_MESSAGE, False)
+fields = messages.decode(wire, (binascii.unhexlify(sys.argv[2]),), None, messages.MAX_HOST_MESSAGE, False)
 for part in fields[13]:
     name, w, h = part[0], part[1], part[2]
     data = binascii.a2b_base64(part[3])

@@ -2,8 +2,9 @@
 #   micropython ui_blit.py OUT.spi
 import sys
 
-from firmware.panel import ST7789
 from spi_recorder import DummyPin, RecordingSPI
+
+from firmware.panel import ST7789
 
 dc = DummyPin()
 spi = RecordingSPI(open(sys.argv[1], "wb"), dc)

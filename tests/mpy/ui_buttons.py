@@ -7,8 +7,9 @@
 import json
 import sys
 
-from firmware.buttons import Buttons
 from spi_recorder import DummyPin
+
+from firmware.buttons import Buttons
 
 with open(sys.argv[1]) as f:
     spec = json.load(f)

@@ -10,14 +10,15 @@ import json
 import sys
 
 import heap_margin
+from blockdev import mount
+from spi_recorder import DummyPin, RecordingSPI
+
 from firmware.clock import Clock
 from firmware.display import Display
 from firmware.evaluator import Evaluator
 from firmware.outbox import Outbox
 from firmware.panel import ST7789
 from protocol import messages
-from blockdev import mount
-from spi_recorder import DummyPin, RecordingSPI
 
 KEY = b"0123456789abcdef0123456789abcdef"
 DEVICE = "dev-w01"
@@ -78,7 +79,7 @@ display.show_thanks = spy_thanks
 
 def records():
     out = []
-    for seq, wire in outbox.peek(1000):
+    for _seq, wire in outbox.peek(1000):
         out.append(messages.decode(wire, (KEY,), DEVICE))
     return out
 
@@ -89,18 +90,39 @@ def run(op):
     if name == "session":
         ttl = int(parts[2]) if len(parts) > 2 and parts[2] else 0
         cases = int(parts[3]) if len(parts) > 3 else 1
-        ev.on_session([1, "S", DEVICE, parts[1], "ITEM-001", "", "staff-42", "",
-                       "0042", cases, ttl, "https://q/" + parts[1], 1795248000, []])
+        ev.on_session(
+            [
+                1,
+                "S",
+                DEVICE,
+                parts[1],
+                "ITEM-001",
+                "",
+                "staff-42",
+                "",
+                "0042",
+                cases,
+                ttl,
+                "https://q/" + parts[1],
+                1795248000,
+                [],
+            ]
+        )
     elif name == "idle":
         staff = None if parts[1] == "none" else parts[1]
         serving = parts[2] == "1" if len(parts) > 2 else staff is not None
-        ev.on_idle([1, "I", DEVICE, "W01", staff, None, staff and "0099", serving,
-                    1795248000, []])
+        ev.on_idle([1, "I", DEVICE, "W01", staff, None, staff and "0099", serving, 1795248000, []])
     elif name == "press":
         before = stream.bytes
         did = ev.press(int(parts[1]))
-        emit(op=op, did=did, state=ev.state, screen=display.screen,
-             depth=outbox.depth(), drew=stream.bytes != before)
+        emit(
+            op=op,
+            did=did,
+            state=ev.state,
+            screen=display.screen,
+            depth=outbox.depth(),
+            drew=stream.bytes != before,
+        )
         return
     elif name == "wait":
         end = ticks.now + int(parts[1])
@@ -120,10 +142,21 @@ def run(op):
     elif name == "sync":
         clock.sync(int(parts[1]))
     elif name == "dump":
-        emit(op=op, state=ev.state, screen=display.screen, full=ev.outbox_full,
-             banner=display.full, revoked=ev.revoked, online=display.online,
-             depth=outbox.depth(), recorded=ev.recorded, refused=ev.refused,
-             now=clock.now(), records=records(), missing=display.missing)
+        emit(
+            op=op,
+            state=ev.state,
+            screen=display.screen,
+            full=ev.outbox_full,
+            banner=display.full,
+            revoked=ev.revoked,
+            online=display.online,
+            depth=outbox.depth(),
+            recorded=ev.recorded,
+            refused=ev.refused,
+            now=clock.now(),
+            records=records(),
+            missing=display.missing,
+        )
         return
     else:
         raise ValueError("unknown op " + op)

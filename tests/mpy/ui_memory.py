@@ -11,14 +11,15 @@ import sys
 gc.collect()
 start = gc.mem_alloc()
 
+from blockdev import mount  # noqa: E402
+from spi_recorder import DummyPin  # noqa: E402
+
 from firmware.clock import Clock  # noqa: E402
 from firmware.display import Display  # noqa: E402
 from firmware.evaluator import Evaluator  # noqa: E402
 from firmware.outbox import Outbox  # noqa: E402
 from firmware.panel import ST7789  # noqa: E402
 from protocol import messages  # noqa: E402
-from blockdev import mount  # noqa: E402
-from spi_recorder import DummyPin  # noqa: E402
 
 KEY = b"0123456789abcdef0123456789abcdef"
 gc.collect()
@@ -79,17 +80,21 @@ if sys.argv[3:] != ["fit"]:
     draw_alloc = gc.mem_alloc() - before_draw
     gc.enable()
     gc.collect()
-print(json.dumps({
-    "wire_bytes": wire_bytes,
-    "imports": imported - start,
-    "constructed": constructed - start,
-    "constructed_without_fs": constructed - start - (mounted - imported),
-    "holding_session": holding - start,
-    "session_fields": holding - received + wire_bytes,
-    "draw_alloc": draw_alloc,
-    "draw_peak_upper_bound": draw_alloc and holding - start + draw_alloc,
-    # The same without the modules' own code and constants (in flash when frozen).
-    "data_peak_upper_bound": draw_alloc and holding - imported + draw_alloc,
-    "screen": display.screen,
-    "missing": display.missing,
-}))
+print(
+    json.dumps(
+        {
+            "wire_bytes": wire_bytes,
+            "imports": imported - start,
+            "constructed": constructed - start,
+            "constructed_without_fs": constructed - start - (mounted - imported),
+            "holding_session": holding - start,
+            "session_fields": holding - received + wire_bytes,
+            "draw_alloc": draw_alloc,
+            "draw_peak_upper_bound": draw_alloc and holding - start + draw_alloc,
+            # The same without the modules' own code and constants (in flash when frozen).
+            "data_peak_upper_bound": draw_alloc and holding - imported + draw_alloc,
+            "screen": display.screen,
+            "missing": display.missing,
+        }
+    )
+)

@@ -6,10 +6,11 @@ import json
 import sys
 
 import heap_margin
+from spi_recorder import DummyPin, RecordingSPI
+
 from firmware import display as layout
 from firmware.display import Display
 from firmware.panel import ST7789, rgb565
-from spi_recorder import DummyPin, RecordingSPI
 
 out_dir, parts_path = sys.argv[1], sys.argv[2]
 with open(parts_path) as f:
@@ -25,11 +26,28 @@ step = [0]
 # so they are spelled out here and the colours checked against rgb565.
 WHITE, BLACK = rgb565(255, 255, 255), rgb565(0, 0, 0)
 assert [c[0] for c in layout.OPTION_COLOURS] == [
-    rgb565(0, 100, 0), rgb565(0, 135, 0), rgb565(255, 190, 0), rgb565(200, 60, 0), rgb565(160, 0, 0)]
-print(json.dumps({"option_colours": layout.OPTION_COLOURS, "white": WHITE,
-                  "black": BLACK, "red": rgb565(170, 0, 0), "reason_bg": rgb565(0, 60, 140),
-                  "marker": layout.MARKER, "tile_y": 174, "tile_h": 64,
-                  "column": 64, "banner_h": 22}))
+    rgb565(0, 100, 0),
+    rgb565(0, 135, 0),
+    rgb565(255, 190, 0),
+    rgb565(200, 60, 0),
+    rgb565(160, 0, 0),
+]
+print(
+    json.dumps(
+        {
+            "option_colours": layout.OPTION_COLOURS,
+            "white": WHITE,
+            "black": BLACK,
+            "red": rgb565(170, 0, 0),
+            "reason_bg": rgb565(0, 60, 140),
+            "marker": layout.MARKER,
+            "tile_y": 174,
+            "tile_h": 64,
+            "column": 64,
+            "banner_h": 22,
+        }
+    )
+)
 
 
 def shot(name, draw):
@@ -40,8 +58,11 @@ def shot(name, draw):
     draw()
     heap_margin.note()
     spi.stream.close()
-    print(json.dumps({"step": step[0], "name": name, "screen": display.screen,
-                      "missing": display.missing - before}))
+    print(
+        json.dumps(
+            {"step": step[0], "name": name, "screen": display.screen, "missing": display.missing - before}
+        )
+    )
 
 
 s = parts["session"]
@@ -56,11 +77,16 @@ shot("session_fallback", lambda: display.show_session("ITEM-001", "0042", []))
 shot("reason", lambda: display.show_reason(s))
 shot("reason_noqr", lambda: display.show_reason([]))
 for level in (5, 4, 3, 2, 1):
-    shot("thanks%d" % level, lambda: display.show_thanks(level))
+    shot("thanks%d" % level, lambda: display.show_thanks(level))  # noqa: B023 (drawn at once)
 shot("session_again", lambda: display.show_session("ITEM-001", "0042", s))
 shot("full", lambda: display.set_full(True))
 shot("full_offline", lambda: display.set_online(False))
 shot("not_full", lambda: display.set_full(False))
 shot("revoked", lambda: display.show_revoked())
-shot("bad_parts", lambda: display.show_session("ITEM-002", "7", [["item", 300, 48, "!!notbase64"], ["qr", 120, 120, "AAAA"], "junk"]))
+shot(
+    "bad_parts",
+    lambda: display.show_session(
+        "ITEM-002", "7", [["item", 300, 48, "!!notbase64"], ["qr", 120, 120, "AAAA"], "junk"]
+    ),
+)
 heap_margin.report()
