@@ -9,8 +9,9 @@ rating that went upstream is queued for the provincial platform
 (hostd/upstream/followups.py).
 """
 
-from hostd import clock, pipeline, workorders
+from hostd import clock, workorders
 from hostd.errors import UserError
+from hostd.upstream import followups
 
 VERDICTS = ("误评", "恶意差评")
 STATE_LABELS = {"pending": "待复核", "upheld": "申诉成立", "rejected": "申诉驳回"}
@@ -84,7 +85,7 @@ def decide(db, appeal_id, uphold, actor, verdict=None, note="", now=None):
         ).fetchone()
         if order and order[1] in workorders.OPEN_STATES:
             _end_order(db, order[0], order[1], actor, verdict, appeal_id, now)
-    pipeline.appeal_decided(db, appeal_id)  # reported upward (policy.md "Appeals")
+    followups.enqueue_appeal(db, appeal_id)  # reported upward (policy.md "Appeals")
     return get(db, appeal_id)
 
 

@@ -1,6 +1,6 @@
 """Which session a rating counts for: one service, one rating (一次一评).
 
-Runs inside the rating's transaction (hostd/store.py insert_rating).
+Runs inside the rating's transaction (hostd/device_ratings.py insert_rating).
   - A rating naming a session is bound to it, unless that session already
     has its one rating (from any channel), is closed, or was pushed to
     another device: then it is kept for the record, marked refused.

@@ -13,7 +13,8 @@ rating (hostd/pipeline.py), all or nothing.
 import json
 import sqlite3
 
-from hostd import binding, pipeline
+from hostd import binding, clock, pipeline
+from hostd.upstream import followups
 from protocol import messages
 
 CHANNELS = ("qr", "default", "paper")
@@ -108,8 +109,6 @@ def record_rating(
     if level <= messages.BAD_LEVEL_MAX and not reasons and not comment and channel != "default":
         raise ReasonRequired("a 差评 needs a reason or a few words")
     if now is None:
-        from hostd import clock
-
         now = clock.now()
     now = int(now)
     session = session_row(db, session_id)
@@ -173,5 +172,5 @@ def add_details(db, rating_id, comment=None, details=None):
         == 1
     )
     if stored:
-        pipeline.details_added(db, rating_id)  # upstream: the queued rating or a comment record
+        followups.enqueue_details(db, rating_id)  # upstream: the queued rating or a comment record
     return stored

@@ -37,11 +37,11 @@ from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
-from hostd import paho_speedups, ratelimit, rating_decode
+from hostd import device_ratings, paho_speedups, ratelimit, rating_decode
 from hostd.counters import INTERNAL_ERROR, UNKNOWN_DEVICE, RejectionCounters
+from hostd.device_ratings import REPLAYED, STORED
 from hostd.ratelimit import RATE_LIMITED
 from hostd.registry import KeyCache
-from hostd.store import REPLAYED, STORED
 from protocol import messages, topics
 from protocol.errors import BadSignature, Malformed, Oversized, ProtocolError
 
@@ -325,10 +325,10 @@ class Collector:
                 fields[3],
                 (key,) if key == keys[0] else (key, keys[0]),
             )
-            self.store.store_rating(fields, payload, hall, done, self.after_store)
+            device_ratings.store_rating(self.store, fields, payload, hall, done, self.after_store)
         else:
             done = functools.partial(self._status_committed, msg, device)
-            self.store.update_status(fields, hall, done)
+            device_ratings.update_status(self.store, fields, hall, done)
         return device
 
     def _verify(self, payload, keys, device):

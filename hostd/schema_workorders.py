@@ -11,7 +11,7 @@ MIGRATIONS = Migrations("hostd.workorders")
 @MIGRATIONS()
 def w001_work_orders_appeals_fraud(db):
     # Who a rating counts for (谁办理谁负责), filled in its insert transaction
-    # by hostd.stats.attribute, so statistics need no join over 2M rows.
+    # by hostd/attribution.py, so statistics need no join over 2M rows.
     for column in ("staff_id", "unit_id", "item_code"):
         db.execute("ALTER TABLE ratings ADD COLUMN %s TEXT" % column)
     # One covering index answers every period query of hostd/stats.py.

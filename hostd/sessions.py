@@ -15,8 +15,9 @@ an open session, is refused (CaseTaken).
 
 import secrets
 
-from hostd import pipeline, staff, workdays
+from hostd import staff, workdays
 from hostd.staff import BadField, CaseTaken, EmptyItemName, NoDevice, UnknownSession
+from hostd.upstream import outbox
 
 MAX_CASES = 200
 MAX_ITEM_NAME = 200
@@ -100,7 +101,8 @@ def check_cases_free(db, cases):
 def create(db, config, hall, window, item_code, item_name, staff_id=None, cases=(), now=0, session_id=None):
     """Validate and insert a session with its cases; return it as a dict.
 
-    staff_id None: whoever is on duty at the window. Runs pipeline.session_opened.
+    staff_id None: whoever is on duty at the window. Queues its service
+    records upstream (hostd/upstream/outbox.py).
     """
     if not isinstance(item_name, str) or not item_name.strip():
         raise EmptyItemName("事项名称不能为空 / item name is empty: give the service item's name")
@@ -153,7 +155,7 @@ def create(db, config, hall, window, item_code, item_name, staff_id=None, cases=
         "INSERT INTO session_cases (session_id, case_id, visit) VALUES (?, ?, ?)",
         [(session_id, c, v) for c, v in case_list],
     )
-    pipeline.session_opened(db, session_id)
+    outbox.enqueue_session(db, session_id)
     row["case_list"] = [{"case_id": c, "visit": v} for c, v in case_list]
     return row
 

@@ -10,6 +10,9 @@ op.) Only after that COMMIT has returned (WAL + synchronous=FULL: the batch
 is on disk) does it call each op's `callback(result, error)`. That is where
 the collector sends its ack, so an ack always means "durable".
 
+The store is an engine: it knows transactions, not ratings. The write
+tasks come from the rules (hostd/device_ratings.py, hostd/channels.py ...).
+
 Reads use `Store.read()`: a read-only connection per thread; WAL lets readers
 run while the writer commits.
 """
@@ -24,14 +27,9 @@ from contextlib import contextmanager
 
 import sqlite_utils
 
-from hostd import binding, clock, pipeline, schema, stats
-from protocol import messages
+from hostd import clock, schema
 
 log = logging.getLogger("hostd.store")
-
-STORED = messages.STORED  # a new row
-DUPLICATE = messages.DUPLICATE  # same device+seq, byte-identical wire: a resend
-REPLAYED = "replayed"  # same device+seq, different content: refused
 
 BUSY_TIMEOUT_S = 30.0  # another process (the CLI) may hold the write lock briefly
 _STOP = object()
@@ -77,7 +75,9 @@ class Store:
         self.max_batch = max_batch
         self.max_wait = max_wait_ms / 1000.0
         self._db = open_database(self.path)  # owned by the writer thread from here on
-        self._lookups = stats.Lookups()  # valid within one batch: see _commit_batch
+        # Rows an op may cache for the rest of its batch (hostd/attribution.py
+        # Lookups): cleared at each batch, and after any op not marked `keeps_cache`.
+        self.batch_cache = {}
         self._queue = queue.SimpleQueue()  # C-fast put: the collector thread queues every rating
         self._local = threading.local()
         self._readers = []
@@ -169,7 +169,7 @@ class Store:
             self.commits += 1
         self.ops += len(batch)
         self.largest_batch = max(self.largest_batch, len(batch))
-        self._lookups.clear()
+        self.batch_cache.clear()
         for callback, result, error in outcomes:
             if callback is None:
                 if error is not None:
@@ -182,8 +182,8 @@ class Store:
 
     def _run_isolated(self, batch):
         """Each op in its own savepoint: a failed op is undone alone."""
-        conn, lookups = self._db.conn, self._lookups
-        lookups.clear()
+        conn, cache = self._db.conn, self.batch_cache
+        cache.clear()
         outcomes = []
         for op, callback in batch:
             conn.execute("SAVEPOINT op")
@@ -195,8 +195,8 @@ class Store:
             else:
                 outcomes.append((callback, result, None))
             conn.execute("RELEASE op")
-            if not getattr(op, "keeps_lookups", False):
-                lookups.clear()  # it may have changed devices, staff, windows, duty_log
+            if not getattr(op, "keeps_cache", False):
+                cache.clear()  # it may have changed what an op cached
         return outcomes
 
     def _run_plain(self, batch):
@@ -204,14 +204,14 @@ class Store:
         savepoints, which cost each op a copy of every page it changes. If one
         fails, the transaction so far is undone and None returned: the caller
         runs the batch again with _run_isolated."""
-        conn, lookups = self._db.conn, self._lookups
-        lookups.clear()
+        conn, cache = self._db.conn, self.batch_cache
+        cache.clear()
         outcomes = []
         try:
             for op, callback in batch:
                 outcomes.append((callback, op(self._db), None))
-                if not getattr(op, "keeps_lookups", False):
-                    lookups.clear()
+                if not getattr(op, "keeps_cache", False):
+                    cache.clear()
         except Exception:
             conn.execute("ROLLBACK")
             conn.execute("BEGIN IMMEDIATE")
@@ -260,157 +260,3 @@ class Store:
 
     def __exit__(self, *exc):
         self.close()
-
-    # -- domain writes --------------------------------------------------
-    def store_rating(self, fields, wire, hall, callback=None, after_store=None):
-        """Insert a verified rating, or tell a resend from a replay.
-
-        `fields`: the decoded rating (list from messages.decode, or its dict).
-        Result: STORED, DUPLICATE or REPLAYED. `after_store(db, rating, hall)`
-        runs in the same transaction right after a new row is inserted.
-        """
-        wire = bytes(wire)
-
-        def op(db):  # the dict is made here, on the writer: the caller's thread is busier
-            rating = fields if isinstance(fields, dict) else dict(zip(_RATING_NAMES, fields))
-            # received: when its batch began, a few ms at most after it arrived
-            return insert_rating(db, rating, wire, hall, self.batch_time, after_store, self._lookups)
-
-        # A rating insert changes no table that Lookups caches, and does
-        # database work only, so a failed batch may run it again.
-        op.keeps_lookups = op.retryable = after_store is None
-        self.submit(op, callback)
-
-    def update_status(self, fields, hall, callback=None):
-        """Record a verified status (heartbeat, or the last-will offline)."""
-        status = fields if isinstance(fields, dict) else messages.as_dict(fields)
-        now = int(time.time())
-
-        def op(db):
-            return upsert_status(db, status, hall, now)
-
-        op.keeps_lookups = op.retryable = True  # device_status only
-        self.submit(op, callback)
-
-    def mark_offline(self, device_id, callback=None):
-        now = int(time.time())
-
-        def op(db):
-            return set_offline(db, device_id, now)
-
-        op.keeps_lookups = op.retryable = True
-        self.submit(op, callback)
-
-
-_RATING_NAMES = messages.field_names(messages.RATING)
-_SEEN_SQL = "SELECT wire FROM ratings WHERE device_id = ? AND seq = ?"
-_INSERT_SQL = (
-    "INSERT INTO ratings (channel, device_id, seq, hall, window, session_id, binding,"
-    " level, reasons, cases, staff, device_time, clock_synced, received_at, wire,"
-    " staff_id, unit_id, item_code, matched_offline)"
-    " VALUES ('device', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-)
-
-
-def insert_rating(db, rating, wire, hall, received_at, after_store=None, lookups=None):
-    """Insert a verified device rating; bind it to its session (hostd/binding.py)
-    and run what follows a rating (hostd/pipeline.py), all in this transaction.
-
-    The row goes in complete: bound, attributed (谁办理谁负责, hostd.stats.
-    responsible_for) and marked matched_offline, so the daily-totals triggers
-    fire once. `lookups` (hostd.stats.Lookups) caches the registry, staff and
-    duty rows within the writer's transaction."""
-    conn = db.conn
-    session_id, bound, window, session = binding.bind_device(db, rating, hall, received_at, lookups=lookups)
-    staff_id = unit_id = item_code = None
-    if session is not None:
-        staff_id, unit_id, item_code, session_window = session
-        window = window or session_window
-    staff_id, unit_id = stats.responsible_for(
-        db, hall, window, rating["staff"], received_at, staff_id, unit_id, lookups
-    )
-    level = rating["level"]
-    try:
-        rating_id = conn.execute(
-            _INSERT_SQL,
-            (
-                rating["device"],
-                rating["seq"],
-                hall,
-                window,
-                session_id,
-                bound,
-                level,
-                "[" + ",".join(str(code) for code in rating["reasons"]) + "]",
-                rating["cases"],
-                rating["staff"],
-                rating["time"],
-                int(rating["synced"]),
-                received_at,
-                wire,
-                staff_id,
-                unit_id,
-                item_code,
-                int(bound == "session" and rating["session"] is None),
-            ),
-        ).lastrowid
-    except sqlite3.IntegrityError:
-        # The failed statement undid itself. (device_id, seq) is taken: a
-        # resend or a replay. (Checked after, not before: new rows are the
-        # common case, and this saves them a statement.)
-        row = conn.execute(_SEEN_SQL, (rating["device"], rating["seq"])).fetchone()
-        if row is None:
-            raise
-        return DUPLICATE if bytes(row[0]) == wire else REPLAYED
-    if bound == "session":
-        binding.close_session(db, session_id, rating_id, received_at, mark_matched=False)
-    pipeline.rating_recorded(
-        db,
-        rating_id,
-        pipeline.Recorded(
-            level, bound, session_id, session is not None, hall, window, received_at, staff_id, unit_id
-        ),
-    )
-    if after_store is not None:
-        after_store(db, rating, hall)
-    return STORED
-
-
-def upsert_status(db, status, hall, now):
-    if status["state"] == messages.OFFLINE:
-        # The last will was built when the device connected: its numbers are
-        # stale, so only the state changes.
-        return set_offline(db, status["device"], now, hall)
-    db.conn.execute(
-        "INSERT INTO device_status (device_id, hall, state, last_seen, firmware,"
-        " outbox_depth, free_heap, clock_synced, uptime, next_seq)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-        " ON CONFLICT (device_id) DO UPDATE SET hall = excluded.hall,"
-        " state = excluded.state, last_seen = excluded.last_seen,"
-        " firmware = excluded.firmware, outbox_depth = excluded.outbox_depth,"
-        " free_heap = excluded.free_heap, clock_synced = excluded.clock_synced,"
-        " uptime = excluded.uptime, next_seq = excluded.next_seq",
-        (
-            status["device"],
-            hall,
-            status["state"],
-            now,
-            status["fw"],
-            status["outbox"],
-            status["heap"],
-            int(status["synced"]),
-            status["uptime"],
-            status["next_seq"],
-        ),
-    )
-    return status["state"]
-
-
-def set_offline(db, device_id, now, hall=""):
-    db.conn.execute(
-        "INSERT INTO device_status (device_id, hall, state, last_seen, offline_at)"
-        " VALUES (?, ?, 'offline', ?, ?)"
-        " ON CONFLICT (device_id) DO UPDATE SET state = 'offline', offline_at = excluded.offline_at",
-        (device_id, hall, now, now),
-    )
-    return messages.OFFLINE

@@ -2,7 +2,7 @@
 
 A rating of level <= 2 with binding 'session' or 'window' (any channel) opens
 one order, assigned by 谁办理、谁负责 to the staff member and unit who handled
-the case (hostd.stats.attribute decides who that is). States:
+the case (hostd/attribution.py decides who that is). States:
 
   new -> contacted -> rectifying -> replied -> closed   (feedback 满意/基本满意/不满意,
                                                          or none: not reachable)
@@ -10,13 +10,14 @@ the case (hostd.stats.attribute decides who that is). States:
 
 Deadlines come from hostd/deadlines.py. Every change is one row of
 work_order_events (actor, time, from, to, note) and a call to
-pipeline.work_order_changed, in the caller's transaction.
+hostd/upstream/outbox.py enqueue_work_order, in the caller's transaction.
 """
 
 import logging
 
-from hostd import clock, deadlines, pipeline
+from hostd import attribution, clock, deadlines
 from hostd.errors import UserError
+from hostd.upstream import outbox
 
 log = logging.getLogger("hostd.workorders")
 
@@ -60,7 +61,7 @@ def _now(now):
 
 def on_rating(db, rating_id, config=None, recorded=None):
     """Pipeline hook: attribute the rating; open a work order for a counted 差评.
-    Return the new order's id, or None. `recorded` (pipeline.Recorded): the
+    Return the new order's id, or None. `recorded` (hostd/pipeline.py Recorded): the
     row was just inserted attributed, with these values."""
     if recorded is not None:
         if recorded.level > 2 or recorded.binding not in ("session", "window"):
@@ -73,9 +74,7 @@ def on_rating(db, rating_id, config=None, recorded=None):
             recorded.received_at,
         )
     else:
-        from hostd import stats
-
-        who = stats.attribute(db, rating_id)
+        who = attribution.attribute(db, rating_id)
         row = db.conn.execute(
             "SELECT level, binding, excluded, session_id, hall, window, received_at"
             " FROM ratings WHERE id = ?",
@@ -105,7 +104,7 @@ def on_rating(db, rating_id, config=None, recorded=None):
         ),
     ).lastrowid
     _event(db, order_id, received_at, SYSTEM, None, "new", "差评自动生成工单")
-    pipeline.work_order_changed(db, order_id, "new")
+    outbox.enqueue_work_order(db, order_id, "new")
     return order_id
 
 
@@ -184,7 +183,7 @@ def move(db, order_id, to_state, actor, note=None, feedback=None, explanation=No
     if feedback:
         note = ("%s；" % note if note else "") + "群众评价：" + feedback
     _event(db, order_id, now, actor, current, to_state, note)
-    pipeline.work_order_changed(db, order_id, to_state)
+    outbox.enqueue_work_order(db, order_id, to_state)
     return get(db, order_id, now=now)
 
 
@@ -213,7 +212,7 @@ def set_complexity(db, order_id, complexity, actor, config=None, now=None):
         current,
         "定为%s问题" % ("复杂" if complexity == "complex" else "简单"),
     )
-    pipeline.work_order_changed(db, order_id, current)
+    outbox.enqueue_work_order(db, order_id, current)
     return get(db, order_id, now=now)
 
 

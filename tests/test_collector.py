@@ -164,9 +164,17 @@ def test_each_device_reason_is_logged_once(hall, caplog):
         other.publish(other.sign(rating_fields("w02-b", seq), key=bytes(32)))
     dev.publish(b"junk")
     wait_for(lambda: sum(hall.collector.counters.values()) == 9)
-    lines = [
-        r.getMessage() for r in caplog.records if r.name == "hostd.collector" and "rejected" in r.getMessage()
-    ]
+
+    def logged():
+        return [
+            r.getMessage()
+            for r in caplog.records
+            if r.name == "hostd.collector" and "rejected" in r.getMessage()
+        ]
+
+    # A rejection is counted, then logged (after the counters' lock): wait for both.
+    wait_for(lambda: len(logged()) >= 3)
+    lines = logged()
     assert sum("w01-a" in line and "bad_signature" in line for line in lines) == 1
     assert sum("w02-b" in line and "bad_signature" in line for line in lines) == 1
     assert sum("w01-a" in line and "malformed" in line for line in lines) == 1
@@ -186,13 +194,19 @@ def test_internal_error_is_counted_and_logged_with_traceback_once(hall, caplog):
     dev.rate(1)
     dev.rate(2)
     wait_for(lambda: hall.collector.counters.get("internal_error") == 2)
-    errors = [r for r in caplog.records if "internal_error" in r.getMessage()]
+
+    def logged():
+        return [r for r in caplog.records if "internal_error" in r.getMessage()]
+
+    wait_for(logged)  # counted first, then logged
+    errors = logged()
     assert len(errors) == 1 and errors[0].exc_info is not None
     # Counted under the device it was handling, so another device's bug is logged too.
     assert "device %s:" % dev.device_id in errors[0].getMessage()
     other.rate(1)
     wait_for(lambda: hall.collector.counters.get("internal_error") == 3)
-    errors = [r for r in caplog.records if "internal_error" in r.getMessage()]
+    wait_for(lambda: len(logged()) >= 2)
+    errors = logged()
     assert len(errors) == 2 and "device %s:" % other.device_id in errors[1].getMessage()
     query = "SELECT device_id, count FROM rejections WHERE reason = 'internal_error'"
     wait_for(lambda: sum(dict(db_rows(hall.path, query)).values()) == 3)

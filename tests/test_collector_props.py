@@ -21,8 +21,9 @@ from hypothesis import strategies as st
 
 from hostd import counters, registry
 from hostd.collector import Collector
+from hostd.device_ratings import REPLAYED
 from hostd.ratelimit import RATE_LIMITED
-from hostd.store import REPLAYED, Store
+from hostd.store import Store
 from protocol import messages, topics
 
 HALL, DEVICE, OTHER = "hall-p", "w01-p", "w02-p"

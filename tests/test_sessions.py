@@ -7,7 +7,8 @@ import pytest
 
 from hostd import binding, sessions, staff
 from hostd import config as config_schema
-from hostd.store import insert_rating, open_database
+from hostd.device_ratings import insert_rating
+from hostd.store import open_database
 from protocol import messages
 
 HALL = "h1"

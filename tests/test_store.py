@@ -9,7 +9,8 @@ from hostd_helpers import rating_fields
 from hostd_helpers import sql_rows as rows
 
 from hostd import schema
-from hostd.store import DUPLICATE, REPLAYED, STORED, Store, StoreClosed, open_database
+from hostd.device_ratings import DUPLICATE, REPLAYED, STORED, mark_offline, store_rating, update_status
+from hostd.store import Store, StoreClosed, open_database
 from protocol import messages
 
 KEY = bytes(range(32))
@@ -45,8 +46,12 @@ def test_group_commit_batches_many_ops_into_few_commits(tmp_path):
     store.submit(lambda db: gate.wait(10))
     for seq in range(1, 301):
         fields, wire = wire_for(seq)
-        store.store_rating(
-            fields, wire, "h1", lambda r, e: (results.append((r, e)), len(results) == 300 and done.set())
+        store_rating(
+            store,
+            fields,
+            wire,
+            "h1",
+            lambda r, e: (results.append((r, e)), len(results) == 300 and done.set()),
         )
     commits_before = store.commits
     gate.set()
@@ -71,7 +76,7 @@ def test_callback_runs_only_after_commit(store, tmp_path):
         done.set()
 
     fields, wire = wire_for(1)
-    store.store_rating(fields, wire, "h1", callback)
+    store_rating(store, fields, wire, "h1", callback)
     assert done.wait(10)
     assert seen == [(STORED, None, [("w01-a", 1, 5)])]
 
@@ -82,7 +87,7 @@ def test_failing_op_does_not_sink_its_batch(store, tmp_path):
     out = {}
     done = threading.Event()
     fields, wire = wire_for(1)
-    store.store_rating(fields, wire, "h1", lambda r, e: out.__setitem__("good", (r, e)))
+    store_rating(store, fields, wire, "h1", lambda r, e: out.__setitem__("good", (r, e)))
 
     def bad(db):
         db.execute("INSERT INTO ratings (device_id, seq) VALUES ('x', 1)")  # NOT NULL fails
@@ -99,7 +104,7 @@ def test_failing_op_does_not_sink_its_batch(store, tmp_path):
 def test_unique_device_seq_is_enforced_by_the_schema(store):
     fields, wire = wire_for(1)
     assert store.run(lambda db: None) is None
-    store.store_rating(fields, wire, "h1")
+    store_rating(store, fields, wire, "h1")
 
     def second_insert(db):
         db.execute(
@@ -117,7 +122,7 @@ def test_duplicate_and_replayed(store, tmp_path):
     other_fields, other_wire = wire_for(7, level=1)
     for f, w in ((fields, wire), (fields, wire), (other_fields, other_wire)):
         done = threading.Event()
-        store.store_rating(f, w, "h1", lambda r, e: (results.append(r), done.set()))  # noqa: B023 (waited for below)
+        store_rating(store, f, w, "h1", lambda r, e: (results.append(r), done.set()))  # noqa: B023 (waited for below)
         assert done.wait(10)
     assert results == [STORED, DUPLICATE, REPLAYED]
     assert rows(str(tmp_path / "hostd.db")) == [("w01-a", 7, 5)]
@@ -128,7 +133,7 @@ def test_rating_columns(store, tmp_path):
     wire = messages.sign(KEY, fields)
     store.run(lambda db: None)
     done = threading.Event()
-    store.store_rating(fields, wire, "hall-9", lambda r, e: done.set())
+    store_rating(store, fields, wire, "hall-9", lambda r, e: done.set())
     assert done.wait(10)
     got = rows(
         str(tmp_path / "hostd.db"),
@@ -144,7 +149,7 @@ def test_close_drains_the_queue_and_reopen_keeps_data(tmp_path):
     called = []
     for seq in range(1, 101):
         fields, wire = wire_for(seq)
-        store.store_rating(fields, wire, "h1", lambda r, e: called.append(r))
+        store_rating(store, fields, wire, "h1", lambda r, e: called.append(r))
     store.close()  # returns only after everything queued has committed
     assert called == [STORED] * 100
     with pytest.raises(StoreClosed):
@@ -156,7 +161,7 @@ def test_close_drains_the_queue_and_reopen_keeps_data(tmp_path):
     assert again.run(lambda db: None) is None
     out = []
     done = threading.Event()
-    again.store_rating(fields, wire, "h1", lambda r, e: (out.append(r), done.set()))
+    store_rating(again, fields, wire, "h1", lambda r, e: (out.append(r), done.set()))
     assert done.wait(10)
     assert out == [DUPLICATE]  # the reopened store still knows seq 100
     again.close()
@@ -189,8 +194,8 @@ def test_status_upsert_and_offline(store):
 
     store.run(lambda db: None)
     done = threading.Event()
-    store.update_status(status_fields("w01-a", outbox=3, heap=51000, next_seq=9), "h1")
-    store.mark_offline("w01-a", lambda r, e: done.set())
+    update_status(store, status_fields("w01-a", outbox=3, heap=51000, next_seq=9), "h1")
+    mark_offline(store, "w01-a", lambda r, e: done.set())
     assert done.wait(10)
     with store.read() as db:
         row = db.execute(

@@ -9,10 +9,11 @@ import time
 
 import pytest
 
+from hostd import attribution, sessions, staff
 from hostd import config as config_schema
-from hostd import sessions, staff, stats
 from hostd.collector import HostMac, ack_wire
-from hostd.store import DUPLICATE, REPLAYED, STORED, Store
+from hostd.device_ratings import DUPLICATE, REPLAYED, STORED, store_rating
+from hostd.store import Store
 from protocol import messages
 
 HALL = "h1"
@@ -35,8 +36,12 @@ def put(store, f, wire=None):
     box = {}
     done = threading.Event()
     box["done"] = done
-    store.store_rating(
-        f, wire or messages.sign(KEY, f), HALL, lambda r, e: (box.update(result=r, error=e), done.set())
+    store_rating(
+        store,
+        f,
+        wire or messages.sign(KEY, f),
+        HALL,
+        lambda r, e: (box.update(result=r, error=e), done.set()),
     )
     return box
 
@@ -111,7 +116,7 @@ def test_rows_go_in_attributed_as_attribute_would_fill_them(store):
     rollup = rows(store, ROLLUP)
     # the generic path (attribute after the insert) agrees, row by row
     ids = [r[0] for r in rows(store, "SELECT id FROM ratings ORDER BY seq")]
-    store.run(lambda db: [stats.attribute(db, i) for i in ids])
+    store.run(lambda db: [attribution.attribute(db, i) for i in ids])
     assert rows(store, sql) == inserted
     assert rows(store, ROLLUP) == rollup  # attribute's UPDATE changed nothing
     # the daily totals, kept by the triggers, equal the raw rows

@@ -6,6 +6,7 @@ import contextlib
 
 from hostd import pipeline
 from hostd.store import open_database
+from hostd.upstream import outbox
 
 DEPT = "11330100MB0000001X"  # 18-char 统一社会信用代码
 AREA = "330100000000"  # 12-digit 区划
@@ -50,7 +51,7 @@ def add_session(db, sid, cases=("C1",), visit=1, unit="u1", item_code="330100-00
         "INSERT INTO session_cases (session_id, case_id, visit) VALUES (?, ?, ?)",
         [(sid, case, visit) for case in cases],
     )
-    pipeline.session_opened(db, sid)
+    outbox.enqueue_session(db, sid)  # as hostd/sessions.py does
 
 
 def add_rating(

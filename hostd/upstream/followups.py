@@ -10,7 +10,8 @@ with it. A comment added while its rating was never tried yet is not a
 follow-up: the queued rating is rewritten to carry it (its idempotency key
 has reached nobody, so nobody sees two bodies under one key).
 
-hostd/pipeline.py calls these inside the transaction of the change.
+hostd/appeals.py and hostd/channels.py call these inside the transaction of
+the change.
 """
 
 from hostd import clock
@@ -28,10 +29,8 @@ def _upstream_cases(db, rating_id):
 
 def enqueue_appeal(db, appeal_id):
     """Queue a decided appeal's record, once per case; return how many."""
-    from hostd import appeals
-
-    appeal = appeals.get(db, appeal_id)
-    if appeal["state"] == "pending":
+    appeal = outbox.fetch_row(db, "SELECT * FROM appeals WHERE appeal_id = ?", (appeal_id,))
+    if appeal is None or appeal["state"] == "pending":
         return 0
     rating, cases = _upstream_cases(db, appeal["rating_id"])
     count = 0

@@ -1,6 +1,6 @@
 """The upstream outbox: what must reach the provincial platform and 12345.
 
-hostd/pipeline.py calls the enqueue_* functions inside the transaction that
+The rules call the enqueue_* functions inside the transaction that
 records the session, rating or work-order change, so a record is queued if
 and only if its cause committed. hostd/upstream/sender.py drains the queue.
 

@@ -178,8 +178,8 @@ def reply_record(key, order, case_id, visit, now):
 
 
 def appeal_record(key, appeal, case_id, visit):
-    """The decision on an appeal of the rating of one case (`appeal`: the
-    hostd.appeals dict, decided)."""
+    """The decision on an appeal of the rating of one case (`appeal`: its
+    row in the appeals table, decided)."""
     return {
         "type": "appeal",
         "key": key,

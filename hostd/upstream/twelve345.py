@@ -11,7 +11,7 @@ transaction with the new cursor, so each reply lands exactly once:
   rectification (整改)  -> state replied, work_orders.reply = its text
   closure       (办结)  -> state closed, closed_at, feedback (满意/基本满意/不满意)
 Moves go through hostd.workorders.move with actor '12345' (each one a
-work_order_events row and a pipeline.work_order_changed call; a closed
+work_order_events row and an outbox.enqueue_work_order call; a closed
 order then sends its rectification reply upstream).
 """
 

@@ -28,7 +28,7 @@ COLUMNS = (
 
 def staff_filter(staff_id):
     """SQL (and args) limiting ratings r to those of one staff member's services."""
-    return ("r.staff_id = ?", [staff_id])  # 谁办理谁负责, filled by hostd.stats.attribute
+    return ("r.staff_id = ?", [staff_id])  # 谁办理谁负责, filled by hostd/attribution.py
 
 
 @router.get("/ratings")
