@@ -122,7 +122,7 @@ def seed_database(path, tables, progress, fill):
     """A database with the product's schema (migrated by hostd's own
     open_database), bulk-loaded by fill(conn, progress) (see bulk_load);
     returns (the reopened sqlite_utils Database, seconds the load took)."""
-    from hostd.store import open_database
+    from hostd.db.store import open_database
 
     open_database(path).conn.close()
     started = time.monotonic()
@@ -135,7 +135,7 @@ def seed_database(path, tables, progress, fill):
 def bulk_load(path, tables, progress=None, drop_indexes=False):
     """A connection for seeding a benchmark's hostd.db fast, on the product's schema.
 
-    The caller migrates `path` first (hostd.store.open_database) and closes it.
+    The caller migrates `path` first (hostd.db.store.open_database) and closes it.
     Here, in one transaction: the triggers of `tables` are dropped, the caller
     inserts its rows with INSERT ... SELECT and fills what those triggers
     would have kept (the daily rollups, fill_rollups), then every trigger is
@@ -170,7 +170,7 @@ def bulk_load(path, tables, progress=None, drop_indexes=False):
         conn.close()
 
 
-# What the triggers of hostd/schema_workorders.py (w002) keep per inserted
+# What the triggers of hostd/db/schema/workorders.py (w002) keep per inserted
 # row, as one GROUP BY each; tests/test_bench_stats.py checks the result
 # against those triggers themselves.
 RATINGS_DAILY = """

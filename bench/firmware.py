@@ -62,9 +62,9 @@ import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
 from bench.common import figure, start_mosquitto, stop
-from hostd import registry, render
-from hostd.collector import Collector
-from hostd.store import Store
+from hostd.db.store import Store
+from hostd.devices import registry, render
+from hostd.ingest.collector import Collector
 from protocol import messages, topics
 
 HALL, DEVICE, WINDOW = "benchfw", "fw01", "W01"
@@ -139,7 +139,7 @@ _renderer = []
 
 
 def renderer():
-    """hostd's Renderer (hostd/render.py), so the heap is measured on the
+    """hostd's Renderer (hostd/devices/render.py), so the heap is measured on the
     very parts hostd sends: never a copy of it here."""
     if not _renderer:
         _renderer.append(render.Renderer())

@@ -12,7 +12,7 @@ Both paths have the same shape, so their ratio is hostd's own cost:
   - raw baseline: one plain paho subscriber (MQTT v5, the same Receive
     Maximum as the collector, auto-ack) answers each message at once with a
     pre-signed ack of the same size on the same topic. It runs on paho as
-    shipped: the Collector's paho speedup (hostd/paho_speedups.py, shared
+    shipped: the Collector's paho speedup (hostd/ingest/paho_speedups.py, shared
     Properties tables) is switched off for the raw rounds.
 messages/s = messages / (start signal -> last reply received). Rounds
 alternate raw and ingest; each figure is the median of its rounds.
@@ -42,13 +42,14 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
 from bench.common import figure, start_mosquitto, stop
-from hostd import paho_speedups, registry
-from hostd.collector import Collector, HostMac, no_delay
-from hostd.store import Store
+from hostd.db.store import Store
+from hostd.devices import registry
+from hostd.ingest import paho_speedups
+from hostd.ingest.collector import Collector, HostMac, no_delay
 from protocol import messages, topics
 
 HALL = "bench"
-RECEIVE_MAXIMUM = 1024  # as hostd.collector.Collector's default
+RECEIVE_MAXIMUM = 1024  # as hostd.ingest.collector.Collector's default
 
 
 def rating(device, seq):

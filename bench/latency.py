@@ -29,9 +29,9 @@ from paho.mqtt.enums import CallbackAPIVersion
 
 from bench.common import figure, percentile, start_mosquitto, stop
 from bench.ingest import HALL, EchoHost, rating
-from hostd import registry
-from hostd.collector import Collector
-from hostd.store import Store
+from hostd.db.store import Store
+from hostd.devices import registry
+from hostd.ingest.collector import Collector
 from protocol import messages, topics
 
 

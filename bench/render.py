@@ -1,4 +1,4 @@
-"""Render time and size of what a session pushes to the device (hostd/render.py, push.py).
+"""Render time and size of what a session pushes to the device (hostd/devices/render.py, push.py).
 
 run(sessions=200, items=20, staff=10) renders `sessions` session screens for a
 hall with `items` service items and `staff` staff members, each with its own
@@ -11,7 +11,7 @@ import statistics
 import time
 
 from bench.common import figure
-from hostd import render
+from hostd.devices import render
 from protocol import messages
 
 ITEMS = (

@@ -5,17 +5,17 @@ fresh hostd.db, migrated by hostd's own schema: 60 windows, 150 staff in 12
 units, 300 items; 98% of ratings bound to a session (device 80%, QR 5%,
 default 13%, paper 2%), 2% window-level; levels 5/4/3/2/1 ~ 70/19/7/2.5/1.5%;
 a work order with three events for every 差评. The file is migrated by
-hostd.store.open_database; then, in one transaction (bench.common.bulk_load),
+hostd.db.store.open_database; then, in one transaction (bench.common.bulk_load),
 the triggers of the seeded tables are dropped, all rows go in, in time
 order, with bulk INSERT ... SELECT from a recursive counter (the indexes are
 kept row by row, as in a hall), the daily rollups the triggers would have
 kept are filled with one GROUP BY each, and every trigger is made again from
 its own migrated CREATE statement. Reopened in WAL, a query checks the
 rollups against the raw rows day by day, then the planner's statistics are
-made as `hostd run` makes them (hostd.upkeep.analyze: ANALYZE with an
+made as `hostd run` makes them (hostd.db.upkeep.analyze: ANALYZE with an
 analysis_limit), not with a full ANALYZE the product never runs.
 
-Then it times what the dashboard asks (hostd.stats / ranking / workorders),
+Then it times what the dashboard asks (hostd.reporting.stats / ranking / workorders),
 each query `repeats` times on a warm cache: today's and this quarter's
 rates, the quarter by day, window, staff and unit, a month by item and
 channel, the staff ranking, the open-order counts and the overdue-first
@@ -31,7 +31,9 @@ import tempfile
 import time
 
 from bench.common import Progress, check_rollups, figure, fill_rollups, percentile, seed_database
-from hostd import ranking, stats, upkeep, workorders
+from hostd.casework import workorders
+from hostd.db import upkeep
+from hostd.reporting import ranking, stats
 
 YEAR_START = 1767196800  # 2026-01-01 00:00 +08:00
 WINDOWS, STAFF, UNITS, ITEMS = 60, 150, 12, 300

@@ -12,7 +12,7 @@ raw signed HTTP POSTs of the same batches to the same platform, same run.
     is checked against the records built row by row. `sync_backlog_db_mb` is
     hostd.db (checkpointed) while it waits;
   - the reference platform runs in its own process (python -m
-    hostd.upstream_ref) on loopback with its own SQLite; it checks every
+    peers.upstream_ref) on loopback with its own SQLite; it checks every
     record (service before rating, repeats, codes) and commits each batch;
   - drain: Sender.drain with the JSON/HMAC adapter; each batch = one commit
     marking it sent, one POST, one commit of the answers (WAL,
@@ -35,11 +35,12 @@ import tempfile
 import time
 
 from bench.common import Progress, check_rollups, figure, fill_rollups, free_port, seed_database, stop
-from hostd.store import open_database
-from hostd.sync_commands import cli_writer
-from hostd.upstream import adapters, records
+from hostd.cli.sync import cli_writer
+from hostd.db.store import open_database
+from hostd.sync import adapters
+from hostd.sync.sender import Backoff, Sender
+from hostd.upstream import records
 from hostd.upstream.outbox import service_key
-from hostd.upstream.sender import Backoff, Sender
 
 SECRET = b"bench-secret"
 DEPT, AREA = "11330100MB0000001X", "330100000000"
@@ -205,7 +206,7 @@ def start_ref(workdir, name):
         [
             sys.executable,
             "-m",
-            "hostd.upstream_ref",
+            "peers.upstream_ref",
             "--port",
             str(port),
             "--db",

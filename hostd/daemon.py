@@ -18,15 +18,17 @@ import threading
 
 import paho.mqtt.client as mqtt
 
-from hostd import broker as broker_files
-from hostd import deadlines, mosquitto, push
-from hostd.collector import Collector
-from hostd.context import Context
-from hostd.defaults import DefaultScheduler
-from hostd.overdue import OverdueWatch
-from hostd.store import Store
-from hostd.upkeep import Upkeep
-from hostd.upstream.service import SyncThread
+from hostd.base.context import Context
+from hostd.broker import files as broker_files
+from hostd.broker import mosquitto
+from hostd.casework.overdue import OverdueWatch
+from hostd.db.store import Store
+from hostd.db.upkeep import Upkeep
+from hostd.devices import push
+from hostd.ingest.collector import Collector
+from hostd.recording.defaults import DefaultScheduler
+from hostd.rules import deadlines
+from hostd.sync.service import SyncThread
 from hostd.web.app import create_app
 from hostd.web.server import WebServer
 
@@ -52,7 +54,8 @@ def _start_broker(home, config, store):
     if binary is not None:
         running = mosquitto.Supervisor(home, config, binary).start()
     else:
-        from hostd.fallback_broker import EmbeddedBroker
+        # lazy: amqtt is the optional fallback broker, loaded only without Mosquitto
+        from hostd.broker.fallback_broker import EmbeddedBroker
 
         broker_files.check_port_free(config["broker"]["listen"], config["broker"]["port"], "MQTT broker")
         running = EmbeddedBroker(home, config).start()

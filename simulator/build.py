@@ -7,13 +7,13 @@ and packed into build/board.romfs, which simulator/launch.py maps outside
 the heap for every simulated device.
 
 The device's firmware is another image, the one `hostd device provision`
-writes into the device's romfs partition (hostd/firmware_image.py builds it);
+writes into the device's romfs partition (hostd/devices/firmware_image.py builds it);
 `firmware_image()` gives its path for the simulator's `--firmware auto`.
 """
 
 from pathlib import Path
 
-from hostd import firmware_image as device_image
+from hostd.devices import firmware_image as device_image
 
 ROOT = Path(__file__).resolve().parent.parent
 BOARD = ROOT / "simulator" / "board"

@@ -4,7 +4,7 @@
 
 It makes a fresh hostd home with N devices, their windows' staff and two web
 logins, starts the reference provincial platform (the test peer of
-hostd/upstream_ref) and `hostd run` (its own Mosquitto, the collector, the web
+peers/upstream_ref) and `hostd run` (its own Mosquitto, the collector, the web
 pages, the default-rating scheduler and the upstream sync), boots N simulated
 评价器 (the real firmware on MicroPython with a 100 KB heap), puts the staff
 on duty and lets citizens be served and rate.
@@ -107,7 +107,7 @@ class Hall:
             "--web-port",
             str(self.web_port),
         )
-        from hostd.home import Home, write_atomic
+        from hostd.base.home import Home, write_atomic
 
         home = Home(self.home)
         secret = self.home / "keys" / "upstream-secret"
@@ -138,7 +138,7 @@ class Hall:
             [
                 sys.executable,
                 "-m",
-                "hostd.upstream_ref",
+                "peers.upstream_ref",
                 "--port",
                 str(self.platform_port),
                 "--db",

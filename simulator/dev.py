@@ -82,7 +82,7 @@ def main(argv=None):
         def windows():
             import paho.mqtt.client as mqtt
 
-            from hostd.home import Home
+            from hostd.base.home import Home
 
             client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="sim-window")
             client.username_pw_set("hostd", Home(home).host_password())

@@ -6,8 +6,10 @@ import pytest
 from hostd_support import Client, make_home
 
 from conftest import mosquitto_binary
-from hostd import broker, mosquitto, registry
-from hostd.store import open_database
+from hostd.broker import files as broker
+from hostd.broker import mosquitto
+from hostd.db.store import open_database
+from hostd.devices import registry
 from protocol.credentials import mqtt_password
 
 

@@ -196,7 +196,7 @@ class HostPush:
     """Publishes signed session and idle messages as hostd's own broker user."""
 
     def __init__(self, home, port=None):
-        from hostd.home import HOST_USER
+        from hostd.base.home import HOST_USER
 
         self.hall = home.config()["hall"]["id"]
         port = port or home.config()["broker"]["port"]

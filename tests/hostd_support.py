@@ -10,8 +10,8 @@ import paho.mqtt.client as mqtt
 from click.testing import CliRunner
 
 from conftest import free_port
+from hostd.base.home import Home
 from hostd.cli import cli
-from hostd.home import Home
 from protocol import messages
 
 

@@ -2,14 +2,14 @@
 
 Ratings are inserted as channel 'paper' (no device needed) and run through
 pipeline.rating_recorded in their transaction, as every channel must, so
-差评 open their work orders through hostd/workorders.py.
+差评 open their work orders through hostd/casework/workorders.py.
 """
 
 import time
 
-from hostd import pipeline
-from hostd.context import Context
-from hostd.store import Store
+from hostd.base.context import Context
+from hostd.db.store import Store
+from hostd.recording import pipeline
 from hostd.web import auth
 
 PASSWORD = "correct-horse-42"

@@ -1,6 +1,6 @@
 """Test helper: service sessions as plain rows (the sessions API is another module's).
 
-add_session() inserts a session and its cases the way hostd/sessions.py does,
+add_session() inserts a session and its cases the way hostd/rules/sessions.py does,
 so the rate-later page and the default-rating scheduler can be tested alone.
 """
 

@@ -9,9 +9,9 @@ import pytest
 from fastapi.testclient import TestClient
 from hostd_support import hostd, make_home
 
-from hostd import staff
-from hostd.context import Context
-from hostd.store import Store
+from hostd.base.context import Context
+from hostd.db.store import Store
+from hostd.rules import staff
 from hostd.web.api import ensure_token, openapi_json
 from hostd.web.app import create_app
 

@@ -3,7 +3,8 @@
 import pytest
 from workorder_fixtures import T0, hall_db, served_and_rated
 
-from hostd import appeals, stats, workorders
+from hostd.casework import appeals, workorders
+from hostd.reporting import stats
 
 
 @pytest.fixture

@@ -2,8 +2,9 @@
 
 from bench import stats as bench_stats
 from bench.common import check_rollups
-from hostd import stats, workorders
-from hostd.store import open_database
+from hostd.casework import workorders
+from hostd.db.store import open_database
+from hostd.reporting import stats
 
 
 def test_generated_hall_is_consistent_and_figures_are_reported(tmp_path):

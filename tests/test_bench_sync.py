@@ -21,7 +21,7 @@ def test_sync_bench_quick():
 
 def test_bulk_backlog_is_what_the_product_would_queue(tmp_path):
     from bench.common import bulk_load, check_rollups
-    from hostd.store import open_database
+    from hostd.db.store import open_database
 
     path = str(tmp_path / "hostd.db")
     open_database(path).conn.close()

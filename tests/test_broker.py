@@ -10,10 +10,12 @@ from broker_hall import hall  # noqa: F401 (fixture)
 from hostd_support import Client, make_home, raw_connect
 
 from conftest import mosquitto_binary
-from hostd import broker, mosquitto, passwords, registry
-from hostd.errors import BadBrokerUrl, PortInUse
-from hostd.fallback_broker import EmbeddedBroker, filter_within, parse_acl
-from hostd.store import open_database
+from hostd.base.errors import BadBrokerUrl, PortInUse
+from hostd.broker import files as broker
+from hostd.broker import mosquitto, passwords
+from hostd.broker.fallback_broker import EmbeddedBroker, filter_within, parse_acl
+from hostd.db.store import open_database
+from hostd.devices import registry
 from protocol.credentials import mqtt_password
 
 # -- passwords ------------------------------------------------------------

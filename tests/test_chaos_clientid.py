@@ -1,4 +1,4 @@
-"""Client ids against the broker config hostd writes (hostd/broker.py).
+"""Client ids against the broker config hostd writes (hostd/broker/files.py).
 
 Devices connect to the broker port, where `use_username_as_clientid true`
 makes a client's id its login: whatever id a client sends (`#`, `+`,
@@ -18,7 +18,7 @@ from broker_hall import hall  # noqa: F401 (fixture)
 from hostd_support import raw_connect
 
 from conftest import mosquitto_binary
-from hostd import broker
+from hostd.broker import files as broker
 from protocol.credentials import mqtt_password
 
 pytestmark = pytest.mark.skipif(mosquitto_binary() is None, reason="mosquitto not installed")

@@ -1,8 +1,8 @@
 """Chaos: one device floods the host; the others must not notice much.
 
 The broker is hostd's own Mosquitto with the files hostd writes
-(hostd/broker.py: logins, ACL, max_packet_size, max_queued_messages), run by
-hostd/mosquitto.py Supervisor; the collector gets hostd's flood guard
+(hostd/broker/files.py: logins, ACL, max_packet_size, max_queued_messages), run by
+hostd/broker/mosquitto.py Supervisor; the collector gets hostd's flood guard
 (broker.flood_guard: a device refused ratelimit.FLOOD_REFUSALS times within
 FLOOD_WINDOW_S loses its publish rights in the ACL for a while). The
 flooding device (its real key, valid signed ratings) sends 10,000 QoS1
@@ -11,7 +11,7 @@ messages/s from its own process (tests/chaos/flood.py), plus 1 MB payloads
 collector refuses them as oversized). Ten normal devices rate at 10/s each,
 five without the flood (normal latency), five during it. Checked: the flood
 device's stored ratings stay within its per-device budget
-(hostd/ratelimit.py RATE_PER_S, BURST), its rejections are counted by
+(hostd/ingest/ratelimit.py RATE_PER_S, BURST), its rejections are counted by
 reason, it was quarantined at the broker, the normal devices' median
 press-to-ack latency from 1 s after the cut-off stays under twice normal
 (asserted in the slow run; the short run in `make test` prints it, as the
@@ -29,13 +29,14 @@ from chaos.fleet import OutboxDevice, check_against_logs, percentile
 from hostd_support import make_home
 
 from conftest import ROOT, mosquitto_binary
-from hostd import broker as broker_files
-from hostd import mosquitto, registry
-from hostd.collector import Collector
-from hostd.ratelimit import BURST as DEVICE_BURST
-from hostd.ratelimit import RATE_LIMITED
-from hostd.ratelimit import RATE_PER_S as DEVICE_RATE_PER_S
-from hostd.store import Store
+from hostd.broker import files as broker_files
+from hostd.broker import mosquitto
+from hostd.db.store import Store
+from hostd.devices import registry
+from hostd.ingest.collector import Collector
+from hostd.ingest.ratelimit import BURST as DEVICE_BURST
+from hostd.ingest.ratelimit import RATE_LIMITED
+from hostd.ingest.ratelimit import RATE_PER_S as DEVICE_RATE_PER_S
 from protocol.credentials import mqtt_password
 
 HALL = "h1"
@@ -194,7 +195,7 @@ def _run(tmp_path, flood_rate, seconds, latency_target=True):
 
 
 def test_device_limits():
-    from hostd import ratelimit
+    from hostd.ingest import ratelimit
 
     flooded = []
     limits = ratelimit.DeviceLimits(rate=10, burst=5, on_flood=flooded.append)

@@ -30,7 +30,7 @@ COPIED = (
     "tests/mpy",
     "tests/conftest.py",
     "hostd/__init__.py",
-    "hostd/firmware_image.py",
+    "hostd/devices/firmware_image.py",
 )
 
 # Runs in the copied root, with that root's own modules (cwd first on sys.path).

@@ -9,8 +9,8 @@ import pytest
 from click.testing import CliRunner
 from hostd_support import hostd, make_home
 
+from hostd.base.home import Home
 from hostd.cli import cli
-from hostd.home import Home
 
 
 def _commands(group, prefix=()):

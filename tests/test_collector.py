@@ -8,9 +8,9 @@ import pytest
 from hostd_helpers import SigningDevice, rating_fields, status_fields, wait_for
 from hostd_helpers import sql_rows as db_rows
 
-from hostd import registry
-from hostd.collector import Collector
-from hostd.store import Store
+from hostd.db.store import Store
+from hostd.devices import registry
+from hostd.ingest.collector import Collector
 from protocol import messages, topics
 
 HALL = "hall-1"
@@ -169,7 +169,7 @@ def test_each_device_reason_is_logged_once(hall, caplog):
         return [
             r.getMessage()
             for r in caplog.records
-            if r.name == "hostd.collector" and "rejected" in r.getMessage()
+            if r.name == "hostd.ingest.collector" and "rejected" in r.getMessage()
         ]
 
     # A rejection is counted, then logged (after the counters' lock): wait for both.
@@ -367,7 +367,7 @@ def test_host_mac_is_hmac_sha256():
     import hmac
     import os
 
-    from hostd.collector import HostMac
+    from hostd.ingest.collector import HostMac
     from protocol import hmac_sha256
 
     mac = HostMac()

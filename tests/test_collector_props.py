@@ -19,11 +19,12 @@ from hostd_helpers import rating_fields, status_fields
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from hostd import counters, registry
-from hostd.collector import Collector
-from hostd.device_ratings import REPLAYED
-from hostd.ratelimit import RATE_LIMITED
-from hostd.store import Store
+from hostd.db.store import Store
+from hostd.devices import registry
+from hostd.ingest import counters
+from hostd.ingest.collector import Collector
+from hostd.ingest.ratelimit import RATE_LIMITED
+from hostd.recording.device_ratings import REPLAYED
 from protocol import messages, topics
 
 HALL, DEVICE, OTHER = "hall-p", "w01-p", "w02-p"

@@ -19,8 +19,8 @@ from hostd_helpers import HostdProcess, SigningDevice, db_rows, rating_fields
 from hostd_support import hostd, make_home
 
 from conftest import mosquitto_binary
-from hostd import registry
-from hostd.store import open_database
+from hostd.db.store import open_database
+from hostd.devices import registry
 from protocol.credentials import mqtt_password
 
 pytestmark = pytest.mark.skipif(mosquitto_binary() is None, reason="mosquitto not installed")

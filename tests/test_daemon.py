@@ -15,7 +15,7 @@ from hostd_helpers import HostdProcess
 from hostd_support import Client, hostd, make_home, signed_rating
 
 from conftest import mosquitto_binary
-from hostd import broker
+from hostd.broker import files as broker
 from protocol import messages
 from protocol.credentials import mqtt_password
 

@@ -9,9 +9,10 @@ from hostd_helpers import HostdProcess, db_rows, wait_for
 from hostd_support import make_home
 from session_rows import add_session, counted, cst
 
-from hostd import channels, defaults, workdays
-from hostd.context import Context
-from hostd.store import Store
+from hostd.base.context import Context
+from hostd.db.store import Store
+from hostd.recording import channels, defaults
+from hostd.rules import workdays
 
 
 @pytest.fixture
@@ -145,8 +146,8 @@ def test_scheduler_survives_a_hostd_restart(tmp_path):
     home.set("rating", "default_check_seconds", 1)
     config = home.config()
     clock_file = tmp_path / "clock"
-    from hostd import clock
-    from hostd.store import open_database
+    from hostd.base import clock
+    from hostd.db.store import open_database
 
     created = cst(2026, 9, 30, 10, 0)
     rate_until = workdays.rating_deadline(config, created)
@@ -187,7 +188,7 @@ def test_scheduler_survives_a_hostd_restart(tmp_path):
 
 
 def test_record_rating_rules(ctx):
-    """hostd.channels.record_rating: the one way non-device ratings are recorded."""
+    """hostd.recording.channels.record_rating: the one way non-device ratings are recorded."""
     now = cst(2026, 10, 9, 9, 0)
     ctx.store.run(lambda db: add_session(db, "s-paper", cst(2026, 10, 8, 9, 0), now + 86400, cases=3))
 

@@ -1,8 +1,8 @@
 """The device's MQTT over TLS, end to end: `hostd run` with the TLS listener
-that hostd/broker.py writes into its Mosquitto config (broker.tls_port,
+that hostd/broker/files.py writes into its Mosquitto config (broker.tls_port,
 tls_cert, tls_key), a CA and server certificate made here with the openssl
 CLI, and the real firmware on the simulator with the CA as ca.pem on its
-flash and the config hostd/provision.py writes for `--tls-ca`.
+flash and the config hostd/devices/provision.py writes for `--tls-ca`.
 
 - The right CA: the device connects over TLS, a press on a pushed session
   becomes a committed row, hostd acks it and the device drops it from its
@@ -25,8 +25,8 @@ from hostd_helpers import HostdProcess, HostPush, db_rows, wait_for
 from hostd_support import hostd, make_home
 
 from conftest import free_port, mosquitto_binary
-from hostd import provision
-from hostd.store import open_database
+from hostd.db.store import open_database
+from hostd.devices import provision
 from protocol import messages
 from simulator.device import SimDevice
 

@@ -16,7 +16,7 @@ import qrcode
 from PIL import Image, ImageDraw, ImageFont
 
 from conftest import ROOT, run_micropython
-from hostd.render import qr_part as host_qr_part  # the QR as the host sends it: its module matrix
+from hostd.devices.render import qr_part as host_qr_part  # the QR as the host sends it: its module matrix
 from protocol import messages
 from simulator.panel_decode import PanelDecoder, decode, decode_file, records
 

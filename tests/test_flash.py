@@ -13,8 +13,8 @@ import pytest
 from click.testing import CliRunner
 from hostd_support import make_home
 
-from hostd import flash
 from hostd.cli import cli
+from hostd.devices import flash
 
 
 def esp_image(path, chip_id=0):

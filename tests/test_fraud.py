@@ -5,7 +5,8 @@ import math
 import pytest
 from workorder_fixtures import T0, add_rating, hall_db, served_and_rated
 
-from hostd import fraud, stats
+from hostd.casework import fraud
+from hostd.reporting import stats
 
 
 @pytest.fixture

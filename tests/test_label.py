@@ -8,8 +8,8 @@ from click.testing import CliRunner
 from hostd_support import make_home
 from PIL import Image
 
-from hostd import label
 from hostd.cli import cli
+from hostd.devices import label
 
 
 def hostd(home, *args):

@@ -7,8 +7,8 @@ import pytest
 import qrcode
 from hostd_support import make_home
 
-from hostd import links
-from hostd.context import Context
+from hostd.base.context import Context
+from hostd.rules import links
 
 
 class FixedClock:
@@ -89,7 +89,7 @@ def qr_size(url):
 @pytest.mark.parametrize(
     "session_id, max_len, max_version",
     [
-        ("s3f2b8c1e9a7d", 80, 5),  # hostd.sessions.new_session_id(): "s" + 12 hex
+        ("s3f2b8c1e9a7d", 80, 5),  # hostd.rules.sessions.new_session_id(): "s" + 12 hex
         ("3f2b8c1e9a7d4e6f8b0c1d2e3f4a5b6c", 100, 6),  # a uuid-long id from elsewhere
     ],
 )

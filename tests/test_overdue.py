@@ -4,10 +4,10 @@ import logging
 
 from workorder_fixtures import T0, hall_db, served_and_rated
 
-from hostd import deadlines
-from hostd.context import Context
-from hostd.overdue import OverdueWatch
-from hostd.store import Store
+from hostd.base.context import Context
+from hostd.casework.overdue import OverdueWatch
+from hostd.db.store import Store
+from hostd.rules import deadlines
 
 DAY = 86400
 

@@ -8,7 +8,7 @@ from fastapi.testclient import TestClient
 from hostd_support import hostd, make_home
 from pages_seed import PASSWORD, open_context, seed
 
-from hostd.home import Home
+from hostd.base.home import Home
 from hostd.web.app import create_app
 
 
@@ -164,7 +164,7 @@ def test_user_cli(tmp_path):
     assert nostaff.exit_code == 2 and "no staff member nope" in nostaff.output
     listed = hostd(home, "user", "list")
     assert "wang" in listed.output and "supervisor" in listed.output
-    from hostd.store import open_database
+    from hostd.db.store import open_database
 
     db = open_database(home.db_path)
     stored = db.execute("SELECT password_hash FROM users WHERE username = 'wang'").fetchone()[0]
@@ -191,7 +191,7 @@ def test_dashboard_warns_when_the_calendar_lacks_a_year_deadlines_reach(hall, tm
     import calendar as cal
     import time
 
-    from hostd import clock
+    from hostd.base import clock
 
     ctx, _ = hall
     client = client_for(ctx)

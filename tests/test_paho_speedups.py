@@ -1,4 +1,4 @@
-"""hostd/paho_speedups.py: paho's Properties with shared tables behaves as
+"""hostd/ingest/paho_speedups.py: paho's Properties with shared tables behaves as
 paho's own, and paho decodes real v5 packets with it."""
 
 import threading
@@ -11,7 +11,7 @@ from paho.mqtt.exception import MQTTException
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
-from hostd import paho_speedups
+from hostd.ingest import paho_speedups
 
 TYPES = [
     PacketTypes.CONNECT,
@@ -27,7 +27,7 @@ TYPES = [
 @pytest.fixture(scope="module")
 def fast():
     cls = paho_speedups.install()
-    assert cls is not None, "paho is not the version hostd/paho_speedups.py expects"
+    assert cls is not None, "paho is not the version hostd/ingest/paho_speedups.py expects"
     assert _packet.Properties is cls and issubclass(cls, Properties)
     return cls
 

@@ -22,9 +22,9 @@ from hostd_helpers import HostdProcess
 from hostd_support import make_home
 from PIL import Image
 
-from hostd import provision as provisioning
 from hostd.cli import cli
-from hostd.store import open_database
+from hostd.db.store import open_database
+from hostd.devices import provision as provisioning
 from simulator.supervisor import Supervisor
 
 MPREMOTE = str(Path(sys.executable).parent / "mpremote")

@@ -13,9 +13,9 @@ from hostd_support import make_home
 from session_rows import add_device_rating, add_session, counted
 
 from conftest import free_port
-from hostd import links
-from hostd.context import Context
-from hostd.store import Store
+from hostd.base.context import Context
+from hostd.db.store import Store
+from hostd.rules import links
 from hostd.web.app import create_app
 from hostd.web.server import WebServer
 

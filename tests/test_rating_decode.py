@@ -1,4 +1,4 @@
-"""hostd/rating_decode.py against protocol.messages.decode: the fast path
+"""hostd/ingest/rating_decode.py against protocol.messages.decode: the fast path
 returns a rating only where messages.decode returns the same fields, and
 hands everything else back (None) for messages.decode to refuse."""
 
@@ -7,8 +7,8 @@ import os
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from hostd.collector import HostMac
-from hostd.rating_decode import decode as fast_decode
+from hostd.ingest.collector import HostMac
+from hostd.ingest.rating_decode import decode as fast_decode
 from protocol import messages
 from protocol.errors import ProtocolError
 

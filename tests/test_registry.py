@@ -9,8 +9,9 @@ from pathlib import Path
 import pytest
 from hostd_helpers import rating_fields
 
-from hostd import registry
-from hostd.registry import (
+from hostd.db.store import Store, open_database
+from hostd.devices import registry
+from hostd.devices.registry import (
     BadDeviceId,
     BadHallId,
     DeviceExists,
@@ -18,7 +19,6 @@ from hostd.registry import (
     KeyCache,
     UnknownDevice,
 )
-from hostd.store import Store, open_database
 from protocol import messages
 from protocol.errors import BadSignature
 
@@ -142,7 +142,7 @@ def test_key_cache_sees_a_revoke_from_another_process_once_it_returns(store, tmp
     # The CLI is another process: this one's own registry writes are not
     # counted, only the commit and the wait before `revoke` returns.
     script = (
-        "import sys; from hostd import registry; from hostd.store import open_database;"
+        "import sys; from hostd import registry; from hostd.db.store import open_database;"
         " registry.revoke_device(open_database(sys.argv[1]), 'w01-a')"
     )
     done = threading.Event()
@@ -158,7 +158,7 @@ def test_key_cache_sees_a_revoke_from_another_process_once_it_returns(store, tmp
         subprocess.run(
             [sys.executable, "-c", script, str(tmp_path / "hostd.db")],
             check=True,
-            cwd=str(Path(registry.__file__).parents[1]),
+            cwd=str(Path(registry.__file__).parents[2]),
         )
         assert cache.keys("w01-a") == []  # the first lookup after the command returned
     finally:

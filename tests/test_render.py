@@ -1,4 +1,4 @@
-"""hostd/render.py: 1-bit parts the device blits, wrapping, cache, font choice."""
+"""hostd/devices/render.py: 1-bit parts the device blits, wrapping, cache, font choice."""
 
 import json
 
@@ -6,7 +6,7 @@ import pytest
 import qrcode
 
 from conftest import run_micropython
-from hostd import render
+from hostd.devices import render
 from protocol import messages
 
 LONG = "不动产登记（首次登记、转移登记、变更登记及抵押权登记）业务办理"

@@ -8,8 +8,8 @@ from hostd_support import hostd, make_home
 from openpyxl import load_workbook
 from workorder_fixtures import T0, add_rating, hall_db, served_and_rated
 
-from hostd import stats
-from hostd.store import open_database
+from hostd.db.store import open_database
+from hostd.reporting import stats
 
 
 @pytest.fixture(scope="module")

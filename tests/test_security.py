@@ -18,9 +18,10 @@ import pytest
 from chaos.mutate import flips, rating, seeded, truncations, wrong_key
 from hostd_helpers import SigningDevice, sql_rows, wait_for
 
-from hostd import clock, registry
-from hostd.collector import Collector, HostMac
-from hostd.store import Store
+from hostd.base import clock
+from hostd.db.store import Store
+from hostd.devices import registry
+from hostd.ingest.collector import Collector, HostMac
 from protocol import messages, topics
 from protocol.errors import ProtocolError
 

@@ -2,7 +2,7 @@
 firmware in the simulator (100 KB heap, panel decoded from its SPI stream), and
 the real SQLite file.
 
-API call -> the panel shows the item and staff parts that hostd/render.py made
+API call -> the panel shows the item and staff parts that hostd/devices/render.py made
 -> press -> the rating is bound to the session and to every case of the batch
 -> a second press adds no counted rating -> staff off duty -> 暂停服务.
 """
@@ -17,7 +17,7 @@ from hostd_helpers import HostdProcess, db_rows, wait_for
 from hostd_support import hostd, make_home
 
 from conftest import mosquitto_binary
-from hostd import render
+from hostd.devices import render
 from hostd.web.api import ensure_token
 from protocol import messages, topics
 from simulator.device import SimDevice

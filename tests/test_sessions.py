@@ -1,14 +1,14 @@
 """Sessions, staff and duty, and the binding of ratings (one service, one rating),
-on a real SQLite file through hostd.store.open_database."""
+on a real SQLite file through hostd.db.store.open_database."""
 
 import json
 
 import pytest
 
-from hostd import binding, sessions, staff
-from hostd import config as config_schema
-from hostd.device_ratings import insert_rating
-from hostd.store import open_database
+from hostd.base import config as config_schema
+from hostd.db.store import open_database
+from hostd.recording.device_ratings import insert_rating
+from hostd.rules import binding, sessions, staff
 from protocol import messages
 
 HALL = "h1"

@@ -3,7 +3,8 @@
 import pytest
 from workorder_fixtures import T0, add_rating, add_session, hall_db, served_and_rated
 
-from hostd import stats, workorders
+from hostd.casework import workorders
+from hostd.reporting import stats
 
 DAY = 86400
 
@@ -121,8 +122,8 @@ def test_queries_use_the_indexes(db):
 
 
 def test_quarterly_ranking_with_configurable_weights(db):
-    from hostd import ranking
-    from hostd.config import defaults
+    from hostd.base.config import defaults
+    from hostd.reporting import ranking
 
     config = defaults()
     config["ranking"]["min_ratings"] = 1

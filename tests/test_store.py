@@ -8,9 +8,16 @@ import sqlite_utils
 from hostd_helpers import rating_fields
 from hostd_helpers import sql_rows as rows
 
-from hostd import schema
-from hostd.device_ratings import DUPLICATE, REPLAYED, STORED, mark_offline, store_rating, update_status
-from hostd.store import Store, StoreClosed, open_database
+from hostd.db import schema
+from hostd.db.store import Store, StoreClosed, open_database
+from hostd.recording.device_ratings import (
+    DUPLICATE,
+    REPLAYED,
+    STORED,
+    mark_offline,
+    store_rating,
+    update_status,
+)
 from protocol import messages
 
 KEY = bytes(range(32))

@@ -9,11 +9,11 @@ import time
 
 import pytest
 
-from hostd import attribution, sessions, staff
-from hostd import config as config_schema
-from hostd.collector import HostMac, ack_wire
-from hostd.device_ratings import DUPLICATE, REPLAYED, STORED, store_rating
-from hostd.store import Store
+from hostd.base import config as config_schema
+from hostd.db.store import Store
+from hostd.ingest.collector import HostMac, ack_wire
+from hostd.recording.device_ratings import DUPLICATE, REPLAYED, STORED, store_rating
+from hostd.rules import attribution, sessions, staff
 from protocol import messages
 
 HALL = "h1"

@@ -1,9 +1,9 @@
-"""hostd keeps the planner's statistics (sqlite_stat1) fresh: hostd/upkeep.py."""
+"""hostd keeps the planner's statistics (sqlite_stat1) fresh: hostd/db/upkeep.py."""
 
 import time
 
-from hostd.store import Store
-from hostd.upkeep import Upkeep
+from hostd.db.store import Store
+from hostd.db.upkeep import Upkeep
 
 
 def _stat_tables(store):

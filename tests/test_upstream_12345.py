@@ -3,9 +3,9 @@
 from upstream_fixtures import add_rating, add_session, outbox_counts, writer
 from upstream_platform import db, ref  # noqa: F401 (fixtures)
 
-from hostd.upstream import adapters
-from hostd.upstream.sender import Backoff, Sender
-from hostd.upstream.twelve345 import Forwarder
+from hostd.sync import adapters
+from hostd.sync.sender import Backoff, Sender
+from hostd.sync.twelve345 import Forwarder
 
 SECRET = b"12345-secret"
 

@@ -11,8 +11,8 @@ from hostd_helpers import HostdProcess
 from hostd_support import hostd, make_home
 from upstream_fixtures import AREA, DEPT, open_db, outbox_counts, seed
 
-from hostd.upstream.service import take_lock
-from hostd.upstream_ref.server import RefPlatform
+from hostd.sync.service import take_lock
+from peers.upstream_ref.server import RefPlatform
 
 SECRET = b"cli-shared-secret"
 

@@ -6,9 +6,11 @@ import json
 from upstream_fixtures import T0, add_rating, add_session, outbox_counts, writer
 from upstream_platform import db, ref  # noqa: F401 (fixtures)
 
-from hostd import appeals, channels
-from hostd.upstream import adapters, records
-from hostd.upstream.sender import Backoff, Sender
+from hostd.casework import appeals
+from hostd.recording import channels
+from hostd.sync import adapters
+from hostd.sync.sender import Backoff, Sender
+from hostd.upstream import records
 
 SECRET = b"followup-secret"
 
@@ -149,7 +151,7 @@ def test_the_platform_refuses_a_followup_for_a_rating_it_does_not_hold(ref):
 def test_the_migration_keeps_a_waiting_outbox_and_its_indexes(tmp_path):
     import sqlite_utils
 
-    from hostd import schema_upstream
+    from hostd.db.schema import upstream as schema_upstream
 
     db = sqlite_utils.Database(str(tmp_path / "old.db"))
     schema_upstream.u001_outbox(db)  # a hall database from before the follow-ups

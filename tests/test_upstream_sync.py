@@ -7,9 +7,9 @@ import pytest
 from upstream_fixtures import add_rating, add_session, outbox_counts, seed, writer
 from upstream_platform import db, ref  # noqa: F401 (fixtures)
 
-from hostd.upstream import adapters
-from hostd.upstream.sender import Backoff, Sender
-from hostd.upstream_ref.server import RefPlatform
+from hostd.sync import adapters
+from hostd.sync.sender import Backoff, Sender
+from peers.upstream_ref.server import RefPlatform
 
 SECRET = b"test-shared-secret"
 

@@ -7,9 +7,9 @@ import chinese_calendar
 import pytest
 from session_rows import cst
 
-from hostd import config as config_schema
-from hostd import workdays
-from hostd.errors import ConfigError
+from hostd.base import config as config_schema
+from hostd.base.errors import ConfigError
+from hostd.rules import workdays
 
 
 def make_config(tmp_path=None, override=None, **rating):

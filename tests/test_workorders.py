@@ -6,8 +6,9 @@ import logging
 import pytest
 from workorder_fixtures import T0, add_rating, hall_db, served_and_rated
 
-from hostd import deadlines, workorders
-from hostd.config import defaults
+from hostd.base.config import defaults
+from hostd.casework import workorders
+from hostd.rules import deadlines
 
 DAY = 86400
 
@@ -131,7 +132,7 @@ def test_natural_day_presets(policy, contact, simple, complex_):
 
 
 def test_working_day_presets_follow_the_calendar():
-    from hostd import workdays
+    from hostd.rules import workdays
 
     config = defaults()
     due = deadlines.due_dates(config, T0 + 3600)  # changsha-1210

@@ -1,11 +1,11 @@
 """Seed a hostd database with sessions and ratings for the upstream tests,
-the way the daemon records them (rows + hostd.pipeline in one transaction),
+the way the daemon records them (rows + hostd.recording.pipeline in one transaction),
 and run the reference platform. Used by tests/test_upstream_*.py and bench/sync.py."""
 
 import contextlib
 
-from hostd import pipeline
-from hostd.store import open_database
+from hostd.db.store import open_database
+from hostd.recording import pipeline
 from hostd.upstream import outbox
 
 DEPT = "11330100MB0000001X"  # 18-char 统一社会信用代码
@@ -51,7 +51,7 @@ def add_session(db, sid, cases=("C1",), visit=1, unit="u1", item_code="330100-00
         "INSERT INTO session_cases (session_id, case_id, visit) VALUES (?, ?, ?)",
         [(sid, case, visit) for case in cases],
     )
-    outbox.enqueue_session(db, sid)  # as hostd/sessions.py does
+    outbox.enqueue_session(db, sid)  # as hostd/rules/sessions.py does
 
 
 def add_rating(

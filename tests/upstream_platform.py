@@ -4,7 +4,7 @@ reference platform on loopback, keyed with the test module's SECRET."""
 import pytest
 from upstream_fixtures import open_db
 
-from hostd.upstream_ref.server import RefPlatform
+from peers.upstream_ref.server import RefPlatform
 
 
 @pytest.fixture

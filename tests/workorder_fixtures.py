@@ -6,8 +6,8 @@ transaction)."""
 import itertools
 import json
 
-from hostd import pipeline
-from hostd.store import open_database
+from hostd.db.store import open_database
+from hostd.recording import pipeline
 
 HALL = "h1"
 T0 = 1793548800  # 2026-11-02 00:00 +08:00, a Monday

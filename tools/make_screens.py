@@ -18,7 +18,7 @@ centred under the option it presses, so a reader sees the alignment.
   revoked      the broker refuses the device's login: 设备已停用
 
 Session and idle bitmaps are rendered on the host with Pillow and qrcode
-(bench/firmware.py helpers; switch to hostd.render once it lands).
+(bench/firmware.py helpers; switch to hostd.devices.render once it lands).
 """
 
 import argparse
@@ -90,9 +90,9 @@ class Rig:
     """A broker, hostd's Collector, and one simulated device with its panel recorded."""
 
     def __init__(self, workdir):
-        from hostd import registry
-        from hostd.collector import Collector
-        from hostd.store import Store
+        from hostd.db.store import Store
+        from hostd.devices import registry
+        from hostd.ingest.collector import Collector
 
         self.workdir = Path(workdir)
         self.broker, self.port = start_mosquitto(str(self.workdir))

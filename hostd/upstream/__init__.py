@@ -1,1 +1,9 @@
-"""Upstream sync to the provincial 好差评 platform and 12345 forwarding."""
+"""What must go upstream, queued in the transaction that caused it.
+
+outbox.py     the upstream outbox: service records, ratings, replies, 12345 orders
+records.py    our rows -> the national 好差评 record fields
+followups.py  records that follow a rating: appeal decisions, comments
+
+The rules call it inside their transactions; hostd/sync/ drains it.
+Imports: hostd.base and hostd.db only (it reads the rows by SQL).
+"""

@@ -3,18 +3,18 @@
   appeal:<appeal_id>:<case_id>   the decision on an appeal (申诉复核) of a
                                  rating that goes upstream, upheld or rejected
   comment:<rating key>           a comment and detail answers added on the
-                                 rate-later page (hostd/channels.add_details)
+                                 rate-later page (hostd/recording/channels.add_details)
 
 Both wait (blocked) for their rating's confirmation, as a reply does, and die
 with it. A comment added while its rating was never tried yet is not a
 follow-up: the queued rating is rewritten to carry it (its idempotency key
 has reached nobody, so nobody sees two bodies under one key).
 
-hostd/appeals.py and hostd/channels.py call these inside the transaction of
+hostd/casework/appeals.py and hostd/recording/channels.py call these inside the transaction of
 the change.
 """
 
-from hostd import clock
+from hostd.base import clock
 from hostd.upstream import outbox, records
 
 

@@ -2,7 +2,7 @@
 
 The rules call the enqueue_* functions inside the transaction that
 records the session, rating or work-order change, so a record is queued if
-and only if its cause committed. hostd/upstream/sender.py drains the queue.
+and only if its cause committed. hostd/sync/sender.py drains the queue.
 
 Idempotency keys (unique in upstream_outbox, sent with every record):
   svc:<case_id>:<visit>                  service record (办件服务数据)
@@ -17,7 +17,7 @@ reply waits for its rating.
 
 import json
 
-from hostd import clock
+from hostd.base import clock
 from hostd.upstream import records
 
 _DUMP = dict(ensure_ascii=False, separators=(",", ":"))

@@ -85,7 +85,7 @@ def eval_detail(reasons, details=None):
     return ",".join(codes)
 
 
-# The online detail questions (hostd/channels.py DETAIL_QUESTIONS) and their
+# The online detail questions (hostd/recording/channels.py DETAIL_QUESTIONS) and their
 # answers, sent by their Chinese wording.
 QUESTIONS = {
     "guide": "服务指引是否清晰",

@@ -5,5 +5,5 @@ server.py     uvicorn in a background thread
 status.py     GET /status: fleet, rejections, today's ratings as JSON
 api.py        /api/v1: the window business-system interface (sessions, staff)
 ratelater.py  /r/...: the citizen's rate-later page behind the QR code
-pages.py      the hall's pages (login, dashboard, work orders, appeals, ...)
+pages/        the hall's pages (login, dashboard, work orders, appeals, ...)
 """

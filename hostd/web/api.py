@@ -13,16 +13,19 @@ Writes go through the Store; pushes to devices happen after the commit.
 """
 
 import hmac
+import json
 import os
 import secrets
 from typing import List, Optional
 
 from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi.openapi.utils import get_openapi
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, Field
 
-from hostd import push, sessions, staff
-from hostd.home import write_atomic
+from hostd.base.home import write_atomic
+from hostd.devices import push
+from hostd.rules import sessions, staff
 
 router = APIRouter(prefix="/api/v1", tags=["sessions"])
 TOKEN_FILE = "api-token"
@@ -262,9 +265,6 @@ def duty_off(window: str, ctx=Depends(_authorised)):
 def openapi_json():
     """The OpenAPI document of /api/v1 alone, as stable text (docs/openapi.json);
     the running app serves the whole app's at /api/openapi.json."""
-    import json
-
-    from fastapi.openapi.utils import get_openapi
 
     doc = get_openapi(
         title="hostd window business-system interface",

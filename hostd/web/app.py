@@ -6,7 +6,7 @@ from hostd.web import api, pages, ratelater, status
 
 
 def create_app(ctx, collector=None):
-    """`ctx`: hostd.context.Context. `collector` feeds the status counters."""
+    """`ctx`: hostd.base.context.Context. `collector` feeds the status counters."""
     app = FastAPI(
         title="hostd",
         version="1.0.0",

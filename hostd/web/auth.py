@@ -15,11 +15,14 @@ out everywhere) and a CSRF token that every form post must echo back.
 import hmac
 import secrets
 import time
+from urllib.parse import quote
 
 from fastapi import Depends, HTTPException, Request
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from pwdlib import PasswordHash
 from pwdlib.hashers.argon2 import Argon2Hasher
+
+from hostd.base.home import write_atomic
 
 ROLES = ("admin", "supervisor", "staff")
 ROLE_NAMES = {"admin": "系统管理员", "supervisor": "监督考核", "staff": "窗口工作人员"}
@@ -108,8 +111,6 @@ def authenticate(db, username, password):
 def _secret(home):
     path = home.keys / SECRET_FILE
     if not path.is_file():
-        from hostd.home import write_atomic
-
         home.keys.mkdir(mode=0o700, parents=True, exist_ok=True)
         write_atomic(path, secrets.token_hex(32) + "\n", 0o600)
     return path.read_text().strip()
@@ -178,7 +179,6 @@ def current_user(request: Request, user=Depends(optional_user)):
         target = request.url.path
         if request.url.query:
             target += "?" + request.url.query
-        from urllib.parse import quote
 
         raise HTTPException(303, "请先登录", headers={"Location": "/login?next=" + quote(target)})
     return user

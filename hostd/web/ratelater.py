@@ -1,10 +1,10 @@
 """The rate-later page behind the device's QR code (扫码评价), for phones.
 
   GET  /r/{token}        rate (session open) / add details (rated) / a clear message
-  POST /r/{token}/rate   record the rating (channel qr) through hostd.channels
+  POST /r/{token}/rate   record the rating (channel qr) through hostd.recording.channels
   POST /r/{token}/more   add a comment and the detail questions to the session's rating
 
-The token is a signed, expiring link (hostd/links.py). Within the period
+The token is a signed, expiring link (hostd/rules/links.py). Within the period
 (sessions.rate_until) a citizen may rate an unrated session, or add a text
 comment and the detail questions to its rating, also after a device rating.
 Posts are CSRF-safe: a random cookie (SameSite=Lax, HttpOnly) must match the
@@ -26,8 +26,9 @@ from fastapi.responses import RedirectResponse
 from fastapi.templating import Jinja2Templates
 from starlette.concurrency import run_in_threadpool
 
-from hostd import channels, links
-from hostd.workdays import ZONE
+from hostd.recording import channels
+from hostd.rules import links
+from hostd.rules.workdays import ZONE
 
 log = logging.getLogger("hostd.web.ratelater")
 router = APIRouter(tags=["rate-later"], include_in_schema=False)

@@ -8,7 +8,7 @@ import time
 
 from fastapi import APIRouter, Request
 
-from hostd import counters as rejection_counters
+from hostd.ingest import counters as rejection_counters
 
 log = logging.getLogger("hostd.web")
 router = APIRouter(tags=["status"])

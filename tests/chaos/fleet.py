@@ -17,7 +17,7 @@ import time
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
-from hostd.collector import HostMac
+from hostd.ingest.collector import HostMac
 from protocol import messages, topics
 from protocol.errors import ProtocolError
 

@@ -57,7 +57,7 @@ def main(port, hall, device, key_hex, rate, seconds, big_every, big_bytes, mid_b
     tests = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     sys.path[:0] = [os.path.dirname(tests), tests]
     from chaos.fleet import rating_fields
-    from hostd.collector import HostMac
+    from hostd.ingest.collector import HostMac
     from protocol import messages, topics
     from protocol.credentials import mqtt_password
 

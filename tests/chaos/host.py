@@ -1,8 +1,8 @@
 """The host side of a chaos scenario: a real Store and Collector in-process."""
 
-from hostd import registry
-from hostd.collector import Collector
-from hostd.store import Store
+from hostd.db.store import Store
+from hostd.devices import registry
+from hostd.ingest.collector import Collector
 
 HALL = "chaos"
 

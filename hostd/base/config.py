@@ -1,0 +1,237 @@
+"""The hostd.toml schema: declared once, checked apart from the code that uses it.
+
+Each setting is (section, key, default, check, allowed) where `check(value)`
+returns True for a good value and `allowed` says in words what is good.
+Unknown keys and bad values raise ConfigError naming the key and what is
+allowed, in one line.
+"""
+
+import ipaddress
+import os
+
+from hostd.base.errors import ConfigError
+from protocol.topics import valid_id
+
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+
+
+def _port(value):
+    return isinstance(value, int) and not isinstance(value, bool) and 0 < value < 65536
+
+
+def _optional_port(value):
+    return value == 0 or _port(value)
+
+
+def _address(value):
+    if not isinstance(value, str):
+        return False
+    try:
+        ipaddress.ip_address(value)
+        return True
+    except ValueError:
+        return False
+
+
+def _host_or_empty(value):
+    return isinstance(value, str) and " " not in value and "/" not in value
+
+
+def _path_or_empty(value):
+    return isinstance(value, str)
+
+
+def _int_between(value, low, high):
+    return isinstance(value, int) and not isinstance(value, bool) and low <= value <= high
+
+
+def _url_http_or_empty(value):
+    return isinstance(value, str) and (value == "" or value.split("://")[0] in ("http", "https"))
+
+
+def _url_or_empty(value):
+    return isinstance(value, str) and (value == "" or value.split("://")[0] in ("mqtt", "mqtts"))
+
+
+def _group_or_empty(value):
+    return isinstance(value, str) and (value == "" or valid_id(value))
+
+
+SCHEMA = (
+    ("hall", "id", "hall-01", valid_id, "1-32 of A-Z a-z 0-9 _ -"),
+    ("broker", "listen", "0.0.0.0", _address, "an IP address such as 0.0.0.0 or 127.0.0.1"),
+    ("broker", "port", 1883, _port, "a port number 1-65535"),
+    (
+        "broker",
+        "advertise_host",
+        "",
+        _host_or_empty,
+        'the host name or address devices use to reach the broker, or "" to guess',
+    ),
+    (
+        "broker",
+        "url",
+        "",
+        _url_or_empty,
+        '"" to run our own Mosquitto, or mqtt://host:port of an existing broker',
+    ),
+    ("broker", "tls_port", 0, _optional_port, "0 (no TLS listener) or a port number"),
+    (
+        "broker",
+        "host_port",
+        0,
+        _optional_port,
+        "0 (a free port, kept in broker/host_port) or a port for hostd's own 127.0.0.1 listener",
+    ),
+    ("broker", "tls_cert", "", _path_or_empty, "path to the server certificate (PEM)"),
+    ("broker", "tls_key", "", _path_or_empty, "path to the server private key (PEM)"),
+    ("broker", "tls_ca", "", _path_or_empty, "path to the CA certificate (PEM)"),
+    ("web", "port", 8080, _port, "a port number 1-65535"),
+    ("web", "listen", "127.0.0.1", _address, "an IP address such as 127.0.0.1 or 0.0.0.0"),
+    (
+        "collector",
+        "shared_group",
+        "",
+        _group_or_empty,
+        '"" or a group name for $share/<group>/ subscriptions (several hostd on one broker)',
+    ),
+    (
+        "web",
+        "public_url",
+        "",
+        _url_http_or_empty,
+        "\"\" (this host's address and web.port) or the http(s):// base URL citizens' phones reach",
+    ),
+    ("log", "level", "INFO", lambda v: v in LOG_LEVELS, " ".join(LOG_LEVELS)),
+    # The rating rules (policy.md "The rating"): the period a citizen may rate
+    # in, after which an unrated session becomes a default rating.
+    ("rating", "default_level", 3, lambda v: v in (3, 4), "3 (基本满意) or 4 (满意)"),
+    ("rating", "period_days", 5, lambda v: _int_between(v, 1, 60), "a whole number of days, 1-60"),
+    (
+        "rating",
+        "working_days",
+        True,
+        lambda v: isinstance(v, bool),
+        "true (count working days, chinese-calendar) or false (natural days)",
+    ),
+    (
+        "rating",
+        "holiday_file",
+        "",
+        _path_or_empty,
+        '"" or a TOML file of holidays and adjusted working days for years chinese-calendar lacks',
+    ),
+    (
+        "rating",
+        "screen_seconds",
+        120,
+        lambda v: _int_between(v, 10, 3600),
+        "seconds the device shows a session, 10-3600",
+    ),
+    (
+        "rating",
+        "default_check_seconds",
+        60,
+        lambda v: _int_between(v, 1, 3600),
+        "seconds between checks for sessions whose period ended (default ratings), 1-3600",
+    ),
+    ("render", "font", "", _path_or_empty, '"" (the installed CJK font) or the path of a .ttf/.ttc font'),
+    # 差评 work orders and rankings (hostd/rules/deadlines.py, hostd/reporting/ranking.py).
+    (
+        "workorder",
+        "policy",
+        "changsha-1210",
+        lambda v: v in ("changsha-1210", "ezhou", "heilongjiang"),
+        "changsha-1210 (1/2/10 working days), ezhou (48 h, 5/15 days) or heilongjiang (10 working days)",
+    ),
+    ("ranking", "weight_good", 40, lambda v: _int_between(v, 0, 100), "a weight 0-100 for 好评率"),
+    ("ranking", "weight_bad", 20, lambda v: _int_between(v, 0, 100), "a weight 0-100 for 1 - 差评率"),
+    ("ranking", "weight_active", 20, lambda v: _int_between(v, 0, 100), "a weight 0-100 for 主动评价率"),
+    ("ranking", "weight_rectify", 20, lambda v: _int_between(v, 0, 100), "a weight 0-100 for 差评整改率"),
+    (
+        "ranking",
+        "min_ratings",
+        10,
+        lambda v: _int_between(v, 0, 100000),
+        "ratings a unit/window/staff/item needs in the quarter to be ranked",
+    ),
+    # Upstream sync (hostd/upstream/): "" url = off. Codes fill in for units without their own.
+    ("upstream", "url", "", _url_http_or_empty, '"" (no sync) or the platform\'s http(s):// base URL'),
+    ("upstream", "adapter", "json", lambda v: v in ("json", "sm"), "json (HMAC-SHA256) or sm (SM2/SM3/SM4)"),
+    ("upstream", "secret_file", "", _path_or_empty, '"" (<home>/keys/upstream-secret) or a file path'),
+    (
+        "upstream",
+        "sm2_public_key",
+        "",
+        lambda v: v == "" or (isinstance(v, str) and len(v) == 128),
+        '"" or the platform\'s SM2 public key, 128 hex digits',
+    ),
+    ("upstream", "batch_size", 200, lambda v: _int_between(v, 1, 5000), "records per request, 1-5000"),
+    (
+        "upstream",
+        "area_code",
+        "",
+        lambda v: isinstance(v, str) and (v == "" or (len(v) == 12 and v.isdigit())),
+        '"" or the 12-digit 区划 code',
+    ),
+    (
+        "upstream",
+        "dept_code",
+        "",
+        lambda v: isinstance(v, str) and len(v) in (0, 18),
+        '"" or the 18-char 统一社会信用代码',
+    ),
+    ("upstream", "twelve345_url", "", _url_http_or_empty, '"" (no 12345 forwarding) or its http(s):// URL'),
+    ("upstream", "backoff_cap_s", 600, lambda v: _int_between(v, 1, 86400), "seconds, 1-86400"),
+    ("upstream", "timeout_s", 10, lambda v: _int_between(v, 1, 600), "seconds per request, 1-600"),
+)
+
+
+def defaults():
+    """The full config with every default, as nested dicts."""
+    config = {}
+    for section, key, default, _check, _allowed in SCHEMA:
+        config.setdefault(section, {})[key] = default
+    return config
+
+
+def validate(raw, source="hostd.toml"):
+    """Check `raw` (parsed TOML) against SCHEMA; return it with defaults filled in."""
+    known = {}
+    for section, key, default, check, allowed in SCHEMA:
+        known.setdefault(section, {})[key] = (default, check, allowed)
+    config = defaults()
+    for section, values in raw.items():
+        if section not in known:
+            raise ConfigError(
+                "%s: unknown section [%s] (allowed: %s)" % (source, section, ", ".join(sorted(known)))
+            )
+        if not isinstance(values, dict):
+            raise ConfigError("%s: [%s] must be a table of settings" % (source, section))
+        for key, value in values.items():
+            if key not in known[section]:
+                raise ConfigError(
+                    "%s: unknown key %s.%s (allowed: %s)"
+                    % (source, section, key, ", ".join(sorted(known[section])))
+                )
+            _default, check, allowed = known[section][key]
+            if not check(value):
+                raise ConfigError(
+                    "%s: %s.%s = %r is not allowed (use %s)" % (source, section, key, value, allowed)
+                )
+            config[section][key] = value
+    _check_tls(config["broker"], source)
+    return config
+
+
+def _check_tls(broker, source):
+    if not broker["tls_port"]:
+        return
+    for key in ("tls_cert", "tls_key"):
+        if not broker[key]:
+            raise ConfigError("%s: broker.tls_port is set, so broker.%s must name a PEM file" % (source, key))
+    for key in ("tls_cert", "tls_key", "tls_ca"):
+        if broker[key] and not os.path.isfile(broker[key]):
+            raise ConfigError("%s: broker.%s = %r: no such file" % (source, key, broker[key]))
+    if broker["tls_port"] == broker["port"]:
+        raise ConfigError("%s: broker.tls_port must differ from broker.port" % source)

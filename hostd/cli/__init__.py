@@ -1,0 +1,17 @@
+"""The `hostd` command line (click): one module per group of commands.
+
+root.py       the `hostd` group, init, run, device add/list/revoke, and the
+              one place a user error becomes one line (HostdGroup.invoke)
+device.py     hostd device provision|flash|replace|label
+session.py    hostd session|staff|window
+sync.py       hostd sync
+user.py       hostd user
+workorder.py  hostd workorder|appeal|fraud|stats|ranking|report
+
+Imports: any room below; `hostd run` loads hostd.daemon (and its web
+stack) only when it runs.
+"""
+
+from hostd.cli.root import cli, main
+
+__all__ = ["cli", "main"]

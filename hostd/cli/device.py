@@ -1,0 +1,157 @@
+"""The hall IT commands on `hostd device`: provision, flash, replace, label.
+
+hostd/cli/root.py calls register() with its `device` group and helpers, so these
+commands share its one error handler (one line, never a traceback).
+"""
+
+import time
+
+import click
+
+from hostd.base.errors import UserError
+from hostd.devices import flash, label, provision, registry
+
+PORT_HELP = "Serial port of the board (/dev/ttyUSB0, or the simulator's /dev/pts/N)."
+
+
+def _provision(ctx, home, db, device_id, port, wifi_ssid=None, wifi_password=None, tls_ca=None, timeout=60):
+    result = provision.provision(
+        home, db, device_id, port, wifi_ssid, wifi_password, tls_ca, timeout=timeout, say=click.echo
+    )
+    where = "the romfs partition" if result["where"] == "rom" else "lib/ (no romfs partition)"
+    click.echo(
+        "provisioned %s on %s: firmware in %s; first heartbeat %.1f s after the start"
+        % (device_id, port, where, result["seconds"])
+    )
+
+
+def register(device, home_of, db_of, apply_registry):
+    """Add the commands to the click group `device`."""
+
+    @device.command("provision")
+    @click.argument("device_id")
+    @click.option("--port", required=True, help=PORT_HELP)
+    @click.option("--wifi-ssid", envvar="HOSTD_WIFI_SSID", help="Wi-Fi network the device joins.")
+    @click.option(
+        "--wifi-password", envvar="HOSTD_WIFI_PASSWORD", help="Its password (env HOSTD_WIFI_PASSWORD)."
+    )
+    @click.option(
+        "--tls-ca",
+        type=click.Path(dir_okay=False),
+        help="PEM file of the broker's CA, copied onto the device (MQTT over TLS).",
+    )
+    @click.option(
+        "--timeout",
+        type=click.IntRange(5, 600),
+        default=60,
+        show_default=True,
+        help="Seconds to wait for the first heartbeat.",
+    )
+    @click.pass_context
+    def device_provision(ctx, device_id, port, wifi_ssid, wifi_password, tls_ca, timeout):
+        """Put firmware and config on a board, reboot it, wait for its heartbeat.
+
+        `hostd run` must be running. The config is written to a temp file and
+        renamed, so a power cut leaves the old config or the whole new one;
+        run the command again to finish.
+
+        Example: hostd device provision w01-a --port /dev/ttyUSB0 --wifi-ssid hall --wifi-password secret
+        """
+        if wifi_password and not wifi_ssid:
+            raise UserError("--wifi-password without --wifi-ssid: give the network name too")
+        home = home_of(ctx)
+        _provision(ctx, home, db_of(home), device_id, port, wifi_ssid, wifi_password, tls_ca, timeout)
+
+    @device.command("flash")
+    @click.option("--port", required=True, help=PORT_HELP)
+    @click.option(
+        "--firmware",
+        "firmware",
+        required=True,
+        type=click.Path(dir_okay=False),
+        help="MicroPython .bin for the board (https://micropython.org/download/).",
+    )
+    @click.option(
+        "--chip",
+        default="esp32",
+        show_default=True,
+        type=click.Choice(["esp32", "esp32s2", "esp32s3", "esp32c3", "esp32c6"]),
+    )
+    @click.option("--baud", type=click.IntRange(9600, 2000000), default=460800, show_default=True)
+    @click.option("--device", "device_id", help="Provision this device id afterwards.")
+    @click.option("--wifi-ssid", envvar="HOSTD_WIFI_SSID", help="Wi-Fi network (with --device).")
+    @click.option("--wifi-password", envvar="HOSTD_WIFI_PASSWORD", help="Wi-Fi password (with --device).")
+    @click.pass_context
+    def device_flash(ctx, port, firmware, chip, baud, device_id, wifi_ssid, wifi_password):
+        """Write MicroPython to a blank ESP32 with esptool, then provision it.
+
+        Example: hostd device flash --port /dev/ttyUSB0 --firmware ESP32_GENERIC-v1.25.0.bin --device w01-a
+        """
+
+        home = db = None
+        if device_id:  # every check before the chip is erased
+            home = home_of(ctx)
+            db = db_of(home)
+            registry.device_key(db, device_id)
+        flash.flash(port, firmware, chip, baud, say=click.echo)
+        if device_id:
+            time.sleep(3)  # MicroPython's first boot makes its filesystem
+            _provision(ctx, home, db, device_id, port, wifi_ssid, wifi_password)
+        else:
+            click.echo("MicroPython written; now run `hostd device provision ID --port %s`" % port)
+
+    @device.command("replace")
+    @click.argument("old_id")
+    @click.argument("new_id")
+    @click.option("--port", help="Provision NEW on this port right away.")
+    @click.pass_context
+    def device_replace(ctx, old_id, new_id, port):
+        """Give OLD's window to a new device NEW and revoke OLD at once.
+
+        The broker refuses OLD's login from now on, and hostd its ratings.
+
+        Example: hostd device replace w01-a w01-b --port /dev/ttyUSB0
+        """
+        home = home_of(ctx)
+        db = db_of(home)
+        old = registry.get_device(db, old_id)
+        if old["revoked"]:
+            raise registry.DeviceRevoked(
+                "device %s is already revoked: add the new one with "
+                "`hostd device add %s --window %s`" % (old_id, new_id, old["window"])
+            )
+        registry.add_device(db, new_id, old["window"], old["hall"])
+        registry.revoke_device(db, old_id)
+        note = apply_registry(home, db)
+        click.echo(
+            "replaced %s by %s on window %s (hall %s): %s revoked; %s"
+            % (old_id, new_id, old["window"], old["hall"], old_id, note)
+        )
+        if port:
+            _provision(ctx, home, db, new_id, port)
+        else:
+            click.echo("now provision it: `hostd device provision %s --port PORT`" % new_id)
+
+    @device.command("label")
+    @click.argument("device_id")
+    @click.option("--out", type=click.Path(dir_okay=False), help="PNG file. Default: ID.png.")
+    @click.option(
+        "--font",
+        type=click.Path(dir_okay=False),
+        envvar="HOSTD_LABEL_FONT",
+        help="CJK font file (env HOSTD_LABEL_FONT). Default: WenQuanYi Micro Hei.",
+    )
+    @click.pass_context
+    def device_label(ctx, device_id, out, font):
+        """Write a 50x30 mm label (300 dpi PNG): QR code, device id, hall, window.
+
+        Example: hostd device label w01-a --out w01-a.png
+        """
+
+        home = home_of(ctx)
+        info = registry.get_device(db_of(home), device_id)
+        path = label.write(out or "%s.png" % device_id, device_id, info["hall"], info["window"], font)
+        click.echo(
+            "label for %s written to %s (%dx%d px, 300 dpi, 1-bit)"
+            % (device_id, path, label.SIZE[0], label.SIZE[1])
+        )

@@ -1,0 +1,266 @@
+"""`hostd session`, `hostd staff` and `hostd window`: sessions, staff and duty.
+
+Commands that must reach a device (session start, staff on/off) call the
+running daemon's API (/api/v1) with the token in <home>/keys/api-token;
+the others work on the database directly. hostd/cli/root.py calls register().
+"""
+
+import time
+
+import click
+
+from hostd.base.errors import UserError
+from hostd.rules import sessions, staff
+
+
+class DaemonNotRunning(UserError):
+    pass
+
+
+class ApiRefused(UserError):
+    exit_code = 2
+
+
+def api_call(home, method, path, body=None):
+    """Call the running hostd's API; return the JSON answer."""
+    # lazy: the HTTP client and FastAPI load only for the commands that call the API
+    import httpx
+
+    from hostd.web.api import ensure_token
+
+    config = home.config()
+    host = config["web"]["listen"]
+    if host in ("0.0.0.0", "::"):
+        host = "127.0.0.1"
+    url = "http://%s:%d/api/v1%s" % (host, config["web"]["port"], path)
+    headers = {"Authorization": "Bearer " + ensure_token(home)}
+    try:
+        answer = httpx.request(method, url, json=body, headers=headers, timeout=30)
+    except httpx.TransportError:
+        raise DaemonNotRunning(
+            "hostd is not running at %s: start it with `hostd --home %s run`,"
+            " then try again" % (url, home.path)
+        )
+    if answer.status_code >= 400:
+        try:
+            detail = answer.json()["detail"]
+            reason = detail["reason"] if isinstance(detail, dict) else str(detail)
+        except (ValueError, KeyError, TypeError):
+            reason = answer.text[:200]
+        raise ApiRefused(reason)
+    return answer.json()
+
+
+def _when(ts):
+    return time.strftime("%Y-%m-%d %H:%M", time.localtime(ts))
+
+
+def register(cli, home_of, db_of):
+    """Add the session, staff and window groups to the click group `cli`."""
+
+    @cli.group()
+    def session():
+        """Service sessions: a finished service shown on the window's device.
+
+        Example: hostd session start --window 07 --item-code A001 --item-name 户口迁移 --staff-id s01
+        """
+
+    @session.command("start")
+    @click.option("--window", required=True, help="The window (as in `hostd window list`).")
+    @click.option("--item-code", required=True, help="事项编码 of the service item.")
+    @click.option("--item-name", required=True, help="事项名称, shown on the device.")
+    @click.option("--staff-id", help="Who served. Default: who is on duty at the window.")
+    @click.option(
+        "--case", "cases", multiple=True, help="办件编号; repeat for a batch (批量业务: one rating for all)."
+    )
+    @click.option(
+        "--visit",
+        type=click.IntRange(1, 999),
+        default=1,
+        show_default=True,
+        help="服务次数 of these cases (a matter served over several visits).",
+    )
+    @click.pass_context
+    def session_start(ctx, window, item_code, item_name, staff_id, cases, visit):
+        """Start a session: the device shows the item and staff to be rated.
+
+        `hostd run` must be running.
+
+        Example: hostd session start --window 07 --item-code A001 --item-name 户口迁移
+        --staff-id s01 --case 2024-001 --case 2024-002
+        """
+        home = home_of(ctx)
+        body = {
+            "window": window,
+            "item_code": item_code,
+            "item_name": item_name,
+            "staff_id": staff_id,
+            "cases": [{"case_id": c, "visit": visit} for c in cases],
+        }
+        out = api_call(home, "POST", "/sessions", body)
+        shown = (
+            "shown on %s" % out["device_id"] if out.get("pushed") else "not pushed (no broker connection yet)"
+        )
+        click.echo(
+            "session %s at window %s: %s, %d case(s), staff %s %s; %s; rate until %s"
+            % (
+                out["session_id"],
+                out["window"],
+                out["item_name"],
+                len(out["cases"]),
+                out["staff_name"],
+                out["staff_no"],
+                shown,
+                _when(out["rate_until"]),
+            )
+        )
+
+    @session.command("show")
+    @click.argument("session_id")
+    @click.pass_context
+    def session_show(ctx, session_id):
+        """Show a session: state, cases and rating.
+
+        Example: hostd session show s0123456789ab
+        """
+        db = db_of(home_of(ctx))
+        s = sessions.get(db, session_id)
+        rating = s["rating"]
+        click.echo(
+            "%s %s window %s item %s %s staff %s %s cases %s%s"
+            % (
+                s["session_id"],
+                s["state"],
+                s["window"],
+                s["item_code"],
+                s["item_name"],
+                s["staff_name"],
+                s["staff_no"],
+                ",".join("%s#%d" % (c["case_id"], c["visit"]) for c in s["case_list"]),
+                " rated %d (%s)" % (rating["level"], rating["channel"]) if rating else "",
+            )
+        )
+
+    @cli.group("staff")
+    def staff_group():
+        """Window staff (工作人员) and who is on duty.
+
+        Example: hostd staff add s01 --name 张三 --staff-no 0042
+        """
+
+    @staff_group.command("add")
+    @click.argument("staff_id")
+    @click.option("--name", required=True, help="Name shown on the device.")
+    @click.option("--staff-no", required=True, help="工号 shown on the device (ASCII).")
+    @click.option("--unit", "unit_id", help="Unit id (单位).")
+    @click.pass_context
+    def staff_add(ctx, staff_id, name, staff_no, unit_id):
+        """Register a staff member.
+
+        Example: hostd staff add s01 --name 张三 --staff-no 0042
+        """
+        db = db_of(home_of(ctx))
+        with db.conn:
+            person = staff.add_staff(db, staff_id, name, staff_no, time.time(), unit_id)
+        click.echo(
+            "added staff %s: %s, 工号 %s; put them on duty with `hostd staff on %s"
+            " --window W`" % (person["staff_id"], person["name"], person["staff_no"], staff_id)
+        )
+
+    @staff_group.command("list")
+    @click.pass_context
+    def staff_list(ctx):
+        """List staff and where each is on duty.
+
+        Example: hostd staff list
+        """
+        db = db_of(home_of(ctx))
+        rows = staff.list_staff(db)
+        if not rows:
+            click.echo("no staff yet: `hostd staff add ID --name N --staff-no NO`")
+        for p in rows:
+            click.echo(
+                "%-12s %-10s 工号 %-8s %s"
+                % (
+                    p["staff_id"],
+                    p["name"],
+                    p["staff_no"],
+                    "on duty at %s" % p["on_duty_at"] if p["on_duty_at"] else "off duty",
+                )
+            )
+
+    @staff_group.command("on")
+    @click.argument("staff_id")
+    @click.option("--window", required=True, help="The window they serve at.")
+    @click.pass_context
+    def staff_on(ctx, staff_id, window):
+        """Put a staff member on duty at a window; its device shows them.
+
+        `hostd run` must be running.
+
+        Example: hostd staff on s01 --window 07
+        """
+        out = api_call(home_of(ctx), "POST", "/windows/%s/duty" % window, {"staff_id": staff_id})
+        click.echo("window %s: %s (工号 %s) on duty" % (out["window"], out["staff_name"], out["staff_no"]))
+
+    @staff_group.command("off")
+    @click.option("--window", required=True, help="The window nobody serves at now.")
+    @click.pass_context
+    def staff_off(ctx, window):
+        """Nobody on duty at a window: its device shows 暂停服务.
+
+        `hostd run` must be running.
+
+        Example: hostd staff off --window 07
+        """
+        out = api_call(home_of(ctx), "DELETE", "/windows/%s/duty" % window)
+        click.echo("window %s: 暂停服务 (paused)" % out["window"])
+
+    @cli.group()
+    def window():
+        """Service windows (窗口).
+
+        Example: hostd window add 07 --name 户籍窗口
+        """
+
+    @window.command("add")
+    @click.argument("window_id")
+    @click.option("--name", default="", help="Name shown on the idle screen.")
+    @click.option("--unit", "unit_id", help="Unit id (单位).")
+    @click.pass_context
+    def window_add(ctx, window_id, name, unit_id):
+        """Add a window (or rename one).
+
+        Example: hostd window add 07 --name 户籍窗口
+        """
+        home = home_of(ctx)
+        db = db_of(home)
+        with db.conn:
+            place = staff.add_window(db, home.config()["hall"]["id"], window_id, name, unit_id)
+        hint = (
+            "" if place["devices"] else "; register its device: `hostd device add ID --window %s`" % window_id
+        )
+        click.echo("window %s (%s)%s" % (place["window"], place["name"] or "no name", hint))
+
+    @window.command("list")
+    @click.pass_context
+    def window_list(ctx):
+        """List windows, their devices and who is on duty.
+
+        Example: hostd window list
+        """
+        home = home_of(ctx)
+        db = db_of(home)
+        rows = staff.list_windows(db, home.config()["hall"]["id"])
+        if not rows:
+            click.echo("no windows yet: `hostd window add W`")
+        for w in rows:
+            click.echo(
+                "%-8s %-12s devices %-16s %s"
+                % (
+                    w["window"],
+                    w["name"] or "-",
+                    ",".join(w["devices"]) or "none",
+                    "%s 工号 %s" % (w["staff_name"], w["staff_no"]) if w["serving"] else "暂停服务",
+                )
+            )

@@ -1,0 +1,178 @@
+"""Ratings that do not come from a device: the one place they are recorded.
+
+  qr       扫码评价: the rate-later page behind the device's QR code
+  default  系统默认评价: the period ended unrated (hostd/recording/defaults.py)
+  paper    书面: a paper form entered by staff
+
+record_rating() runs inside the caller's transaction (a Store op, or an
+open_database transaction): it enforces one service, one rating (一次一评),
+binds the rating to its session, closes the session and runs what follows a
+rating (hostd/recording/pipeline.py), all or nothing.
+"""
+
+import json
+import sqlite3
+
+from hostd.base import clock
+from hostd.recording import pipeline
+from hostd.rules import binding
+from hostd.upstream import followups
+from protocol import messages
+
+CHANNELS = ("qr", "default", "paper")
+DETAIL_ANSWERS = ("yes", "fair", "no")  # 是 / 一般 / 否
+DETAIL_QUESTIONS = (  # the online detail questions (001 §二(五))
+    ("guide", "服务指引是否清晰"),
+    ("procedure", "办事程序是否便利"),
+    ("materials", "材料手续是否精简"),
+    ("interface", "操作界面是否友好"),
+)
+IMPROVE = ("improve", "有何改进意见")
+MAX_COMMENT = 500
+
+
+class ChannelError(ValueError):
+    """A rating that is refused; str() is the reason in words."""
+
+
+class SessionNotFound(ChannelError):
+    pass
+
+
+class AlreadyRated(ChannelError):
+    """The session already has its one rating (from any channel)."""
+
+
+class SessionClosed(ChannelError):
+    """The session was cancelled, or its period is over."""
+
+
+class ReasonRequired(ChannelError):
+    """A 差评 needs a reason code or text (the upstream rejects it otherwise)."""
+
+
+def clean_details(details):
+    """Check the detail answers; return them as a dict (or None when empty)."""
+    if not details:
+        return None
+    known = dict(DETAIL_QUESTIONS)
+    out = {}
+    for key, value in details.items():
+        if value in (None, ""):
+            continue
+        if key in known:
+            if value not in DETAIL_ANSWERS:
+                raise ChannelError("detail %s: %r is not one of %s" % (key, value, DETAIL_ANSWERS))
+        elif key == IMPROVE[0]:
+            value = str(value).strip()[:MAX_COMMENT]
+        else:
+            raise ChannelError("unknown detail question %r" % key)
+        out[key] = value
+    return out or None
+
+
+def _clean_comment(comment):
+    if comment is None:
+        return None
+    comment = str(comment).strip()
+    return comment[:MAX_COMMENT] or None
+
+
+def session_row(db, session_id):
+    row = db.conn.execute(
+        "SELECT session_id, hall, window, staff_id, cases, state, rate_until, rating_id"
+        " FROM sessions WHERE session_id = ?",
+        (session_id,),
+    ).fetchone()
+    if row is None:
+        return None
+    keys = ("session_id", "hall", "window", "staff_id", "cases", "state", "rate_until", "rating_id")
+    return dict(zip(keys, row))
+
+
+def record_rating(
+    db, session_id, channel, level, reasons=(), comment=None, details=None, client_addr=None, now=None
+):
+    """Insert the one rating of `session_id` from a non-device channel; return its id.
+
+    Raises SessionNotFound, AlreadyRated, SessionClosed, ReasonRequired or
+    ChannelError (bad level, reason code or detail). `now`: Unix seconds
+    (hostd.base.clock.now() when None)."""
+    if channel not in CHANNELS:
+        raise ChannelError("channel %r is not one of %s" % (channel, ", ".join(CHANNELS)))
+    if isinstance(level, bool) or not isinstance(level, int) or not 1 <= level <= 5:
+        raise ChannelError("level %r is not 1-5" % (level,))
+    reasons = sorted(set(int(code) for code in reasons))
+    for code in reasons:
+        if code not in messages.REASON_CODES:
+            raise ChannelError("reason code %r is not one of %s" % (code, messages.REASON_CODES))
+    comment = _clean_comment(comment)
+    details = clean_details(details)
+    if level <= messages.BAD_LEVEL_MAX and not reasons and not comment and channel != "default":
+        raise ReasonRequired("a 差评 needs a reason or a few words")
+    if now is None:
+        now = clock.now()
+    now = int(now)
+    session = session_row(db, session_id)
+    if session is None:
+        raise SessionNotFound("no session %s" % session_id)
+    if session["state"] in ("rated", "defaulted"):
+        raise AlreadyRated("session %s is already rated" % session_id)
+    if session["state"] != "open":
+        raise SessionClosed("session %s was %s" % (session_id, session["state"]))
+    try:
+        rating_id = db.conn.execute(
+            "INSERT INTO ratings (channel, hall, window, session_id, binding, level, reasons,"
+            " cases, staff, device_time, clock_synced, received_at, comment, details, client_addr)"
+            " VALUES (?, ?, ?, ?, 'session', ?, ?, ?, ?, ?, 1, ?, ?, ?, ?)",
+            (
+                channel,
+                session["hall"],
+                session["window"],
+                session_id,
+                level,
+                "[" + ",".join(str(code) for code in reasons) + "]",
+                session["cases"],
+                session["staff_id"],
+                now,
+                now,
+                comment,
+                json.dumps(details, ensure_ascii=False) if details else None,
+                client_addr,
+            ),
+        ).lastrowid
+    except sqlite3.IntegrityError:  # ratings_one_per_session: another channel won
+        raise AlreadyRated("session %s is already rated" % session_id)
+    if not binding.close_session(db, session_id, rating_id, now):
+        raise AlreadyRated("session %s is already rated" % session_id)
+    if channel == "default":
+        db.conn.execute("UPDATE sessions SET state = 'defaulted' WHERE session_id = ?", (session_id,))
+    pipeline.rating_recorded(db, rating_id)
+    return rating_id
+
+
+def add_details(db, rating_id, comment=None, details=None):
+    """Attach a comment and detail answers to a counted rating (once); True if stored.
+
+    A rating that already has them keeps them: False."""
+    comment = _clean_comment(comment)
+    details = clean_details(details)
+    if not comment and not details:
+        raise ChannelError("nothing to add")
+    row = db.conn.execute(
+        "SELECT comment, details FROM ratings WHERE id = ? AND binding = 'session'", (rating_id,)
+    ).fetchone()
+    if row is None or row[1] is not None:
+        return False
+    if row[0] and comment:
+        comment = row[0] + "\n" + comment
+    stored = (
+        db.conn.execute(
+            "UPDATE ratings SET comment = ?, details = ? WHERE id = ? AND details IS NULL",
+            (comment or row[0], json.dumps(details or {}, ensure_ascii=False), rating_id),
+        ).rowcount
+        == 1
+    )
+    if stored:
+        followups.enqueue_details(db, rating_id)  # upstream: the queued rating or a comment record
+    return stored

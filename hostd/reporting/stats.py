@@ -1,0 +1,321 @@
+"""好差评统计: rates, volumes and breakdowns, straight from SQL over indexed tables.
+
+Counted ratings: binding 'session' or 'window' and not excluded (an upheld
+appeal marks a rating 误评 / 恶意差评: kept, not counted). 'refused' ratings
+(a second rating of one service) never count.
+  好评率 good_rate     levels 5, 4 / counted ratings
+  中评率 middle_rate   level 3 / counted
+  差评率 bad_rate      levels 2, 1 / counted
+  主动评价率 active_rate  sessions rated by the citizen (state 'rated'; a default
+                       rating leaves 'defaulted') / sessions not cancelled
+  差评整改率 rectify_rate  差评 work orders done (replied or explained) by their
+                       done_due / all counted 差评 work orders
+  volume               counted ratings (数据归集量)
+Periods are half-open [start, end) in Unix seconds; days, weeks (Monday
+first), months and quarters are China Standard Time (UTC+8, no DST).
+Whole-day periods without an item filter read the daily rollups kept by
+triggers (stats_daily, sessions_daily: hostd/db/schema/workorders.py w002);
+other queries read ratings/sessions through covering indexes.
+"""
+
+import calendar
+import datetime
+import re
+import time
+
+TZ = 8 * 3600
+TZ_SQL = "'+8 hours'"
+COUNTED = "binding IN ('session', 'window') AND excluded IS NULL"
+GROUPS = ("hall", "unit", "window", "staff", "item", "channel", "day", "week", "month", "quarter")
+CHANNEL_LABELS = {"device": "评价器", "qr": "扫码评价", "default": "系统默认评价", "paper": "书面"}
+
+# how each grouping names its key, on ratings (r), sessions (s) and work orders' ratings
+_DIMENSION = {
+    "hall": "hall",
+    "unit": "unit_id",
+    "window": "window",
+    "staff": "staff_id",
+    "item": "item_code",
+    "channel": "channel",
+}
+_TIME = {
+    "day": "date({t}, 'unixepoch', %s)" % TZ_SQL,
+    "week": "date({t}, 'unixepoch', %s, 'weekday 0', '-6 days')" % TZ_SQL,
+    "month": "strftime('%%Y-%%m', {t}, 'unixepoch', %s)" % TZ_SQL,
+    "quarter": (
+        "strftime('%%Y', {t}, 'unixepoch', %s) || 'Q' ||"
+        " ((CAST(strftime('%%m', {t}, 'unixepoch', %s) AS INTEGER) + 2) / 3)" % (TZ_SQL, TZ_SQL)
+    ),
+}
+_FILTERS = {
+    "hall": "hall",
+    "unit_id": "unit_id",
+    "window": "window",
+    "staff_id": "staff_id",
+    "item_code": "item_code",
+    "channel": "channel",
+}
+
+
+class BadPeriod(ValueError):
+    pass
+
+
+def _local(y, m, d):
+    return calendar.timegm((y, m, d, 0, 0, 0)) - TZ
+
+
+def period(spec):
+    """(start, end) of "2026Q4", "2026-11", "2026-11-21" or "2026-W47" (ISO week)."""
+    spec = spec.strip()
+    m = re.fullmatch(r"(\d{4})[Qq]([1-4])", spec)
+    if m:
+        y, q = int(m.group(1)), int(m.group(2))
+        first = 3 * (q - 1) + 1
+        end = _local(y + 1, 1, 1) if q == 4 else _local(y, first + 3, 1)
+        return _local(y, first, 1), end
+    m = re.fullmatch(r"(\d{4})-(\d{1,2})", spec)
+    if m and 1 <= int(m.group(2)) <= 12:
+        y, mo = int(m.group(1)), int(m.group(2))
+        return _local(y, mo, 1), (_local(y + 1, 1, 1) if mo == 12 else _local(y, mo + 1, 1))
+    m = re.fullmatch(r"(\d{4})-(\d{1,2})-(\d{1,2})", spec)
+    if m:
+        start = _local(int(m.group(1)), int(m.group(2)), int(m.group(3)))
+        return start, start + 86400
+    m = re.fullmatch(r"(\d{4})-W(\d{1,2})", spec)
+    if m:
+        monday = datetime.date.fromisocalendar(int(m.group(1)), int(m.group(2)), 1)
+        start = _local(monday.year, monday.month, monday.day)
+        return start, start + 7 * 86400
+    raise BadPeriod("period %r: use 2026Q4, 2026-11, 2026-11-21 or 2026-W47" % spec)
+
+
+def quarter_of(ts):
+    t = time.gmtime(ts + TZ)
+    return "%dQ%d" % (t.tm_year, (t.tm_mon + 2) // 3)
+
+
+def day_start(ts):
+    return (int(ts) + TZ) // 86400 * 86400 - TZ
+
+
+def _where(start, end, time_column, filters, prefix="", skip=()):
+    clauses = ["%s%s >= :start AND %s%s < :end" % (prefix, time_column, prefix, time_column)]
+    params = {"start": int(start), "end": int(end)}
+    for name, column in _FILTERS.items():
+        value = filters.get(name)
+        if value is not None and name not in skip:
+            clauses.append("%s%s = :%s" % (prefix, column, name))
+            params[name] = value
+    return " AND ".join(clauses), params
+
+
+def _key(by, prefix, time_column):
+    if by in _TIME:
+        return _TIME[by].format(t=prefix + time_column)
+    if by not in _DIMENSION:
+        raise ValueError("group by one of %s" % ", ".join(GROUPS))
+    return prefix + _DIMENSION[by]
+
+
+def _whole_days(start, end):
+    return (start + TZ) % 86400 == 0 and (end + TZ) % 86400 == 0
+
+
+def _daily_where(start, end, filters, skip=()):
+    """WHERE over a daily rollup (keys hold '' for none)."""
+    clauses = ["day >= :d0 AND day < :d1"]
+    params = {"d0": (int(start) + TZ) // 86400, "d1": (int(end) + TZ) // 86400}
+    for name, column in _FILTERS.items():
+        value = filters.get(name)
+        if value is not None and name not in skip:
+            clauses.append("%s = :%s" % (column, name))
+            params[name] = value
+    return " AND ".join(clauses), params
+
+
+def _daily_key(by):
+    if by is None:
+        return "NULL"
+    if by in _TIME:
+        return _TIME[by].format(t="(day * 86400 - %d)" % TZ)
+    return "NULLIF(%s, '')" % _DIMENSION[by]
+
+
+def _group(sql, by, having=""):
+    return sql + (" GROUP BY k" + having if by else "")
+
+
+def _ratings(db, start, end, filters, by=None):
+    if _whole_days(start, end) and by != "item" and filters.get("item_code") is None:
+        where, params = _daily_where(start, end, filters)
+        sql = (
+            "SELECT %s AS k, SUM(total), SUM(good), SUM(middle), SUM(bad), SUM(not_counted)"
+            " FROM stats_daily WHERE %s" % (_daily_key(by), where)
+        )
+        sql = _group(sql, by, " HAVING SUM(total) + SUM(not_counted) != 0")  # rows moved away
+    else:
+        where, params = _where(start, end, "received_at", filters)
+        index = "ratings_staff_stats" if filters.get("staff_id") is not None else "ratings_stats"
+        sql = (
+            "SELECT %s AS k, SUM(excluded IS NULL), SUM(excluded IS NULL AND level >= 4),"
+            " SUM(excluded IS NULL AND level = 3), SUM(excluded IS NULL AND level <= 2),"
+            " SUM(excluded IS NOT NULL) FROM ratings INDEXED BY %s"
+            " WHERE %s AND binding IN ('session', 'window')"
+            % (_key(by, "", "received_at") if by else "NULL", index, where)
+        )
+        sql = _group(sql, by)
+    return {row[0]: row[1:] for row in db.execute(sql, params).fetchall()}
+
+
+def _sessions(db, start, end, filters, by=None):
+    if filters.get("channel") is not None or by == "channel":
+        return {}
+    if _whole_days(start, end) and by != "item" and filters.get("item_code") is None:
+        where, params = _daily_where(start, end, filters, skip=("channel",))
+        sql = "SELECT %s AS k, SUM(sessions), SUM(rated) FROM sessions_daily WHERE %s" % (
+            _daily_key(by),
+            where,
+        )
+        sql = _group(sql, by, " HAVING SUM(sessions) != 0 OR SUM(rated) != 0")
+    else:
+        where, params = _where(start, end, "created_at", filters, skip=("channel",))
+        key = _key(by, "", "created_at") if by else "NULL"
+        sql = _group(
+            "SELECT %s AS k, SUM(state != 'cancelled'), SUM(state = 'rated') FROM sessions"
+            " WHERE %s" % (key, where),
+            by,
+        )
+    return {row[0]: row[1:] for row in db.execute(sql, params).fetchall()}
+
+
+_ORDER_COLUMNS = {
+    "hall": "o.hall",
+    "window": "o.window",
+    "staff_id": "o.staff_id",
+    "unit_id": "o.unit_id",
+    "item_code": "r.item_code",
+    "channel": "r.channel",
+}
+
+
+def _orders(db, start, end, filters, by=None):
+    # Work orders drive the join (one primary-key lookup per order); an order
+    # opens at its rating's received_at and carries its rating's hall, window,
+    # staff and unit.
+    clauses = ["o.opened_at >= :start AND o.opened_at < :end"]
+    params = {"start": int(start), "end": int(end)}
+    for name, column in _ORDER_COLUMNS.items():
+        if filters.get(name) is not None:
+            clauses.append("%s = :%s" % (column, name))
+            params[name] = filters[name]
+    if by is None:
+        key = "NULL"
+    elif by in _TIME:
+        key = _TIME[by].format(t="o.opened_at")
+    else:
+        key = _ORDER_COLUMNS[
+            {
+                "hall": "hall",
+                "unit": "unit_id",
+                "window": "window",
+                "staff": "staff_id",
+                "item": "item_code",
+                "channel": "channel",
+            }[by]
+        ]
+    sql = (
+        "SELECT %s AS k, COUNT(*), SUM(o.done_at IS NOT NULL AND o.done_at <= o.done_due)"
+        " FROM work_orders o INDEXED BY work_orders_opened CROSS JOIN ratings r"
+        " ON r.id = o.rating_id WHERE %s AND r.binding IN ('session', 'window')"
+        " AND r.excluded IS NULL" % (key, " AND ".join(clauses))
+    )
+    return {row[0]: row[1:] for row in db.execute(_group(sql, by), params).fetchall()}
+
+
+def _ratio(part, whole):
+    return round(part / whole, 4) if whole else None
+
+
+def _combine(r, s, o):
+    total, good, middle, bad, excluded = [x or 0 for x in (r or (0, 0, 0, 0, 0))]
+    sessions, rated = [x or 0 for x in (s or (0, 0))]
+    orders, on_time = [x or 0 for x in (o or (0, 0))]
+    return {
+        "total": total,
+        "good": good,
+        "middle": middle,
+        "bad": bad,
+        "excluded": excluded,
+        "good_rate": _ratio(good, total),
+        "middle_rate": _ratio(middle, total),
+        "bad_rate": _ratio(bad, total),
+        "sessions": sessions,
+        "active_rated": rated,
+        "active_rate": _ratio(rated, sessions),
+        "bad_orders": orders,
+        "rectified_on_time": on_time,
+        "rectify_rate": _ratio(on_time, orders),
+        "volume": total,
+    }
+
+
+def rates(db, start, end, **filters):
+    """The rates dict of one period, with optional filters hall, unit_id, window,
+    staff_id, item_code, channel (channel leaves the session-based active_rate None)."""
+    filters.pop("now", None)
+    r = _ratings(db, start, end, filters).get(None)
+    s = _sessions(db, start, end, filters).get(None)
+    o = _orders(db, start, end, filters).get(None)
+    out = _combine(r, s, o)
+    if filters.get("channel") is not None:
+        out["active_rate"] = None
+    return out
+
+
+def breakdown(db, by, start, end, **filters):
+    """[rates dict + key, label] grouped by one of GROUPS, in key order."""
+    filters.pop("now", None)
+    if by not in GROUPS:
+        raise ValueError("group by one of %s" % ", ".join(GROUPS))
+    r = _ratings(db, start, end, filters, by)
+    s = _sessions(db, start, end, filters, by)
+    o = _orders(db, start, end, filters, by)
+    keys = sorted(set(r) | set(s) | set(o), key=lambda k: (k is None, str(k)))
+    names = labels(db, by, keys)
+    rows = []
+    for k in keys:
+        row = _combine(r.get(k), s.get(k), o.get(k))
+        if not (row["total"] or row["excluded"] or row["sessions"] or row["bad_orders"]):
+            continue  # e.g. only cancelled sessions, or rollup rows that moved away
+        row["key"] = k
+        row["label"] = names.get(k, k if k is not None else "未知")
+        rows.append(row)
+    return rows
+
+
+def labels(db, by, keys):
+    """Display names (Chinese) of grouping keys."""
+    keys = [k for k in keys if k is not None]
+    if by == "channel":
+        return {k: CHANNEL_LABELS.get(k, k) for k in keys}
+    if by == "week":
+        return {k: "%s起一周" % k for k in keys}
+    table = {
+        "unit": ("units", "unit_id", "name"),
+        "staff": ("staff", "staff_id", "name || '（' || staff_no || '）'"),
+        "window": ("windows", "window", "CASE WHEN name = '' THEN window || '号窗口' ELSE name END"),
+    }.get(by)
+    out = {}
+    if table:
+        name, column, expr = table
+        for k in keys:
+            row = db.execute("SELECT %s FROM %s WHERE %s = ? LIMIT 1" % (expr, name, column), (k,)).fetchone()
+            if row and row[0]:
+                out[k] = row[0]
+    elif by == "item":
+        for k in keys:
+            row = db.execute("SELECT item_name FROM sessions WHERE item_code = ? LIMIT 1", (k,)).fetchone()
+            if row:
+                out[k] = row[0]
+    return out

@@ -1,0 +1,204 @@
+"""Service sessions (服务会话): a finished service to be rated, once.
+
+A window business system (or an operator) reports a finished service:
+window, item (事项 code and name), staff, and its case ids (办件编号). Several
+case ids make a batch (批量业务): the one rating applies to every case.
+
+    create(db, config, hall, request, now) -> session dict   (in a write op)
+    get(db, session_id) -> session dict with its cases and rating
+    screen_session(db, device_id, now) -> the session the device should show
+
+State: open -> rated | defaulted | cancelled (hostd/db/schema/__init__.py m006). A case
+(case id + visit) belongs to one session only: a case already rated, or in
+an open session, is refused (CaseTaken).
+"""
+
+import secrets
+
+from hostd.rules import staff, workdays
+from hostd.rules.staff import BadField, CaseTaken, EmptyItemName, NoDevice, UnknownSession
+from hostd.upstream import outbox
+
+MAX_CASES = 200
+MAX_ITEM_NAME = 200
+MAX_CASE_ID = 50  # upstream projectNo
+
+COLUMNS = (
+    "session_id",
+    "hall",
+    "window",
+    "device_id",
+    "item_code",
+    "item_name",
+    "staff_id",
+    "staff_name",
+    "staff_no",
+    "unit_id",
+    "cases",
+    "created_at",
+    "screen_until",
+    "rate_until",
+    "state",
+    "rating_id",
+    "closed_at",
+)
+
+
+def new_session_id():
+    return "s" + secrets.token_hex(6)  # short: it travels in every session and rating message
+
+
+def normalise_cases(cases, session_id):
+    """[(case_id, visit), ...] from strings or (id, visit) pairs or dicts.
+    No case ids: the session itself is the one case."""
+    out = []
+    seen = set()
+    for case in cases or ():
+        if isinstance(case, dict):
+            case_id, visit = case.get("case_id"), case.get("visit", 1)
+        elif isinstance(case, (tuple, list)):
+            case_id, visit = case[0], case[1]
+        else:
+            case_id, visit = case, 1
+        if not isinstance(case_id, str) or not case_id.strip() or len(case_id) > MAX_CASE_ID:
+            raise BadField("办件编号无效 / bad case id %r: 1-%d characters" % (case_id, MAX_CASE_ID))
+        if not isinstance(visit, int) or isinstance(visit, bool) or visit < 1:
+            raise BadField("服务次数无效 / bad visit %r for case %s: a whole number >= 1" % (visit, case_id))
+        key = (case_id.strip(), visit)
+        if key in seen:
+            raise BadField("办件重复 / case %s visit %d is listed twice" % key)
+        seen.add(key)
+        out.append(key)
+    if len(out) > MAX_CASES:
+        raise BadField("一次最多 %d 件 / at most %d cases in one batch" % (MAX_CASES, MAX_CASES))
+    return out or [(session_id, 1)]
+
+
+def check_cases_free(db, cases):
+    for case_id, visit in cases:
+        row = db.conn.execute(
+            "SELECT s.session_id, s.state FROM session_cases c JOIN sessions s"
+            " ON s.session_id = c.session_id WHERE c.case_id = ? AND c.visit = ?",
+            (case_id, visit),
+        ).fetchone()
+        if row is not None and row[1] != "cancelled":
+            what = "已在进行中的会话" if row[1] == "open" else "已评价"
+            raise CaseTaken(
+                "办件 %s 第%d次服务%s (%s) / case %s visit %d is already %s in session %s"
+                % (
+                    case_id,
+                    visit,
+                    what,
+                    row[0],
+                    case_id,
+                    visit,
+                    "open" if row[1] == "open" else "rated",
+                    row[0],
+                )
+            )
+
+
+def create(db, config, hall, window, item_code, item_name, staff_id=None, cases=(), now=0, session_id=None):
+    """Validate and insert a session with its cases; return it as a dict.
+
+    staff_id None: whoever is on duty at the window. Queues its service
+    records upstream (hostd/upstream/outbox.py).
+    """
+    if not isinstance(item_name, str) or not item_name.strip():
+        raise EmptyItemName("事项名称不能为空 / item name is empty: give the service item's name")
+    item_name = " ".join(item_name.split())
+    if len(item_name) > MAX_ITEM_NAME:
+        raise BadField("事项名称过长 / item name longer than %d characters" % MAX_ITEM_NAME)
+    if not isinstance(item_code, str) or not item_code.strip() or len(item_code) > 64:
+        raise BadField("事项编码无效 / bad item code %r: 1-64 characters" % (item_code,))
+    place = staff.get_window(db, hall, window, create=True)
+    if not place["devices"]:
+        raise NoDevice(
+            "窗口 %s 没有评价器 / window %s has no device: `hostd device add ID"
+            " --window %s`" % (window, window, window)
+        )
+    if staff_id is None:
+        staff_id = place["staff_id"]
+        if staff_id is None:
+            raise BadField(
+                "窗口 %s 暂停服务 / nobody is on duty at window %s: give staff_id" % (window, window)
+            )
+    person = staff.get_staff(db, staff_id)
+    session_id = session_id or new_session_id()
+    case_list = normalise_cases(cases, session_id)
+    check_cases_free(db, case_list)
+    now = int(now)
+    row = {
+        "session_id": session_id,
+        "hall": hall,
+        "window": window,
+        "device_id": place["devices"][0],
+        "item_code": item_code.strip(),
+        "item_name": item_name,
+        "staff_id": person["staff_id"],
+        "staff_name": person["name"],
+        "staff_no": person["staff_no"],
+        "unit_id": person["unit_id"] or place["unit_id"],
+        "cases": len(case_list),
+        "created_at": now,
+        "screen_until": now + config["rating"]["screen_seconds"],
+        "rate_until": int(workdays.rating_deadline(config, now)),
+        "state": "open",
+        "rating_id": None,
+        "closed_at": None,
+    }
+    db.conn.execute(
+        "INSERT INTO sessions (%s) VALUES (%s)" % (", ".join(COLUMNS), ", ".join("?" * len(COLUMNS))),
+        [row[c] for c in COLUMNS],
+    )
+    db.conn.executemany(
+        "INSERT INTO session_cases (session_id, case_id, visit) VALUES (?, ?, ?)",
+        [(session_id, c, v) for c, v in case_list],
+    )
+    outbox.enqueue_session(db, session_id)
+    row["case_list"] = [{"case_id": c, "visit": v} for c, v in case_list]
+    return row
+
+
+def get(db, session_id, missing_ok=False):
+    row = db.conn.execute(
+        "SELECT %s FROM sessions WHERE session_id = ?" % ", ".join(COLUMNS), (session_id,)
+    ).fetchone()
+    if row is None:
+        if missing_ok:
+            return None
+        raise UnknownSession("未知会话 %s / unknown session %s" % (session_id, session_id))
+    out = dict(zip(COLUMNS, row))
+    out["case_list"] = [
+        {"case_id": c, "visit": v}
+        for c, v in db.conn.execute(
+            "SELECT case_id, visit FROM session_cases WHERE session_id = ? ORDER BY rowid", (session_id,)
+        )
+    ]
+    out["rating"] = None
+    if out["rating_id"] is not None:
+        r = db.conn.execute(
+            "SELECT id, channel, level, reasons, received_at FROM ratings WHERE id = ?", (out["rating_id"],)
+        ).fetchone()
+        if r is not None:
+            out["rating"] = dict(zip(("rating_id", "channel", "level", "reasons", "received_at"), r))
+    return out
+
+
+def screen_session(db, device_id, now):
+    """The open session whose screen time is running on `device_id`, or None."""
+    row = db.conn.execute(
+        "SELECT session_id FROM sessions WHERE device_id = ? AND state = 'open'"
+        " AND screen_until > ? ORDER BY created_at DESC, rowid DESC LIMIT 1",
+        (device_id, int(now)),
+    ).fetchone()
+    return get(db, row[0]) if row else None
+
+
+def latest_on_device(db, device_id):
+    """The newest session pushed to `device_id` (any state), or None."""
+    row = db.conn.execute(
+        "SELECT session_id FROM sessions WHERE device_id = ? ORDER BY created_at DESC, rowid DESC LIMIT 1",
+        (device_id,),
+    ).fetchone()
+    return get(db, row[0]) if row else None

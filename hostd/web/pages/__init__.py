@@ -1,0 +1,110 @@
+"""The hall's pages: login, and every page router (hostd/web/pages/*.py) in one place.
+
+/login /logout         auth.py sessions (signed cookie, CSRF)
+/dashboard             pages_dashboard: rates, charts, overdue warnings
+/workorders            pages_workorders: the 差评 queue, detail, state moves
+/appeals               pages_appeals: staff file, supervisors decide
+/ratings               pages_ratings: rating list (staff: their own only)
+/fleet                 pages_fleet: devices online, last seen, outbox, firmware, heap
+/display               pages_display: the public big screen (no login, aggregates only)
+/export                pages_export: any table as CSV or Excel
+"""
+
+from pathlib import Path
+
+from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi.responses import FileResponse, RedirectResponse
+
+from hostd.web import auth
+from hostd.web.pages import appeals as pages_appeals
+from hostd.web.pages import dashboard as pages_dashboard
+from hostd.web.pages import display as pages_display
+from hostd.web.pages import export as pages_export
+from hostd.web.pages import fleet as pages_fleet
+from hostd.web.pages import ratings as pages_ratings
+from hostd.web.pages import workorders as pages_workorders
+from hostd.web.pages.common import TEMPLATES
+
+STATIC = Path(__file__).resolve().parents[2] / "static"
+router = APIRouter(include_in_schema=False)
+for _module in (
+    pages_dashboard,
+    pages_workorders,
+    pages_appeals,
+    pages_ratings,
+    pages_fleet,
+    pages_display,
+    pages_export,
+):
+    router.include_router(_module.router)
+
+
+@router.get("/")
+def index(user=Depends(auth.optional_user)):
+    return RedirectResponse("/dashboard" if user else "/login", status_code=303)
+
+
+@router.get("/static/{name}")
+def static(name: str):
+    path = STATIC / name
+    if "/" in name or name.startswith(".") or not path.is_file():
+        raise HTTPException(404, "no such file")
+    return FileResponse(path)
+
+
+def _safe_next(target):
+    return target if target.startswith("/") and not target.startswith("//") else "/dashboard"
+
+
+@router.get("/login")
+def login_page(request: Request, next: str = "/dashboard"):
+    session = auth.read_session(request)
+    if not session.get("c"):
+        session = {"c": auth.new_csrf()}
+    response = _login_form(request, session["c"], _safe_next(next))
+    auth.write_session(request, response, session)
+    return response
+
+
+def _login_form(request, csrf, next_url, error="", username="", status_code=200):
+    return TEMPLATES.TemplateResponse(
+        request,
+        "pages/login.html",
+        {
+            "title": "登录",
+            "hall": request.app.state.ctx.hall,
+            "csrf": csrf,
+            "next": next_url,
+            "error": error,
+            "username": username,
+            "user": None,
+        },
+        status_code=status_code,
+    )
+
+
+@router.post("/login")
+def login(request: Request, form=Depends(auth.require_csrf)):
+    username = str(form.get("username", "")).strip()
+    with request.app.state.ctx.store.read() as db:
+        user = auth.authenticate(db, username, str(form.get("password", "")))
+    if user is None:
+        csrf = auth.csrf_of(request)
+        return _login_form(
+            request,
+            csrf,
+            _safe_next(str(form.get("next", ""))),
+            "用户名或密码错误，请重新输入（忘记密码请联系系统管理员）",
+            username,
+            401,
+        )
+    response = RedirectResponse(_safe_next(str(form.get("next", ""))), status_code=303)
+    auth.write_session(request, response, auth.login_session(user))
+    return response
+
+
+@router.post("/logout")
+def logout(request: Request, form=Depends(auth.require_csrf)):
+    response = RedirectResponse("/login", status_code=303)
+    auth.write_session(request, response, {"c": auth.new_csrf()})
+    return response

@@ -1,0 +1,130 @@
+"""What every hall page shares: templates, the menu, time and period helpers.
+
+Local time is China Standard Time (UTC+8), as in hostd/reporting/stats.py.
+"""
+
+import calendar
+import json
+import time
+from pathlib import Path
+from urllib.parse import quote
+
+from fastapi import HTTPException
+from fastapi.responses import RedirectResponse
+from fastapi.templating import Jinja2Templates
+
+from hostd.base import clock
+from hostd.web import auth
+
+TEMPLATES = Jinja2Templates(directory=str(Path(__file__).resolve().parents[2] / "templates"))
+TZ = 8 * 3600
+DAY = 86400
+LEVEL_NAMES = {5: "非常满意", 4: "满意", 3: "基本满意", 2: "不满意", 1: "非常不满意"}
+REASON_NAMES = {
+    1: "服务态度",
+    2: "服务效率",
+    3: "服务质量",
+    4: "服务环境",
+    5: "其他",
+}  # protocol.messages REASON_*
+CHANNEL_NAMES = {"device": "评价器", "qr": "扫码评价", "default": "系统默认", "paper": "书面"}
+ALL = ("admin", "supervisor", "staff")
+MANAGERS = ("admin", "supervisor")
+NAV = (  # (href, label, roles allowed)
+    ("/dashboard", "总览", ALL),
+    ("/workorders", "差评工单", ALL),
+    ("/appeals", "申诉复核", ALL),
+    ("/ratings", "评价明细", ALL),
+    ("/fleet", "设备", MANAGERS),
+    ("/export", "导出", MANAGERS),
+    ("/display", "大厅公示屏", ALL),
+)
+
+
+def when(ts, fmt="%Y-%m-%d %H:%M"):
+    """A Unix time as local (UTC+8) text; '-' for none."""
+    if not ts:
+        return "-"
+    return time.strftime(fmt, time.gmtime(int(ts) + TZ))
+
+
+def reasons(text):
+    """ratings.reasons ('[1,3]') as Chinese names; '' for none."""
+
+    try:
+        codes = text if isinstance(text, (list, tuple)) else json.loads(text or "[]")
+    except (TypeError, ValueError):
+        return str(text)
+    return "、".join(REASON_NAMES.get(c, str(c)) for c in codes)
+
+
+def pct(value):
+    return "-" if value is None else "%.1f%%" % (value * 100)
+
+
+def day_start(now=None):
+    now = int(clock.now() if now is None else now)
+    return (now + TZ) // DAY * DAY - TZ
+
+
+def quarter_spec(now=None):
+    t = time.gmtime(int(clock.now() if now is None else now) + TZ)
+    return "%dQ%d" % (t.tm_year, (t.tm_mon - 1) // 3 + 1)
+
+
+def quarter_range(now=None):
+    t = time.gmtime(int(clock.now() if now is None else now) + TZ)
+    first = (t.tm_mon - 1) // 3 * 3 + 1
+
+    start = calendar.timegm((t.tm_year, first, 1, 0, 0, 0)) - TZ
+    year, month = (t.tm_year + 1, 1) if first == 10 else (t.tm_year, first + 3)
+    return start, calendar.timegm((year, month, 1, 0, 0, 0)) - TZ
+
+
+def now():
+    return int(clock.now())
+
+
+def render(request, name, user, title, active=None, status_code=200, **values):
+    ctx = request.app.state.ctx
+    values.update(
+        request=request,
+        user=user,
+        title=title,
+        active=active,
+        nav=NAV,
+        hall=ctx.hall,
+        csrf=auth.csrf_of(request),
+        role_names=auth.ROLE_NAMES,
+        when=when,
+        pct=pct,
+        reasons=reasons,
+        level_names=LEVEL_NAMES,
+        channel_names=CHANNEL_NAMES,
+        flash=request.query_params.get("ok"),
+        flash_kind="ok",
+    )
+    if request.query_params.get("err"):
+        values.update(flash=request.query_params.get("err"), flash_kind="err")
+    return TEMPLATES.TemplateResponse(request, name, values, status_code=status_code)
+
+
+def user_error(exc):
+    """A W-side UserError as an HTTP error with its one line (404 for NotFound)."""
+    status = 404 if type(exc).__name__ == "NotFound" else 400
+    return HTTPException(status, str(exc))
+
+
+def own_staff_only(user):
+    """The staff_id a user is limited to (staff), or None (sees all)."""
+    return user["staff_id"] if user["role"] == "staff" else None
+
+
+def redirect_back(path, ok=None, err=None):
+    """A 303 after a form post, with a one-line message for the next page."""
+
+    if ok:
+        path += ("&" if "?" in path else "?") + "ok=" + quote(ok)
+    if err:
+        path += ("&" if "?" in path else "?") + "err=" + quote(err)
+    return RedirectResponse(path, status_code=303)

@@ -1,0 +1,132 @@
+"""/workorders: the 差评整改工单 queue (overdue first), an order's detail and its state moves.
+
+Staff see and work only their own orders, and may move them up to 已答复;
+closing (with the complainant's feedback) and 已说明 are a supervisor's.
+Evaluator name / phone appear only for auth.EVALUATOR_ROLES, and each view is logged.
+"""
+
+from fastapi import APIRouter, Depends, HTTPException, Request
+
+from hostd.base.errors import UserError
+from hostd.casework import workorders
+from hostd.web import auth
+from hostd.web.pages.common import ALL, now, own_staff_only, redirect_back, render, user_error
+
+router = APIRouter()
+STAFF_MOVES = ("contacted", "rectifying", "replied")
+
+
+def _order_for(db, user, order_id):
+    try:
+        order = workorders.get(db, order_id)
+    except UserError as exc:
+        raise user_error(exc)
+    staff_id = own_staff_only(user)
+    if staff_id and order["staff_id"] != staff_id:
+        raise HTTPException(404, "没有这张工单，或它不属于您")
+    return order
+
+
+def evaluator_of(request, user, rating_id, purpose):
+    """The evaluator's name and phone for roles that may see them; logs the read."""
+    if not auth.may_see_evaluator(user) or rating_id is None:
+        return None
+
+    def op(db):
+        row = db.execute(
+            "SELECT evaluator_name, evaluator_mobile FROM ratings WHERE id = ?", [rating_id]
+        ).fetchone()
+        if row is None or (row[0] is None and row[1] is None):
+            return None
+        auth.log_evaluator_access(
+            db, user, [rating_id], ("evaluator_name", "evaluator_mobile"), purpose, now=now()
+        )
+        return {"name": row[0], "mobile": row[1]}
+
+    return request.app.state.ctx.store.run(op)
+
+
+@router.get("/workorders")
+def queue(
+    request: Request, state: str = "", overdue: int = 0, all: int = 0, user=Depends(auth.require_role(*ALL))
+):
+    with request.app.state.ctx.store.read() as db:
+        orders = workorders.list_orders(
+            db,
+            state=state or None,
+            staff_id=own_staff_only(user),
+            open_only=not (all or state),
+            overdue_only=bool(overdue),
+            now=now(),
+            limit=500,
+        )
+    return render(
+        request,
+        "pages/workorders.html",
+        user,
+        "差评工单",
+        "/workorders",
+        orders=orders,
+        states=workorders.STATE_LABELS,
+        state=state,
+        overdue=overdue,
+        all=all,
+    )
+
+
+@router.get("/workorders/{order_id}")
+def detail(request: Request, order_id: int, user=Depends(auth.require_role(*ALL))):
+    with request.app.state.ctx.store.read() as db:
+        order = _order_for(db, user, order_id)
+    moves = workorders.NEXT.get(order["state"], ())
+    if user["role"] == "staff":
+        moves = [m for m in moves if m in STAFF_MOVES]
+    evaluator = evaluator_of(request, user, order.get("rating_id"), "workorder %d" % order_id)
+    return render(
+        request,
+        "pages/workorder.html",
+        user,
+        "工单 #%d" % order_id,
+        "/workorders",
+        order=order,
+        moves=moves,
+        states=workorders.STATE_LABELS,
+        feedback_options=workorders.FEEDBACK,
+        evaluator=evaluator,
+    )
+
+
+@router.post("/workorders/{order_id}/move")
+def move(
+    request: Request, order_id: int, form=Depends(auth.require_csrf), user=Depends(auth.require_role(*ALL))
+):
+    to_state = str(form.get("to_state", ""))
+    with request.app.state.ctx.store.read() as db:
+        _order_for(db, user, order_id)
+    if user["role"] == "staff" and to_state not in STAFF_MOVES:
+        raise HTTPException(403, "办结或说明须由监督考核人员操作")
+
+    def text(name):
+        value = str(form.get(name, "")).strip()
+        return value or None
+
+    def op(db):
+        return workorders.move(
+            db,
+            order_id,
+            to_state,
+            actor=user["username"],
+            note=text("note"),
+            feedback=text("feedback"),
+            explanation=text("explanation"),
+            reply=text("reply"),
+            now=now(),
+        )
+
+    try:
+        request.app.state.ctx.store.run(op)
+    except UserError as exc:
+        return redirect_back("/workorders/%d" % order_id, err=str(exc))
+    return redirect_back(
+        "/workorders/%d" % order_id, ok="工单已改为「%s」" % workorders.STATE_LABELS.get(to_state, to_state)
+    )
