@@ -169,7 +169,7 @@ def test_each_device_reason_is_logged_once(hall, caplog):
         return [
             r.getMessage()
             for r in caplog.records
-            if r.name == "hostd.ingest.collector" and "rejected" in r.getMessage()
+            if r.name == "hostd.collector" and "rejected" in r.getMessage()
         ]
 
     # A rejection is counted, then logged (after the counters' lock): wait for both.

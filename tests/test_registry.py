@@ -142,7 +142,7 @@ def test_key_cache_sees_a_revoke_from_another_process_once_it_returns(store, tmp
     # The CLI is another process: this one's own registry writes are not
     # counted, only the commit and the wait before `revoke` returns.
     script = (
-        "import sys; from hostd import registry; from hostd.db.store import open_database;"
+        "import sys; from hostd.devices import registry; from hostd.db.store import open_database;"
         " registry.revoke_device(open_database(sys.argv[1]), 'w01-a')"
     )
     done = threading.Event()

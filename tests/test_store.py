@@ -189,6 +189,23 @@ def test_migrations_are_idempotent(tmp_path):
     db.conn.close()
 
 
+def test_migration_sets_keep_the_names_stored_in_existing_databases(tmp_path):
+    """A migration set's name is stored in _sqlite_migrations: renamed, an
+    existing hostd.db would run that set's migrations a second time."""
+    assert [schema.MIGRATIONS.name] + [area.MIGRATIONS.name for area in schema.AREAS] == [
+        "hostd",
+        "hostd.sessions",
+        "hostd.workorders",
+        "hostd.upstream",
+        "hostd.web",
+    ]
+    db = open_database(tmp_path / "hostd.db")
+    rows = db.execute("SELECT DISTINCT migration_set FROM _sqlite_migrations").fetchall()
+    stored = {row[0] for row in rows}
+    assert stored == {"hostd", "hostd.sessions", "hostd.workorders", "hostd.upstream", "hostd.web"}
+    db.conn.close()
+
+
 def test_read_connection_is_read_only(store):
     with store.read() as db:
         assert isinstance(db, sqlite_utils.Database)

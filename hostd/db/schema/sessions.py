@@ -6,7 +6,7 @@ A new change is a new function at the end; never edit one that has shipped.
 
 from sqlite_utils import Migrations
 
-MIGRATIONS = Migrations("hostd.rules.sessions")
+MIGRATIONS = Migrations("hostd.sessions")  # its name is stored in hostd.db: never change it
 
 
 @MIGRATIONS()
