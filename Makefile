@@ -2,7 +2,7 @@
 VENV    := .venv
 PY      := $(VENV)/bin/python
 STAMP   := $(VENV)/.installed
-MPY_SRC := $(shell find firmware protocol -name '*.py' 2>/dev/null)
+MPY_SRC := $(shell find firmware protocol -name '*.py' -not -path 'protocol/host/*' 2>/dev/null)
 
 .PHONY: install system demo test sim bench chaos fuzz lint lock clean
 

@@ -367,8 +367,8 @@ def test_host_mac_is_hmac_sha256():
     import hmac
     import os
 
-    from hostd.ingest.collector import HostMac
     from protocol import hmac_sha256
+    from protocol.host.signing import HostMac
 
     mac = HostMac()
     for key in (bytes(32), os.urandom(32), os.urandom(64), os.urandom(100), b"k"):

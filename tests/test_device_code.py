@@ -18,7 +18,13 @@ import pytest
 from conftest import BIN, ROOT
 
 DEVICE_DIRS = ("firmware", "protocol")
-SOURCES = sorted(p for d in DEVICE_DIRS for p in (ROOT / d).rglob("*.py") if "__pycache__" not in p.parts)
+HOST_ONLY = ROOT / "protocol" / "host"  # CPython fast paths: left out of the device build
+SOURCES = sorted(
+    p
+    for d in DEVICE_DIRS
+    for p in (ROOT / d).rglob("*.py")
+    if "__pycache__" not in p.parts and not p.is_relative_to(HOST_ONLY)
+)
 IDS = [str(p.relative_to(ROOT)) for p in SOURCES]
 
 NOT_ON_DEVICE = {
@@ -53,6 +59,20 @@ def imported_modules(path):
 
 def test_there_is_device_code():
     assert "protocol/messages.py" in IDS
+
+
+def test_host_only_protocol_code_stays_off_the_device(tmp_path):
+    """protocol/host/ is CPython code: the firmware image leaves it out, and no
+    device module imports it."""
+    from hostd.devices import firmware_image
+
+    names = [name for name, _ in firmware_image.mpy_files(tmp_path / "mpy")]
+    assert "protocol/messages.mpy" in names and "firmware/main.mpy" in names
+    assert not [name for name in names if name.startswith("protocol/host")]
+    for path in SOURCES:
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom) and node.module:
+                assert not node.module.startswith("protocol.host"), path
 
 
 @pytest.mark.parametrize("path", SOURCES, ids=IDS)

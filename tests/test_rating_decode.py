@@ -1,4 +1,4 @@
-"""hostd/ingest/rating_decode.py against protocol.messages.decode: the fast path
+"""protocol/host/fast_decode.py against protocol.messages.decode: the fast path
 returns a rating only where messages.decode returns the same fields, and
 hands everything else back (None) for messages.decode to refuse."""
 
@@ -7,10 +7,10 @@ import os
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from hostd.ingest.collector import HostMac
-from hostd.ingest.rating_decode import decode as fast_decode
 from protocol import messages
 from protocol.errors import ProtocolError
+from protocol.host.fast_decode import decode as fast_decode
+from protocol.host.signing import HostMac
 
 KEY = bytes(range(32))
 OTHER = bytes(range(1, 33))

@@ -21,9 +21,10 @@ from hostd_helpers import SigningDevice, sql_rows, wait_for
 from hostd.base import clock
 from hostd.db.store import Store
 from hostd.devices import registry
-from hostd.ingest.collector import Collector, HostMac
+from hostd.ingest.collector import Collector
 from protocol import messages, topics
 from protocol.errors import ProtocolError
+from protocol.host.signing import HostMac
 
 HALL = "sec"
 DEVICE = "d-sec"

@@ -11,10 +11,10 @@ import pytest
 
 from hostd.base import config as config_schema
 from hostd.db.store import Store
-from hostd.ingest.collector import HostMac, ack_wire
 from hostd.recording.device_ratings import DUPLICATE, REPLAYED, STORED, store_rating
 from hostd.rules import attribution, sessions, staff
 from protocol import messages
+from protocol.host.signing import HostMac, ack_wire
 
 HALL = "h1"
 T0 = int(time.time()) - 1000  # received_at is the real clock

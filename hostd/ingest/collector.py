@@ -4,7 +4,7 @@ For each message on hcp/v1/<hall>/+/rating and .../status (QoS1):
 topic -> size -> the device's rate limit (a flood is refused before any
 crypto, and reported to on_flood) -> device keys (KeyCache) ->
 protocol.messages.decode (shape, device/topic match, signature, values; the
-common rating takes hostd/ingest/rating_decode.py's fast path, which accepts only
+common rating takes protocol/host/fast_decode.py's fast path, which accepts only
 what messages.decode accepts) -> Store. A rating is acked to the
 device on hcp/v1/<hall>/<device>/ack only after its row is committed:
 "stored" for a new row, "duplicate" for a byte-identical resend. A different
@@ -24,9 +24,7 @@ unacked messages flowing to fill a batch; shared subscriptions
 packet; hostd/ingest/paho_speedups.py makes that cheap.
 """
 
-import binascii
 import functools
-import hashlib
 import logging
 import socket
 import ssl
@@ -38,13 +36,15 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
 from hostd.devices.registry import KeyCache
-from hostd.ingest import paho_speedups, ratelimit, rating_decode
+from hostd.ingest import paho_speedups, ratelimit
 from hostd.ingest.counters import INTERNAL_ERROR, UNKNOWN_DEVICE, RejectionCounters
 from hostd.ingest.ratelimit import RATE_LIMITED
 from hostd.recording import device_ratings
 from hostd.recording.device_ratings import REPLAYED, STORED
 from protocol import messages, topics
 from protocol.errors import BadSignature, Malformed, Oversized, ProtocolError
+from protocol.host import fast_decode
+from protocol.host.signing import HostMac, ack_wire
 
 log = logging.getLogger("hostd.collector")
 
@@ -58,47 +58,6 @@ def no_delay(client):
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     except (AttributeError, OSError):  # not TCP (a websocket or TLS wrapper without it)
         pass
-
-
-class HostMac:
-    """HMAC-SHA256 for protocol.messages.decode/sign (`mac=`), on hashlib
-    with the keyed inner and outer SHA-256 states cached per key (RFC 2104):
-    several times faster than protocol.hmac_sha256, which MicroPython needs,
-    and than copying an hmac.HMAC object (tests/test_collector.py checks it
-    against hmac)."""
-
-    def __init__(self):
-        self._keyed = {}
-
-    def __call__(self, key, message, tail=b""):
-        keyed = self._keyed.get(key)
-        if keyed is None:
-            if len(self._keyed) > 4096:  # keys rotate; never grow without bound
-                self._keyed.clear()
-            block = (hashlib.sha256(key).digest() if len(key) > 64 else key).ljust(64, b"\0")
-            keyed = self._keyed[key] = (
-                hashlib.sha256(bytes(b ^ 0x36 for b in block)),
-                hashlib.sha256(bytes(b ^ 0x5C for b in block)),
-            )
-        inner = keyed[0].copy()
-        inner.update(message)
-        if tail:
-            inner.update(tail)
-        outer = keyed[1].copy()
-        outer.update(inner.digest())
-        return outer.digest()
-
-
-_ACK_HEAD = b'[%d,"%s",' % (messages.VERSION, messages.ACK.encode())
-
-
-def ack_wire(key, device, seq, result, host_time, mac):
-    """messages.sign(key, [VERSION, ACK, device, seq, result, host_time], mac),
-    byte for byte, without the generic encoder: the ack is on the writer's
-    hot path, and its strings need no escaping (a device id is letters,
-    digits, '-' and '_', checked by topics.parse; result is a fixed word)."""
-    body = b'%s"%s",%d,"%s",%d' % (_ACK_HEAD, device.encode(), seq, result.encode(), host_time)
-    return body + b',"' + binascii.hexlify(mac(key, body, b"]")) + b'"]'
 
 
 QOS = 1
@@ -299,9 +258,9 @@ class Collector:
             self._reject(msg, device, UNKNOWN_DEVICE, "not registered, or revoked")
             return device
         # The common rating takes the fast path; anything else, and anything
-        # it would refuse, goes through messages.decode (hostd/ingest/rating_decode.py).
+        # it would refuse, goes through messages.decode (protocol/host/fast_decode.py).
         fast = (
-            rating_decode.decode(payload, keys, device, self.max_payload, self.mac)
+            fast_decode.decode(payload, keys, device, self.max_payload, self.mac)
             if leaf == topics.RATING
             else None
         )

@@ -17,9 +17,9 @@ import time
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
-from hostd.ingest.collector import HostMac
 from protocol import messages, topics
 from protocol.errors import ProtocolError
+from protocol.host.signing import HostMac
 
 _ids = itertools.count(1)
 

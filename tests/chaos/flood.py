@@ -57,9 +57,9 @@ def main(port, hall, device, key_hex, rate, seconds, big_every, big_bytes, mid_b
     tests = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     sys.path[:0] = [os.path.dirname(tests), tests]
     from chaos.fleet import rating_fields
-    from hostd.ingest.collector import HostMac
     from protocol import messages, topics
     from protocol.credentials import mqtt_password
+    from protocol.host.signing import HostMac
 
     login = (device.encode(), mqtt_password(bytes.fromhex(key_hex)).encode())
     key, mac = bytes.fromhex(key_hex), HostMac()
