@@ -6,7 +6,10 @@ device.py     hostd device provision|flash|replace|label
 session.py    hostd session|staff|window
 sync.py       hostd sync
 user.py       hostd user
-workorder.py  hostd workorder|appeal|fraud|stats|ranking|report
+workorder.py  hostd workorder
+appeal.py     hostd appeal|fraud
+reporting.py  hostd stats|ranking|report
+shared.py     what the supervisors' commands share (times, periods, writes)
 
 Imports: any room below; `hostd run` loads hostd.daemon (and its web
 stack) only when it runs.

@@ -273,9 +273,15 @@ from hostd.cli import sync as sync_commands  # noqa: E402  upstream sync
 
 sync_commands.register(cli, _home, _db)
 
-from hostd.cli import workorder as workorder_commands  # noqa: E402  workorder, appeal, fraud, stats, report
+from hostd.cli import workorder as workorder_commands  # noqa: E402  work orders
 
 workorder_commands.register(cli, _home, _db)
+from hostd.cli import appeal as appeal_commands  # noqa: E402  appeal, fraud
+
+appeal_commands.register(cli, _home, _db)
+from hostd.cli import reporting as reporting_commands  # noqa: E402  stats, ranking, report
+
+reporting_commands.register(cli, _home, _db)
 
 
 def main():
