@@ -33,7 +33,7 @@ import time
 from bench.common import Progress, check_rollups, figure, fill_rollups, percentile, seed_database
 from hostd.casework import workorders
 from hostd.db import upkeep
-from hostd.reporting import ranking, stats
+from hostd.reporting import periods, ranking, stats
 
 YEAR_START = 1767196800  # 2026-01-01 00:00 +08:00
 WINDOWS, STAFF, UNITS, ITEMS = 60, 150, 12, 300
@@ -152,9 +152,9 @@ def generate(conn, ratings, progress=None, chunk=250_000):
 
 def dashboard_queries():
     """(name, fn(db)) of what the dashboard and hall display ask."""
-    q = stats.period("2026Q4")
-    m = stats.period("2026-11")
-    d = stats.period(TODAY)
+    q = periods.period("2026Q4")
+    m = periods.period("2026-11")
+    d = periods.period(TODAY)
     now = d[0] + 15 * 3600
     return [
         ("rates_today", lambda db: stats.rates(db, *d)),

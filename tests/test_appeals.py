@@ -4,7 +4,7 @@ import pytest
 from workorder_fixtures import T0, hall_db, served_and_rated
 
 from hostd.casework import appeals, workorders
-from hostd.reporting import stats
+from hostd.reporting import periods, stats
 
 
 @pytest.fixture
@@ -20,7 +20,7 @@ def db(tmp_path):
 
 
 def test_uphold_excludes_from_rates_keeps_the_row_and_ends_the_order(db):
-    start, end = stats.period("2026-11")
+    start, end = periods.period("2026-11")
     before = stats.rates(db, start, end, staff_id="s1")
     assert (before["total"], before["bad"], before["good_rate"]) == (9, 1, round(8 / 9, 4))
     with db.conn:

@@ -4,7 +4,7 @@ from bench import stats as bench_stats
 from bench.common import check_rollups
 from hostd.casework import workorders
 from hostd.db.store import open_database
-from hostd.reporting import stats
+from hostd.reporting import periods, stats
 
 
 def test_generated_hall_is_consistent_and_figures_are_reported(tmp_path):
@@ -17,12 +17,12 @@ def test_generated_hall_is_consistent_and_figures_are_reported(tmp_path):
     assert figures["stats_query_ms_p95"]["baseline"] == "stats_count_ms"
     assert figures["stats_query_ms_p95"]["value"] > 0 and figures["stats_db_mb"]["value"] > 0
     db = open_database(path)
-    year = stats.rates(db, stats.period("2026Q1")[0], stats.period("2027Q1")[0])
+    year = stats.rates(db, periods.period("2026Q1")[0], periods.period("2027Q1")[0])
     assert year["total"] == 5000 and year["sessions"] == 4900
     assert year["bad"] == raw["counts"]["work_orders"] == year["bad_orders"]
     assert 0.7 < year["good_rate"] < 0.85 and 0.8 < year["active_rate"] < 0.9
     # the rollups the triggers kept during the bulk insert match the raw rows
-    q = stats.period("2026Q4")
+    q = periods.period("2026Q4")
     assert stats.breakdown(db, "window", *q) == stats.breakdown(db, "window", q[0] + 1, q[1])
     assert workorders.counts(db, now=q[1])["open"] > 0
     db.conn.close()

@@ -6,7 +6,7 @@ import pytest
 from workorder_fixtures import T0, add_rating, hall_db, served_and_rated
 
 from hostd.casework import fraud
-from hostd.reporting import stats
+from hostd.reporting import periods, stats
 
 
 @pytest.fixture
@@ -100,7 +100,7 @@ def test_one_link_or_address_used_many_times(db):
     assert flags["link:q1"]["evidence"]["count"] == 2
     addr = flags["addr:10.0.0.9"]
     assert addr["evidence"]["count"] == 5 and addr["evidence"]["sessions"] == 5
-    assert addr["period_start"] == stats.day_start(T0)
+    assert addr["period_start"] == periods.day_start(T0)
 
 
 def test_record_and_review_never_touch_ratings(db):

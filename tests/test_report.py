@@ -9,7 +9,7 @@ from openpyxl import load_workbook
 from workorder_fixtures import T0, add_rating, hall_db, served_and_rated
 
 from hostd.db.store import open_database
-from hostd.reporting import stats
+from hostd.reporting import periods, stats
 
 
 @pytest.fixture(scope="module")
@@ -71,7 +71,7 @@ def test_report_files(home, tmp_path, fmt):
     assert result.exit_code == 0, result.output
     assert "wrote" in result.output
     db = open_database(str(home.db_path))
-    expected = stats.rates(db, *stats.period("2026Q4"))
+    expected = stats.rates(db, *periods.period("2026Q4"))
     db.conn.close()
     if fmt == "xlsx":
         book = load_workbook(out)

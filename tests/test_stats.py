@@ -4,7 +4,7 @@ import pytest
 from workorder_fixtures import T0, add_rating, add_session, hall_db, served_and_rated
 
 from hostd.casework import workorders
-from hostd.reporting import stats
+from hostd.reporting import periods, stats
 
 DAY = 86400
 
@@ -32,18 +32,18 @@ def db(tmp_path):
 
 
 def test_period_specs_are_china_local_time():
-    assert stats.period("2026-11") == (T0 - DAY, T0 + 29 * DAY)  # Nov 1 .. Dec 1
-    assert stats.period("2026Q4")[0] == stats.period("2026-10")[0]
-    assert stats.period("2026Q4")[1] == stats.period("2027-01")[0]
-    assert stats.period("2026-11-02") == (T0, T0 + DAY)
-    assert stats.period("2026-W45") == (T0, T0 + 7 * DAY)
-    assert stats.quarter_of(T0) == "2026Q4" and stats.quarter_of(stats.period("2027Q1")[0]) == "2027Q1"
-    with pytest.raises(stats.BadPeriod, match="2026Q4"):
-        stats.period("Q4 2026")
+    assert periods.period("2026-11") == (T0 - DAY, T0 + 29 * DAY)  # Nov 1 .. Dec 1
+    assert periods.period("2026Q4")[0] == periods.period("2026-10")[0]
+    assert periods.period("2026Q4")[1] == periods.period("2027-01")[0]
+    assert periods.period("2026-11-02") == (T0, T0 + DAY)
+    assert periods.period("2026-W45") == (T0, T0 + 7 * DAY)
+    assert periods.quarter_of(T0) == "2026Q4" and periods.quarter_of(periods.period("2027Q1")[0]) == "2027Q1"
+    with pytest.raises(periods.BadPeriod, match="2026Q4"):
+        periods.period("Q4 2026")
 
 
 def test_rates_of_the_month(db):
-    r = stats.rates(db, *stats.period("2026-11"))
+    r = stats.rates(db, *periods.period("2026-11"))
     # counted: 5 4 3 1 5 2 + window 5 = 7 ; refused and October are out
     assert (r["total"], r["good"], r["middle"], r["bad"]) == (7, 4, 1, 2)
     assert r["good_rate"] == round(4 / 7, 4) and r["bad_rate"] == round(2 / 7, 4)
@@ -69,12 +69,12 @@ def test_rectify_rate_counts_only_on_time(db):
         late = orders[db.bad2]
         for state, kw in (("contacted", {}), ("rectifying", {}), ("replied", {"reply": "已整改"})):
             workorders.move(db, late["order_id"], state, "sup", now=late["done_due"] + 1, **kw)
-    r = stats.rates(db, *stats.period("2026-11"))
+    r = stats.rates(db, *periods.period("2026-11"))
     assert (r["bad_orders"], r["rectified_on_time"], r["rectify_rate"]) == (2, 1, 0.5)
 
 
 def test_breakdowns(db):
-    start, end = stats.period("2026-11")
+    start, end = periods.period("2026-11")
     by_staff = {row["key"]: row for row in stats.breakdown(db, "staff", start, end)}
     assert by_staff["s1"]["total"] == 5 and by_staff["s1"]["label"] == "张三（0001）"
     assert by_staff["s3"]["total"] == 2 and by_staff["s3"]["sessions"] == 3
@@ -90,16 +90,16 @@ def test_breakdowns(db):
     assert weeks == {"2026-11-02": 3, "2026-11-09": 4}  # weeks start on Monday
     days = {row["key"]: row["total"] for row in stats.breakdown(db, "day", start, end)}
     assert days["2026-11-02"] == 1 and days["2026-11-14"] == 1 and sum(days.values()) == 7
-    months = stats.breakdown(db, "month", *stats.period("2026Q4"))
+    months = stats.breakdown(db, "month", *periods.period("2026Q4"))
     assert [(m["key"], m["total"]) for m in months] == [("2026-10", 1), ("2026-11", 7)]
-    quarters = stats.breakdown(db, "quarter", *stats.period("2026Q4"))
+    quarters = stats.breakdown(db, "quarter", *periods.period("2026Q4"))
     assert [(q["key"], q["total"]) for q in quarters] == [("2026Q4", 8)]
     with pytest.raises(ValueError):
         stats.breakdown(db, "colour", start, end)
 
 
 def test_filters(db):
-    start, end = stats.period("2026-11")
+    start, end = periods.period("2026-11")
     assert stats.rates(db, start, end, unit_id="u-soc")["total"] == 2
     assert stats.rates(db, start, end, window="1", channel="device")["total"] == 4
     assert stats.rates(db, start, end, item_code="I02")["total"] == 1
@@ -109,7 +109,7 @@ def test_filters(db):
 
 
 def test_queries_use_the_indexes(db):
-    start, end = stats.period("2026Q4")
+    start, end = periods.period("2026Q4")
     plan = " ".join(
         str(r)
         for r in db.execute(
@@ -166,7 +166,7 @@ def test_quarterly_ranking_with_configurable_weights(db):
 def test_daily_rollups_agree_with_the_raw_rows(db, by):
     """Whole days read stats_daily/sessions_daily (kept by triggers); a period
     one second shorter reads ratings/sessions: the answers must be equal."""
-    start, end = stats.period("2026Q4")
+    start, end = periods.period("2026Q4")
     with db.conn:  # move a rating between staff, exclude one: the triggers follow
         db.execute("UPDATE ratings SET staff_id = 's2', excluded = '误评' WHERE id = ?", (db.bad2,))
     if by is None:

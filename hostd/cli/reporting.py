@@ -10,7 +10,7 @@ from tabulate import tabulate
 
 from hostd.base import clock
 from hostd.cli.shared import db_opener, pct, period
-from hostd.reporting import ranking, report, stats
+from hostd.reporting import periods, ranking, report, stats
 
 
 def register(cli, home_of, db_of):
@@ -63,7 +63,7 @@ def register(cli, home_of, db_of):
         Example: hostd ranking --quarter 2026Q4 --by window
         """
         config, db = open_db(ctx)
-        quarter = quarter or stats.quarter_of(int(clock.now()))
+        quarter = quarter or periods.quarter_of(int(clock.now()))
         period(quarter, None)
         rows = ranking.ranking(db, quarter, by=by, config=config)
         if not rows:

@@ -4,14 +4,14 @@ import time
 
 from hostd.base import clock
 from hostd.base.errors import UserError
-from hostd.reporting import stats
+from hostd.reporting import periods
 from hostd.rules import deadlines
 
 ACTOR_HELP = "Who makes the change (kept in the audit trail). Default: your login (env HOSTD_ACTOR)."
 
 
 def when(ts):
-    return time.strftime("%Y-%m-%d %H:%M", time.gmtime(ts + stats.TZ)) if ts else "-"
+    return time.strftime("%Y-%m-%d %H:%M", time.gmtime(ts + periods.TZ)) if ts else "-"
 
 
 def pct(v):
@@ -31,10 +31,10 @@ def write(db, op):
 def period(quarter, month, day=None):
     spec = day or month or quarter
     if not spec:
-        spec = stats.quarter_of(int(clock.now()))
+        spec = periods.quarter_of(int(clock.now()))
     try:
-        return spec, stats.period(spec)
-    except stats.BadPeriod as e:
+        return spec, periods.period(spec)
+    except periods.BadPeriod as e:
         raise UserError(str(e)) from None
 
 

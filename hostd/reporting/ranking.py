@@ -12,7 +12,7 @@ Ties share a rank (1, 2, 2, 4), ordered by volume then key.
 """
 
 from hostd.base.config import defaults
-from hostd.reporting import stats
+from hostd.reporting import periods, stats
 
 SUBJECTS = ("unit", "window", "staff", "item")
 
@@ -49,7 +49,7 @@ def ranking(db, quarter, by="staff", config=None, hall=None):
     config = config or defaults()
     w = weights(config)
     least = config["ranking"]["min_ratings"]
-    start, end = stats.period(quarter)
+    start, end = periods.period(quarter)
     rows = []
     for row in stats.breakdown(db, by, start, end, hall=hall):
         if row["key"] is None or row["total"] < max(least, 1):

@@ -14,7 +14,7 @@ import time
 from hostd.base.errors import UserError
 from hostd.casework import appeals, fraud, workorders
 from hostd.devices.render import find_font
-from hostd.reporting import ranking, stats
+from hostd.reporting import periods, ranking, stats
 
 FORMATS = ("xlsx", "csv", "pdf")
 RATE_COLUMNS = ["评价量", "好评率", "中评率", "差评率", "主动评价率", "差评整改率"]
@@ -37,15 +37,15 @@ def _rate_row(label, r):
 
 
 def _when(ts):
-    return time.strftime("%Y-%m-%d %H:%M", time.gmtime(ts + stats.TZ)) if ts else ""
+    return time.strftime("%Y-%m-%d %H:%M", time.gmtime(ts + periods.TZ)) if ts else ""
 
 
 def build(db, quarter, month=None, config=None, hall=None, now=None):
     """The report of `quarter` ("2026Q4"), or of `month` ("2026-11") inside it."""
     try:
-        q_start, q_end = stats.period(quarter)
-        start, end = stats.period(month) if month else (q_start, q_end)
-    except stats.BadPeriod as e:
+        q_start, q_end = periods.period(quarter)
+        start, end = periods.period(month) if month else (q_start, q_end)
+    except periods.BadPeriod as e:
         raise ReportError(str(e)) from None
     if not (q_start <= start < q_end):
         raise ReportError("--month %s is not in %s: give a month of that quarter" % (month, quarter))

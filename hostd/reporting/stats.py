@@ -15,15 +15,12 @@ Periods are half-open [start, end) in Unix seconds; days, weeks (Monday
 first), months and quarters are China Standard Time (UTC+8, no DST).
 Whole-day periods without an item filter read the daily rollups kept by
 triggers (stats_daily, sessions_daily: hostd/db/schema/workorders.py w002);
-other queries read ratings/sessions through covering indexes.
+other queries read ratings/sessions through covering indexes. Periods:
+hostd/reporting/periods.py.
 """
 
-import calendar
-import datetime
-import re
-import time
+from hostd.reporting.periods import TZ
 
-TZ = 8 * 3600
 TZ_SQL = "'+8 hours'"
 COUNTED = "binding IN ('session', 'window') AND excluded IS NULL"
 GROUPS = ("hall", "unit", "window", "staff", "item", "channel", "day", "week", "month", "quarter")
@@ -55,48 +52,6 @@ _FILTERS = {
     "item_code": "item_code",
     "channel": "channel",
 }
-
-
-class BadPeriod(ValueError):
-    pass
-
-
-def _local(y, m, d):
-    return calendar.timegm((y, m, d, 0, 0, 0)) - TZ
-
-
-def period(spec):
-    """(start, end) of "2026Q4", "2026-11", "2026-11-21" or "2026-W47" (ISO week)."""
-    spec = spec.strip()
-    m = re.fullmatch(r"(\d{4})[Qq]([1-4])", spec)
-    if m:
-        y, q = int(m.group(1)), int(m.group(2))
-        first = 3 * (q - 1) + 1
-        end = _local(y + 1, 1, 1) if q == 4 else _local(y, first + 3, 1)
-        return _local(y, first, 1), end
-    m = re.fullmatch(r"(\d{4})-(\d{1,2})", spec)
-    if m and 1 <= int(m.group(2)) <= 12:
-        y, mo = int(m.group(1)), int(m.group(2))
-        return _local(y, mo, 1), (_local(y + 1, 1, 1) if mo == 12 else _local(y, mo + 1, 1))
-    m = re.fullmatch(r"(\d{4})-(\d{1,2})-(\d{1,2})", spec)
-    if m:
-        start = _local(int(m.group(1)), int(m.group(2)), int(m.group(3)))
-        return start, start + 86400
-    m = re.fullmatch(r"(\d{4})-W(\d{1,2})", spec)
-    if m:
-        monday = datetime.date.fromisocalendar(int(m.group(1)), int(m.group(2)), 1)
-        start = _local(monday.year, monday.month, monday.day)
-        return start, start + 7 * 86400
-    raise BadPeriod("period %r: use 2026Q4, 2026-11, 2026-11-21 or 2026-W47" % spec)
-
-
-def quarter_of(ts):
-    t = time.gmtime(ts + TZ)
-    return "%dQ%d" % (t.tm_year, (t.tm_mon + 2) // 3)
-
-
-def day_start(ts):
-    return (int(ts) + TZ) // 86400 * 86400 - TZ
 
 
 def _where(start, end, time_column, filters, prefix="", skip=()):
