@@ -20,7 +20,7 @@ import paho.mqtt.client as mqtt
 
 from hostd.base.context import Context
 from hostd.broker import files as broker_files
-from hostd.broker import mosquitto
+from hostd.broker import mosquitto, quarantine
 from hostd.casework.overdue import OverdueWatch
 from hostd.db.store import Store
 from hostd.db.upkeep import Upkeep
@@ -128,7 +128,7 @@ def run(home, broker_url=None, stop_event=None):
             embedded = not isinstance(running_broker, mosquitto.Supervisor)
             collector = _collector_for(home, config, store, (host, port), True, embedded)
             if not embedded:  # a flooding device is cut off at our Mosquitto (broker.py)
-                collector.on_flood = broker_files.flood_guard(home, store)
+                collector.on_flood = quarantine.flood_guard(home, store)
             where = "own broker %s:%d" % (host, port)
         else:
             collector = _collector_for(home, config, store, url, False, False)

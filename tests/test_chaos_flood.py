@@ -3,7 +3,7 @@
 The broker is hostd's own Mosquitto with the files hostd writes
 (hostd/broker/files.py: logins, ACL, max_packet_size, max_queued_messages), run by
 hostd/broker/mosquitto.py Supervisor; the collector gets hostd's flood guard
-(broker.flood_guard: a device refused ratelimit.FLOOD_REFUSALS times within
+(hostd/broker/quarantine.py flood_guard: a device refused ratelimit.FLOOD_REFUSALS times within
 FLOOD_WINDOW_S loses its publish rights in the ACL for a while). The
 flooding device (its real key, valid signed ratings) sends 10,000 QoS1
 messages/s from its own process (tests/chaos/flood.py), plus 1 MB payloads
@@ -30,7 +30,7 @@ from hostd_support import make_home
 
 from conftest import ROOT, mosquitto_binary
 from hostd.broker import files as broker_files
-from hostd.broker import mosquitto
+from hostd.broker import mosquitto, quarantine
 from hostd.db.store import Store
 from hostd.devices import registry
 from hostd.ingest.collector import Collector
@@ -57,7 +57,7 @@ class OwnBroker:
         self.sup = mosquitto.Supervisor(self.home, self.home.config(), mosquitto_binary()).start()
         self.port = self.sup.port
         self.flooded = []
-        guard = broker_files.flood_guard(self.home, self.store, quarantine_s)
+        guard = quarantine.flood_guard(self.home, self.store, quarantine_s)
         self.collector = Collector(
             self.store,
             "127.0.0.1",

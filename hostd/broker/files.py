@@ -25,7 +25,6 @@ import os
 import pwd
 import signal
 import socket
-import threading
 import time
 
 from hostd.base.broker_url import BrokerUrl, parse_url  # noqa: F401  (hostd.broker.files.parse_url)
@@ -177,13 +176,7 @@ def render_acl(devices, host_user=HOST_USER, quarantined=()):
     return "\n".join(lines) + "\n"
 
 
-# -- flood quarantine ------------------------------------------------------
-# Mosquitto has no per-client publish rate limit. When the collector finds a
-# device far over its rate (hostd/ingest/collector.py on_flood), hostd takes the
-# device's publish rights out of the ACL for QUARANTINE_S and reloads the
-# broker, so the flood stops at the broker instead of filling the
-# collector's queue. The device still gets its acks; what it sends meanwhile
-# stays in its outbox (no ack) and comes again once it is let back.
+# -- flood quarantine: who is in it (hostd/broker/quarantine.py puts them there)
 QUARANTINE_S = 60
 QUARANTINE_FILE = "quarantine"  # lines "<device_id> <unix time it is let back>"
 
@@ -201,43 +194,6 @@ def quarantined(home, now=None):
         if len(parts) == 2 and float(parts[1]) > now:
             out[parts[0]] = float(parts[1])
     return out
-
-
-def quarantine(home, db, device_id, seconds=QUARANTINE_S):
-    """Stop the broker taking `device_id`'s publishes for `seconds` (now)."""
-    active = quarantined(home)
-    active[device_id] = time.time() + seconds
-    home.broker.mkdir(mode=0o700, exist_ok=True)
-    write_atomic(
-        home.broker / QUARANTINE_FILE, "".join("%s %.0f\n" % item for item in sorted(active.items())), 0o600
-    )
-    return apply_registry(home, db)
-
-
-def flood_guard(home, store, seconds=QUARANTINE_S):
-    """An on_flood(device_id) for the Collector on hostd's own Mosquitto:
-    quarantine the device now and rewrite the ACL when it is let back."""
-
-    def lift():
-        try:
-            with store.read() as db:
-                apply_registry(home, db)
-        except Exception as exc:  # hostd stopped meanwhile: the next start rewrites the ACL
-            log.info("quarantine not lifted now (%s); hostd rewrites the ACL when it starts", exc)
-
-    def on_flood(device_id):
-        with store.read() as db:
-            quarantine(home, db, device_id, seconds)
-        log.warning(
-            "device %s floods the broker: its publishes are dropped for %d s (its outbox keeps its ratings)",
-            device_id,
-            seconds,
-        )
-        timer = threading.Timer(seconds + 1, lift)
-        timer.daemon = True
-        timer.start()
-
-    return on_flood
 
 
 def live_devices(db):

@@ -9,7 +9,7 @@ its outbox and come again later.
 A device refused FLOOD_REFUSALS times within FLOOD_WINDOW_S is flooding: for
 FLOOD_HOLD_S all its messages are refused at once (what the broker has
 queued for us clears fast), and `on_flood(device)` runs once, on a thread of
-its own (hostd/broker/files.py flood_guard takes its publish rights away at the
+its own (hostd/broker/quarantine.py flood_guard takes its publish rights away at the
 broker: Mosquitto has no per-client rate limit of its own).
 
 Used from the collector's network thread only: no locking.
