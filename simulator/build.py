@@ -16,6 +16,8 @@ from pathlib import Path
 from hostd.devices import firmware_image as device_image
 
 ROOT = Path(__file__).resolve().parent.parent
+PARTITION_FILE = "romfs.img"  # a simulated device's romfs partition (simulator/launch.py)
+PRELOAD_MARKER = "romfs.repo"
 BOARD = ROOT / "simulator" / "board"
 DEFAULT_OUT = ROOT / "build" / "board"
 
@@ -60,6 +62,32 @@ def script_image(folder, out):
             source, tree / (source.stem + ".mpy"), "%s/%s.mpy" % (device_image.ROMFS_MOUNT, source.stem)
         )
     return device_image.pack_romfs(tree, image)
+
+
+def preload_firmware(flash_dir, firmware="auto"):
+    """The developer shortcut: put the repo's firmware into the romfs partition.
+
+    "auto" does it when the partition file is missing or was preloaded before
+    (the marker romfs.repo; a real deploy drops it), so a developer always
+    runs the current firmware while a provisioned device keeps its own;
+    "none" leaves a blank board blank. Returns True when the partition holds
+    the preload (the board then starts firmware.main without a main.py).
+    """
+    flash_dir = Path(flash_dir)
+    partition, marker = flash_dir / PARTITION_FILE, flash_dir / PRELOAD_MARKER
+    if firmware == "none":
+        return False
+    if firmware != "auto":
+        raise ValueError("firmware must be auto or none")
+    if partition.exists() and not marker.exists():
+        return False
+    image = firmware_image().read_bytes()
+    if not partition.exists() or partition.read_bytes()[: len(image)] != image:
+        tmp = partition.with_suffix(".tmp")
+        tmp.write_bytes(image)
+        tmp.replace(partition)
+    marker.write_text("the romfs partition holds the repo's firmware (python -m simulator --firmware auto)\n")
+    return True
 
 
 if __name__ == "__main__":

@@ -26,7 +26,7 @@ class FlashScriptError(RuntimeError):
 
 class SimDevice:
     def __init__(self, flash_dir, name="device", firmware="auto", heap=None):
-        self.firmware = firmware  # "auto": preload the repo's firmware (supervisor.preload_firmware)
+        self.firmware = firmware  # "auto": preload the repo's firmware (simulator/build.py preload_firmware)
         self.heap = heap  # -X heapsize, e.g. "100K"; None: the board's (100 KB, a plain ESP32)
         self.flash_dir = Path(flash_dir)
         self.flash_dir.mkdir(parents=True, exist_ok=True)
