@@ -59,8 +59,9 @@ def _start_broker(home, config, store):
 
         broker_files.check_port_free(config["broker"]["listen"], config["broker"]["port"], "MQTT broker")
         running = EmbeddedBroker(home, config).start()
-    if getattr(running, "host_port", None):  # our Mosquitto's listener for hostd itself
-        return running, "127.0.0.1", running.host_port
+    host_port = getattr(running, "host_port", None)  # our Mosquitto's listener for hostd itself
+    if host_port:
+        return running, "127.0.0.1", host_port
     host = config["broker"]["listen"]
     if host in ("0.0.0.0", "::"):
         host = "127.0.0.1"

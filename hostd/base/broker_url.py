@@ -11,8 +11,8 @@ class BrokerUrl:
     scheme: str
     host: str
     port: int
-    username: str = None
-    password: str = None
+    username: str | None = None
+    password: str | None = None
 
     @property
     def tls(self):

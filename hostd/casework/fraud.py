@@ -291,9 +291,9 @@ def _dress(row):
     return row
 
 
-def list_flags(db, state="open", limit=200):
+def list_flags(db, state: str | None = "open", limit=200):
     sql = "SELECT * FROM fraud_flags"
-    params = {"limit": int(limit)}
+    params: dict[str, object] = {"limit": int(limit)}
     if state:
         sql += " WHERE state = :state"
         params["state"] = state

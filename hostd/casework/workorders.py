@@ -149,7 +149,7 @@ def move(db, order_id, to_state, actor, note=None, feedback=None, explanation=No
             "工单 %s 当前为%s，不能改为%s / order %s is %s; next: %s"
             % (order_id, STATE_LABELS[current], STATE_LABELS[to_state], order_id, current, allowed)
         )
-    sets = {"state": to_state}
+    sets: dict[str, object] = {"state": to_state}
     if to_state == "contacted":
         sets["contacted_at"] = now
     elif to_state == "replied":

@@ -23,6 +23,7 @@ from collections import OrderedDict
 
 import qrcode
 from PIL import Image, ImageDraw, ImageFont
+from qrcode.constants import ERROR_CORRECT_M
 
 from hostd.base.errors import UserError
 
@@ -211,7 +212,7 @@ class Renderer:
 
 def qr_matrix(text):
     """The QR code's modules (list of rows of bools), quiet zone included."""
-    code = qrcode.QRCode(error_correction=qrcode.constants.ERROR_CORRECT_M, border=QR_BORDER)
+    code = qrcode.QRCode(error_correction=ERROR_CORRECT_M, border=QR_BORDER)
     code.add_data(text)
     code.make(fit=True)
     return code.get_matrix()

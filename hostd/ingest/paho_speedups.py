@@ -71,7 +71,8 @@ def install():
             from paho.mqtt import _packet
             from paho.mqtt.properties import Properties
 
-            cls = _make_class() if _packet.Properties is Properties else None
+            stock = _packet.Properties is Properties  # pyright: ignore[reportPrivateImportUsage]
+            cls = _make_class() if stock else None
         except (ImportError, AttributeError) as exc:
             log.info("paho speedups off: %s", exc)
             cls = None
@@ -81,7 +82,7 @@ def install():
         # lazy: paho's internals, imported where a paho that differs is handled
         from paho.mqtt import _packet
 
-        _packet.Properties = cls
+        _packet.Properties = cls  # pyright: ignore[reportPrivateImportUsage]
     return cls
 
 
@@ -92,4 +93,4 @@ def uninstall():
         from paho.mqtt import _packet
         from paho.mqtt.properties import Properties
 
-        _packet.Properties = Properties
+        _packet.Properties = Properties  # pyright: ignore[reportPrivateImportUsage]

@@ -29,7 +29,7 @@ from hostd.rules import workdays
 log = logging.getLogger("hostd.defaults")
 
 BATCH = 500  # sessions per transaction
-_warned = {"years": None}  # the held years last warned about (one WARNING per change)
+_warned: dict[str, object] = {"years": None}  # the held years last warned about (one WARNING per change)
 
 
 def _needs_recheck(config, created_at, rate_until):

@@ -250,7 +250,8 @@ def _xlsx(report, out):
     from openpyxl.styles import Font
 
     book = Workbook()
-    book.remove(book.active)
+    if book.active is not None:
+        book.remove(book.active)
     for table in report["tables"]:
         sheet = book.create_sheet(table["name"][:31])
         sheet.append([report["title"]])

@@ -168,7 +168,7 @@ def get(db, session_id, missing_ok=False):
         if missing_ok:
             return None
         raise UnknownSession("未知会话 %s / unknown session %s" % (session_id, session_id))
-    out = dict(zip(COLUMNS, row))
+    out: dict = dict(zip(COLUMNS, row))
     out["case_list"] = [
         {"case_id": c, "visit": v}
         for c, v in db.conn.execute(

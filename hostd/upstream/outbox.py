@@ -20,12 +20,10 @@ import json
 from hostd.base import clock
 from hostd.upstream import records
 
-_DUMP = dict(ensure_ascii=False, separators=(",", ":"))
-
 
 def encode(body):
     """A record's body as it is stored and sent: compact JSON, Chinese as is."""
-    return json.dumps(body, **_DUMP)
+    return json.dumps(body, ensure_ascii=False, separators=(",", ":"))
 
 
 def fetch_row(db, sql, args):

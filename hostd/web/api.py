@@ -16,7 +16,7 @@ import hmac
 import json
 import os
 import secrets
-from typing import List, Optional
+from typing import Any, List, Optional
 
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.openapi.utils import get_openapi
@@ -134,7 +134,7 @@ class ErrorOut(BaseModel):
     detail: ErrorDetail
 
 
-ERRORS = {code: {"model": ErrorOut} for code in (400, 401, 404, 409, 422)}
+ERRORS: dict[int | str, dict[str, Any]] = {code: {"model": ErrorOut} for code in (400, 401, 404, 409, 422)}
 
 
 def _session_out(s, info=None):
