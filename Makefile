@@ -44,6 +44,7 @@ lint: install
 	@$(PY) -c "import json, os, sys; c = json.loads(''.join(l for l in open('pyrightconfig.json') if not l.lstrip().startswith('//'))); p = os.path.join(c['typeshedPath'], 'stdlib', 'builtins.pyi'); os.path.exists(p) or sys.exit('lint: no MicroPython stdlib stubs at %s: point typeshedPath in pyrightconfig.json at this venv site-packages' % p)"
 	$(VENV)/bin/pyright -p pyrightconfig.json
 	$(VENV)/bin/pyright -p pyrightconfig.host.json
+	$(VENV)/bin/pytest -q -p no:cacheprovider tests/test_layers.py
 
 # requirements.txt anew from pyproject.toml's direct dependencies (and `dev`):
 # the newest releases the registry serves, with everything they pull in, pinned.

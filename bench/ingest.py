@@ -45,9 +45,9 @@ from bench.common import figure, start_mosquitto, stop
 from hostd.db.store import Store
 from hostd.devices import registry
 from hostd.ingest import paho_speedups
-from hostd.ingest.collector import Collector
+from hostd.ingest.collector import Collector, no_delay
 from protocol import messages, topics
-from protocol.host.signing import HostMac, no_delay
+from protocol.host.signing import HostMac
 
 HALL = "bench"
 RECEIVE_MAXIMUM = 1024  # as hostd.ingest.collector.Collector's default
