@@ -155,11 +155,10 @@ def run(home, broker_url=None, stop_event=None):
         stop.wait()
         log.info("stopping")
     finally:
-        for name in ("overdue", "upkeep"):
-            if running.get(name) is not None:
-                running[name].stop()
-        if running.get("upstream") is not None:
-            running["upstream"].stop()
+        for name in ("overdue", "upkeep", "upstream"):
+            job = running.get(name)
+            if job is not None:
+                job.stop()
         if defaults is not None:
             defaults.stop()
         if screens is not None:

@@ -195,5 +195,6 @@ class EmbeddedBroker:
         except Exception as exc:
             log.warning("embedded broker shutdown: %s", exc)
         self._loop.call_soon_threadsafe(self._loop.stop)
-        self._thread.join(5)
+        if self._thread is not None:
+            self._thread.join(5)
         log.info("embedded broker stopped")

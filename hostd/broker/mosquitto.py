@@ -140,7 +140,7 @@ class Supervisor:
         self.host_port = broker_files.host_port(self.home, self.config, fresh=True)
         broker_files.write_config(self.home, self.config)
         if not self._spawn_and_wait():
-            code = self.proc.poll()
+            code = self._process().poll()
             self._kill()
             broker_files.pid_path(self.home).unlink(missing_ok=True)
             raise BrokerFailed(
@@ -152,7 +152,7 @@ class Supervisor:
             self.binary,
             self.host,
             self.port,
-            self.proc.pid,
+            self._process().pid,
             self.home.broker / "mosquitto.log",
         )
         self._thread = threading.Thread(target=self._watch, name="hostd-broker-watch", daemon=True)
@@ -182,11 +182,17 @@ class Supervisor:
             )
         write_atomic(broker_files.pid_path(self.home), "%d\n" % self.proc.pid, 0o644)
 
+    def _process(self):
+        """The Mosquitto process; only called once it has been spawned."""
+        if self.proc is None:
+            raise RuntimeError("mosquitto was never started")
+        return self.proc
+
     def _watch(self):
         backoff = BACKOFF_MIN_S
         while not self._stopping.is_set():
             since = time.monotonic()
-            code = self.proc.wait()
+            code = self._process().wait()
             if self._stopping.is_set():
                 return
             ran = time.monotonic() - since
@@ -211,7 +217,7 @@ class Supervisor:
                 return
             self.restarts += 1
             if running:
-                log.warning("mosquitto restarted (pid %d, restart %d)", self.proc.pid, self.restarts)
+                log.warning("mosquitto restarted (pid %d, restart %d)", self._process().pid, self.restarts)
 
     def reload(self):
         if self.proc is not None and self.proc.poll() is None:

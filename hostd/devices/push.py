@@ -185,7 +185,7 @@ class ScreenKeeper:
         if showing:
             with self.ctx.store.read() as db:
                 for device_id, session_id in showing:
-                    s = sessions.get(db, session_id, missing_ok=True)
+                    s = sessions.find(db, session_id)
                     if s is None or s["state"] != "open" or now >= s["screen_until"]:
                         ended.append((device_id, session_id))
         for device_id, session_id in ended:

@@ -257,7 +257,9 @@ class KeyCache:
                 self._data_version = self._checked_at = None
                 raise
             if device_id not in self._rows:
-                self._rows[device_id] = self._db.conn.execute(_KEYS_SQL, [device_id]).fetchone()
+                db = self._db
+                assert db is not None  # _check() opened it
+                self._rows[device_id] = db.conn.execute(_KEYS_SQL, [device_id]).fetchone()
             return _keys_from_row(self._rows[device_id], now)
 
     def close(self):

@@ -223,6 +223,7 @@ def qr_part(text):
     size = len(matrix)
     image = Image.new("1", (size, size), 0)
     px = image.load()
+    assert px is not None  # an image made in memory always has its pixels
     for y, row in enumerate(matrix):
         for x, dark in enumerate(row):
             if dark:

@@ -57,7 +57,7 @@ class RejectionCounters:
                 reason,
                 exc_info=exc_info,
             )
-        if queue_flush:
+        if queue_flush and self.store is not None:
             self.store.submit(self._flush, self._flushed)
 
     def _flush(self, db):

@@ -69,7 +69,10 @@ class DeviceLimits:
         return False
 
     def _report(self, device):
+        on_flood = self.on_flood
+        if on_flood is None:
+            return
         try:
-            self.on_flood(device)
+            on_flood(device)
         except Exception:
             log.exception("could not quarantine flooding device %s", device)

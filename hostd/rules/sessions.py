@@ -160,14 +160,21 @@ def create(db, config, hall, window, item_code, item_name, staff_id=None, cases=
     return row
 
 
-def get(db, session_id, missing_ok=False):
+def get(db, session_id) -> dict:
+    """A session with its cases and rating; UnknownSession if there is none."""
+    found = find(db, session_id)
+    if found is None:
+        raise UnknownSession("未知会话 %s / unknown session %s" % (session_id, session_id))
+    return found
+
+
+def find(db, session_id) -> dict | None:
+    """A session with its cases and rating, or None."""
     row = db.conn.execute(
         "SELECT %s FROM sessions WHERE session_id = ?" % ", ".join(COLUMNS), (session_id,)
     ).fetchone()
     if row is None:
-        if missing_ok:
-            return None
-        raise UnknownSession("未知会话 %s / unknown session %s" % (session_id, session_id))
+        return None
     out: dict = dict(zip(COLUMNS, row))
     out["case_list"] = [
         {"case_id": c, "visit": v}

@@ -83,7 +83,7 @@ def add_staff(db, staff_id, name, staff_no, now, unit_id=None):
     staff_no = _text(staff_no, "staff number", 16)
     if not staff_no.isascii() or not staff_no.isprintable():
         raise BadField("工号只能是字母数字 / staff number %r: use ASCII letters and digits" % staff_no)
-    if get_staff(db, staff_id, missing_ok=True) is not None:
+    if find_staff(db, staff_id) is not None:
         raise StaffExists(
             "工作人员 %s 已存在 / staff %s already exists: use `hostd staff list`" % (staff_id, staff_id)
         )
@@ -94,17 +94,24 @@ def add_staff(db, staff_id, name, staff_no, now, unit_id=None):
     return get_staff(db, staff_id)
 
 
-def get_staff(db, staff_id, missing_ok=False):
+def find_staff(db, staff_id) -> dict | None:
+    """The staff member's row as a dict, or None."""
     row = db.conn.execute(
         "SELECT staff_id, name, staff_no, unit_id, left_at FROM staff WHERE staff_id = ?", (staff_id,)
     ).fetchone()
     if row is None:
-        if missing_ok:
-            return None
+        return None
+    return dict(zip(("staff_id", "name", "staff_no", "unit_id", "left_at"), row))
+
+
+def get_staff(db, staff_id) -> dict:
+    """The staff member's row as a dict; UnknownStaff if there is none."""
+    person = find_staff(db, staff_id)
+    if person is None:
         raise UnknownStaff(
             "未知工作人员 %s / unknown staff %s: add with `hostd staff add`" % (staff_id, staff_id)
         )
-    return dict(zip(("staff_id", "name", "staff_no", "unit_id", "left_at"), row))
+    return person
 
 
 def list_staff(db):
@@ -174,7 +181,7 @@ def get_window(db, hall, window, create=False):
         "serving": staff_id is not None,
     }
     if staff_id is not None:
-        person = get_staff(db, staff_id, missing_ok=True)
+        person = find_staff(db, staff_id)
         if person is not None:
             out["staff_name"], out["staff_no"] = person["name"], person["staff_no"]
     return out

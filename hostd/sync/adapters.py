@@ -145,7 +145,10 @@ def sm_seal(records_json, secret, platform_public_key):
     cipher = sm4.CryptSM4()
     cipher.set_key(sm4_key, sm4.SM4_ENCRYPT)
     data = cipher.crypt_cbc(iv, records_json).hex()
-    wrapped = sm2.CryptSM2(private_key="", public_key=platform_public_key).encrypt(sm4_key).hex()
+    sealed = sm2.CryptSM2(private_key="", public_key=platform_public_key).encrypt(sm4_key)
+    if sealed is None:
+        raise ValueError("the platform's SM2 public key cannot encrypt: check upstream.sm2_public_key")
+    wrapped = sealed.hex()
     timestamp = str(int(time.time()))
     sign = hmac_sm3(secret, ("%s\n%s\n%s\n%s" % (timestamp, wrapped, iv.hex(), data)).encode())
     return json.dumps(
