@@ -19,7 +19,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from test_display import KEY, session_parts
+from test_display import session_fields, session_parts
 
 from conftest import ROOT
 
@@ -73,25 +73,9 @@ def _figures(root, session):
 
 
 def test_heap_figures_are_the_same_from_a_short_and_a_long_checkout_path(tmp_path):
-    fields = [
-        1,
-        "S",
-        "dev-w01",
-        "s-20260705-0001",
-        "ITEM-001",
-        "不动产登记",
-        "staff-42",
-        "张晓明",
-        "0042",
-        1,
-        120,
-        "https://hcp.example.gov.cn/r/s-20260705-0001",
-        1795248000,
-        session_parts(),
-    ]
+    fields = session_fields(session_parts())
     session = tmp_path / "session.json"
     session.write_text(json.dumps(fields))
-    assert KEY  # the session is the one test_display's memory test draws
     short = _copy(tmp_path / "s")
     longer = _copy(tmp_path.joinpath(*["a-longer-checkout-folder"] * 5))
     longest = _copy(tmp_path.joinpath(*["a-much-longer-checkout-folder-name"] * 8))

@@ -376,25 +376,17 @@ def test_glyphs_cover_every_fixed_string():
     assert "满" in fonts[20][1] and "，" in fonts[16][1]
 
 
+def session_fields(parts):
+    """A session message's fields, with `parts`, as hostd pushes it."""
+    url = "https://hcp.example.gov.cn/r/s-20260705-0001"
+    head = [1, "S", "dev-w01", "s-20260705-0001", "ITEM-001", "不动产登记", "staff-42", "张晓明", "0042"]
+    return head + [1, 120, url, 1795248000, parts]
+
+
 def test_memory_on_a_100k_heap(tmp_path):
     parts = session_parts()
     parts[2] = host_qr_part("https://hcp.example.gov.cn/r/s-20260705-0001")  # as the host sends it
-    fields = [
-        1,
-        "S",
-        "dev-w01",
-        "s-20260705-0001",
-        "ITEM-001",
-        "不动产登记",
-        "staff-42",
-        "张晓明",
-        "0042",
-        1,
-        120,
-        "https://hcp.example.gov.cn/r/s-20260705-0001",
-        1795248000,
-        parts,
-    ]
+    fields = session_fields(parts)
     wire = messages.sign(KEY, fields)
     assert len(wire) <= messages.MAX_HOST_MESSAGE
     (tmp_path / "session.wire").write_bytes(wire)
