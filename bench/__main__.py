@@ -37,7 +37,11 @@ BENCHES = {
     "firmware": (firmware, dict(resolution_kb=2), dict(resolution_kb=8, timeout=15)),
     "outbox": (outbox, dict(appends=500, full=1000), dict(appends=50, full=1000)),
     "render": (render, dict(sessions=200, items=20, staff=10), dict(sessions=12, items=3, staff=2)),
-    "sync": (sync, dict(records=1_000_000, batch_size=1000), dict(records=20000, batch_size=1000)),
+    "sync": (
+        sync,
+        dict(records=1_000_000, batch_size=1000, epoint_records=40_000),
+        dict(records=20000, batch_size=1000, epoint_records=2000),
+    ),
     "stats": (stats, dict(ratings=2_000_000, repeats=5), dict(ratings=50_000, repeats=3)),
 }
 

@@ -23,7 +23,7 @@ raw signed HTTP POSTs of the same batches to the same platform, same run.
     the POSTs (reading the next batch from hostd.db is not counted).
 records/s = records / wall time of the drain.
 
-Usage: python -m bench.sync [records] [batch_size]
+Usage: python -m bench.sync [records] [batch_size] [epoint_records] [concurrency]
 """
 
 import json
@@ -32,15 +32,19 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 from bench.common import Progress, check_rollups, figure, fill_rollups, free_port, seed_database, stop
+from hostd.base.config import defaults
 from hostd.cli.sync import cli_writer
 from hostd.db.store import open_database
-from hostd.sync import adapters
+from hostd.sync import adapters, codetable, own, sealing, wire
+from hostd.sync.epoint import DEFAULTS as EPOINT_DEFAULTS
+from hostd.sync.http_link import HttpLink, LinkPool
 from hostd.sync.sender import Backoff, Sender
 from hostd.upstream import records
-from hostd.upstream.outbox import service_key
 
 SECRET = b"bench-secret"
 DEPT, AREA = "11330100MB0000001X", "330100000000"
@@ -51,7 +55,7 @@ _DUMP = dict(ensure_ascii=False, separators=(",", ":"))
 ITEM_CODE, ITEM_NAME, STAFF_NAME = "330100-001", "食品经营许可", "张三"
 # Placeholders in the record templates; the three times are distinct so each
 # formats to a text that appears once in a body.
-_CASE, _KEY, _AT, _UNTIL, _ASSESSED = "@CASE@", "@KEY@", 946684801, 946684802, 946684803
+_CASE, _AT, _UNTIL, _ASSESSED = "@CASE@", 946684801, 946684802, 946684803
 TABLES = ("units", "sessions", "session_cases", "ratings", "upstream_outbox", "stats_daily", "sessions_daily")
 
 
@@ -83,11 +87,10 @@ def expected_bodies(i):
     at = T0 + i
     session, rating = _parts(i, at, at + 432000, at + 60)
     case = "C%09d" % i
-    skey, rkey = service_key(case, 1), "dev:d1:%d:%s" % (i + 1, case)
     unit = {"dept_code": DEPT, "area_code": AREA}
     return (
-        json.dumps(records.service_record(skey, session, case, 1, unit), **_DUMP),
-        json.dumps(records.rating_record(rkey, rating, session, case, 1, unit), **_DUMP),
+        json.dumps(records.service_record(session, case, 1, unit), **_DUMP),
+        json.dumps(records.rating_record(rating, session, case, 1, unit), **_DUMP),
     )
 
 
@@ -95,13 +98,13 @@ def _templates():
     """hostd.upstream.records' bodies with placeholders: one service, one rating per level."""
     unit = {"dept_code": DEPT, "area_code": AREA}
     session, row = _parts(0, _AT, _UNTIL, _ASSESSED)
-    service = json.dumps(records.service_record(_KEY, session, _CASE, 1, unit), **_DUMP)
+    service = json.dumps(records.service_record(session, _CASE, 1, unit), **_DUMP)
     rating = {}
     for level in (5, 4, 3):
         row["level"] = level
-        rating[level] = json.dumps(records.rating_record(_KEY, row, session, _CASE, 1, unit), **_DUMP)
+        rating[level] = json.dumps(records.rating_record(row, session, _CASE, 1, unit), **_DUMP)
     for text in [service] + list(rating.values()):
-        for mark in (_CASE, _KEY) + tuple(records.format_time(t) for t in (_AT, _UNTIL, _ASSESSED)):
+        for mark in (_CASE,) + tuple(records.format_time(t) for t in (_AT, _UNTIL, _ASSESSED)):
             if text.count(mark) > 1:
                 raise RuntimeError("bench: placeholder %r is not unique in %s" % (mark, text))
     return service, rating
@@ -109,7 +112,7 @@ def _templates():
 
 def _filled(template, at_sql):
     """SQL that fills a template's placeholders for the row of g (i, cs, at)."""
-    text = "replace(replace(%s, '%s', skey), '%s', cs)" % (template, _KEY, _CASE)
+    text = "replace(%s, '%s', cs)" % (template, _CASE)
     for sentinel, offset in ((_AT, 0), (_UNTIL, 432000), (_ASSESSED, 60)):
         text = "replace(%s, '%s', strftime('%%Y-%%m-%%d %%H:%%M:%%S', %s + %d + %d, 'unixepoch'))" % (
             text,
@@ -154,17 +157,18 @@ def seed(conn, sessions, progress=None, chunk=100_000):
                    at + 60, 1, at + 60, x'00' FROM g""")
         conn.execute(
             """INSERT INTO upstream_outbox (id, target, kind, key, ref, depends_on, blocked,
-            body, created_at)
-            SELECT 2 * i + 1, 'province', 'service', skey, 's-' || i, NULL, 0, %s, at
+            body, created_at, identity)
+            SELECT 2 * i + 1, 'province', 'service', skey, 's-' || i, NULL, 0, %s, at,
+                   'service|' || cs || '|1'
             FROM (SELECT g.*, 'svc:' || cs || ':1' AS skey FROM g)"""
             % _filled(":service", "at"),
             {"service": service},
         )
         conn.execute(
             """INSERT INTO upstream_outbox (id, target, kind, key, ref, depends_on, blocked,
-            body, created_at)
+            body, created_at, identity)
             SELECT 2 * i + 2, 'province', 'rating', skey, CAST(i + 1 AS TEXT), 'svc:' || cs || ':1',
-                   1, %s, at
+                   1, %s, at, 'assess|' || cs || '|1|1'
             FROM (SELECT g.*, 'dev:d1:' || (i + 1) || ':' || cs AS skey FROM g)"""
             % _filled("CASE level WHEN 5 THEN :r5 WHEN 4 THEN :r4 ELSE :r3 END", "at"),
             {"r5": rating[5], "r4": rating[4], "r3": rating[3]},
@@ -225,106 +229,175 @@ def start_ref(workdir, name):
 
 
 def ref_stats(url):
-    link = adapters.HttpLink(url)
+    link = HttpLink(url)
     status, data = link.request("GET", "/stats")
     link.close()
     return json.loads(data)
 
 
-def drain(path, url, batch_size, progress=None):
+def upstream(url, adapter):
+    """[upstream] as hostd.toml would have it for this run."""
+    up = dict(defaults()["upstream"], url=url, adapter=adapter, timeout_s=60)
+    if adapter == "epoint":
+        up["code_table"] = codetable.shipped("epoint-example.toml")
+    return up
+
+
+def drain(path, url, batch_size, adapter="json", progress=None):
     db = open_database(path)
     done = [0]
 
     def batch_done(counts):
         done[0] += counts["confirmed"]
         if progress is not None:
-            progress.tick(lambda: "drain: %s confirmed" % "{:,}".format(done[0]))
+            progress.tick(lambda: "drain (%s): %s confirmed" % (adapter, "{:,}".format(done[0])))
 
+    up = upstream(url, adapter)
+    table = codetable.for_config(up)
     write, read = cli_writer(db)
     sender = Sender(
-        adapters.JsonHmacAdapter(url, SECRET, 60),
+        adapters.make_adapter(up, SECRET, table),
         write,
         read,
         batch_size=batch_size,
         backoff=Backoff(0.1, 1.0),
+        translate=wire.Translator(table, up).to_wire,
     )
     started = time.monotonic()
     total = sender.drain(progress=batch_done, give_up_on_error=False)
     seconds = time.monotonic() - started
+    sender.adapter.close()
     left = db.conn.execute("SELECT COUNT(*) FROM upstream_outbox WHERE status != 'confirmed'").fetchone()[0]
     db.conn.close()
     return total, seconds, left
 
 
-def raw_posts(path, url, batch_size, progress=None):
-    """The same bodies (the stored JSON text, as the Sender sends it), same batches
-    and order (services, then ratings), POSTed signed; the time is the POSTs'."""
+def wire_records(path, url, adapter, kind):
+    """The records of one kind as the adapter posts them (translated before
+    the clock starts: the baseline times the POSTs alone)."""
+    up = upstream(url, adapter)
+    translate = wire.Translator(codetable.for_config(up), up).to_wire
     db = open_database(path)
-    adapter = adapters.JsonHmacAdapter(url, SECRET, 60)
+    rows = db.conn.execute("SELECT kind, body FROM upstream_outbox WHERE kind = ? ORDER BY id", (kind,))
+    out = [(k, translate(k, json.loads(body))) for k, body in rows]
+    db.conn.close()
+    return out
+
+
+def raw_posts(path, url, batch_size, progress=None):
+    """The same records, same batches and order (services, then ratings),
+    POSTed signed over one keep-alive connection; the time is the POSTs'."""
+    pool = LinkPool(url, 60)
     ok, seconds = 0, 0.0
     for kind in ("service", "rating"):
-        rows = db.conn.execute("SELECT body FROM upstream_outbox WHERE kind = ? ORDER BY id", (kind,))
-        while True:
-            batch = [body for (body,) in rows.fetchmany(batch_size)]
-            if not batch:
-                break
+        items = wire_records(path, url, "json", kind)
+        for lo in range(0, len(items), batch_size):
+            body = own.records_body([(0, k, r) for k, r in items[lo : lo + batch_size]])
             started = time.monotonic()
-            answers = adapter.send(batch)
+            answers = own.parse_results(
+                *pool.request("POST", own.RECORDS_PATH, body, sealing.signed_headers(SECRET, body)),
+                len(items[lo : lo + batch_size]),
+            )
             seconds += time.monotonic() - started
-            ok += sum(1 for a in answers.values() if a[0])
+            ok += sum(1 for a in answers if a.outcome == wire.OK)
             if progress is not None:
                 progress.tick(lambda: "baseline: %s posted" % "{:,}".format(ok))  # noqa: B023 (called at once)
-    adapter.close()
-    db.conn.close()
+    pool.close()
     return ok, seconds
 
 
-def run(records=1_000_000, batch_size=1000):
+def raw_single_posts(db_path, url, concurrency, progress=None):
+    """The epoint baseline: the same records, one per POST as {"params": ...},
+    `concurrency` threads each on its own keep-alive connection (as the
+    adapter sends), services first; no local bookkeeping. Time: the POSTs'."""
+    fields = EPOINT_DEFAULTS["fields"]
+    pool = LinkPool(url, 60)
+    ok = [0]
+    lock = threading.Lock()
+
+    def post(item):
+        path, record = item
+        params = {fields[k]: v for k, v in record.items() if k in fields}
+        body = json.dumps({"params": params}, ensure_ascii=False, separators=(",", ":")).encode()
+        status, data = pool.request("POST", path, body, {"Content-Type": "application/json; charset=utf-8"})
+        if status == 200 and json.loads(data)["custom"]["code"] == "1":
+            with lock:
+                ok[0] += 1
+
+    seconds = 0.0
+    with ThreadPoolExecutor(max_workers=concurrency) as workers:
+        for kind, path in (("service", "/service"), ("rating", "/evaluate")):
+            items = [(path, record) for _kind, record in wire_records(db_path, url, "epoint", kind)]
+            started = time.monotonic()
+            list(workers.map(post, items))
+            seconds += time.monotonic() - started
+            if progress is not None:
+                progress.say("baseline (epoint): %s posted" % "{:,}".format(ok[0]))
+    pool.close()
+    return ok[0], seconds
+
+
+def run(records=1_000_000, batch_size=1000, epoint_records=40_000, concurrency=4):
     workdir = tempfile.mkdtemp(prefix="bench-sync-")
     try:
-        return _run(workdir, records // 2, batch_size)
+        return _run(workdir, records // 2, batch_size, epoint_records // 2, concurrency)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
 
 
-def _run(workdir, sessions, batch_size):
-    progress = Progress("sync")
-    path = os.path.join(workdir, "hostd.db")
+def _seeded(workdir, name, sessions, progress):
+    path = os.path.join(workdir, name)
     db, seed_s = seed_database(path, TABLES, progress, lambda conn, progress: seed(conn, sessions, progress))
     checked = check_bodies(db.conn, sessions)
     check_rollups(db.conn)
     db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     progress.say("seeded in %.0f s; %d sampled bodies equal hostd.upstream.records' own" % (seed_s, checked))
-    waiting = db_bytes(path)
     outbox_rows = db.conn.execute("SELECT COUNT(*) FROM upstream_outbox").fetchone()[0]
     db.conn.close()
+    return path, seed_s, checked, outbox_rows
+
+
+def _run(workdir, sessions, batch_size, epoint_sessions, concurrency):
+    progress = Progress("sync")
+    path, seed_s, checked, outbox_rows = _seeded(workdir, "hostd.db", sessions, progress)
     raw = {
         "records": 2 * sessions,
         "outbox_rows": outbox_rows,
         "batch_size": batch_size,
         "seed_s": seed_s,
         "bodies_checked": checked,
-        "db_bytes_waiting": waiting,
+        "db_bytes_waiting": db_bytes(path),
     }
-    proc, url = start_ref(workdir, "ref-drain.db")
-    try:
-        total, seconds, left = drain(path, url, batch_size, progress)
-        raw.update(
-            drain_s=seconds,
-            confirmed=total["confirmed"],
-            batches=total["batches"],
-            left=left,
-            ref=ref_stats(url),
-        )
-    finally:
-        stop(proc)
     proc, url = start_ref(workdir, "ref-raw.db")
-    try:
+    try:  # the baseline first: it reads the records while they are all still waiting
         ok, raw_s = raw_posts(path, url, batch_size, progress)
         raw.update(raw_ok=ok, raw_s=raw_s)
     finally:
         stop(proc)
+    proc, url = start_ref(workdir, "ref-drain.db")
+    try:
+        total, seconds, left = drain(path, url, batch_size, "json", progress)
+        raw.update(drain_s=seconds, confirmed=total["confirmed"], batches=total["batches"], left=left)
+        raw["ref"] = ref_stats(url)
+    finally:
+        stop(proc)
     raw["db_bytes_after"] = db_bytes(path)
+
+    epath = _seeded(workdir, "hostd-epoint.db", epoint_sessions, progress)[0]
+    raw.update(epoint_records=2 * epoint_sessions, concurrency=concurrency)
+    proc, url = start_ref(workdir, "ref-epoint-raw.db")
+    try:
+        ok, raw_s = raw_single_posts(epath, url, concurrency, progress)
+        raw.update(epoint_raw_ok=ok, epoint_raw_s=raw_s)
+    finally:
+        stop(proc)
+    proc, url = start_ref(workdir, "ref-epoint.db")
+    try:
+        total, seconds, left = drain(epath, url, batch_size, "epoint", progress)
+        raw.update(epoint_drain_s=seconds, epoint_confirmed=total["confirmed"], epoint_left=left)
+        raw["epoint_ref"] = ref_stats(url)
+    finally:
+        stop(proc)
     return raw
 
 
@@ -344,8 +417,23 @@ def figures(raw):
         "sync_raw_post_per_s": figure(
             round(raw["raw_ok"] / raw["raw_s"]),
             "records/s",
-            "baseline: the same bodies (the stored JSON text the Sender sends) and batches POSTed"
-            " signed to a fresh reference platform, no local bookkeeping; time of the POSTs",
+            "baseline: the same records, translated beforehand, and batches POSTed signed to a fresh"
+            " reference platform, no local bookkeeping; time of the POSTs",
+        ),
+        "sync_epoint_drain_per_s": figure(
+            round(raw["epoint_records"] / raw["epoint_drain_s"]),
+            "records/s",
+            "a %d-record backlog drained by hostd's Sender through the epoint adapter: one record per"
+            " POST, %d in flight on keep-alive connections; %d confirmed, %d left"
+            % (raw["epoint_records"], raw["concurrency"], raw["epoint_confirmed"], raw["epoint_left"]),
+            baseline="sync_epoint_raw_post_per_s",
+            target="vs baseline >= 0.5",
+        ),
+        "sync_epoint_raw_post_per_s": figure(
+            round(raw["epoint_raw_ok"] / raw["epoint_raw_s"]),
+            "records/s",
+            'baseline: the same records as raw one-record {"params"} POSTs, %d threads on keep-alive'
+            " connections, to a fresh reference platform, no local bookkeeping" % raw["concurrency"],
         ),
         "sync_backlog_db_mb": figure(
             round(raw["db_bytes_waiting"] / 1e6, 1),

@@ -29,6 +29,7 @@ from hostd.ingest.collector import Collector
 from hostd.recording.defaults import DefaultScheduler
 from hostd.rules import deadlines
 from hostd.sync.service import SyncThread
+from hostd.sync.service import check as check_upstream
 from hostd.web.app import create_app
 from hostd.web.server import WebServer
 
@@ -108,6 +109,7 @@ def run(home, broker_url=None, stop_event=None):
     config = home.config()
     setup_logging(config["log"]["level"])
     deadlines.use(config)  # work orders opened by this daemon follow hostd.toml's policy
+    check_upstream(config)  # a code table that cannot work stops us here, in one line
     web = config["web"]
     broker_files.check_port_free(web["listen"], web["port"], "web page")
     url = (

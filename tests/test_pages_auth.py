@@ -184,7 +184,8 @@ def test_dashboard_shows_upstream_dead_letters(hall):
     login(client, "zhao")
     page = client.get("/dashboard").text
     assert "上报失败（死信" in page and "BAD_FIELD: taskCode 不合法" in page
-    assert re.search(r'id="upstream"><span>\d+</span> / <span[^>]*>1</span>', page)
+    assert re.search(r'id="upstream"><span>\d+</span> / <a href="/upstream"[^>]*>1</a>', page)
+    assert client.get("/upstream").status_code == 200
 
 
 def test_dashboard_warns_when_the_calendar_lacks_a_year_deadlines_reach(hall, tmp_path, monkeypatch):

@@ -62,9 +62,14 @@ def test_a_batch_session_is_rated_once_for_every_case(db):
     assert binding.bind_channel(db, s["session_id"]) == "refused"  # e.g. the QR page later
 
 
-def test_a_session_without_case_ids_is_its_own_case(db):
-    s = start(db)
-    assert s["case_list"] == [{"case_id": s["session_id"], "visit": 1}]
+def test_a_session_without_case_ids_is_numbered_by_the_rule_not_by_its_id(db):
+    first, second = start(db), start(db, window="08", now=NOW + 5)
+    day = "20270115"  # NOW in Beijing time
+    assert first["case_list"] == [{"case_id": "h1%s000001" % day, "visit": 1, "generated": True}]
+    assert second["case_list"][0]["case_id"] == "h1%s000002" % day
+    assert first["session_id"] not in first["case_list"][0]["case_id"]
+    generated = db.execute("SELECT DISTINCT generated FROM session_cases").fetchall()
+    assert generated == [(1,)]
 
 
 @pytest.mark.parametrize(
@@ -108,10 +113,17 @@ def test_an_offline_rating_matches_the_one_session_opened_meanwhile(db):
     assert rate(db, 2, None, t=NOW + 40) == (None, "window", 0)
 
 
-def test_an_offline_rating_stays_window_level_when_ambiguous_or_unrelated(db):
+def test_an_offline_rating_binds_to_the_session_on_screen_at_its_device_time(db):
+    older = start(db, now=NOW)
+    newer = start(db, now=NOW + 10)
+    # pressed at NOW + 30 by the device's synced clock: the window was showing the newer one
+    assert rate(db, 1, None, t=NOW + 30)[:2] == (newer["session_id"], "session")
+    # pressed at NOW + 5: only the older one was on screen then
+    assert rate(db, 5, None, t=NOW + 5)[:2] == (older["session_id"], "session")
+
+
+def test_an_offline_rating_stays_window_level_when_unrelated(db):
     start(db, now=NOW)
-    start(db, now=NOW + 10)
-    assert rate(db, 1, None, t=NOW + 30)[1] == "window"  # two candidates
     assert rate(db, 2, None, t=NOW + 30, device="w08-a")[1] == "window"  # no session there
     assert rate(db, 3, None, t=NOW + 30, staff_id="s2")[1] == "window"  # someone else's
     assert rate(db, 4, None, t=NOW + 3600)[1] == "window"  # long after the screen time

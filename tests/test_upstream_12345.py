@@ -1,10 +1,11 @@
 """差评 work orders forwarded to (fake) 12345, and its replies brought back."""
 
-from upstream_fixtures import add_rating, add_session, outbox_counts, writer
+import json
+
+from upstream_fixtures import add_rating, add_session, make_sender, outbox_counts, writer
 from upstream_platform import db, ref  # noqa: F401 (fixtures)
 
-from hostd.sync import adapters
-from hostd.sync.sender import Backoff, Sender
+from hostd.sync.sender import Backoff
 from hostd.sync.twelve345 import Forwarder
 
 SECRET = b"12345-secret"
@@ -34,7 +35,8 @@ def test_bad_rating_is_forwarded_and_replies_close_the_order(db, ref):
     ).fetchone()[0]
     sent = ref.platform.db.execute("SELECT external_id, body FROM tickets").fetchall()
     assert len(sent) == 1 and sent[0][0] == str(order_id)
-    assert '"evalDetail": "1002"' in sent[0][1] and "C-9" in sent[0][1]
+    order = json.loads(sent[0][1])
+    assert order["reasons"] == "服务效率" and order["cases"] == ["C-9"] and "key" not in order
 
     ref.platform.add_reply(ticket, "verification", "已联系群众核实")
     assert forwarder.poll() == 1
@@ -56,8 +58,7 @@ def test_bad_rating_is_forwarded_and_replies_close_the_order(db, ref):
         "SELECT key, blocked, depends_on FROM upstream_outbox WHERE kind = 'reply'"
     ).fetchall()
     assert reply == [("reply:%d:C-9" % order_id, 1, "dev:d1:5:C-9")]
-    province = Sender(adapters.JsonHmacAdapter(ref.url, SECRET), write, read, backoff=Backoff(0.01, 0.05))
-    province.drain()
+    make_sender(db, ref.url, secret=SECRET).drain()
     assert outbox_counts(db) == {"confirmed": 5}  # 2 services, 2 ratings, 1 reply
     assert ref.stats()["replies"] == 1
 

@@ -4,8 +4,11 @@ and run the reference platform. Used by tests/test_upstream_*.py and bench/sync.
 
 import contextlib
 
+from hostd.base.config import defaults
 from hostd.db.store import open_database
 from hostd.recording import pipeline
+from hostd.sync import adapters, codetable, wire
+from hostd.sync.sender import Backoff, Sender
 from hostd.upstream import outbox
 
 DEPT = "11330100MB0000001X"  # 18-char 统一社会信用代码
@@ -26,6 +29,34 @@ def writer(db):
         yield db
 
     return write, read
+
+
+EPOINT_TABLE = codetable.shipped("epoint-example.toml")
+
+
+def upstream_config(url, adapter="json", **settings):
+    """hostd.toml's [upstream] with its defaults, for `url`."""
+    up = dict(defaults()["upstream"], url=url, adapter=adapter, **settings)
+    if adapter == "epoint" and not up["code_table"]:
+        up["code_table"] = EPOINT_TABLE
+    return up
+
+
+def make_sender(db, url, adapter="json", secret=b"", batch_size=200, backoff=None, **settings):
+    """A province Sender as hostd/sync/service.build makes one, on a plain database."""
+    up = upstream_config(url, adapter, **settings)
+    table = codetable.for_config(up)
+    write, read = writer(db)
+    return Sender(
+        adapters.make_adapter(up, secret, table),
+        write,
+        read,
+        batch_size=batch_size,
+        backoff=backoff or Backoff(0.005, 0.05),
+        translate=wire.Translator(table, up).to_wire,
+        service_records=up["service_records"],
+        service_wait_s=up["service_wait_hours"] * 3600,
+    )
 
 
 def open_db(path):

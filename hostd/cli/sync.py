@@ -5,6 +5,7 @@ one-line handler.
 """
 
 import contextlib
+import getpass
 import json
 import time
 
@@ -78,9 +79,17 @@ def show_status(db, as_json):
     )
     if info["last_error"]:
         click.echo("last error: %s" % info["last_error"])
-    click.echo("dead letters: %d" % info["dead"])
+    if info["held"]:
+        click.echo("kept in the hall, not reportable: %d" % info["held"])
+    hotline = info["twelve345"]
+    click.echo(
+        "dead letters: %d%s"
+        % (info["dead"], " (and %d for 12345)" % hotline["dead"] if hotline["dead"] else "")
+    )
     for letter in info["dead_letters"]:
-        click.echo("  %s (%s): %s" % (letter["key"], letter["kind"], letter["reason"]))
+        click.echo("  #%d %s (%s): %s" % (letter["id"], letter["key"], letter["kind"], letter["reason"]))
+    if info["dead"]:
+        click.echo("  send one again: hostd sync --retry ID (or edit it on the 上报失败 page)")
 
 
 def drain_once(home, db, config):
@@ -116,6 +125,21 @@ def drain_once(home, db, config):
         raise SyncFailed("; ".join(errors) + ": the records stay queued; try again later")
 
 
+def retry_letter(db, row_id):
+    # lazy: the upstream modules load only for hostd sync
+    from hostd.upstream import letters
+
+    actor = "cli:%s" % getpass.getuser()
+    with db.conn:
+        db.conn.execute("BEGIN IMMEDIATE")
+        revived = letters.retry(db, row_id, actor, clock.now())
+        key = db.conn.execute("SELECT key FROM upstream_outbox WHERE id = ?", (row_id,)).fetchone()[0]
+    click.echo(
+        "record #%d (%s) queued again%s; hostd run sends it, or now: hostd sync --once"
+        % (row_id, key, ", with %d record(s) waiting on it" % revived if revived else "")
+    )
+
+
 def register(cli, home_of, db_of):
     @cli.command("sync")
     @click.option(
@@ -126,14 +150,21 @@ def register(cli, home_of, db_of):
     )
     @click.option("--once", is_flag=True, help="Send everything queued now, with a progress bar.")
     @click.option("--json", "as_json", is_flag=True, help="--status as JSON.")
+    @click.option(
+        "--retry", "retry_id", type=int, metavar="ID", help="Queue dead letter #ID again (logged), as it is."
+    )
     @click.pass_context
-    def sync(ctx, show, once, as_json):
+    def sync(ctx, show, once, as_json, retry_id):
         """Upstream sync to the provincial platform and 12345.
 
         Example: hostd sync --once && hostd sync --status
         """
         home = home_of(ctx)
         db = db_of(home)
+        if retry_id is not None:
+            retry_letter(db, retry_id)
+            if not once and not show:
+                return
         if once:
             drain_once(home, db, home.config())
         if show or not once:

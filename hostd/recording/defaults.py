@@ -5,7 +5,9 @@ rate_until has passed is due. Nothing is kept in memory, so a restart (or a
 crash) simply finds the due sessions again. Each default is made by
 hostd.recording.channels.record_rating inside a Store transaction, which re-checks that
 the session is still open: a late QR rating that commits first wins and the
-default is skipped, and two schedulers (two hostd on one database) never make
+default is skipped; a session that a waiting offline rating may belong to
+(待确认的离线评价, hostd/rules/offline.py) is not defaulted until that is
+decided; and two schedulers (two hostd on one database) never make
 two defaults for one session (also guarded by the unique index
 ratings_one_per_session).
 
@@ -24,7 +26,7 @@ import logging
 
 from hostd.base.periodic import Periodic
 from hostd.recording import channels
-from hostd.rules import workdays
+from hostd.rules import offline, workdays
 
 log = logging.getLogger("hostd.defaults")
 
@@ -70,8 +72,9 @@ def run_due(ctx, now=None):
         with ctx.store.read() as db:
             due = db.conn.execute(
                 "SELECT session_id, created_at, rate_until FROM sessions"
-                " WHERE state = 'open' AND rate_until <= ? AND session_id > ?"
-                " ORDER BY session_id LIMIT ?",
+                " WHERE state = 'open' AND rate_until <= ? AND session_id > ? AND NOT "
+                + offline.HELD_SQL % "sessions.session_id"
+                + " ORDER BY session_id LIMIT ?",
                 (now, after, BATCH),
             ).fetchall()
         if not due:
@@ -91,6 +94,9 @@ def run_due(ctx, now=None):
                     (deadline, session_id, deadline),
                 ).rowcount
             for session_id in to_default:
+                if db.conn.execute("SELECT " + offline.HELD_SQL % "?", (session_id,)).fetchone()[0]:
+                    skipped += 1  # an offline rating that may be its own arrived meanwhile
+                    continue
                 db.conn.execute("SAVEPOINT default_rating")
                 try:
                     channels.record_rating(db, session_id, "default", level, now=now)

@@ -11,7 +11,7 @@ import sqlite3
 import time
 
 from hostd.recording import pipeline
-from hostd.rules import binding
+from hostd.rules import binding, offline
 from hostd.rules.attribution import Lookups, responsible_for
 from protocol import messages
 
@@ -83,7 +83,9 @@ def insert_rating(db, rating, wire, hall, received_at, after_store=None, lookups
     fire once. `lookups` (hostd/rules/attribution.py Lookups) caches the registry, staff and
     duty rows within the writer's transaction."""
     conn = db.conn
-    session_id, bound, window, session = binding.bind_device(db, rating, hall, received_at, lookups=lookups)
+    session_id, bound, window, session, candidates = binding.bind_device(
+        db, rating, hall, received_at, lookups=lookups
+    )
     staff_id = unit_id = item_code = None
     if session is not None:
         staff_id, unit_id, item_code, session_window = session
@@ -126,6 +128,8 @@ def insert_rating(db, rating, wire, hall, received_at, after_store=None, lookups
         return DUPLICATE if bytes(row[0]) == wire else REPLAYED
     if bound == "session":
         binding.close_session(db, session_id, rating_id, received_at, mark_matched=False)
+    elif candidates:
+        offline.hold(db, rating_id, hall, window, candidates, received_at)  # 待确认的离线评价
     pipeline.rating_recorded(
         db,
         rating_id,

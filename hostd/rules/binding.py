@@ -5,16 +5,20 @@ Runs inside the rating's transaction (hostd/recording/device_ratings.py insert_r
     has its one rating (from any channel), is closed, or was pushed to
     another device: then it is kept for the record, marked refused.
   - An unsessioned rating (the device could not reach the host, so it rated
-    against the last staff it knew) is matched to the session its window
-    opened meanwhile, where there is exactly one candidate; otherwise it is
-    kept as a window-level rating (binding 'window').
+    against the last staff it knew) is bound to the session its window was
+    showing when the citizen pressed, where that can be told; otherwise it
+    is kept as a window-level rating (binding 'window').
 
-"Meanwhile", from what the rating carries:
-  - clock synced: the session was created at most `screen_seconds` before
-    the press (device time) and not after it (plus CLOCK_SLACK_S);
-  - clock not synced: the device time means nothing, so the session was
-    created after the device's previous rating reached the host (at most
-    a day back) and before this one did;
+Which session, from what the rating carries:
+  - clock synced: the device time says when the citizen pressed. The window
+    was showing the newest session created at most `screen_seconds` before
+    that moment (and not after it, give or take CLOCK_SLACK_S): that one.
+  - clock not synced: the device time means nothing. The candidates are the
+    sessions created after the device's previous rating reached the host
+    (at most a day back) and before this one did. One candidate: that one.
+    Several: the rating waits as window-level on the 待确认的离线评价 page
+    (hostd/rules/offline.py), and none of the candidates becomes a default
+    rating until a supervisor binds it or dismisses it.
   - staff: when the rating names one (the staff id the device last showed),
     the session must be theirs.
 Only open, unrated sessions are candidates. A matched rating is marked
@@ -57,6 +61,9 @@ def bind(db, rating, hall, received_at, screen_seconds=None):
     return bind_device(db, rating, hall, received_at, screen_seconds)[:3]
 
 
+NO_CANDIDATES = ()
+
+
 # The named session's row (NULLs when this host has none) and whether a
 # rating already closed it, in one statement.
 _SESSION_SQL = (
@@ -67,24 +74,26 @@ _SESSION_SQL = (
 
 
 def bind_device(db, rating, hall, received_at, screen_seconds=None, lookups=None):
-    """(session_id, binding, window, session) for a new device rating, where
-    `session` is the (staff_id, unit_id, item_code, window) of the session it
-    names or was matched to (refused or not), or None (no session, or one
-    this host has no row of)."""
+    """(session_id, binding, window, session, candidates) for a new device
+    rating, where `session` is the (staff_id, unit_id, item_code, window) of
+    the session it names or was matched to (refused or not), or None (no
+    session, or one this host has no row of), and `candidates` the sessions
+    an offline rating could not choose between (hostd/rules/offline.py)."""
     device = rating["device"]
     window = device_window(db, device, lookups)
     session = rating["session"]
     if session is None:
-        session = match_offline(db, rating, hall, window, received_at, screen_seconds)
-        if session is None:
-            return None, "window", window, None
+        found = match_offline(db, rating, hall, window, received_at, screen_seconds)
+        if len(found) != 1:
+            return None, "window", window, None, tuple(found) if len(found) > 1 else NO_CANDIDATES
+        session = found[0]
     state, owner, staff_id, unit_id, item_code, session_window, taken = db.conn.execute(
         _SESSION_SQL, (session,)
     ).fetchone()
     parts = (staff_id, unit_id, item_code, session_window) if state is not None else None
     if taken or (state is not None and (state != "open" or (owner is not None and owner != device))):
-        return session, "refused", window, parts
-    return session, "session", window, parts
+        return session, "refused", window, parts, NO_CANDIDATES
+    return session, "session", window, parts, NO_CANDIDATES
 
 
 def bind_channel(db, session_id):
@@ -96,16 +105,18 @@ def bind_channel(db, session_id):
 
 
 def match_offline(db, rating, hall, window, received_at, screen_seconds=None):
-    """The one open session `window` opened while the device was away, or None."""
+    """The open sessions `window` may have been showing when an offline
+    rating was pressed: [the one] when it can be told, several candidates
+    when it cannot (clock not synced), or []."""
     if window is None:
-        return None
+        return []
     screen = screen_seconds or _screen_seconds(db) or DEFAULT_SCREEN_S
     sql = (
         "SELECT session_id FROM sessions WHERE hall = ? AND window = ? AND state = 'open'"
         " AND created_at BETWEEN ? AND ?"
     )
     if rating["synced"]:
-        low, high = rating["time"] - screen, rating["time"] + CLOCK_SLACK_S
+        low, high = rating["time"] - screen - CLOCK_SLACK_S, rating["time"] + CLOCK_SLACK_S
     else:
         prev = db.conn.execute(
             "SELECT MAX(received_at) FROM ratings WHERE device_id = ?", (rating["device"],)
@@ -118,10 +129,12 @@ def match_offline(db, rating, hall, window, received_at, screen_seconds=None):
         args.append(rating["staff"])
     sql += (
         " AND NOT EXISTS (SELECT 1 FROM ratings r WHERE r.session_id = sessions.session_id"
-        " AND r.binding = 'session') LIMIT 2"
+        " AND r.binding = 'session') ORDER BY created_at DESC, rowid DESC LIMIT 50"
     )
     found = [r[0] for r in db.conn.execute(sql, args)]
-    return found[0] if len(found) == 1 else None
+    if rating["synced"]:
+        return found[:1]  # the newest: the one on the screen at that moment
+    return found
 
 
 def _screen_seconds(db):

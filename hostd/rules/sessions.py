@@ -17,7 +17,7 @@ import secrets
 
 from hostd.rules import staff, workdays
 from hostd.rules.staff import BadField, CaseTaken, EmptyItemName, NoDevice, UnknownSession
-from hostd.upstream import outbox
+from hostd.upstream import outbox, records
 
 MAX_CASES = 200
 MAX_ITEM_NAME = 200
@@ -41,6 +41,8 @@ COLUMNS = (
     "state",
     "rating_id",
     "closed_at",
+    "promise_at",
+    "task_type",
 )
 
 
@@ -48,9 +50,9 @@ def new_session_id():
     return "s" + secrets.token_hex(6)  # short: it travels in every session and rating message
 
 
-def normalise_cases(cases, session_id):
-    """[(case_id, visit), ...] from strings or (id, visit) pairs or dicts.
-    No case ids: the session itself is the one case."""
+def normalise_cases(cases):
+    """[(case_id, visit), ...] from strings or (id, visit) pairs or dicts
+    ([] when none: create() then makes one, see project_no)."""
     out = []
     seen = set()
     for case in cases or ():
@@ -71,7 +73,22 @@ def normalise_cases(cases, session_id):
         out.append(key)
     if len(out) > MAX_CASES:
         raise BadField("一次最多 %d 件 / at most %d cases in one batch" % (MAX_CASES, MAX_CASES))
-    return out or [(session_id, 1)]
+    return out
+
+
+def project_no(db, config, hall, now):
+    """The projectNo of a session that came without a case id, by the rule
+    upstream.project_no_prefix (default: the hall id) + yyyyMMdd (Beijing
+    date) + a 6-digit sequence of that day, e.g. hall-0120261121000001.
+    Never the session id: upstream, a projectNo is a case number."""
+    prefix = config.get("upstream", {}).get("project_no_prefix") or hall
+    head = prefix + records.format_time(now)[:10].replace("-", "")
+    row = db.conn.execute(
+        "SELECT MAX(case_id) FROM session_cases WHERE case_id BETWEEN ? AND ? AND generated = 1",
+        (head + "000000", head + "999999"),
+    ).fetchone()
+    last = int(row[0][-6:]) if row[0] and row[0][-6:].isdigit() else 0
+    return "%s%06d" % (head, last + 1)
 
 
 def check_cases_free(db, cases):
@@ -98,12 +115,33 @@ def check_cases_free(db, cases):
             )
 
 
-def create(db, config, hall, window, item_code, item_name, staff_id=None, cases=(), now=0, session_id=None):
+def create(
+    db,
+    config,
+    hall,
+    window,
+    item_code,
+    item_name,
+    staff_id=None,
+    cases=(),
+    now=0,
+    session_id=None,
+    promise_at=None,
+    task_type=None,
+):
     """Validate and insert a session with its cases; return it as a dict.
 
-    staff_id None: whoever is on duty at the window. Queues its service
-    records upstream (hostd/upstream/outbox.py).
+    staff_id None: whoever is on duty at the window. promise_at (承诺时限,
+    Unix seconds) and task_type (即办件 / 承诺件): only as the business system
+    gives them; they go upstream only then. Queues its service records
+    upstream (hostd/upstream/outbox.py).
     """
+    if task_type is not None and task_type not in records.TASK_TYPES:
+        raise BadField("办件类型无效 / task_type %r: 即办件 or 承诺件" % (task_type,))
+    if promise_at is not None and (
+        not isinstance(promise_at, int) or isinstance(promise_at, bool) or promise_at < 0
+    ):
+        raise BadField("承诺时限无效 / promise_at %r: Unix seconds" % (promise_at,))
     if not isinstance(item_name, str) or not item_name.strip():
         raise EmptyItemName("事项名称不能为空 / item name is empty: give the service item's name")
     item_name = " ".join(item_name.split())
@@ -125,9 +163,12 @@ def create(db, config, hall, window, item_code, item_name, staff_id=None, cases=
             )
     person = staff.get_staff(db, staff_id)
     session_id = session_id or new_session_id()
-    case_list = normalise_cases(cases, session_id)
-    check_cases_free(db, case_list)
     now = int(now)
+    case_list = normalise_cases(cases)
+    check_cases_free(db, case_list)
+    generated = 0
+    if not case_list:
+        case_list, generated = [(project_no(db, config, hall, now), 1)], 1
     row = {
         "session_id": session_id,
         "hall": hall,
@@ -146,17 +187,19 @@ def create(db, config, hall, window, item_code, item_name, staff_id=None, cases=
         "state": "open",
         "rating_id": None,
         "closed_at": None,
+        "promise_at": promise_at,
+        "task_type": task_type,
     }
     db.conn.execute(
         "INSERT INTO sessions (%s) VALUES (%s)" % (", ".join(COLUMNS), ", ".join("?" * len(COLUMNS))),
         [row[c] for c in COLUMNS],
     )
     db.conn.executemany(
-        "INSERT INTO session_cases (session_id, case_id, visit) VALUES (?, ?, ?)",
-        [(session_id, c, v) for c, v in case_list],
+        "INSERT INTO session_cases (session_id, case_id, visit, generated) VALUES (?, ?, ?, ?)",
+        [(session_id, c, v, generated) for c, v in case_list],
     )
     outbox.enqueue_session(db, session_id)
-    row["case_list"] = [{"case_id": c, "visit": v} for c, v in case_list]
+    row["case_list"] = [{"case_id": c, "visit": v, "generated": bool(generated)} for c, v in case_list]
     return row
 
 
@@ -177,9 +220,10 @@ def find(db, session_id) -> dict | None:
         return None
     out: dict = dict(zip(COLUMNS, row))
     out["case_list"] = [
-        {"case_id": c, "visit": v}
-        for c, v in db.conn.execute(
-            "SELECT case_id, visit FROM session_cases WHERE session_id = ? ORDER BY rowid", (session_id,)
+        {"case_id": c, "visit": v, "generated": bool(g)}
+        for c, v, g in db.conn.execute(
+            "SELECT case_id, visit, generated FROM session_cases WHERE session_id = ? ORDER BY rowid",
+            (session_id,),
         )
     ]
     out["rating"] = None

@@ -13,7 +13,7 @@ import threading
 import time
 
 from hostd.base.errors import UserError
-from hostd.sync import adapters
+from hostd.sync import adapters, codetable, wire
 from hostd.sync.sender import Backoff, Sender
 from hostd.sync.twelve345 import Forwarder
 
@@ -61,6 +61,23 @@ def take_lock(home):
     return handle
 
 
+def check(config):
+    """Stop `hostd run` now, in one line, if the upstream settings cannot
+    work (a code table missing or lacking a code); warn on an example table.
+    Return the code table, or None when upstream sync is off."""
+    up = config["upstream"]
+    if not up["url"]:
+        return None
+    table = codetable.for_config(up)
+    if table.example:
+        log.warning(
+            "upstream.code_table %s is an EXAMPLE (about.example = true): its codes are not your"
+            " province's; replace them before the platform counts these ratings",
+            table.path,
+        )
+    return table
+
+
 def build(home, config, write, read):
     """(province Sender or None, 12345 Forwarder or None) from the config."""
     up = config["upstream"]
@@ -70,14 +87,16 @@ def build(home, config, write, read):
     backoff = Backoff(base=2.0, cap=float(up["backoff_cap_s"]))
     sender = forwarder = None
     if up["url"]:
+        table = codetable.for_config(up)
         sender = Sender(
-            adapters.make_adapter(up, secret),
+            adapters.make_adapter(up, secret, table),
             write,
             read,
             batch_size=up["batch_size"],
             backoff=backoff,
-            dept_code=up["dept_code"],
-            area_code=up["area_code"],
+            translate=wire.Translator(table, up).to_wire,
+            service_records=up["service_records"],
+            service_wait_s=up["service_wait_hours"] * 3600,
         )
     if up["twelve345_url"]:
         forwarder = Forwarder(
@@ -141,10 +160,20 @@ class SyncThread:
             self._lock.close()
 
 
+OPEN_STATES = ("pending", "sent", "rejected")
+
+
+def _counts(q, target):
+    return dict(q("SELECT status, COUNT(*) FROM upstream_outbox WHERE target = ? GROUP BY status", (target,)))
+
+
 def status(db, now):
-    """The numbers `hostd sync --status` and the dashboard show."""
+    """The numbers `hostd sync --status` and the dashboard show. The top-level
+    pending / confirmed / dead / held / external / oldest_pending_age_s are the
+    provincial platform's; `twelve345` has the hotline's."""
     q = db.conn.execute
     by_status = dict(q("SELECT status, COUNT(*) FROM upstream_outbox GROUP BY status").fetchall())
+    province, hotline = _counts(q, "province"), _counts(q, "12345")
     by_target = dict(
         q(
             "SELECT target, COUNT(*) FROM upstream_outbox WHERE status IN"
@@ -152,14 +181,27 @@ def status(db, now):
         ).fetchall()
     )
     oldest = q(
-        "SELECT MIN(created_at) FROM upstream_outbox WHERE status IN ('pending', 'sent', 'rejected')"
+        "SELECT MIN(created_at) FROM upstream_outbox WHERE target = 'province'"
+        " AND status IN ('pending', 'sent', 'rejected')"
     ).fetchone()[0]
     dead = q(
-        "SELECT key, kind, last_error, attempts FROM upstream_outbox WHERE status = 'dead'"
+        "SELECT id, target, key, kind, last_error, attempts FROM upstream_outbox WHERE status = 'dead'"
         " ORDER BY id DESC LIMIT 20"
     ).fetchall()
     state = dict(q("SELECT name, value FROM upstream_state").fetchall())
     return {
+        "pending": sum(province.get(s, 0) for s in OPEN_STATES),
+        "confirmed": province.get("confirmed", 0),
+        "dead": province.get("dead", 0),
+        "held": province.get("held", 0),
+        "external": province.get("external", 0),
+        "oldest_pending": oldest,
+        "oldest_pending_age_s": None if oldest is None else max(0, int(now - oldest)),
+        "twelve345": {
+            "pending": sum(hotline.get(s, 0) for s in OPEN_STATES),
+            "confirmed": hotline.get("confirmed", 0),
+            "dead": hotline.get("dead", 0),
+        },
         "by_status": by_status,
         "backlog": sum(by_target.values()),
         "backlog_by_target": by_target,
@@ -167,10 +209,10 @@ def status(db, now):
             "SELECT COUNT(*) FROM upstream_outbox WHERE blocked = 1 AND status IN"
             " ('pending', 'sent', 'rejected')"
         ).fetchone()[0],
-        "oldest_pending": oldest,
-        "oldest_pending_age_s": None if oldest is None else max(0, int(now - oldest)),
-        "dead": by_status.get("dead", 0),
-        "dead_letters": [{"key": k, "kind": kind, "reason": e, "attempts": a} for k, kind, e, a in dead],
+        "dead_letters": [
+            {"id": i, "target": t, "key": k, "kind": kind, "reason": e, "attempts": a}
+            for i, t, k, kind, e, a in dead
+        ],
         "last_success": int(state["last_success_province"]) if "last_success_province" in state else None,
         "last_success_12345": int(state["last_success_12345"]) if "last_success_12345" in state else None,
         "last_error": state.get("last_error"),

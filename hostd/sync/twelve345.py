@@ -20,7 +20,8 @@ import logging
 
 from hostd.base import clock
 from hostd.casework import workorders
-from hostd.sync import adapters
+from hostd.sync import own, sealing
+from hostd.sync.http_link import LinkPool, TransportError
 from hostd.sync.sender import Sender, set_state
 
 log = logging.getLogger("hostd.upstream.12345")
@@ -28,6 +29,33 @@ log = logging.getLogger("hostd.upstream.12345")
 ACTOR = "12345"
 STATE_OF = {"verification": "contacted", "rectification": "replied", "closure": "closed"}
 CURSOR = "twelve345_cursor"
+TICKETS_PATH = "/api/v1/tickets"
+REPLIES_PATH = "/api/v1/replies"
+
+
+class TicketAdapter:
+    """POST <url>/api/v1/tickets {"records": [order, ...]}, HMAC-SHA256 signed
+    as hostd's own wire (hostd/sync/sealing.py) -> {"results": [{"ok", "code",
+    "message": ticket number}]}, in order. The hotline knows an order by its
+    externalId (our work order id) and answers a repeat with the same ticket."""
+
+    name = "12345"
+
+    def __init__(self, url, secret, timeout=10.0):
+        self.pool = LinkPool(url, timeout)
+        self.secret = secret
+
+    def signed(self, body):
+        return sealing.signed_headers(self.secret, body)
+
+    def send(self, items):
+        body = own.dump({"records": [record for _id, _kind, record in items]})
+        status, data = self.pool.request("POST", TICKETS_PATH, body, self.signed(body))
+        answers = own.parse_results(status, data, len(items))
+        return {item[0]: answer for item, answer in zip(items, answers)}
+
+    def close(self):
+        self.pool.close()
 
 
 def remember_tickets(db, confirmed):
@@ -98,7 +126,7 @@ class Forwarder:
     """The 12345 side: a Sender for outbound orders plus the reply poller."""
 
     def __init__(self, url, secret, write, read, batch_size=50, backoff=None, timeout=10.0):
-        self.adapter = adapters.JsonHmacAdapter(url, secret, timeout, path=adapters.TICKETS_PATH)
+        self.adapter = TicketAdapter(url, secret, timeout)
         self.sender = Sender(
             self.adapter,
             write,
@@ -116,13 +144,13 @@ class Forwarder:
             row = db.conn.execute("SELECT value FROM upstream_state WHERE name = ?", (CURSOR,)).fetchone()
         cursor = int(row[0]) if row else 0
         try:
-            status, data = self.adapter.link.request(
-                "GET", "%s?since=%d" % (adapters.REPLIES_PATH, cursor), None, self.adapter.signed_headers(b"")
+            status, data = self.adapter.pool.request(
+                "GET", "%s?since=%d" % (REPLIES_PATH, cursor), None, self.adapter.signed(b"")
             )
             if status != 200:
-                raise adapters.TransportError("12345 answered HTTP %d" % status)
+                raise TransportError("12345 answered HTTP %d" % status)
             replies = json.loads(data)["replies"]
-        except (adapters.TransportError, ValueError, KeyError) as exc:
+        except (TransportError, ValueError, KeyError) as exc:
             log.debug("12345 poll failed: %s", exc)
             return 0
         if not replies:

@@ -2,13 +2,14 @@
 
   appeal:<appeal_id>:<case_id>   the decision on an appeal (申诉复核) of a
                                  rating that goes upstream, upheld or rejected
-  comment:<rating key>           a comment and detail answers added on the
-                                 rate-later page (hostd/recording/channels.add_details)
+  add:<rating key>               追评 (assessNumber 2): a comment and detail
+                                 answers added on the rate-later page
+                                 (hostd/recording/channels.add_details)
 
 Both wait (blocked) for their rating's confirmation, as a reply does, and die
 with it. A comment added while its rating was never tried yet is not a
-follow-up: the queued rating is rewritten to carry it (its idempotency key
-has reached nobody, so nobody sees two bodies under one key).
+追评: the queued rating is rewritten to carry it (nobody upstream has seen
+that rating, so nobody sees two versions of it).
 
 hostd/casework/appeals.py and hostd/recording/channels.py call these inside the transaction of
 the change.
@@ -34,46 +35,40 @@ def enqueue_appeal(db, appeal_id):
         return 0
     rating, cases = _upstream_cases(db, appeal["rating_id"])
     count = 0
-    for case_id, visit in cases:
-        key = "appeal:%d:%s" % (appeal_id, case_id)
+    for case_id, visit, generated in cases:
         count += outbox.put(
             db,
             "province",
             "appeal",
-            key,
+            "appeal:%d:%s" % (appeal_id, case_id),
             appeal_id,
-            records.appeal_record(key, appeal, case_id, visit),
+            records.appeal_record(appeal, case_id, visit),
             depends_on=outbox.rating_key(rating, case_id),
+            local_case=generated,
         )
     return count
 
 
 def enqueue_details(db, rating_id):
     """A rating got its comment and detail answers: rewrite its queued records
-    that were never tried, queue a comment record for the others; return how
-    many comment records were queued."""
+    that were never tried, queue a 追评 for the others; return how many 追评
+    records were queued."""
     rating, cases = _upstream_cases(db, rating_id)
     if rating is None:
         return 0
     session, _cases, unit = outbox.session_parts(db, rating["session_id"])
     count = 0
-    for case_id, visit in cases:
+    for case_id, visit, generated in cases:
         key = outbox.rating_key(rating, case_id)
         row = db.conn.execute("SELECT status, attempts FROM upstream_outbox WHERE key = ?", (key,)).fetchone()
         if row is None:
             continue  # never queued (a rating from before the outbox)
         if row[0] == "pending" and row[1] == 0:
-            body = records.rating_record(key, rating, session, case_id, visit, unit)
+            body = records.rating_record(rating, session, case_id, visit, unit)
             db.conn.execute("UPDATE upstream_outbox SET body = ? WHERE key = ?", (outbox.encode(body), key))
             continue
-        comment = "comment:" + key
+        body = records.rating_record(rating, session, case_id, visit, unit, assess_number=2, at=clock.now())
         count += outbox.put(
-            db,
-            "province",
-            "comment",
-            comment,
-            rating_id,
-            records.comment_record(comment, rating, case_id, visit, clock.now()),
-            depends_on=key,
+            db, "province", "comment", "add:" + key, rating_id, body, depends_on=key, local_case=generated
         )
     return count

@@ -4,15 +4,26 @@ The rules call the enqueue_* functions inside the transaction that
 records the session, rating or work-order change, so a record is queued if
 and only if its cause committed. hostd/sync/sender.py drains the queue.
 
-Idempotency keys (unique in upstream_outbox, sent with every record):
+Each row has a local `key` (unique in upstream_outbox). It names the row in
+this hall (logs, the dead-letter page, `hostd sync --retry`) and NEVER
+travels: a provincial platform knows a record by its `identity` only
+(records.py), and refuses a repeat of it.
   svc:<case_id>:<visit>                  service record (办件服务数据)
   dev:<device_id>:<seq>:<case_id>        device rating; (device_id, seq) per case
   <channel>:<session_id>:<case_id>       qr / default / paper rating
+  add:<rating key>                       追评: what the citizen added later
   reply:<order_id>:<case_id>             rectification reply of a work order
+  appeal:<appeal_id>:<case_id>           decision on an appeal
   order:<order_id>                       a 差评 work order forwarded to 12345
 A batch session (批量业务) has several cases: its one rating is one record per
-case. A rating waits (blocked) until its service record is confirmed; a
-reply waits for its rating.
+case. A rating waits (blocked) until its service record is confirmed (or,
+when the business system sends service records, is left to it); a 追评,
+reply or appeal waits for its rating.
+
+`local_case` = 1 marks a record whose projectNo hostd made itself (the
+session came without a case id; hostd/rules/sessions.py project_no): in
+upstream.service_records = "business-system" mode nothing upstream knows
+that number, so the sender keeps such a record home as not reportable.
 """
 
 import json
@@ -22,8 +33,22 @@ from hostd.upstream import records
 
 
 def encode(body):
-    """A record's body as it is stored and sent: compact JSON, Chinese as is."""
+    """A record's body as it is stored: compact JSON, Chinese as is."""
     return json.dumps(body, ensure_ascii=False, separators=(",", ":"))
+
+
+def identity(kind, body):
+    """The platform's identity of a record, as text: what a repeat is judged by."""
+    if kind == "order":
+        return "order|%s" % body.get("externalId", "")
+    head = "%s|%s" % (body.get("projectNo", ""), body.get("serviceNumber", ""))
+    if kind == "service":
+        return "service|" + head
+    if kind in ("rating", "default", "comment"):
+        return "assess|%s|%s" % (head, body.get("assessNumber", 1))
+    if kind == "appeal":
+        return "appeal|%s|%s" % (head, body.get("appealTime", ""))
+    return "%s|%s" % (kind, head)
 
 
 def fetch_row(db, sql, args):
@@ -35,43 +60,63 @@ def fetch_row(db, sql, args):
     return dict(zip([c[0] for c in cursor.description], row))
 
 
-def _rows(db, sql, args):
-    cursor = db.conn.execute(sql, args)
-    names = [c[0] for c in cursor.description]
-    return [dict(zip(names, row)) for row in cursor.fetchall()]
-
-
 def _status(db, key):
-    row = db.conn.execute("SELECT status, last_error FROM upstream_outbox WHERE key = ?", (key,)).fetchone()
-    return row
+    return db.conn.execute("SELECT status, last_error FROM upstream_outbox WHERE key = ?", (key,)).fetchone()
 
 
-def put(db, target, kind, key, ref, body, depends_on=None):
+# A prerequisite in one of these lets its dependants go: the platform holds
+# the record (confirmed), or the business system sends it (external). A
+# service record the platform holds in another version (dead, MISMATCH: see
+# hostd/sync/sender.py) lets them go too.
+RELEASED = ("confirmed", "external")
+
+
+def put(db, target, kind, key, ref, body, depends_on=None, local_case=0):
     """Insert one outbox row unless its key is queued already; True if new."""
     blocked, status, error = 0, "pending", None
     if depends_on is not None:
         dep = _status(db, depends_on)
-        if dep is None or dep[0] != "confirmed":
+        if dep is None or dep[0] not in RELEASED:
             blocked = 1
-        if dep is not None and dep[0] == "dead":
-            blocked, status, error = 0, "dead", "its prerequisite %s is dead: %s" % (depends_on, dep[1])
+        if dep is not None and dep[0] == "held":
+            blocked, status, error = 0, "held", "its prerequisite %s: %s" % (depends_on, dep[1])
+        elif dep is not None and dep[0] == "dead":
+            if depends_on.startswith("svc:") and (dep[1] or "").startswith("MISMATCH"):
+                blocked = 0  # the platform holds another version of the service record
+            else:
+                blocked, status, error = 0, "dead", "its prerequisite %s: %s" % (depends_on, dep[1])
     return (
         db.conn.execute(
             "INSERT OR IGNORE INTO upstream_outbox (target, kind, key, ref, depends_on, blocked,"
-            " body, status, last_error, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (target, kind, key, str(ref), depends_on, blocked, encode(body), status, error, int(clock.now())),
+            " body, status, last_error, created_at, identity, local_case)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                target,
+                kind,
+                key,
+                str(ref),
+                depends_on,
+                blocked,
+                encode(body),
+                status,
+                error,
+                int(clock.now()),
+                identity(kind, body),
+                local_case,
+            ),
         ).rowcount
         == 1
     )
 
 
 def session_parts(db, session_id):
-    """(session row, its [(case_id, visit)], its unit's codes) for the records."""
+    """(session row, its [(case_id, visit, generated)], its unit's codes) for the records."""
     session = fetch_row(db, "SELECT * FROM sessions WHERE session_id = ?", (session_id,))
     if session is None:
         return None, [], None
     cases = db.conn.execute(
-        "SELECT case_id, visit FROM session_cases WHERE session_id = ? ORDER BY case_id, visit", (session_id,)
+        "SELECT case_id, visit, generated FROM session_cases WHERE session_id = ? ORDER BY case_id, visit",
+        (session_id,),
     ).fetchall()
     unit = None
     if session.get("unit_id"):
@@ -95,10 +140,11 @@ def enqueue_session(db, session_id):
     """Queue the service record of each case of a new session; return how many."""
     session, cases, unit = session_parts(db, session_id)
     count = 0
-    for case_id, visit in cases:
-        key = service_key(case_id, visit)
-        body = records.service_record(key, session, case_id, visit, unit)
-        count += put(db, "province", "service", key, session_id, body)
+    for case_id, visit, generated in cases:
+        body = records.service_record(session, case_id, visit, unit)
+        count += put(
+            db, "province", "service", service_key(case_id, visit), session_id, body, local_case=generated
+        )
     return count
 
 
@@ -113,20 +159,22 @@ def enqueue_rating(db, rating_id):
         return 0
     count = 0
     kind = "default" if rating["channel"] == "default" else "rating"
-    for case_id, visit in cases:
+    for case_id, visit, generated in cases:
         service = service_key(case_id, visit)
         if _status(db, service) is None:  # a session from before the outbox
-            put(
-                db,
-                "province",
-                "service",
-                service,
-                session["session_id"],
-                records.service_record(service, session, case_id, visit, unit),
-            )
-        key = rating_key(rating, case_id)
-        body = records.rating_record(key, rating, session, case_id, visit, unit)
-        count += put(db, "province", kind, key, rating_id, body, depends_on=service)
+            body = records.service_record(session, case_id, visit, unit)
+            put(db, "province", "service", service, session["session_id"], body, local_case=generated)
+        body = records.rating_record(rating, session, case_id, visit, unit)
+        count += put(
+            db,
+            "province",
+            kind,
+            rating_key(rating, case_id),
+            rating_id,
+            body,
+            depends_on=service,
+            local_case=generated,
+        )
     return count
 
 
@@ -141,9 +189,8 @@ def enqueue_work_order(db, order_id, to_state):
         session_parts(db, order["session_id"]) if order["session_id"] else (None, [], None)
     )
     if to_state == "new":
+        reasons = records.reason_names(rating["reasons"], rating.get("details")) if rating else []
         body = {
-            "type": "order",
-            "key": "order:%d" % order_id,
             "externalId": str(order_id),
             "hall": order["hall"],
             "window": order["window"] or "",
@@ -151,18 +198,26 @@ def enqueue_work_order(db, order_id, to_state):
             "item": session["item_name"] if session else "",
             "cases": [c[0] for c in cases],
             "satisfaction": rating["level"] if rating else 0,
-            "evalDetail": records.eval_detail(rating["reasons"], rating.get("details")) if rating else "",
+            "reasons": "、".join(records.REASONS[name] for name in reasons),
             "writingEvaluation": (rating or {}).get("comment") or "",
             "openedAt": records.format_time(order["opened_at"]),
             "contactDue": records.format_time(order["contact_due"]) if order["contact_due"] else "",
             "doneDue": records.format_time(order["done_due"]) if order["done_due"] else "",
         }
-        return int(put(db, "12345", "order", body["key"], order_id, body))
+        return int(put(db, "12345", "order", "order:%d" % order_id, order_id, body))
     if to_state not in ("closed", "explained") or rating is None:
         return 0
     count = 0
-    for case_id, visit in cases:
-        key = "reply:%d:%s" % (order_id, case_id)
-        body = records.reply_record(key, order, case_id, visit, clock.now())
-        count += put(db, "province", "reply", key, order_id, body, depends_on=rating_key(rating, case_id))
+    for case_id, visit, generated in cases:
+        body = records.reply_record(order, case_id, visit, clock.now())
+        count += put(
+            db,
+            "province",
+            "reply",
+            "reply:%d:%s" % (order_id, case_id),
+            order_id,
+            body,
+            depends_on=rating_key(rating, case_id),
+            local_case=generated,
+        )
     return count

@@ -1,56 +1,66 @@
-"""Our rows -> the national 好差评 record fields (design.md "Upstream record").
+"""Our rows -> upstream records, in hostd's own neutral form (design.md "Upstream record").
 
-Every mapping is an explicit table here, tested in tests/test_upstream_records.py.
+A record as the outbox stores it carries the interface's own fields
+(projectNo, serviceNumber, assessNumber, satisfaction, assessTime, ...),
+with two exceptions that the province's code table decides at send time
+(hostd/sync/wire.py): `channel` (our channel name, sent as `pf`) and
+`reasons` (our reason names, sent as `evalDetail`). Nothing else is added:
+no key of ours, no type tag (the outbox row's kind says what it is).
+
+Identity, as the platforms have it (hostd/upstream/outbox.py identity()):
+  service record (办件服务数据)  (projectNo, serviceNumber)
+  rating                         (projectNo, serviceNumber, assessNumber 1)
+  追评 (a comment added later)    (projectNo, serviceNumber, assessNumber 2)
 
 What goes up:
-  - service record (办件服务数据): one per case of a session (projectNo =
-    case id, serviceNumber = visit). A batch (批量业务) has several cases, so
-    its one rating goes up once per case, as policy.md asks.
-  - rating: a rating bound to its session (binding 'session'), channel
-    device (pf 4), qr (pf 3), default (pf 7) or paper (书面, pf 5 "other hall
-    terminal": staff key it in at a hall terminal).
-  - NOT sent: window-level ratings (binding 'window': no session, so no
-    projectNo to attach to; kept and counted in the hall's own statistics)
-    and refused ones (binding 'refused': the session's one rating came by
-    another channel; kept for the record, never counted).
-  - reply: the rectification result of a closed 差评 work order.
-  - appeal: a supervisor's decision on an appeal (申诉复核) of a rating that
-    went up: upheld (误评 / 恶意差评: not counted) or rejected. policy.md
-    "Appeals": the decision is recorded and reported upward.
-  - comment: a comment and detail answers the citizen added on the
-    rate-later page after the rating itself went up (追加评价内容).
-Evaluator fields (userName, mobile) go up only when evaluator_consent = 1.
+  - service record: one per case of a session (projectNo = case id,
+    serviceNumber = visit). A batch (批量业务) has several cases, so its one
+    rating goes up once per case, as policy.md asks;
+  - rating: a rating bound to its session, any channel;
+  - 追评: a comment and detail answers a citizen added on the rate-later page
+    after the rating itself was tried (assessNumber 2);
+  - reply: the rectification result of a closed 差评 work order;
+  - appeal: a supervisor's decision on an appeal (申诉复核).
+  NOT sent: window-level ratings (no session: no projectNo to attach to)
+  and refused ones (the session's one rating came by another channel).
+
+A 差评 with neither a reason nor words (the citizen let the reason screen
+time out, or skipped it) is marked `reasonNotGiven`: it goes up as the 差评
+it is, with the configured "reason not given" code and text
+(upstream.no_reason_code / no_reason_text), shown to the hall as added by
+the system. Evaluator fields (userName, mobile) go up only with consent.
 """
 
 import json
 import time
 
-# Our level is the upstream `satisfaction` (5 = 非常满意 ... 1 = 非常不满意).
-# GB/T 39046 A.8 numbers them the other way round; we never send that set.
-SATISFACTION = {5: 5, 4: 4, 3: 3, 2: 2, 1: 1}
 SATISFACTION_NAMES = {5: "非常满意", 4: "满意", 3: "基本满意", 2: "不满意", 1: "非常不满意"}
+BAD_MAX = 2  # satisfaction 1 and 2 are 差评
 
-# 评价渠道 pf per our channel.
-PF = {"device": 4, "qr": 3, "default": 7, "paper": 5}
-
-# Device reason codes (protocol/messages.py) -> national 评价指标 codes
-# (evalDetail). Reconstructed from field integrations; provinces differ, so
-# the table lives here alone.
-EVAL_DETAIL = {
-    1: "1001",  # 服务态度 (态度)
-    2: "1002",  # 服务效率 (效率)
-    3: "1003",  # 服务质量 (质量)
-    4: "1004",  # 服务环境 (环境)
-    5: "1099",  # 其他 (其他或扫码填写)
+# Device reason codes (protocol/messages.py REASON_*) -> our reason names,
+# which a province's code table maps to its evalDetail codes.
+REASON_NAMES = {1: "attitude", 2: "efficiency", 3: "quality", 4: "environment", 5: "other"}
+# Every reason name the product can produce, with its Chinese wording:
+# the five device reasons, 便捷性 (003 第十一条, asked online), and the mark of
+# a 差评 whose reason was not given (timed out or 跳过).
+REASONS = {
+    "attitude": "服务态度",
+    "efficiency": "服务效率",
+    "quality": "服务质量",
+    "environment": "服务环境",
+    "other": "其他",
+    "convenience": "便捷性",
+    "not_given": "未选择原因（跳过或超时，系统补充）",
 }
-EVAL_DETAIL_NAMES = {
-    "1001": "服务态度",
-    "1002": "服务效率",
-    "1003": "服务质量",
-    "1004": "服务环境",
-    "1005": "便捷性",
-    "1099": "其他",
+# Every channel a rating can come by, with its Chinese wording.
+CHANNELS = {
+    "device": "评价器",
+    "qr": "扫码评价",
+    "default": "系统默认评价",
+    "paper": "书面评价",
+    "sms": "短信评价",
 }
+TASK_TYPES = {"即办件": 1, "承诺件": 2}  # a queue-machine report's taskType (design.md)
 
 # Feedback of the complainant on a rectification (policy.md 闭环).
 FEEDBACK = {"满意": 1, "基本满意": 2, "不满意": 3}
@@ -67,22 +77,23 @@ def format_time(unix_seconds):
     return time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(int(unix_seconds) + CHINA))
 
 
-def eval_detail(reasons, details=None):
-    """Comma-separated indicator codes from device reason codes (a JSON list
-    text or a list) and, for web channels, `details` (a JSON list of our
-    reason codes or national codes)."""
-    codes = []
+def reason_names(reasons, details=None):
+    """Our reason names from device reason codes (a JSON list text or a list)
+    and, for web channels, `details` {"codes": [...]} or a list of codes or names."""
+    names = []
     for source in (reasons, details):
         if not source:
             continue
         items = json.loads(source) if isinstance(source, str) else source
         if isinstance(items, dict):
             items = items.get("codes", [])
+        if not isinstance(items, list):
+            continue
         for item in items:
-            code = EVAL_DETAIL.get(item) if isinstance(item, int) else str(item)
-            if code and code in EVAL_DETAIL_NAMES and code not in codes:
-                codes.append(code)
-    return ",".join(codes)
+            name = REASON_NAMES.get(item) if isinstance(item, int) else item
+            if name in REASONS and name != "not_given" and name not in names:
+                names.append(name)
+    return names
 
 
 # The online detail questions (hostd/recording/channels.py DETAIL_QUESTIONS) and their
@@ -110,47 +121,62 @@ def questions(details):
     }
 
 
-def service_record(key, session, case_id, visit, unit):
-    """The 办件服务数据 record of one case of a session (sqlite3.Row-likes)."""
-    return {
-        "type": "service",
-        "key": key,
+def _codes(unit):
+    return (unit or {}).get("dept_code") or "", (unit or {}).get("area_code") or ""
+
+
+def service_record(session, case_id, visit, unit):
+    """The 办件服务数据 record of one case of a session (dict-likes).
+    promiseTime and taskType only where the business system gave them."""
+    dept, area = _codes(unit)
+    record = {
         "projectNo": case_id,
         "serviceNumber": visit,
         "serviceName": session["item_name"],
         "serviceTime": format_time(session["created_at"]),
-        "promiseTime": format_time(session["rate_until"]),
         "taskCode": session["item_code"],
         "taskName": session["item_name"],
-        "deptCode": (unit or {}).get("dept_code", ""),
-        "areaCode": (unit or {}).get("area_code", ""),
+        "deptCode": dept,
+        "areaCode": area,
         "proManager": session["staff_name"],
     }
+    if session.get("promise_at"):
+        record["promiseTime"] = format_time(session["promise_at"])
+    if session.get("task_type") in TASK_TYPES:
+        record["taskType"] = TASK_TYPES[session["task_type"]]
+    return record
 
 
-def rating_record(key, rating, session, case_id, visit, unit, assess_number=1):
-    """The rating record of one case. `rating`: a ratings row as a dict."""
+def assess_time(rating):
+    """When the citizen rated: the device's time where its clock was synced."""
+    if rating["channel"] == "device" and rating.get("clock_synced") and rating.get("device_time"):
+        return rating["device_time"]
+    return rating["received_at"]
+
+
+def rating_record(rating, session, case_id, visit, unit, assess_number=1, at=None):
+    """The rating record of one case (`rating`: a ratings row as a dict).
+    assess_number 2 is the 追评 of what was added later, at `at`."""
+    dept, area = _codes(unit)
+    reasons = reason_names(rating["reasons"], rating.get("details"))
+    comment = (rating.get("comment") or "").strip()
     record = {
-        "type": "rating",
-        "key": key,
         "projectNo": case_id,
         "serviceNumber": visit,
         "assessNumber": assess_number,
-        "pf": PF[rating["channel"]],
-        "satisfaction": SATISFACTION[rating["level"]],
-        "evalDetail": eval_detail(rating["reasons"], rating.get("details")),
-        "writingEvaluation": rating.get("comment") or "",
-        "assessTime": format_time(
-            rating["received_at"]
-            if rating["channel"] != "device" or not rating["clock_synced"]
-            else rating["device_time"]
-        ),
+        "channel": rating["channel"],
+        "satisfaction": int(rating["level"]),
+        "reasons": reasons,
+        "writingEvaluation": comment,
+        "assessTime": format_time(at if at is not None else assess_time(rating)),
         "taskCode": session["item_code"],
         "taskName": session["item_name"],
-        "deptCode": (unit or {}).get("dept_code", ""),
-        "areaCode": (unit or {}).get("area_code", ""),
+        "deptCode": dept,
+        "areaCode": area,
         "proManager": session["staff_name"],
     }
+    if record["satisfaction"] <= BAD_MAX and not reasons and not comment and assess_number == 1:
+        record["reasonNotGiven"] = True
     answers = questions(rating.get("details"))
     if answers:
         record["questions"] = answers
@@ -163,11 +189,9 @@ def rating_record(key, rating, session, case_id, visit, unit, assess_number=1):
     return record
 
 
-def reply_record(key, order, case_id, visit, now):
+def reply_record(order, case_id, visit, now):
     """The rectification reply (整改回复) of a closed work order."""
     return {
-        "type": "reply",
-        "key": key,
         "projectNo": case_id,
         "serviceNumber": visit,
         "assessNumber": 1,
@@ -177,12 +201,10 @@ def reply_record(key, order, case_id, visit, now):
     }
 
 
-def appeal_record(key, appeal, case_id, visit):
+def appeal_record(appeal, case_id, visit):
     """The decision on an appeal of the rating of one case (`appeal`: its
     row in the appeals table, decided)."""
     return {
-        "type": "appeal",
-        "key": key,
         "projectNo": case_id,
         "serviceNumber": visit,
         "assessNumber": 1,
@@ -192,21 +214,6 @@ def appeal_record(key, appeal, case_id, visit):
         "reviewOpinion": appeal.get("decision_note") or "",
         "appealTime": format_time(appeal["filed_at"]),
         "reviewTime": format_time(appeal["decided_at"]),
-    }
-
-
-def comment_record(key, rating, case_id, visit, now):
-    """What the citizen added to a rating after it went up (`rating`: the row)."""
-    return {
-        "type": "comment",
-        "key": key,
-        "projectNo": case_id,
-        "serviceNumber": visit,
-        "assessNumber": 1,
-        "evalDetail": eval_detail(rating["reasons"], rating.get("details")),
-        "writingEvaluation": rating.get("comment") or "",
-        "questions": questions(rating.get("details")),
-        "commentTime": format_time(now),
     }
 
 

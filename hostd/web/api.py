@@ -16,7 +16,7 @@ import hmac
 import json
 import os
 import secrets
-from typing import Any, List, Optional
+from typing import Any, List, Literal, Optional
 
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.openapi.utils import get_openapi
@@ -86,8 +86,14 @@ class SessionRequest(BaseModel):
     )
     staff_id: Optional[str] = Field(None, description="who served; default: who is on duty")
     cases: List[Case] = Field(
-        default_factory=list, description="several = a batch (批量业务), rated once for all"
+        default_factory=list,
+        description="several = a batch (批量业务), rated once for all; none: hostd numbers the case"
+        " by upstream.project_no_prefix + date + sequence",
     )
+    promise_time: Optional[int] = Field(
+        None, ge=0, description="承诺时限 (Unix seconds), only if the business system has one"
+    )
+    task_type: Optional[Literal["即办件", "承诺件"]] = Field(None, description="办件类型, only if known")
 
 
 class SessionOut(BaseModel):
@@ -189,7 +195,17 @@ def create_session(body: SessionRequest, ctx=Depends(_authorised)):
 
     def op(db):
         made = sessions.create(
-            db, ctx.config, ctx.hall, body.window, body.item_code, body.item_name, body.staff_id, cases, now
+            db,
+            ctx.config,
+            ctx.hall,
+            body.window,
+            body.item_code,
+            body.item_name,
+            body.staff_id,
+            cases,
+            now,
+            promise_at=body.promise_time,
+            task_type=body.task_type,
         )
         return sessions.get(db, made["session_id"])
 

@@ -12,7 +12,7 @@ import signal
 import sys
 import threading
 
-from hostd.sync import adapters
+from hostd.sync import sealing
 from peers.upstream_ref.server import RefPlatform
 
 
@@ -38,7 +38,7 @@ def main(argv=None):
     keys = None
     if args.sm2_key_file:
         if not os.path.exists(args.sm2_key_file):
-            private, public = adapters.sm2_keypair()
+            private, public = sealing.sm2_keypair()
             with open(args.sm2_key_file, "w") as f:
                 json.dump({"private": private, "public": public}, f)
         with open(args.sm2_key_file) as f:

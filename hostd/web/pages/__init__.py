@@ -8,6 +8,8 @@
 /fleet                 pages_fleet: devices online, last seen, outbox, firmware, heap
 /display               pages_display: the public big screen (no login, aggregates only)
 /export                pages_export: any table as CSV or Excel
+/offline               pages_offline: 待确认的离线评价, offline ratings to bind
+/upstream              pages_upstream: 上报失败, dead letters to retry or edit and resend
 """
 
 from pathlib import Path
@@ -21,7 +23,9 @@ from hostd.web.pages import dashboard as pages_dashboard
 from hostd.web.pages import display as pages_display
 from hostd.web.pages import export as pages_export
 from hostd.web.pages import fleet as pages_fleet
+from hostd.web.pages import offline as pages_offline
 from hostd.web.pages import ratings as pages_ratings
+from hostd.web.pages import upstream as pages_upstream
 from hostd.web.pages import workorders as pages_workorders
 from hostd.web.pages.common import TEMPLATES
 
@@ -35,6 +39,8 @@ for _module in (
     pages_fleet,
     pages_display,
     pages_export,
+    pages_upstream,
+    pages_offline,
 ):
     router.include_router(_module.router)
 

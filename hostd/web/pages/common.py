@@ -36,6 +36,8 @@ NAV = (  # (href, label, roles allowed)
     ("/appeals", "申诉复核", ALL),
     ("/ratings", "评价明细", ALL),
     ("/fleet", "设备", MANAGERS),
+    ("/offline", "离线评价", MANAGERS),
+    ("/upstream", "上报失败", MANAGERS),
     ("/export", "导出", MANAGERS),
     ("/display", "大厅公示屏", ALL),
 )
@@ -48,13 +50,20 @@ def when(ts, fmt="%Y-%m-%d %H:%M"):
     return time.strftime(fmt, time.gmtime(int(ts) + TZ))
 
 
-def reasons(text):
-    """ratings.reasons ('[1,3]') as Chinese names; '' for none."""
+NOT_GIVEN = "未选择原因（上报时由系统补充“未选择原因”）"
+
+
+def reasons(text, level=None, comment=None):
+    """ratings.reasons ('[1,3]') as Chinese names; '' for none. A 差评 with
+    neither reason nor words shows the mark the system adds upstream
+    (hostd/upstream/records.py reasonNotGiven)."""
 
     try:
         codes = text if isinstance(text, (list, tuple)) else json.loads(text or "[]")
     except (TypeError, ValueError):
         return str(text)
+    if not codes and level is not None and level <= 2 and not comment:
+        return NOT_GIVEN
     return "、".join(REASON_NAMES.get(c, str(c)) for c in codes)
 
 
