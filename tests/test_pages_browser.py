@@ -6,6 +6,7 @@ the rates change, export Excel and open it with openpyxl. Screenshots of each
 page go to docs/screens/page-*.png.
 """
 
+import json
 import os
 import re
 import tempfile
@@ -193,3 +194,53 @@ def test_staff_cannot_open_another_staff_members_order(site, browser):
     page.goto(url + "/workorders")
     assert page.locator("#orders tr").count() == 2  # header + their own order
     assert page.goto(url + "/fleet").status == 403
+
+
+def test_supervisor_edits_and_resends_a_dead_letter(site, browser):
+    """The 上报失败 page: a record the platform refused (a unit without codes),
+    edited in the browser with the right codes, queued again, and logged."""
+    url, ctx, _ = site
+    body = {
+        "projectNo": "CASE-1",
+        "serviceNumber": 1,
+        "serviceName": "营业执照办理",
+        "serviceTime": "2026-11-21 08:00:00",
+        "taskCode": "A001",
+        "taskName": "营业执照办理",
+        "deptCode": "",
+        "areaCode": "",
+        "proManager": "张伟",
+    }
+
+    def refused(db):
+        db.execute(
+            "UPDATE upstream_outbox SET status = 'dead', attempts = 1, body = ?,"
+            " last_error = 'BAD_CODE: deptCode 须为18位统一社会信用代码' WHERE key = 'svc:CASE-1:1'",
+            [json.dumps(body, ensure_ascii=False)],
+        )
+        return db.execute("SELECT id FROM upstream_outbox WHERE key = 'svc:CASE-1:1'").fetchone()[0]
+
+    row_id = ctx.store.run(refused)
+    page = browser.new_page()
+    login(page, url, "zhao")
+    page.goto(url + "/upstream")
+    letter = page.locator("#letter-%d" % row_id)
+    assert "deptCode 须为18位统一社会信用代码" in letter.inner_text()
+    letter.locator("details:has(form.edit) > summary").click()
+    text = letter.locator("form.edit textarea").input_value()
+    fixed = json.loads(text)
+    fixed.update(deptCode="11330100MB0000001X", areaCode="330100000000")
+    letter.locator("form.edit textarea").fill(json.dumps(fixed, ensure_ascii=False))
+    shot(page, "upstream")
+    letter.locator("form.edit button").click()
+    assert "已修改并重新排队上报" in page.inner_text("main")
+    assert "没有上报失败的记录" in page.inner_text("#letters")
+    with ctx.store.read() as db:
+        status, sent = db.execute(
+            "SELECT status, body FROM upstream_outbox WHERE id = ?", [row_id]
+        ).fetchone()
+        actor = db.execute(
+            "SELECT actor, action FROM upstream_actions WHERE outbox_id = ?", [row_id]
+        ).fetchone()
+    assert status == "pending" and json.loads(sent)["deptCode"] == "11330100MB0000001X"
+    assert actor == ("zhao", "edit")
