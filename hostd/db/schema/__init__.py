@@ -19,8 +19,11 @@ a window-level rating), refused (the session was already rated by another
 channel: kept for the record, not counted). `excluded` is set when an appeal
 is upheld (误评 / 恶意差评): kept, not counted.
 
-Feature areas add tables in their own Migrations sets (hostd/schema_*.py),
-applied after these, in the order of AREAS below.
+Feature areas add tables in their own Migrations sets (hostd/db/schema/*.py),
+applied after these, in the order of AREAS below: sessions.py (offline_reviews
+and offline_candidates: 待确认的离线评价), upstream.py (upstream_outbox,
+upstream_state, twelve345_tickets, upstream_actions: who retried or edited
+a dead letter), web.py, workorders.py.
 
 Times are integer Unix seconds. A new schema change is a new function at the
 end of this file; never edit one that has shipped.
