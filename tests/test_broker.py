@@ -73,7 +73,7 @@ def test_acl_per_device():
         "topic read hcp/v1/h1/d1/session\ntopic read hcp/v1/h1/d1/ack\n" in text
     )
     assert (
-        "user hostd\ntopic read hcp/v1/+/+/rating\ntopic read hcp/v1/+/+/status\n"
+        "user hostd\ntopic readwrite hcp/v1/+/+/rating\ntopic readwrite hcp/v1/+/+/status\n"
         "topic write hcp/v1/+/+/ack\ntopic write hcp/v1/+/+/session\n" in text
     )
 

@@ -8,6 +8,7 @@ import sqlite3
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 
 import pytest
@@ -16,6 +17,7 @@ from hostd_support import Client, hostd, make_home, signed_rating
 
 from conftest import mosquitto_binary
 from hostd.broker import files as broker
+from hostd.web.api import ensure_token
 from protocol import messages
 from protocol.credentials import mqtt_password
 
@@ -93,7 +95,13 @@ def test_own_mosquitto_end_to_end(tmp_path, daemons):
     page = urllib.request.urlopen(web + "/", timeout=5)  # not logged in: the login page
     assert page.url.endswith("/login?next=/dashboard") or "/login" in page.url
     assert "登录" in page.read().decode()
-    status = json.loads(urllib.request.urlopen(web + "/status", timeout=5).read())
+    with pytest.raises(urllib.error.HTTPError) as refused:  # device ids are MQTT logins: not public
+        urllib.request.urlopen(web + "/status", timeout=5)
+    assert refused.value.code == 401
+    request = urllib.request.Request(
+        web + "/status", headers={"Authorization": "Bearer " + ensure_token(home)}
+    )
+    status = json.loads(urllib.request.urlopen(request, timeout=5).read())
     assert [d["device_id"] for d in status["fleet"]] == ["d1"]
 
     # registry changes while hostd runs are live, without a restart

@@ -145,8 +145,9 @@ def test_the_page_lists_and_binds_with_the_supervisors_name(hall):
     assert "offline-%d" % rating_id in page.text and second["session_id"] in page.text
     token = re.search(r'name="csrf" value="([^"]+)"', page.text).group(1)
     done = client.post("/offline/%d" % rating_id, data={"csrf": token, "session_id": second["session_id"]})
-    assert done.status_code == 303 and "ok=" in done.headers["location"]
+    assert done.status_code == 303 and done.headers["location"] == "/offline"
     after = client.get("/offline").text
+    assert "已绑定到会话" in after  # the banner, from the server's flash cookie
     assert "没有待确认的离线评价" in after and "zhao" in after
     (sent,) = outbox(hall, "rating")
     assert sent["projectNo"] == "C2" and sent["satisfaction"] == 1

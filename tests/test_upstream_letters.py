@@ -130,11 +130,12 @@ def test_the_page_shows_both_versions_and_acts(tmp_path, ref):
     assert page.status_code == 200 and "letter-%d" % row_id in page.text
     assert "MISMATCH" in page.text and "平台已有的记录" in page.text and "satisfaction" in page.text
     token = re.search(r'name="csrf" value="([^"]+)"', page.text).group(1)
-    done = client.post("/upstream/%d/retry" % row_id, data={"csrf": token})
-    assert done.status_code == 303 and "ok=" in done.headers["location"]
-    assert letters.actions(db, row_id)[0]["actor"] == "zhao"
     bad = client.post("/upstream/%d/edit" % row_id, data={"csrf": token, "body": "[]"})
-    assert bad.status_code == 303 and "err=" in bad.headers["location"]
+    assert bad.status_code == 303 and "JSON 对象" in client.get("/upstream").text
+    done = client.post("/upstream/%d/retry" % row_id, data={"csrf": token})
+    assert done.status_code == 303 and done.headers["location"] == "/upstream"
+    assert "已重新排队上报" in client.get("/upstream").text
+    assert letters.actions(db, row_id)[0]["actor"] == "zhao"
     staff_view = TestClient(create_app(ctx), follow_redirects=False).get("/upstream")
     assert staff_view.status_code == 303  # not logged in: to the login page
     ctx.store.close()

@@ -89,6 +89,13 @@ SCHEMA = (
     ("web", "port", 8080, _port, "a port number 1-65535"),
     ("web", "listen", "127.0.0.1", _address, "an IP address such as 127.0.0.1 or 0.0.0.0"),
     (
+        "web",
+        "display_frame_ancestors",
+        "'self'",
+        lambda v: isinstance(v, str) and v.strip() != "" and not any(c in v for c in ";,\r\n"),
+        "who may embed /display in a frame: 'self', 'none', or origins such as https://screen.example",
+    ),
+    (
         "collector",
         "shared_group",
         "",

@@ -47,6 +47,8 @@ from protocol.host import fast_decode
 from protocol.host.signing import HostMac, ack_wire
 
 log = logging.getLogger("hostd.collector")
+RETAINED = "retained"  # rejection reason: a device's retained message, cleared
+RETAINED_CLEARED = "retained_cleared"  # the empty message of that clearing, delivered back
 
 
 def no_delay(client):
@@ -99,6 +101,7 @@ class Collector:
         )
         self.mac = HostMac()
         self.rejections = RejectionCounters(store)
+        self._clearing = set()  # topics whose retained message hostd is clearing
         self._stats = {"received": 0, "stored": 0, "duplicate": 0, "acked": 0, "rejected": 0, "status": 0}
         self._lock = threading.Lock()
         self._idle = threading.Condition(self._lock)
@@ -242,6 +245,20 @@ class Collector:
             self._reject(msg, None, Malformed.reason, exc)
             return None
         payload = msg.payload
+        if leaf in _EXPECTED_KIND and getattr(msg, "retain", False) and payload:
+            # A retained rating or status (the firmware never sets retain): the
+            # broker would hand it to hostd again at every reconnect. Ignore
+            # it and clear it (an ACL cannot strip the flag).
+            self._reject(msg, device, RETAINED, "a retained message: ignored, and cleared on the broker")
+            with self._lock:
+                self._clearing.add(msg.topic)
+            self.client.publish(msg.topic, b"", qos=QOS, retain=True)
+            return device
+        if not payload and msg.topic in self._clearing:
+            with self._lock:
+                self._clearing.discard(msg.topic)
+            self._reject(msg, device, RETAINED_CLEARED, "the broker's copy of the clearing")
+            return device
         if leaf not in _EXPECTED_KIND:
             self._reject(msg, device, Malformed.reason, "device published on %s" % leaf)
             return device

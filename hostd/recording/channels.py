@@ -13,7 +13,7 @@ rating (hostd/recording/pipeline.py), all or nothing.
 import json
 import sqlite3
 
-from hostd.base import clock
+from hostd.base import clock, text
 from hostd.recording import pipeline
 from hostd.rules import binding
 from hostd.upstream import followups
@@ -64,18 +64,26 @@ def clean_details(details):
             if value not in DETAIL_ANSWERS:
                 raise ChannelError("detail %s: %r is not one of %s" % (key, value, DETAIL_ANSWERS))
         elif key == IMPROVE[0]:
-            value = str(value).strip()[:MAX_COMMENT]
+            value = _words(value, "改进意见 improve")
         else:
             raise ChannelError("unknown detail question %r" % key)
         out[key] = value
     return out or None
 
 
+def _words(value, field):
+    """A citizen's words (hostd/base/text.py free): cut at MAX_COMMENT; a control
+    or bidi character is refused, not stored."""
+    try:
+        return text.free(str(value), field, max_len=1_000_000)[:MAX_COMMENT]
+    except ValueError as exc:
+        raise ChannelError(str(exc))
+
+
 def _clean_comment(comment):
     if comment is None:
         return None
-    comment = str(comment).strip()
-    return comment[:MAX_COMMENT] or None
+    return _words(comment, "留言 comment") or None
 
 
 def session_row(db, session_id):

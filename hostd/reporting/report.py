@@ -11,6 +11,7 @@ hold ratios 0..1 and are shown as percentages.
 import csv
 import time
 
+from hostd.base.cells import safe_row
 from hostd.base.errors import UserError
 from hostd.casework import appeals, fraud, workorders
 from hostd.devices.render import find_font
@@ -241,7 +242,7 @@ def _csv(report, out):
             w.writerow([])
             w.writerow(["【%s】" % table["name"]])
             w.writerow(table["headers"])
-            w.writerows(_cells(table))
+            w.writerows(safe_row(row) for row in _cells(table))
 
 
 def _xlsx(report, out):
@@ -260,7 +261,7 @@ def _xlsx(report, out):
         for cell in sheet[2]:
             cell.font = Font(bold=True)
         for row in table["rows"]:
-            sheet.append(row)
+            sheet.append(safe_row(row))
             labelled = table["headers"] == ["指标", "数值"]
             for cell, header in zip(sheet[sheet.max_row], table["headers"]):
                 rate = _is_rate(row[0]) and cell.column == 2 if labelled else _is_rate(header)

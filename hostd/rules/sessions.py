@@ -15,6 +15,7 @@ an open session, is refused (CaseTaken).
 
 import secrets
 
+from hostd.base import text
 from hostd.rules import staff, workdays
 from hostd.rules.staff import BadField, CaseTaken, EmptyItemName, NoDevice, UnknownSession
 from hostd.upstream import outbox, records
@@ -50,6 +51,14 @@ def new_session_id():
     return "s" + secrets.token_hex(6)  # short: it travels in every session and rating message
 
 
+def _name(value, field, max_len):
+    """hostd/base/text.py name(), its refusal as BadField."""
+    try:
+        return text.name(value, field, max_len)
+    except ValueError as exc:
+        raise BadField(str(exc))
+
+
 def normalise_cases(cases):
     """[(case_id, visit), ...] from strings or (id, visit) pairs or dicts
     ([] when none: create() then makes one, see project_no)."""
@@ -64,6 +73,7 @@ def normalise_cases(cases):
             case_id, visit = case, 1
         if not isinstance(case_id, str) or not case_id.strip() or len(case_id) > MAX_CASE_ID:
             raise BadField("办件编号无效 / bad case id %r: 1-%d characters" % (case_id, MAX_CASE_ID))
+        case_id = _name(case_id, "办件编号 case_id", MAX_CASE_ID)
         if not isinstance(visit, int) or isinstance(visit, bool) or visit < 1:
             raise BadField("服务次数无效 / bad visit %r for case %s: a whole number >= 1" % (visit, case_id))
         key = (case_id.strip(), visit)
@@ -142,13 +152,12 @@ def create(
         not isinstance(promise_at, int) or isinstance(promise_at, bool) or promise_at < 0
     ):
         raise BadField("承诺时限无效 / promise_at %r: Unix seconds" % (promise_at,))
-    if not isinstance(item_name, str) or not item_name.strip():
+    if not isinstance(item_name, str) or not item_name.split():
         raise EmptyItemName("事项名称不能为空 / item name is empty: give the service item's name")
-    item_name = " ".join(item_name.split())
-    if len(item_name) > MAX_ITEM_NAME:
-        raise BadField("事项名称过长 / item name longer than %d characters" % MAX_ITEM_NAME)
+    item_name = _name(item_name, "事项名称 item_name", MAX_ITEM_NAME)
     if not isinstance(item_code, str) or not item_code.strip() or len(item_code) > 64:
         raise BadField("事项编码无效 / bad item code %r: 1-64 characters" % (item_code,))
+    item_code = _name(item_code, "事项编码 item_code", 64)
     place = staff.get_window(db, hall, window, create=True)
     if not place["devices"]:
         raise NoDevice(

@@ -10,6 +10,7 @@ Errors are SessionRequestError subclasses: each carries the HTTP status the
 API answers with and a one-line reason in Chinese and English.
 """
 
+from hostd.base import text
 from hostd.base.errors import UserError
 
 
@@ -63,7 +64,10 @@ class UnknownSession(SessionRequestError):
 def _text(value, what, limit=64):
     if not isinstance(value, str) or not value.strip() or len(value) > limit:
         raise BadField("%s 无效 / bad %s %r: give 1-%d characters" % (what, what, value, limit))
-    return value.strip()
+    try:
+        return text.name(value, what, limit)  # NFC; no control, bidi or zero-width characters
+    except ValueError as exc:
+        raise BadField(str(exc))
 
 
 # -- units and staff ----------------------------------------------------------

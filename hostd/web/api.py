@@ -73,7 +73,7 @@ def _fail(exc):
 
 class Case(BaseModel):
     case_id: str = Field(..., min_length=1, max_length=50, description="办件编号 (upstream projectNo)")
-    visit: int = Field(1, ge=1, description="服务次数 (upstream serviceNumber): which visit")
+    visit: int = Field(1, ge=1, le=9999, description="服务次数 (upstream serviceNumber): which visit")
 
 
 class SessionRequest(BaseModel):
@@ -91,7 +91,7 @@ class SessionRequest(BaseModel):
         " by upstream.project_no_prefix + date + sequence",
     )
     promise_time: Optional[int] = Field(
-        None, ge=0, description="承诺时限 (Unix seconds), only if the business system has one"
+        None, ge=0, le=2**40, description="承诺时限 (Unix seconds), only if the business system has one"
     )
     task_type: Optional[Literal["即办件", "承诺件"]] = Field(None, description="办件类型, only if known")
 

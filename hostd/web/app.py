@@ -2,7 +2,8 @@
 
 from fastapi import FastAPI
 
-from hostd.web import api, pages, ratelater, status
+from hostd.web import api, docs, errors, pages, ratelater, status
+from hostd.web.headers import SecurityHeaders
 
 
 def create_app(ctx, collector=None):
@@ -11,14 +12,18 @@ def create_app(ctx, collector=None):
         title="hostd",
         version="1.0.0",
         summary="好差评 hall host: window business-system interface and hall pages",
-        openapi_url="/api/openapi.json",
-        docs_url="/api/docs",
+        openapi_url=None,  # served by docs.py, behind a login, with Swagger UI from the package
+        docs_url=None,
         redoc_url=None,
     )
     app.state.ctx = ctx
     app.state.collector = collector
+    errors.install(app)  # odd input: a 4xx, never a 500
     app.include_router(status.router)
+    app.include_router(docs.router)
     app.include_router(api.router)
     app.include_router(ratelater.router)
     app.include_router(pages.router)
+    frame = ctx.config.get("web", {}).get("display_frame_ancestors", "'self'")
+    app.add_middleware(SecurityHeaders, display_frame_ancestors=frame)
     return app

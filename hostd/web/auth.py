@@ -151,6 +151,35 @@ def new_csrf():
     return secrets.token_urlsafe(24)
 
 
+FLASH_COOKIE = "hcp_flash"
+FLASH_SECONDS = 120
+
+
+def set_flash(request, response, kind, message):
+    """A one-line message for the next page this browser opens, signed: the
+    server says what a banner shows, never the URL."""
+    response.set_cookie(
+        FLASH_COOKIE,
+        _serializer(request).dumps({"k": kind, "m": message[:300]}, salt="hcp-flash"),
+        max_age=FLASH_SECONDS,
+        httponly=True,
+        samesite="lax",
+        path="/",
+    )
+
+
+def take_flash(request):
+    """(kind, message) set by the last form post, or (None, None)."""
+    raw = request.cookies.get(FLASH_COOKIE)
+    if not raw:
+        return None, None
+    try:
+        data = _serializer(request).loads(raw, max_age=FLASH_SECONDS, salt="hcp-flash")
+    except BadSignature:
+        return None, None
+    return (data.get("k"), data.get("m")) if data.get("k") in ("ok", "err") else (None, None)
+
+
 def csrf_of(request):
     """The CSRF token of this browser's session (pages put it in every form)."""
     return read_session(request).get("c", "")

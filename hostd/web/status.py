@@ -1,6 +1,6 @@
 """The status snapshot: the fleet, rejection counters, today's ratings by level.
 
-GET /status  as JSON (the hall pages are hostd/web/pages*.py)
+GET /status  as JSON, to a hall user or the API token (the hall pages are hostd/web/pages/)
 """
 
 import logging
@@ -9,6 +9,7 @@ import time
 from fastapi import APIRouter, Request
 
 from hostd.ingest import counters as rejection_counters
+from hostd.web import docs
 
 log = logging.getLogger("hostd.web")
 router = APIRouter(tags=["status"])
@@ -46,5 +47,7 @@ def snapshot(store, collector=None):
 
 @router.get("/status")
 def status_json(request: Request):
-    """Fleet, rejection counters and today's ratings by level."""
+    """Fleet, rejection counters and today's ratings by level: for a hall
+    user or the API token holder only (device ids are MQTT user names)."""
+    docs.viewer(request)
     return snapshot(request.app.state.ctx.store, request.app.state.collector)

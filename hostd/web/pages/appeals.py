@@ -58,7 +58,7 @@ def file_appeal(request: Request, form=Depends(auth.require_csrf), user=Depends(
         raise HTTPException(400, "请选择要申诉的评价")
     reason = str(form.get("reason", "")).strip()
     if not reason:
-        return redirect_back("/appeals?rating_id=%d" % rating_id, err="请填写申诉理由")
+        return redirect_back(request, "/appeals?rating_id=%d" % rating_id, err="请填写申诉理由")
     try:
         request.app.state.ctx.store.run(
             lambda db: appeals.file(
@@ -66,8 +66,8 @@ def file_appeal(request: Request, form=Depends(auth.require_csrf), user=Depends(
             )
         )
     except UserError as exc:
-        return redirect_back("/appeals", err=str(exc))
-    return redirect_back("/appeals", ok="申诉已提交，等待监督考核人员复核")
+        return redirect_back(request, "/appeals", err=str(exc))
+    return redirect_back(request, "/appeals", ok="申诉已提交，等待监督考核人员复核")
 
 
 @router.post("/appeals/{appeal_id}/decide")
@@ -94,5 +94,5 @@ def decide(
             )
         )
     except UserError as exc:
-        return redirect_back("/appeals", err=str(exc))
-    return redirect_back("/appeals", ok="申诉 #%d 已%s" % (appeal_id, "支持" if uphold else "驳回"))
+        return redirect_back(request, "/appeals", err=str(exc))
+    return redirect_back(request, "/appeals", ok="申诉 #%d 已%s" % (appeal_id, "支持" if uphold else "驳回"))

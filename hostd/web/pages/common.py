@@ -7,7 +7,6 @@ import calendar
 import json
 import time
 from pathlib import Path
-from urllib.parse import quote
 
 from fastapi import HTTPException
 from fastapi.responses import RedirectResponse
@@ -110,12 +109,13 @@ def render(request, name, user, title, active=None, status_code=200, **values):
         reasons=reasons,
         level_names=LEVEL_NAMES,
         channel_names=CHANNEL_NAMES,
-        flash=request.query_params.get("ok"),
-        flash_kind="ok",
     )
-    if request.query_params.get("err"):
-        values.update(flash=request.query_params.get("err"), flash_kind="err")
-    return TEMPLATES.TemplateResponse(request, name, values, status_code=status_code)
+    kind, message = auth.take_flash(request)
+    values.update(flash=message, flash_kind=kind or "ok")
+    response = TEMPLATES.TemplateResponse(request, name, values, status_code=status_code)
+    if kind:
+        response.delete_cookie(auth.FLASH_COOKIE, path="/")
+    return response
 
 
 def user_error(exc):
@@ -129,11 +129,11 @@ def own_staff_only(user):
     return user["staff_id"] if user["role"] == "staff" else None
 
 
-def redirect_back(path, ok=None, err=None):
-    """A 303 after a form post, with a one-line message for the next page."""
-
-    if ok:
-        path += ("&" if "?" in path else "?") + "ok=" + quote(ok)
-    if err:
-        path += ("&" if "?" in path else "?") + "err=" + quote(err)
-    return RedirectResponse(path, status_code=303)
+def redirect_back(request, path, ok=None, err=None):
+    """A 303 after a form post; its one-line message rides in a signed flash
+    cookie (auth.set_flash), never in the URL, so no link can put words in
+    a hall page's banner."""
+    response = RedirectResponse(path, status_code=303)
+    if err or ok:
+        auth.set_flash(request, response, "err" if err else "ok", err or ok)
+    return response

@@ -1,5 +1,8 @@
 """/export: any table (or view) of hostd.db as CSV or Excel (openpyxl).
 
+Every cell goes through hostd/base/cells.py: a text that a spreadsheet would
+run as a formula is quoted, and characters Excel cannot hold are dropped.
+
 Secrets never leave: device keys, signed wire bytes and password hashes are
 dropped, and the users table is not offered. Evaluator name / phone are
 included only for auth.EVALUATOR_ROLES who tick the box, and each exported
@@ -15,6 +18,7 @@ from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import FileResponse, StreamingResponse
 from starlette.background import BackgroundTask
 
+from hostd.base.cells import safe_row
 from hostd.web import auth
 from hostd.web.pages.common import MANAGERS, now, render, when
 
@@ -106,7 +110,7 @@ def _csv_rows(store, select, columns):
             chunk = cursor.fetchmany(2000)
             if not chunk:
                 break
-            writer.writerows(chunk)
+            writer.writerows(safe_row(row) for row in chunk)
             yield buffer.getvalue()
             buffer.seek(0)
             buffer.truncate()
@@ -124,11 +128,25 @@ def _xlsx(store, select, columns, name):
         for i, row in enumerate(db.execute(select)):
             if i >= EXCEL_MAX_ROWS:
                 raise HTTPException(413, "超过 Excel 的行数上限：请改用 CSV 导出")
-            sheet.append([v.decode("utf-8", "replace") if isinstance(v, bytes) else v for v in row])
+            sheet.append(_cells(sheet, safe_row(row)))
     fd, path = tempfile.mkstemp(suffix=".xlsx", prefix="hostd-export-")
     os.close(fd)
     book.save(path)
     return path
+
+
+def _cells(sheet, values):
+    """Write-only cells; every text a string cell, never a formula."""
+    # lazy: openpyxl loads only for an Excel export
+    from openpyxl.cell import WriteOnlyCell
+
+    cells = []
+    for value in values:
+        cell = WriteOnlyCell(sheet, value=value)
+        if isinstance(value, str):
+            cell.data_type = "s"
+        cells.append(cell)
+    return cells
 
 
 def _unlink(path):

@@ -44,7 +44,9 @@ def decide(
     try:
         request.app.state.ctx.store.run(op)
     except UserError as exc:
-        return redirect_back("/offline", err=str(exc))
+        return redirect_back(request, "/offline", err=str(exc))
     if session_id:
-        return redirect_back("/offline", ok="评价 #%d 已绑定到会话 %s，并将上报" % (rating_id, session_id))
-    return redirect_back("/offline", ok="评价 #%d 保留为窗口评价（不上报）" % rating_id)
+        return redirect_back(
+            request, "/offline", ok="评价 #%d 已绑定到会话 %s，并将上报" % (rating_id, session_id)
+        )
+    return redirect_back(request, "/offline", ok="评价 #%d 保留为窗口评价（不上报）" % rating_id)

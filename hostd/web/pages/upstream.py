@@ -58,9 +58,9 @@ def _act(request, user, op, done):
     try:
         revived = request.app.state.ctx.store.run(op)
     except UserError as exc:
-        return redirect_back("/upstream", err=str(exc))
+        return redirect_back(request, "/upstream", err=str(exc))
     extra = "，另有 %d 条等待它的记录一并恢复" % revived if revived else ""
-    return redirect_back("/upstream", ok=done + extra)
+    return redirect_back(request, "/upstream", ok=done + extra)
 
 
 @router.post("/upstream/{row_id}/retry")

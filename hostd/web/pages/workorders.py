@@ -126,7 +126,9 @@ def move(
     try:
         request.app.state.ctx.store.run(op)
     except UserError as exc:
-        return redirect_back("/workorders/%d" % order_id, err=str(exc))
+        return redirect_back(request, "/workorders/%d" % order_id, err=str(exc))
     return redirect_back(
-        "/workorders/%d" % order_id, ok="工单已改为「%s」" % workorders.STATE_LABELS.get(to_state, to_state)
+        request,
+        "/workorders/%d" % order_id,
+        ok="工单已改为「%s」" % workorders.STATE_LABELS.get(to_state, to_state),
     )
