@@ -21,6 +21,7 @@ import paho.mqtt.client as mqtt
 from hostd.base.context import Context
 from hostd.broker import files as broker_files
 from hostd.broker import mosquitto, quarantine
+from hostd.casework.fraud_daily import DailyFraudScan
 from hostd.casework.overdue import OverdueWatch
 from hostd.db.store import Store
 from hostd.db.upkeep import Upkeep
@@ -143,6 +144,7 @@ def run(home, broker_url=None, stop_event=None):
         page = WebServer(create_app(ctx, collector), web["listen"], web["port"]).start()
         defaults = DefaultScheduler(ctx).start()  # 系统默认评价 when a period ends
         running["overdue"] = OverdueWatch(ctx).start()  # 超期预警 in the log
+        running["fraud"] = DailyFraudScan(store).start()  # 异常评价线索, kept for review daily
         running["upstream"] = SyncThread(home, config, store).start()  # None if off
         running["upkeep"] = Upkeep(store).start()  # planner statistics (ANALYZE) daily
         log.info(
@@ -157,7 +159,7 @@ def run(home, broker_url=None, stop_event=None):
         stop.wait()
         log.info("stopping")
     finally:
-        for name in ("overdue", "upkeep", "upstream"):
+        for name in ("overdue", "fraud", "upkeep", "upstream"):
             job = running.get(name)
             if job is not None:
                 job.stop()

@@ -155,7 +155,7 @@ def test_user_cli(tmp_path):
     )
     assert ok.exit_code == 0, ok.output
     short = run(cli, ["--home", str(home.path), "user", "add", "wu", "--role", "admin"], input="short\n")
-    assert short.exit_code == 2 and "at least 8" in short.output and "Traceback" not in short.output
+    assert short.exit_code == 2 and "at least 10" in short.output and "Traceback" not in short.output
     nostaff = run(
         cli,
         ["--home", str(home.path), "user", "add", "xu", "--role", "staff", "--staff-id", "nope"],

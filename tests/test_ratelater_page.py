@@ -34,6 +34,7 @@ def site(tmp_path_factory):
     port = free_port()
     config = home.config()
     config["web"]["public_url"] = "http://127.0.0.1:%d" % port
+    config["web"]["ratelater_per_minute"] = 6000  # every page test posts from 127.0.0.1
     store = Store(home.db_path)
     ctx = Context(home, config, store)
     server = WebServer(create_app(ctx), "127.0.0.1", port).start()

@@ -90,6 +90,27 @@ SCHEMA = (
     ("web", "listen", "127.0.0.1", _address, "an IP address such as 127.0.0.1 or 0.0.0.0"),
     (
         "web",
+        "ratelater_per_minute",
+        20,
+        lambda v: _int_between(v, 1, 6000),
+        "rate-later ratings one address may send a minute (a hall's Wi-Fi is one address), 1-6000",
+    ),
+    (
+        "web",
+        "api_body_max_kb",
+        64,
+        lambda v: _int_between(v, 1, 10240),
+        "KB a /api request body may have, 1-10240",
+    ),
+    (
+        "web",
+        "form_body_max_kb",
+        16,
+        lambda v: _int_between(v, 1, 10240),
+        "KB a page form post may have, 1-10240",
+    ),
+    (
+        "web",
         "display_frame_ancestors",
         "'self'",
         lambda v: isinstance(v, str) and v.strip() != "" and not any(c in v for c in ";,\r\n"),

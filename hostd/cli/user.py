@@ -4,6 +4,7 @@ hostd/cli/root.py calls register() with the click group, so these commands share
 its one error handler (one line, never a traceback).
 """
 
+import getpass
 import sys
 import time
 
@@ -103,3 +104,59 @@ def register(cli, home_of, db_of):
         except auth.BadUser as exc:
             raise BadUserArgument(str(exc))
         click.echo("password of %s changed" % name)
+
+    def _known(db, name):
+        if auth.get_user(db, name) is None:
+            raise BadUserArgument("no user %s: see `hostd user list`" % name)
+
+    @user.command("disable")
+    @click.argument("name")
+    @click.pass_context
+    def user_disable(ctx, name):
+        """Stop a user logging in; their open sessions end at once.
+
+        Example: hostd user disable wang
+        """
+        db = db_of(home_of(ctx))
+        _known(db, name)
+        with db.conn:
+            auth.set_disabled(db, name, True, now=time.time())
+        click.echo("disabled %s (logged out everywhere)" % name)
+
+    @user.command("enable")
+    @click.argument("name")
+    @click.pass_context
+    def user_enable(ctx, name):
+        """Let a disabled user log in again.
+
+        Example: hostd user enable wang
+        """
+        db = db_of(home_of(ctx))
+        _known(db, name)
+        with db.conn:
+            auth.set_disabled(db, name, False)
+        click.echo("enabled %s" % name)
+
+    @user.command("unlock")
+    @click.argument("name", required=False)
+    @click.option("--address", help="Unlock an address (IP) instead, after too many failures from it.")
+    @click.pass_context
+    def user_unlock(ctx, name, address):
+        """Lift a login lockout after too many wrong passwords (logged).
+
+        Example: hostd user unlock wang    (or: hostd user unlock --address 192.168.1.20)
+        """
+        # lazy: the login log loads only for hostd user
+        from hostd.web import logins
+
+        db = db_of(home_of(ctx))
+        actor = "cli:%s" % getpass.getuser()
+        if not name and not address:
+            raise BadUserArgument("give a user name or --address: e.g. `hostd user unlock wang`")
+        with db.conn:
+            if name:
+                _known(db, name)
+                logins.unlock(db, name, actor, time.time())
+            if address:
+                logins.unlock_address(db, address, actor, time.time())
+        click.echo("unlocked %s" % " and ".join(x for x in (name, address) if x))

@@ -4,6 +4,7 @@ from fastapi import FastAPI
 
 from hostd.web import api, docs, errors, pages, ratelater, status
 from hostd.web.headers import SecurityHeaders
+from hostd.web.limits import BodyLimits
 
 
 def create_app(ctx, collector=None):
@@ -24,6 +25,12 @@ def create_app(ctx, collector=None):
     app.include_router(api.router)
     app.include_router(ratelater.router)
     app.include_router(pages.router)
-    frame = ctx.config.get("web", {}).get("display_frame_ancestors", "'self'")
-    app.add_middleware(SecurityHeaders, display_frame_ancestors=frame)
+    web = ctx.config.get("web", {})
+    app.add_middleware(
+        BodyLimits,
+        api_max_kb=web.get("api_body_max_kb", 64),
+        form_max_kb=web.get("form_body_max_kb", 16),
+        token=lambda: api.ensure_token(ctx.home),
+    )
+    app.add_middleware(SecurityHeaders, display_frame_ancestors=web.get("display_frame_ancestors", "'self'"))
     return app

@@ -6,10 +6,13 @@ Roles:
               evaluator data (every such read is logged in evaluator_access)
   staff       工作人员: their own ratings, appeals and rectification tasks only
 
-Passwords are hashed with argon2id (pwdlib). The session is a cookie signed
-with itsdangerous under a secret kept in <home>/keys/web-session-secret; it
-carries the username, the user's session generation (bumped to log a user
-out everywhere) and a CSRF token that every form post must echo back.
+Passwords are hashed with argon2id (pwdlib) and must pass check_password
+(length, and zxcvbn's guessability). The session is a cookie signed with
+itsdangerous under a secret kept in <home>/keys/web-session-secret; it
+carries the username, the user's session generation and a CSRF token that
+every form post must echo back. The generation is bumped on logout, a
+password change and disabling, so every cookie of that user stops working
+at once, copies included. Login throttling and the audit log: logins.py.
 """
 
 import hmac
@@ -30,7 +33,8 @@ EVALUATOR_ROLES = ("supervisor",)  # may see ratings.evaluator_name / evaluator_
 COOKIE = "hcp_session"
 SESSION_SECONDS = 12 * 3600
 SECRET_FILE = "web-session-secret"
-MIN_PASSWORD = 8
+MIN_PASSWORD = 10
+MIN_STRENGTH = 3  # zxcvbn's score, 0-4: 3 = "safely unguessable" against online attacks
 
 _hasher = PasswordHash((Argon2Hasher(),))
 _DUMMY_HASH = _hasher.hash("not a password of anyone")
@@ -52,8 +56,7 @@ def add_user(db, username, password, role, staff_id=None, now=None):
         raise BadUser("a staff user needs --staff-id (the staff member whose results they see)")
     if role != "staff" and staff_id:
         raise BadUser("--staff-id is only for role staff")
-    if len(password or "") < MIN_PASSWORD:
-        raise BadUser("password must have at least %d characters" % MIN_PASSWORD)
+    check_password(password, username)
     if db.execute("SELECT 1 FROM users WHERE username = ?", [username]).fetchone():
         raise BadUser("user %s exists already: choose another name" % username)
     db.execute(
@@ -63,9 +66,26 @@ def add_user(db, username, password, role, staff_id=None, now=None):
     return get_user(db, username)
 
 
-def set_password(db, username, password):
+def check_password(password, username=""):
+    """The password policy: at least MIN_PASSWORD characters, and not common
+    or guessable (zxcvbn: its lists of common passwords, names, words,
+    keyboard patterns and dates, and the user's own name). Raises BadUser."""
     if len(password or "") < MIN_PASSWORD:
-        raise BadUser("password must have at least %d characters" % MIN_PASSWORD)
+        raise BadUser(
+            "password must have at least %d characters (密码至少 %d 位)" % (MIN_PASSWORD, MIN_PASSWORD)
+        )
+    # lazy: zxcvbn's word lists load only when a password is set
+    from zxcvbn import zxcvbn
+
+    if zxcvbn(password[:100], user_inputs=[username, "hostd", "haochaping"])["score"] < MIN_STRENGTH:
+        raise BadUser(
+            "password is too common or easy to guess: use a longer phrase of unrelated words"
+            " (密码太常见或太容易猜，请用更长、无规律的密码)"
+        )
+
+
+def set_password(db, username, password):
+    check_password(password, username)
     db.execute(
         "UPDATE users SET password_hash = ?, session_generation = session_generation + 1 WHERE username = ?",
         [_hasher.hash(password), username],
@@ -94,17 +114,41 @@ def list_users(db):
 
 
 def authenticate(db, username, password):
-    """The user dict when the password is right and the user enabled, else None.
-    A missing user costs the same hash check, so timing does not tell names."""
+    """The user dict when the password is right and the user enabled, else None."""
+    return check_login(db, username, password)[0]
+
+
+def check_login(db, username, password):
+    """(user dict or None, result for the audit log: ok | unknown_user |
+    bad_password | disabled). A missing user costs the same hash check, so
+    timing does not tell names."""
     row = db.execute(
         "SELECT password_hash, disabled_at FROM users WHERE username = ?", [username or ""]
     ).fetchone()
     if row is None:
         _hasher.verify(password or "", _DUMMY_HASH)
-        return None
-    if not _hasher.verify(password or "", row[0]) or row[1] is not None:
-        return None
-    return get_user(db, username)
+        return None, "unknown_user"
+    if not _hasher.verify(password or "", row[0]):
+        return None, "bad_password"
+    if row[1] is not None:
+        return None, "disabled"
+    return get_user(db, username), "ok"
+
+
+def end_sessions(db, username):
+    """Every session of `username` ends now (logout, password change, disable)."""
+    db.execute("UPDATE users SET session_generation = session_generation + 1 WHERE username = ?", [username])
+
+
+def set_disabled(db, username, disabled, now=None):
+    """Disable (ending its sessions) or enable a user; False if there is none."""
+    changed = db.execute(
+        "UPDATE users SET disabled_at = ? WHERE username = ?",
+        [int(now or time.time()) if disabled else None, username],
+    ).rowcount
+    if disabled:
+        end_sessions(db, username)
+    return changed == 1
 
 
 # -- the signed session cookie ------------------------------------------------
@@ -136,12 +180,19 @@ def read_session(request):
         return {}
 
 
+def served_over_https(request):
+    """Behind HTTPS: the request came that way, or web.public_url says so."""
+    public = request.app.state.ctx.config.get("web", {}).get("public_url", "")
+    return request.url.scheme == "https" or public.startswith("https://")
+
+
 def write_session(request, response, payload):
     response.set_cookie(
         COOKIE,
         _serializer(request).dumps(payload),
         max_age=SESSION_SECONDS,
         httponly=True,
+        secure=served_over_https(request),
         samesite="lax",
         path="/",
     )

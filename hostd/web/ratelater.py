@@ -29,6 +29,7 @@ from starlette.concurrency import run_in_threadpool
 from hostd.recording import channels
 from hostd.rules import links
 from hostd.rules.workdays import ZONE
+from hostd.web.throttle import PerAddress
 
 log = logging.getLogger("hostd.web.ratelater")
 router = APIRouter(tags=["rate-later"], include_in_schema=False)
@@ -230,6 +231,15 @@ async def show(request: Request, token: str):
     return _page(request, token, session, rating, mode)
 
 
+def _throttle(request):
+    state = request.app.state
+    limits = getattr(state, "ratelater_throttle", None)
+    if limits is None:
+        per_minute = state.ctx.config.get("web", {}).get("ratelater_per_minute", 20)
+        limits = state.ratelater_throttle = PerAddress(per_minute)
+    return limits
+
+
 @router.post("/r/{token}/rate")
 @_guarded
 async def rate(request: Request, token: str):
@@ -244,6 +254,9 @@ async def rate(request: Request, token: str):
     if form["level"] not in dict(LEVELS):
         return _page(request, token, session, None, "rate", form, "请选择一个评价等级。", 422)
     client = request.client.host if request.client else None
+    if not _throttle(request).admit(client or "-"):
+        log.warning("rate-later: %s over web.ratelater_per_minute; asked to wait", client)
+        return _page(request, token, session, None, "rate", form, "提交过于频繁，请一分钟后再试。", 429)
 
     def op(db):
         return channels.record_rating(

@@ -38,3 +38,22 @@ def m001_users(db):
             purpose TEXT NOT NULL
         )""")
     db.execute("CREATE INDEX evaluator_access_at ON evaluator_access (at)")
+
+
+@MIGRATIONS()
+def m002_login_events(db):
+    # login_events: every login attempt to the hall pages and every unlock
+    # (hostd/web/logins.py): the audit log, and what the throttle counts.
+    #   result  ok | bad_password | unknown_user | disabled | throttled | unlock
+    #   address the client's address as the web server saw it
+    db.execute("""
+        CREATE TABLE login_events (
+            id INTEGER PRIMARY KEY,
+            at INTEGER NOT NULL,
+            username TEXT NOT NULL,
+            address TEXT NOT NULL,
+            result TEXT NOT NULL
+                CHECK (result IN ('ok', 'bad_password', 'unknown_user', 'disabled', 'throttled', 'unlock'))
+        )""")
+    db.execute("CREATE INDEX login_events_user ON login_events (username, at)")
+    db.execute("CREATE INDEX login_events_address ON login_events (address, at)")

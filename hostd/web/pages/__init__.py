@@ -17,7 +17,8 @@ from pathlib import Path
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import FileResponse, RedirectResponse
 
-from hostd.web import auth
+from hostd.base import clock
+from hostd.web import auth, logins
 from hostd.web.pages import appeals as pages_appeals
 from hostd.web.pages import dashboard as pages_dashboard
 from hostd.web.pages import display as pages_display
@@ -91,26 +92,46 @@ def _login_form(request, csrf, next_url, error="", username="", status_code=200)
 
 @router.post("/login")
 def login(request: Request, form=Depends(auth.require_csrf)):
-    username = str(form.get("username", "")).strip()
-    with request.app.state.ctx.store.read() as db:
-        user = auth.authenticate(db, username, str(form.get("password", "")))
-    if user is None:
-        csrf = auth.csrf_of(request)
+    username = str(form.get("username", "")).strip()[:64]
+    address = request.client.host if request.client else "-"
+    store = request.app.state.ctx.store
+    next_url = _safe_next(str(form.get("next", "")))
+    at = clock.now()
+    with store.read() as db:
+        wait = logins.wait_s(db, username, address, at)
+    if wait:
+        store.run(lambda db: logins.record(db, username, address, "throttled", at))
         return _login_form(
             request,
-            csrf,
-            _safe_next(str(form.get("next", ""))),
+            auth.csrf_of(request),
+            next_url,
+            "尝试次数过多，请 %d 分钟后再试；如需立即解锁请联系系统管理员（hostd user unlock %s）"
+            % (max(1, (wait + 59) // 60), username or "用户名"),
+            username,
+            429,
+        )
+    with store.read() as db:
+        user, result = auth.check_login(db, username, str(form.get("password", "")))
+    store.run(lambda db: logins.record(db, username, address, result, at))
+    if user is None:
+        return _login_form(
+            request,
+            auth.csrf_of(request),
+            next_url,
             "用户名或密码错误，请重新输入（忘记密码请联系系统管理员）",
             username,
             401,
         )
-    response = RedirectResponse(_safe_next(str(form.get("next", ""))), status_code=303)
+    response = RedirectResponse(next_url, status_code=303)
     auth.write_session(request, response, auth.login_session(user))
     return response
 
 
 @router.post("/logout")
 def logout(request: Request, form=Depends(auth.require_csrf)):
+    username = auth.read_session(request).get("u")
+    if username:  # every cookie of this user, copies included, stops working now
+        request.app.state.ctx.store.run(lambda db: auth.end_sessions(db, username))
     response = RedirectResponse("/login", status_code=303)
     auth.write_session(request, response, {"c": auth.new_csrf()})
     return response
