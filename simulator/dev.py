@@ -83,10 +83,12 @@ def main(argv=None):
             import paho.mqtt.client as mqtt
 
             from hostd.base.home import Home
+            from hostd.broker.files import host_port
 
+            kept = Home(home)
             client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="sim-window")
-            client.username_pw_set("hostd", Home(home).host_password())
-            client.connect("127.0.0.1", config["broker_port"])
+            client.username_pw_set("hostd", kept.host_password())
+            client.connect("127.0.0.1", host_port(kept, kept.config()))  # hostd's own listener
             client.loop_start()
             hall.client = client
             while not stop.wait(2 if hall.sessions == 0 else args.every):

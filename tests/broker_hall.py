@@ -29,9 +29,12 @@ def hall(tmp_path):
     h.home, h.db, h.keys, h.sup, h.port = home, db, keys, sup, sup.port
 
     def connect(user, password=None, port=None, **kw):
+        """A client on the device listener, or for `hostd` on hostd's own."""
         if password is None:
             password = home.host_password() if user == "hostd" else mqtt_password(h.keys[user])
-        c = Client(port or h.port, user, password, **kw)
+        if port is None:
+            port = h.sup.host_port if user == "hostd" else h.port
+        c = Client(port, user, password, **kw)
         clients.append(c)
         return c
 

@@ -13,6 +13,7 @@ import time
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
+from hostd.broker import files as broker_files
 from protocol import messages, topics
 from protocol.errors import ProtocolError
 
@@ -199,7 +200,8 @@ class HostPush:
         from hostd.base.home import HOST_USER
 
         self.hall = home.config()["hall"]["id"]
-        port = port or home.config()["broker"]["port"]
+        # hostd's own listener: the only one its login works on
+        port = port or broker_files.host_port(home, home.config())
         self.client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id="test-push-%d" % next(_ids))
         self.client.username_pw_set(HOST_USER, home.host_password())
         self.client.connect("127.0.0.1", port, keepalive=30)

@@ -50,10 +50,17 @@ def test_render_refuses_bad_user_names():
 def test_config_has_auth_and_hardening(tmp_path):
     home = make_home(tmp_path / "home")
     text = broker.render_config(home, home.config())
+    lines = text.splitlines()
+    device, host = (
+        lines.index("listener %d 127.0.0.1" % home.config()["broker"]["port"]),
+        lines.index("listener %d 127.0.0.1" % broker.host_port(home, home.config())),
+    )
+    assert lines[device:host].count("password_file %s" % (home.broker / "passwd")) == 1
+    assert lines[host:].count("password_file %s" % (home.broker / "passwd-host")) == 1
+    assert "use_username_as_clientid true" in lines[device:host]
     for line in (
         "allow_anonymous false",
-        "per_listener_settings false",
-        "password_file %s" % (home.broker / "passwd"),
+        "per_listener_settings true",
         "acl_file %s" % (home.broker / "acl"),
         "persistence true",
         "max_packet_size 20000",
@@ -87,9 +94,10 @@ def test_sync_files_skips_revoked_and_uses_new_key(tmp_path):
     registry.revoke_device(db, "d2")
     assert broker.sync_files(home, db) == 1
     users = passwords.parse((home.broker / "passwd").read_text())
-    assert set(users) == {"hostd", "d1"}
+    assert set(users) == {"d1"}  # the device listeners: devices only
     assert passwords.verify(mqtt_password(new_key), users["d1"])
-    assert passwords.verify(home.host_password(), users["hostd"])
+    host = passwords.parse((home.broker / "passwd-host").read_text())
+    assert set(host) == {"hostd"} and passwords.verify(home.host_password(), host["hostd"])
     assert "user d2" not in (home.broker / "acl").read_text()
     assert oct((home.broker / "passwd").stat().st_mode & 0o777) == "0o600"
 
@@ -169,6 +177,19 @@ def test_wrong_password_refused(hall):
     assert not hall.connect("d1", "not-the-password").accepted
     assert not hall.connect("nobody", "x").accepted
     assert not hall.connect("hostd", "x").accepted
+
+
+@needs_mosquitto
+def test_each_listener_takes_only_its_own_logins(hall):
+    """Finding 5 of issue 17: a device's login (readable from its flash) could
+    log in on hostd's own listener as hostd's client id and knock the
+    collector off; and hostd's login worked on the device listener."""
+    assert not hall.connect("d1", port=hall.sup.host_port, client_id="hostd-h1").accepted
+    assert not hall.connect("hostd", port=hall.port).accepted
+    first = hall.connect("hostd", client_id="hostd-h1-a")
+    second = hall.connect("hostd", client_id="hostd-h1-b")  # collector.shared_group: distinct ids kept
+    assert first.accepted and second.accepted
+    assert not first.disconnected.wait(0.5) and not second.disconnected.is_set()
 
 
 @needs_mosquitto

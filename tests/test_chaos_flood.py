@@ -61,7 +61,7 @@ class OwnBroker:
         self.collector = Collector(
             self.store,
             "127.0.0.1",
-            self.port,
+            self.sup.host_port,
             username="hostd",
             password=self.home.host_password(),
             client_id="hostd-" + HALL,

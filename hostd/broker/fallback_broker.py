@@ -90,6 +90,18 @@ def filter_within(sub, pattern):
     return len(subs) == len(pats)
 
 
+class _Logins:
+    """passwd and passwd-host together: amqtt has the one listener, where
+    devices and hostd both log in (Mosquitto keeps them apart)."""
+
+    def __init__(self, broker_dir):
+        self.devices = _Watched(broker_dir / "passwd", passwords.parse)
+        self.host = _Watched(broker_dir / "passwd-host", passwords.parse)
+
+    def get(self):
+        return {**self.devices.get(), **self.host.get()}
+
+
 class HallAuthPlugin(BaseAuthPlugin):
     @dataclass
     class Config:
@@ -97,7 +109,7 @@ class HallAuthPlugin(BaseAuthPlugin):
 
     def __init__(self, context):
         super().__init__(context)
-        self.users = _Watched(Path(self.config.broker_dir) / "passwd", passwords.parse)
+        self.users = _Logins(Path(self.config.broker_dir))
 
     async def authenticate(self, *, session):
         if not session or not session.username:
@@ -114,7 +126,7 @@ class HallTopicPlugin(BaseTopicPlugin):
     def __init__(self, context):
         super().__init__(context)
         self.acl = _Watched(Path(self.config.broker_dir) / "acl", parse_acl)
-        self.users = _Watched(Path(self.config.broker_dir) / "passwd", passwords.parse)
+        self.users = _Logins(Path(self.config.broker_dir))
 
     async def topic_filtering(self, *, session=None, topic=None, action=None):
         user = session.username if session else None
