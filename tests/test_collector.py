@@ -5,6 +5,7 @@ import threading
 import time
 
 import pytest
+from collector_hall import HALL, hall  # noqa: F401 (the fixture)
 from hostd_helpers import SigningDevice, rating_fields, status_fields, wait_for
 from hostd_helpers import sql_rows as db_rows
 
@@ -12,43 +13,6 @@ from hostd.db.store import Store
 from hostd.devices import registry
 from hostd.ingest.collector import Collector
 from protocol import messages, topics
-
-HALL = "hall-1"
-
-
-@pytest.fixture
-def hall(tmp_path, mosquitto):
-    """A store with two registered devices and a running collector."""
-    store = Store(tmp_path / "hostd.db")
-    keys = {
-        name: registry.add_device(store, name, "A0%d" % i, HALL)
-        for i, name in enumerate(("w01-a", "w02-b"), 1)
-    }
-    collector = Collector(store, "127.0.0.1", mosquitto.port, client_id="hostd-test")
-    assert collector.start(timeout=10)
-    devices = []
-
-    def device(name="w01-a", key=None, **kw):
-        d = SigningDevice(mosquitto.port, HALL, name, key or keys[name], **kw)
-        devices.append(d)
-        return d
-
-    yield type(
-        "Hall",
-        (),
-        dict(
-            store=store,
-            keys=keys,
-            collector=collector,
-            device=device,
-            path=str(tmp_path / "hostd.db"),
-            broker=mosquitto,
-        ),
-    )
-    for d in devices:
-        d.close()
-    collector.stop()
-    store.close()
 
 
 def test_signed_rating_is_committed_before_its_ack(hall):
@@ -376,30 +340,3 @@ def test_host_mac_is_hmac_sha256():
             want = hmac.new(key, message + tail, hashlib.sha256).digest()
             assert mac(key, message, tail) == want == hmac_sha256.digest(key, message + tail)
             assert mac(key, message, tail) == want  # again, from the cached state
-
-
-def test_a_retained_rating_is_ignored_at_reconnect_and_cleared(hall):
-    """Finding 12 of issue 17: a device's retained message came back to hostd
-    at every reconnect. Now it is counted as 'retained', cleared on the broker,
-    and a collector that connects afterwards gets nothing again."""
-    dev = hall.device()
-    wire = dev.rate(1, level=5)
-    assert dev.wait_ack()["result"] == "stored"
-    dev.client.publish(dev.topic(topics.RATING), wire, qos=1, retain=True).wait_for_publish(5)
-    assert dev.wait_ack()["result"] == "duplicate"  # live, it is an ordinary resend
-    hall.collector.stop()
-
-    def reconnect(client_id, seq):
-        collector = Collector(hall.store, "127.0.0.1", hall.broker.port, client_id=client_id)
-        assert collector.start(timeout=10)
-        dev.rate(seq, level=4)  # a new rating behind whatever the broker holds: processed after it
-        assert dev.wait_ack()["result"] == "stored"
-        collector.stop()
-        return collector.counters
-
-    first = reconnect("hostd-test-2", 101)
-    assert first.get("retained") == 1  # handed over again at the new subscription: ignored
-    assert first.get("retained_cleared") == 1  # and the clearing it sent came back once
-    second = reconnect("hostd-test-3", 102)
-    assert "retained" not in second and "retained_cleared" not in second  # it was cleared
-    assert db_rows(hall.path, "SELECT COUNT(*) FROM ratings") == [(3,)]

@@ -9,20 +9,13 @@ from fastapi.testclient import TestClient
 from hostd_support import hostd, make_home
 from pages_seed import PASSWORD, open_context
 from upstream_fixtures import AREA, DEPT, add_rating, add_session, make_sender, open_db, outbox_counts, seed
+from upstream_platform import ref  # noqa: F401 (the reference platform, keyed with SECRET)
 
 from hostd.upstream import letters
 from hostd.web import auth
 from hostd.web.app import create_app
-from peers.upstream_ref.server import RefPlatform
 
 SECRET = b"letters-secret"
-
-
-@pytest.fixture
-def ref(tmp_path):
-    platform = RefPlatform(tmp_path / "ref.db", SECRET).start()
-    yield platform
-    platform.stop()
 
 
 def dead_service(db):
