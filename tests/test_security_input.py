@@ -144,8 +144,10 @@ def test_odd_numbers_and_characters_get_a_4xx_not_a_500(hall):
     )
     assert lone.status_code in (400, 422) and ("surrogate" in lone.text or "unicode" in lone.text)
     pages = supervisor(ctx)
-    assert pages.get("/ratings?level=99999999999999999999").status_code == 400
-    assert pages.get("/workorders/99999999999999999999").status_code == 400
+    assert pages.get("/ratings?level=99999999999999999999").status_code == 422
+    assert pages.get("/workorders/99999999999999999999").status_code == 422
+    assert pages.get("/ratings?days=-5&evaluator=7").status_code == 422
+    assert pages.get("/appeals?rating_id=-1").status_code == 422
 
 
 def test_a_citizens_words_with_a_control_character_are_refused_not_stored():

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, HTTPException, Request
 from hostd.base.errors import UserError
 from hostd.casework import appeals
 from hostd.web import auth
-from hostd.web.pages.common import ALL, now, own_staff_only, redirect_back, render
+from hostd.web.pages.common import ALL, QueryId, RowId, now, own_staff_only, redirect_back, render
 
 router = APIRouter()
 
@@ -18,7 +18,7 @@ def _appeals():
 
 
 @router.get("/appeals")
-def appeals_page(request: Request, rating_id: int = 0, user=Depends(auth.require_role(*ALL))):
+def appeals_page(request: Request, rating_id: QueryId = 0, user=Depends(auth.require_role(*ALL))):
     appeals = _appeals()
     staff_id = own_staff_only(user)
     rating = None
@@ -73,7 +73,7 @@ def file_appeal(request: Request, form=Depends(auth.require_csrf), user=Depends(
 @router.post("/appeals/{appeal_id}/decide")
 def decide(
     request: Request,
-    appeal_id: int,
+    appeal_id: RowId,
     form=Depends(auth.require_csrf),
     user=Depends(auth.require_role("supervisor")),
 ):

@@ -7,8 +7,10 @@ import calendar
 import json
 import time
 from pathlib import Path
+from typing import Annotated
 
-from fastapi import HTTPException
+from fastapi import HTTPException, Query
+from fastapi import Path as PathParam
 from fastapi.responses import RedirectResponse
 from fastapi.templating import Jinja2Templates
 
@@ -27,6 +29,13 @@ REASON_NAMES = {
     5: "其他",
 }  # protocol.messages REASON_*
 CHANNEL_NAMES = {"device": "评价器", "qr": "扫码评价", "default": "系统默认", "paper": "书面"}
+MAX_ID = 2**63 - 1  # SQLite's integers
+# Numbers in page paths and queries, with their ranges: outside them, a 422.
+RowId = Annotated[int, PathParam(ge=1, le=MAX_ID)]
+QueryId = Annotated[int, Query(ge=0, le=MAX_ID)]
+Flag = Annotated[int, Query(ge=0, le=1)]
+Level = Annotated[int, Query(ge=0, le=5)]
+Days = Annotated[int, Query(ge=1, le=366)]
 ALL = ("admin", "supervisor", "staff")
 MANAGERS = ("admin", "supervisor")
 NAV = (  # (href, label, roles allowed)

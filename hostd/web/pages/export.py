@@ -20,7 +20,7 @@ from starlette.background import BackgroundTask
 
 from hostd.base.cells import safe_row
 from hostd.web import auth
-from hostd.web.pages.common import MANAGERS, now, render, when
+from hostd.web.pages.common import MANAGERS, Flag, now, render, when
 
 router = APIRouter()
 HIDDEN_TABLES = {"users", "_hostd_migrations", "_sqlite_migrations"}
@@ -59,7 +59,7 @@ def export_page(request: Request, user=Depends(auth.require_role(*MANAGERS))):
 
 @router.get("/export/{name}.{fmt}")
 def export(
-    request: Request, name: str, fmt: str, evaluator: int = 0, user=Depends(auth.require_role(*MANAGERS))
+    request: Request, name: str, fmt: str, evaluator: Flag = 0, user=Depends(auth.require_role(*MANAGERS))
 ):
     if fmt not in ("csv", "xlsx"):
         raise HTTPException(404, "格式只能是 csv 或 xlsx")

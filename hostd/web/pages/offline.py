@@ -10,7 +10,7 @@ from fastapi import APIRouter, Depends, Request
 from hostd.base.errors import UserError
 from hostd.rules import offline
 from hostd.web import auth
-from hostd.web.pages.common import MANAGERS, now, redirect_back, render
+from hostd.web.pages.common import MANAGERS, RowId, now, redirect_back, render
 
 router = APIRouter()
 
@@ -28,7 +28,7 @@ def offline_page(request: Request, user=Depends(auth.require_role(*MANAGERS))):
 @router.post("/offline/{rating_id}")
 def decide(
     request: Request,
-    rating_id: int,
+    rating_id: RowId,
     form=Depends(auth.require_csrf),
     user=Depends(auth.require_role(*MANAGERS)),
 ):

@@ -7,7 +7,7 @@ rating whose evaluator data is shown is logged in evaluator_access.
 from fastapi import APIRouter, Depends, Request
 
 from hostd.web import auth
-from hostd.web.pages.common import ALL, DAY, day_start, now, own_staff_only, render
+from hostd.web.pages.common import ALL, DAY, Days, Flag, Level, day_start, now, own_staff_only, render
 
 router = APIRouter()
 COLUMNS = (
@@ -33,7 +33,11 @@ def staff_filter(staff_id):
 
 @router.get("/ratings")
 def ratings(
-    request: Request, days: int = 7, level: int = 0, evaluator: int = 0, user=Depends(auth.require_role(*ALL))
+    request: Request,
+    days: Days = 7,
+    level: Level = 0,
+    evaluator: Flag = 0,
+    user=Depends(auth.require_role(*ALL)),
 ):
     days = min(max(days, 1), 366)
     where, args = ["r.received_at >= ?"], [day_start() - (days - 1) * DAY]

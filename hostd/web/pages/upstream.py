@@ -13,7 +13,7 @@ from hostd.base.errors import UserError
 from hostd.sync import service as upstream_service
 from hostd.upstream import letters
 from hostd.web import auth
-from hostd.web.pages.common import MANAGERS, now, redirect_back, render
+from hostd.web.pages.common import MANAGERS, RowId, now, redirect_back, render
 
 router = APIRouter()
 
@@ -65,7 +65,10 @@ def _act(request, user, op, done):
 
 @router.post("/upstream/{row_id}/retry")
 def retry(
-    request: Request, row_id: int, form=Depends(auth.require_csrf), user=Depends(auth.require_role(*MANAGERS))
+    request: Request,
+    row_id: RowId,
+    form=Depends(auth.require_csrf),
+    user=Depends(auth.require_role(*MANAGERS)),
 ):
     return _act(
         request,
@@ -77,7 +80,10 @@ def retry(
 
 @router.post("/upstream/{row_id}/edit")
 def edit(
-    request: Request, row_id: int, form=Depends(auth.require_csrf), user=Depends(auth.require_role(*MANAGERS))
+    request: Request,
+    row_id: RowId,
+    form=Depends(auth.require_csrf),
+    user=Depends(auth.require_role(*MANAGERS)),
 ):
     text = str(form.get("body", ""))
     return _act(

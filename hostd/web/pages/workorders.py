@@ -10,7 +10,7 @@ from fastapi import APIRouter, Depends, HTTPException, Request
 from hostd.base.errors import UserError
 from hostd.casework import workorders
 from hostd.web import auth
-from hostd.web.pages.common import ALL, now, own_staff_only, redirect_back, render, user_error
+from hostd.web.pages.common import ALL, Flag, RowId, now, own_staff_only, redirect_back, render, user_error
 
 router = APIRouter()
 STAFF_MOVES = ("contacted", "rectifying", "replied")
@@ -48,7 +48,7 @@ def evaluator_of(request, user, rating_id, purpose):
 
 @router.get("/workorders")
 def queue(
-    request: Request, state: str = "", overdue: int = 0, all: int = 0, user=Depends(auth.require_role(*ALL))
+    request: Request, state: str = "", overdue: Flag = 0, all: Flag = 0, user=Depends(auth.require_role(*ALL))
 ):
     with request.app.state.ctx.store.read() as db:
         orders = workorders.list_orders(
@@ -75,7 +75,7 @@ def queue(
 
 
 @router.get("/workorders/{order_id}")
-def detail(request: Request, order_id: int, user=Depends(auth.require_role(*ALL))):
+def detail(request: Request, order_id: RowId, user=Depends(auth.require_role(*ALL))):
     with request.app.state.ctx.store.read() as db:
         order = _order_for(db, user, order_id)
     moves = workorders.NEXT.get(order["state"], ())
@@ -98,7 +98,7 @@ def detail(request: Request, order_id: int, user=Depends(auth.require_role(*ALL)
 
 @router.post("/workorders/{order_id}/move")
 def move(
-    request: Request, order_id: int, form=Depends(auth.require_csrf), user=Depends(auth.require_role(*ALL))
+    request: Request, order_id: RowId, form=Depends(auth.require_csrf), user=Depends(auth.require_role(*ALL))
 ):
     to_state = str(form.get("to_state", ""))
     with request.app.state.ctx.store.read() as db:
