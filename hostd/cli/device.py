@@ -1,14 +1,16 @@
-"""The hall IT commands on `hostd device`: provision, flash, replace, label.
+"""The hall IT commands on `hostd device`: provision, flash, station, replace, label.
 
 hostd/cli/root.py calls register() with its `device` group and helpers, so these
 commands share its one error handler (one line, never a traceback).
 """
 
 import time
+from pathlib import Path
 
 import click
 
 from hostd.base.errors import UserError
+from hostd.base.progress import human_bytes
 from hostd.devices import flash, label, provision, registry
 
 PORT_HELP = "Serial port of the board (/dev/ttyUSB0, or the simulator's /dev/pts/N)."
@@ -73,17 +75,21 @@ def register(device, home_of, db_of, apply_registry):
     )
     @click.option(
         "--chip",
-        default="esp32",
-        show_default=True,
-        type=click.Choice(["esp32", "esp32s2", "esp32s3", "esp32c3", "esp32c6"]),
+        type=click.Choice(list(flash.CHIPS)),
+        help="The board's chip. Default: the one the .bin names in its header.",
     )
     @click.option("--baud", type=click.IntRange(9600, 2000000), default=460800, show_default=True)
     @click.option("--device", "device_id", help="Provision this device id afterwards.")
     @click.option("--wifi-ssid", envvar="HOSTD_WIFI_SSID", help="Wi-Fi network (with --device).")
     @click.option("--wifi-password", envvar="HOSTD_WIFI_PASSWORD", help="Wi-Fi password (with --device).")
+    @click.option("--verbose", is_flag=True, help="Also print every line esptool writes.")
     @click.pass_context
-    def device_flash(ctx, port, firmware, chip, baud, device_id, wifi_ssid, wifi_password):
+    def device_flash(ctx, port, firmware, chip, baud, device_id, wifi_ssid, wifi_password, verbose):
         """Write MicroPython to a blank ESP32 with esptool, then provision it.
+
+        The board must be in download mode: hold BOOT, press and release EN
+        (RST), release BOOT. Most boards with a USB-serial chip do this by
+        themselves.
 
         Example: hostd device flash --port /dev/ttyUSB0 --firmware ESP32_GENERIC-v1.25.0.bin --device w01-a
         """
@@ -93,12 +99,100 @@ def register(device, home_of, db_of, apply_registry):
             home = home_of(ctx)
             db = db_of(home)
             registry.device_key(db, device_id)
-        flash.flash(port, firmware, chip, baud, say=click.echo)
+        done = flash.flash(port, firmware, chip, baud, say=click.echo, verbose=verbose)
+        click.echo(
+            "MicroPython written: %s at 0x%x on an %s (MAC %s), %.1f s in all"
+            % (human_bytes(done.size), done.offset, flash.CHIPS[done.chip][2], done.mac, done.seconds)
+        )
         if device_id:
             time.sleep(3)  # MicroPython's first boot makes its filesystem
             _provision(ctx, home, db, device_id, port, wifi_ssid, wifi_password)
         else:
-            click.echo("MicroPython written; now run `hostd device provision ID --port %s`" % port)
+            click.echo("now run `hostd device provision ID --port %s`" % port)
+
+    @device.command("station")
+    @click.option(
+        "--ports",
+        "pattern",
+        required=True,
+        help="Glob of the serial ports boards appear on, quoted: '/dev/ttyUSB*'.",
+    )
+    @click.option(
+        "--firmware",
+        required=True,
+        type=click.Path(dir_okay=False),
+        help="MicroPython .bin for the boards (https://micropython.org/download/).",
+    )
+    @click.option("--chip", type=click.Choice(list(flash.CHIPS)), help="Default: the .bin's own.")
+    @click.option("--baud", type=click.IntRange(9600, 2000000), default=460800, show_default=True)
+    @click.option(
+        "--ids",
+        help="Give these device ids, in order (comma-separated). Default: every registered "
+        "device that has no board yet, oldest first.",
+    )
+    @click.option(
+        "--labels",
+        "labels_dir",
+        default="labels",
+        show_default=True,
+        type=click.Path(file_okay=False),
+        help="Folder for each ID.png and the printable labels.pdf.",
+    )
+    @click.option("--wifi-ssid", envvar="HOSTD_WIFI_SSID", help="Wi-Fi network the devices join.")
+    @click.option("--wifi-password", envvar="HOSTD_WIFI_PASSWORD", help="Its password.")
+    @click.option(
+        "--boards", "boards_max", type=click.IntRange(1, 10000), help="Stop after this many boards."
+    )
+    @click.option(
+        "--timeout",
+        type=click.IntRange(5, 600),
+        default=60,
+        show_default=True,
+        help="Seconds to wait for each board's first heartbeat.",
+    )
+    @click.pass_context
+    def device_station(
+        ctx, pattern, firmware, chip, baud, ids, labels_dir, wifi_ssid, wifi_password, boards_max, timeout
+    ):
+        """Flash, provision and label boards one after another as they are plugged in.
+
+        `hostd run` must be running. Each board gets the next registered
+        device id that has no board yet; one line per board says its id,
+        window, MAC and result. A board that fails is skipped and keeps no id
+        unless its firmware was written (then it keeps that one id).
+
+        Example: hostd device station --ports '/dev/ttyUSB*' --firmware ESP32_GENERIC-v1.25.0.bin
+        """
+        # lazy: the station loads only for its command
+        from hostd.devices import station
+
+        if wifi_password and not wifi_ssid:
+            raise UserError("--wifi-password without --wifi-ssid: give the network name too")
+        home = home_of(ctx)
+        wanted = [i.strip() for i in ids.split(",") if i.strip()] if ids else None
+        bench = station.Station(
+            home,
+            db_of(home),
+            pattern,
+            firmware,
+            chip,
+            baud,
+            wanted,
+            labels_dir,
+            wifi_ssid,
+            wifi_password,
+            say=click.echo,
+            heartbeat_timeout=timeout,
+        )
+        try:
+            results = bench.run(boards_max=boards_max)
+        except KeyboardInterrupt:
+            results = bench.results
+        ok = sum(1 for r in results if r.ok)
+        click.echo(
+            "station stopped: %d board(s) ready, %d failed; labels in %s"
+            % (ok, len(results) - ok, Path(labels_dir) / station.SHEET)
+        )
 
     @device.command("replace")
     @click.argument("old_id")

@@ -259,7 +259,7 @@ def device_show_config(ctx, device_id):
     )
 
 
-from hostd.cli import device as device_commands  # noqa: E402  provision, flash, replace, label
+from hostd.cli import device as device_commands  # noqa: E402  provision, flash, station, replace, label
 
 device_commands.register(device, _home, _db, _apply)
 

@@ -83,7 +83,11 @@ def render(device_id, hall, window, font=None):
 
 
 def write(path, device_id, hall, window, font=None):
-    image = render(device_id, hall, window, font)
+    return save(path, render(device_id, hall, window, font))
+
+
+def save(path, image):
+    """Write a rendered label as a 300 dpi PNG (atomically); return the path."""
     path = Path(path)
     tmp = path.with_name("." + path.name + ".tmp")
     image.save(tmp, format="PNG", dpi=(DPI, DPI))

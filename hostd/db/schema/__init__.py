@@ -23,7 +23,8 @@ Feature areas add tables in their own Migrations sets (hostd/db/schema/*.py),
 applied after these, in the order of AREAS below: sessions.py (offline_reviews
 and offline_candidates: 待确认的离线评价), upstream.py (upstream_outbox,
 upstream_state, twelve345_tickets, upstream_actions: who retried or edited
-a dead letter), web.py, workorders.py.
+a dead letter), web.py, workorders.py, devices.py (device_boards: the
+boards the flashing station met, by MAC, and the id each was given).
 
 Times are integer Unix seconds. A new schema change is a new function at the
 end of this file; never edit one that has shipped.
@@ -31,6 +32,7 @@ end of this file; never edit one that has shipped.
 
 from sqlite_utils import Migrations
 
+from hostd.db.schema import devices as schema_devices
 from hostd.db.schema import sessions as schema_sessions
 from hostd.db.schema import upstream as schema_upstream
 from hostd.db.schema import web as schema_web
@@ -335,4 +337,4 @@ def migrate(db):
         area.MIGRATIONS.apply(db)
 
 
-AREAS = (schema_sessions, schema_workorders, schema_upstream, schema_web)
+AREAS = (schema_sessions, schema_workorders, schema_upstream, schema_web, schema_devices)
