@@ -8,6 +8,12 @@
 # outbox over QoS1 and drops a record only when the host's signed ack says
 # it is committed. `_heartbeat` publishes status; the last will tells the
 # host when the device vanishes.
+#
+# firmware/main.py hands run() what touches the board: `step`, the Wi-Fi
+# watcher (None when the network is always there), which rejoins without
+# blocking and returns None while up, else why not (for the screen); and
+# `feed`, the hardware watchdog's, called once a turn, after the turn.
+# `boot`, (reset cause, boot count), goes into every heartbeat.
 import gc
 
 from firmware import hostmsg
@@ -39,6 +45,7 @@ class App:
         rx=None,
         parts_file=None,
         tx=None,
+        boot=(0, 0),
     ):
         self.config = config
         self.evaluator = evaluator
@@ -48,6 +55,7 @@ class App:
         self.ticks_ms = ticks_ms
         self.ticks_diff = ticks_diff
         self.started_ms = ticks_ms()
+        self.boot = boot  # (machine.reset_cause(), or 6 after a crash; boot count)
         # Needed here only: imported here, so that firmware/main.py can give
         # these two modules' heap back once the App is built.
         from protocol import credentials, topics
@@ -104,6 +112,8 @@ class App:
                 self.clock.synced,
                 uptime,
                 self.outbox.next_seq,
+                self.boot[0],
+                self.boot[1],
             ],
         )
 
@@ -153,7 +163,7 @@ class App:
         except OSError:  # flash full or failing: show the text fallbacks
             return []
 
-    def _ui(self):
+    def _ui(self, why):
         evaluator = self.evaluator
         index = self.buttons.poll()
         if index is not None:
@@ -168,8 +178,10 @@ class App:
         if revoked != evaluator.revoked:
             evaluator.set_revoked(revoked)
         reachable = self._host_reachable()
-        if reachable != evaluator.online:
-            evaluator.set_online(reachable)
+        if why != evaluator.display.why:
+            print("offline: %s" % why if why else "offline: the network is back")
+        if reachable != evaluator.online or why != evaluator.display.why:
+            evaluator.set_online(reachable, why)
 
     def _host_reachable(self):
         # The broker being up is not enough: hostd may be down behind it. A
@@ -210,13 +222,19 @@ class App:
         if self.link.connected and not self.link.publish(self.status_topic, self._status(messages.ONLINE), 1):
             self.beat_at = now + _RETRY_MS
 
-    def run(self):
+    def run(self, step=None, feed=None):
         """The device's loop, forever."""
         link = self.link
         ticks_ms = self.ticks_ms
+        why = ""  # why the network is down (the Wi-Fi watcher's words), or ""
         while True:
-            self._ui()
+            self._ui(why)
             now = ticks_ms()
+            if step is not None:
+                why = step() or ""
+                link.set_network(not why)
             self._sender(now)
             self._heartbeat(now)
             link.step(_UI_PERIOD_MS)
+            if feed is not None:
+                feed()  # a whole turn done: the loop makes progress

@@ -31,6 +31,7 @@ SCHEMA = {
     "session_ttl_s": (_INT, False, 120),
     "thanks_ms": (_INT, False, 3000),
     "heartbeat_s": (_INT, False, 30),
+    "watchdog_s": (_INT, False, 30),  # the hardware watchdog's timeout, once the loop runs
 }
 
 # Inclusive bounds for the numbers.
@@ -41,6 +42,7 @@ _RANGES = const(
         ("session_ttl_s", 1, 86400),
         ("thanks_ms", 0, 600000),
         ("heartbeat_s", 5, 3600),
+        ("watchdog_s", 2, 3600),
     )
 )
 

@@ -68,6 +68,7 @@ _COLUMN = const(64)  # _WIDTH // _BUTTONS: each option sits over its physical bu
 _TILE_Y = const(174)
 _TILE_H = const(64)
 MARKER = (2, 152, 36, 20)  # the "离线" badge, left of the QR code
+_WHY_CHARS = const(18)  # why offline, in 8x8 ASCII right of the badge (up to the QR code)
 _BANNER_H = const(22)
 _CHUNK_BYTES = const(192)  # bitmap bytes decoded or read at a time
 _QR_ROWS = const(6)  # QR module rows scaled per blit (a multiple of 3)
@@ -155,6 +156,7 @@ class Display:
         self.panel = panel
         self.full = False  # outbox full: banner on every screen
         self.online = True
+        self.why = ""  # offline: why, in ASCII for hall IT ("WIFI PASSWORD"), beside the badge
         self.missing = 0  # characters drawn with no glyph (a bug in the UI text)
         self.failed = 0  # bitmaps left out for want of heap
         self.screen = None  # name of the screen on the panel
@@ -189,9 +191,13 @@ class Display:
             if redraw:
                 self.redraw()
 
-    def set_online(self, online):
-        if online != self.online:
+    def set_online(self, online, why=""):
+        if online != self.online or why != self.why:
+            if not self.online and self.why and self.screen != "revoked":
+                x, y, w, _h = MARKER
+                self.panel.fill_rect(x + w + 4, y + 6, len(self.why[:_WHY_CHARS]) * 8, 8, _WHITE)
             self.online = online
+            self.why = why
             self._marker()
 
     def redraw(self):
@@ -222,6 +228,8 @@ class Display:
         else:
             self.panel.fill_rect(x, y, w, h, _RED)
             self.text(T16[_OFFLINE], x + 2, y + 2, 16, _WHITE, _RED)
+            if self.why:
+                self.ascii(self.why[:_WHY_CHARS], x + w + 4, y + 6, 1, _RED, _WHITE)
 
     def _idle(self, window, staff_no, serving, parts, options):
         panel = self.panel

@@ -152,13 +152,14 @@ class Evaluator:
         self.session = None
         self.display.show_revoked()
 
-    def set_online(self, online):
-        """Whether the host can be reached (sessions and acks arrive)."""
+    def set_online(self, online, why=""):
+        """Whether the host can be reached (sessions and acks arrive); `why`
+        not, in short ASCII for the screen."""
         online = bool(online)
+        self.display.set_online(online, why)
         if online == self.online:
             return
         self.online = online
-        self.display.set_online(online)
         if self.state == _IDLE and not self.revoked and self.serving:
             self._show_idle()  # the options show only when idle presses count
 

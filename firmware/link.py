@@ -28,6 +28,7 @@ _DOWN = const(0)  # no socket: waiting for the next attempt
 _OPENING = const(1)  # TCP connect and CONNECT sent, waiting for CONNACK
 _UP = const(2)  # connected
 _CLOSED = const(3)  # close() was called
+_NO_NETWORK = const(4)  # no network under the link (Wi-Fi down): no attempt until it is back
 # Link.stats: counters in a list, by these indices (names: STATS.split()).
 # A dict's keys would be eleven more names in the device's qstr pool.
 STATS = (
@@ -171,6 +172,20 @@ class Link:
         """True while the QoS1 publish `pid` waits for its PUBACK."""
         return pid in self._pending
 
+    def set_network(self, up):
+        """The network under the link came or went (Wi-Fi): when it goes, the
+        connection ends now, and no attempt is made until it is back; then
+        the first at once. A state, not a flag: no attribute more."""
+        state = self._state
+        if up:
+            if state == _NO_NETWORK:
+                self._state = _DOWN
+                self._due = ticks_ms()
+        elif state != _NO_NETWORK and state != _CLOSED:
+            if self._sock is not None:
+                self._lost("the network is gone")
+            self._state = _NO_NETWORK
+
     def step(self, timeout_ms):
         """Run the link for up to `timeout_ms`: timers, then wait on the socket
         and read/write what it allows. Call it again and again."""
@@ -178,7 +193,7 @@ class Link:
         self._timers(now)
         sock = self._sock
         if sock is None:
-            if self._state != _CLOSED:
+            if self._state == _DOWN:
                 timeout_ms = max(0, min(timeout_ms, ticks_diff(self._due, now)))
             sleep_ms(timeout_ms)
             return
@@ -232,7 +247,7 @@ class Link:
             if ticks_diff(now, self._due) >= 0:
                 self._open(now)
             return
-        if state == _CLOSED:
+        if state == _CLOSED or state == _NO_NETWORK:
             return
         if state == _OPENING:
             if ticks_diff(now, self._since) >= self._connect_timeout():

@@ -92,15 +92,58 @@ _PIN_RST = const(4)
 # Buttons, left to right (非常满意 ... 非常不满意): GPIO 32, 33, 25, 26, 27.
 
 
+_GOT_IP = const(1010)  # network.STAT_GOT_IP, and the other ESP32 station codes
+_CONNECTING = const(1001)
+_IDLE = const(1000)
+_NO_AP_FOUND = const(201)
+_WRONG_PASSWORD = const(202)
+_WIFI_FIRST_MS = const(2000)  # the first rejoin after a failed join; doubling ...
+_WIFI_MAX_MS = const(60000)  # ... up to this
+_MAINTENANCE_MS = const(1800000)  # the watchdog while the REPL is in use: 30 min
+_CRASH = const(6)  # the reset cause sent after the firmware reset itself on an error
+
+
 def _wifi(cfg):
+    """The Wi-Fi watcher (None with no network to join): a function the loop
+    calls every turn. It never blocks: connect() only starts a join, and
+    status() says how it went. It rejoins when the network drops, with a
+    backoff; it returns None while joined, else why not (ASCII, for the
+    screen). Closures and locals, not a class: their names cost no qstrs."""
     if not cfg.wifi_ssid:
-        return
+        return None
     import network  # only when this board has Wi-Fi to join
 
     wlan = network.WLAN(network.STA_IF)
     wlan.active(True)
-    if not wlan.isconnected():
-        wlan.connect(cfg.wifi_ssid, cfg.wifi_password)  # the link retries until it is up
+    ticks_ms, ticks_diff = time.ticks_ms, time.ticks_diff
+    state = [ticks_ms(), _WIFI_FIRST_MS, False]  # next join, backoff, joined
+
+    def step():
+        status = wlan.status()
+        if status == _GOT_IP:
+            if not state[2]:
+                state[1] = _WIFI_FIRST_MS
+                print("wifi: joined, status %d" % status)
+            state[2] = True
+            return None
+        now = ticks_ms()
+        if state[2]:
+            state[2] = False
+            state[0] = now  # it dropped: rejoin at once
+            print("wifi: lost it, status %d" % status)
+        if status != _CONNECTING and ticks_diff(now, state[0]) >= 0:
+            wlan.connect(cfg.wifi_ssid, cfg.wifi_password)
+            state[0] = now + state[1]
+            state[1] = min(state[1] * 2, _WIFI_MAX_MS)
+        if status == _WRONG_PASSWORD:
+            return "WIFI BAD PASSWORD"
+        if status == _NO_AP_FOUND:
+            return "WIFI NOT FOUND"
+        if status == _CONNECTING or status == _IDLE:
+            return "WIFI CONNECTING"
+        return "WIFI DOWN %d" % status
+
+    return step
 
 
 def _ssl_context(cfg):
@@ -132,8 +175,27 @@ def build(cfg):
     clock = Clock(time.ticks_ms, 946684800 if time.gmtime(0)[0] == 2000 else 0)
     outbox = Outbox("outbox")
     parts = open("parts.bin", "w+b")  # host bitmaps (firmware/hostmsg.py), opened once
+    # (reset cause, boot count) for the heartbeat: machine.reset_cause(), or
+    # _CRASH after the firmware reset itself on an error; the count from the
+    # file boot_record.txt (one small write a boot), which then also says
+    # "crashed!" (names and words over 10 characters are not interned: no qstr).
+    cause = machine.reset_cause()
+    boots = 0
+    try:
+        with open("boot_record.txt") as f:
+            words = f.read().split()
+        boots = int(words[0])
+        if len(words) > 1:
+            cause = _CRASH
+    except (OSError, ValueError, IndexError):
+        pass
+    boots += 1
+    try:
+        with open("boot_record.txt", "w") as f:
+            f.write(str(boots))
+    except OSError:
+        pass
     evaluator = Evaluator(cfg, display, outbox, clock, time.ticks_ms)
-    _wifi(cfg)
     gc.collect()
     return App(
         cfg,
@@ -148,11 +210,13 @@ def build(cfg):
         _RX,
         parts,
         _TX,
+        (cause, boots),
     )
 
 
 def main():
     app = build(_CFG)
+    step = _wifi(_CFG)
     # Topics and the MQTT password are made once, by App(): those two
     # modules go too (firmware/app.py imports them there, not at its top).
     import protocol
@@ -160,10 +224,18 @@ def main():
     _drop(protocol, "topics")
     _drop(protocol, "credentials")
     gc.collect()
+    # The hardware watchdog, from here on: the loop feeds it once a turn. It
+    # cannot be stopped once started (ESP32), so the REPL gets a long one
+    # below; the REPL before this point (provisioning a new board) has none.
+    wdt = machine.WDT(timeout=_CFG.watchdog_s * 1000)
     try:
-        app.run()
+        app.run(step, wdt.feed)
     except KeyboardInterrupt:
-        raise  # the serial console (hall IT, mpremote) stops the firmware
+        # The serial console (hall IT, mpremote) stops the firmware: 30 min
+        # at the REPL, then the watchdog resets the board into the firmware.
+        machine.WDT(timeout=_MAINTENANCE_MS)
+        print("firmware stopped; the watchdog resets the board in 30 min (or power-cycle it)")
+        raise
     except Exception as e:  # noqa: BLE001
         # A device at a window must come back by itself, not sit at the
         # REPL until someone power-cycles it: say why, then reset. Ratings
@@ -174,6 +246,11 @@ def main():
             print("firmware: %s, restarting" % type(e).__name__)
             sys.print_exception(e)
         except Exception:  # noqa: BLE001 - no heap even to print: reset all the same
+            pass
+        try:
+            with open("boot_record.txt", "w") as f:
+                f.write("%d crashed!\n" % app.boot[1])
+        except Exception:  # noqa: BLE001 - flash full or failing: the cause will say soft
             pass
         machine.reset()
 

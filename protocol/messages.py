@@ -33,6 +33,11 @@ REASON_ENVIRONMENT = 4  # 环境
 REASON_OTHER = 5  # 其他或扫码填写
 
 
+# A status's `reset`: machine.reset_cause() (the ESP32 port's codes), or 6
+# when the firmware reset itself after an error (firmware/main.py).
+RESET_CAUSES = {1: "power", 2: "hard", 3: "watchdog", 4: "deepsleep", 5: "soft", 6: "crash"}
+
+
 def spec(kind):
     """[(name, type code), ...] of a kind's fields, in wire order."""
     return list(zip(_NAMES[kind].split(), _TYPES[kind]))

@@ -51,15 +51,16 @@ _NAMES = {
     SESSION: "v kind device session item_code item_name staff_id staff_name staff_no"
     " cases ttl qr host_time parts",
     IDLE: "v kind device window staff_id staff_name staff_no serving host_time parts",
-    STATUS: "v kind device state fw outbox heap synced uptime next_seq",
+    STATUS: "v kind device state fw outbox heap synced uptime next_seq reset boots",
 }
 _TYPES = {
     RATING: "issiniIinib",
     ACK: "issisi",
     SESSION: "issssssssiisil",
     IDLE: "isssnnnbil",
-    STATUS: "issssiibii",
+    STATUS: "issssiibiiii",
 }
+_STATUS_V0 = const(10)  # a status from firmware before reset/boots: still taken
 
 # Status states.
 ONLINE = "online"
@@ -101,6 +102,8 @@ def _check_shape(fields):
     codes = _TYPES.get(kind) if isinstance(kind, str) else None
     if codes is None:
         raise Malformed("unknown kind %r" % (kind,))
+    if kind == STATUS and len(fields) == _STATUS_V0:
+        codes = codes[:_STATUS_V0]
     if len(fields) != len(codes):
         raise Malformed("kind %s needs %d fields" % (kind, len(codes)))
     for i in range(len(codes)):

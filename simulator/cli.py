@@ -5,11 +5,17 @@
 
 Prints `serial: /dev/pts/N` once the console is up; `mpremote connect` that
 port as a real board's. Presses come from the keyboard (keys 1-5, counted
-from the left: 1 = 非常满意; p power cut, s screenshot, q quit) or, with
---stdin, from a line script:
+from the left: 1 = 非常满意; p power cut, w Wi-Fi down/up, f freeze the
+loop, s screenshot, q quit) or, with --stdin, from a line script:
 
     press 1 .. press 5     wait SECONDS     power-cut
-    screenshot PATH.png    quit             # a comment
+    wifi down|up           freeze           screenshot PATH.png
+    quit                   # a comment
+
+`wifi down` takes the hall's access point away (the device, when its config
+names a Wi-Fi network, shows 离线 and why, keeps ratings on flash, and
+rejoins when `wifi up` brings it back); `freeze` hangs the firmware's loop
+until the hardware watchdog resets the board.
 
 In a terminal the screen is drawn live; otherwise events are printed.
 """
@@ -25,7 +31,7 @@ from pathlib import Path
 
 from simulator.supervisor import Supervisor
 
-USAGE = "use: press 1-5, wait SECONDS, power-cut, screenshot PATH.png, quit"
+USAGE = "use: press 1-5, wait SECONDS, power-cut, wifi down|up, freeze, screenshot PATH.png, quit"
 SETTLE_S = 0.15  # the panel counts as drawn when no SPI bytes came for this long
 
 
@@ -65,6 +71,11 @@ class Session:
         since = self.board.power_cycle()
         self.board.wait_event("ready", 30, since=since)
 
+    def wifi(self, up):
+        self.board.wifi(up=up)
+        if not self.draw:
+            say("Wi-Fi %s" % ("up" if up else "down"))
+
     def screenshot(self, path):
         self.settle()
         path = Path(path)
@@ -99,6 +110,12 @@ class Session:
             self._quit.wait(_seconds(args[0]))
         elif cmd == "power-cut" and not args:
             self.power_cut()
+        elif cmd == "wifi" and args in (["down"], ["up"]):
+            self.wifi(args[0] == "up")
+        elif cmd == "freeze" and not args:
+            self.board.freeze()
+            if not self.draw:
+                say("loop frozen; the watchdog resets the board")
         elif cmd == "screenshot" and len(args) == 1 and args[0].lower().endswith(".png"):
             self.screenshot(args[0])
         elif cmd == "quit" and not args:
@@ -118,7 +135,8 @@ class Session:
         with self.board._lock:
             image = self.board.panel.image()
         status = (
-            f"serial {self.board.port} | {self.status} | keys 1-5 press, p power cut, s screenshot, q quit"
+            f"serial {self.board.port} | {self.status} | keys 1-5 press, p power cut, w Wi-Fi, f freeze, "
+            "s screenshot, q quit"
         )
         sys.stdout.write(screen.frame(image, status[:200]))
         sys.stdout.flush()
@@ -171,6 +189,10 @@ def run_keys(session):
                 session.press(int(key))
             elif key == "p":
                 session.power_cut()
+            elif key == "w":
+                session.wifi(not session.board.ap_up)
+            elif key == "f":
+                session.board.freeze()
             elif key == "s":
                 session.shots += 1
                 path = session.board.flash_dir / f"screenshot-{session.shots}.png"

@@ -75,9 +75,10 @@ class SimDevice:
         return json.loads(out.strip().splitlines()[-1])
 
     # -- power ------------------------------------------------------------
-    def start(self, record_panel=False):
+    def start(self, record_panel=False, ap_up=True, ap_password=None):
         """Power on. With `record_panel` the panel is decoded (screenshot()) and its
-        SPI stream also goes to the file `spi_stream`."""
+        SPI stream also goes to the file `spi_stream`. `ap_up`, `ap_password`:
+        the hall's Wi-Fi access point (Supervisor.wifi() changes it later)."""
         self.board = Supervisor(
             self.flash_dir,
             log_path=self.log_path,
@@ -86,6 +87,7 @@ class SimDevice:
             firmware=self.firmware,
             **({"heap": self.heap} if self.heap else {}),
         )
+        self.board.ap_up, self.board.ap_password = ap_up, ap_password
         self.board.start()
         return self
 

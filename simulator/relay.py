@@ -18,6 +18,9 @@ import time
 PTY_BACKLOG = 64 * 1024  # output kept for a slow reader; beyond it, dropped
 STALE_S = 1.0  # host silent this long: the output it did not read is stale, dropped
 _EXIT_MODES = {10: "friendly", 11: "raw", 12: "friendly"}
+# machine.reset_cause() codes (the ESP32 port's): a power-on, the watchdog,
+# and esp_restart() (machine.reset(), a panic), which the port reports as soft.
+PWRON_RESET, WDT_RESET, SOFT_RESET = 1, 3, 5
 
 
 class Relay:
@@ -34,6 +37,13 @@ class Relay:
                 if self._cycle and not self._stopping:
                     self._cycle = False
                     self._kill()
+                    self._chip_reset(PWRON_RESET)
+                    self._boot("friendly")
+                if self.wdt_due is not None and time.monotonic() > self.wdt_due and not self._stopping:
+                    self._kill()  # RAM and CPU state gone, flash kept: as a power cut
+                    self.watchdog_resets += 1
+                    self._note("watchdog")
+                    self._chip_reset(WDT_RESET)
                     self._boot("friendly")
                 watched = self._watch(poller)
             for fd, mask in poller.poll(200):
@@ -154,12 +164,27 @@ class Relay:
             if e.errno != errno.EIO:
                 raise
 
+    def _chip_reset(self, cause):
+        """The chip resets: the watchdog stops, and the next boot reports `cause`."""
+        self.reset_cause = cause
+        self.wdt_ms = self.wdt_due = None
+
     def _board_events(self, data):
         self._events_buf += data
         *lines, self._events_buf = self._events_buf.split(b"\n")
         for line in lines:
             word = line.decode(errors="replace")
-            if word == "ready":
+            if word.startswith("wifi polls "):
+                self.wifi_polls = int(word.split()[2])
+                continue  # the board's virtual time, not an event
+            if word == "feed":
+                if self.wdt_ms is not None:
+                    self.wdt_due = time.monotonic() + self.wdt_ms / 1000
+                continue  # not an event: one every quarter timeout
+            if word.startswith("watchdog "):
+                self.wdt_ms = int(word.split()[1])
+                self.wdt_due = time.monotonic() + self.wdt_ms / 1000
+            elif word == "ready":
                 self._ready = True
                 if self._pending_intr:
                     self._pending_intr = False
@@ -181,6 +206,10 @@ class Relay:
             self._from_device(f"\nboard: MicroPython ended with code {code}; rebooting\n".encode())
             time.sleep(0.5)
             mode = "friendly"
+            self._chip_reset(SOFT_RESET)  # a panic
+        elif code == 12:
+            self._chip_reset(SOFT_RESET)  # machine.reset(): esp_restart()
+        # else a soft reboot (Ctrl-D): the chip was not reset, the watchdog runs on
         self._boot(mode)
 
 

@@ -41,7 +41,7 @@ from pathlib import Path
 
 from simulator import build, launch
 from simulator.panel_decode import PanelDecoder
-from simulator.relay import Relay, close_fd
+from simulator.relay import PWRON_RESET, Relay, close_fd
 
 ROOT = Path(__file__).resolve().parent.parent
 BOARD = ROOT / "simulator" / "board"
@@ -115,6 +115,17 @@ class Supervisor(Relay):
         self._thread = None
         self._stopping = False
         self._cycle = False
+        # What the board is powered up with: machine.reset_cause()'s code,
+        # and the hall's access point (see wifi()).
+        self.reset_cause = PWRON_RESET
+        self.ap_up = True
+        self.ap_password = None
+        # The hardware watchdog (machine.WDT): its timeout and the monotonic
+        # time by which the next feed must come; None while not started.
+        self.wdt_ms = None
+        self.wdt_due = None
+        self.watchdog_resets = 0
+        self.wifi_polls = 0  # the Wi-Fi station's status polls, told every 500: virtual time
         self._booted = threading.Event()
         self._ready = False
         self._pending_intr = False
@@ -161,6 +172,22 @@ class Supervisor(Relay):
             except (BlockingIOError, BrokenPipeError):
                 return False
         return True
+
+    def wifi(self, up=None, password=False):
+        """The hall's access point: up or down, and its password (None: any
+        password joins). Kept across the board's reboots."""
+        with self._lock:
+            if up is not None:
+                self.ap_up = bool(up)
+                self.control("wifi %s" % ("up" if up else "down"))
+            if password is not False:
+                self.ap_password = password
+                self.control("wifi password %s" % (password if password is not None else "-"))
+
+    def freeze(self):
+        """Hang the firmware's loop (its next button read never returns): only
+        the watchdog gets the board out."""
+        return self.control("freeze")
 
     def power_cycle(self):
         """Cut the power (SIGKILL) and switch it on again from the same flash.
@@ -237,9 +264,14 @@ class Supervisor(Relay):
             str(events_w),
             spi,
         ]
+        env = micropython_env(autorun)
+        env["VBOARD_RESET"] = str(self.reset_cause)
+        env["VBOARD_WIFI_AP"] = "up" if self.ap_up else "down"
+        if self.ap_password is not None:
+            env["VBOARD_WIFI_PASSWORD"] = self.ap_password
         self.proc = subprocess.Popen(
             args,
-            env=micropython_env(autorun),
+            env=env,
             stdin=stdin_r,
             stdout=stdout_w,
             stderr=subprocess.STDOUT,

@@ -271,6 +271,18 @@ def test_power_cut_boots_again_with_the_flash_kept(world):
     assert "config.json" in done.stdout
 
 
+def test_wifi_and_freeze_lines_are_understood(world):
+    """The script's Wi-Fi and freeze lines reach the board (their effects on the
+    firmware are tested in tests/test_recovery.py)."""
+    sim = world["sim"]
+    sim.send("wifi down\nwifi up\nfreeze\nwifi sideways\n")
+    sim.wait_line(r"^Wi-Fi down$")
+    sim.wait_line(r"^Wi-Fi up$")
+    sim.wait_line(r"^loop frozen; the watchdog resets the board$")
+    at, line = sim.wait_line(r"wifi sideways", into=sim.errors)
+    assert "wifi down|up" in line
+
+
 def test_quit_ends_the_simulator(world):
     sim = world["sim"]
     sim.send("quit\n")

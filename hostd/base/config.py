@@ -133,6 +133,20 @@ SCHEMA = (
     ("log", "level", "INFO", lambda v: v in LOG_LEVELS, " ".join(LOG_LEVELS)),
     # The rating rules (policy.md "The rating"): the period a citizen may rate
     # in, after which an unrated session becomes a default rating.
+    (
+        "device",
+        "watchdog_s",
+        30,
+        lambda v: _int_between(v, 2, 3600),
+        "seconds, 2-3600: a device whose loop hangs this long resets (provisioned)",
+    ),
+    (
+        "alerts",
+        "reboots_per_hour",
+        3,
+        lambda v: _int_between(v, 1, 1000),
+        "a whole number, 1-1000: more reboots of one device in an hour raise an alert",
+    ),
     ("rating", "default_level", 3, lambda v: v in (3, 4), "3 (基本满意) or 4 (满意)"),
     ("rating", "period_days", 5, lambda v: _int_between(v, 1, 60), "a whole number of days, 1-60"),
     (

@@ -163,7 +163,7 @@ def _when(ts):
 @device.command("list")
 @click.pass_context
 def device_list(ctx):
-    """Show every device: window, online, last seen, firmware, outbox, revoked.
+    """Show every device: window, online, last seen, firmware, outbox, last reset, revoked.
 
     Example: hostd device list
     """
@@ -178,6 +178,9 @@ def device_list(ctx):
             _when(d["last_seen"]),
             d["firmware"] or "-",
             "-" if d["outbox_depth"] is None else d["outbox_depth"],
+            "%s (boot %d, %d in the last hour)" % (d["reset_cause"], d["boots"], d["reboots_hour"])
+            if d["reset_cause"]
+            else "-",
             "yes" if d["revoked_at"] else "no",
         ]
         for d in db.query("SELECT * FROM fleet ORDER BY device_id")
@@ -187,7 +190,18 @@ def device_list(ctx):
         return
     click.echo(
         tabulate(
-            rows, headers=["id", "hall", "window", "online", "last seen", "firmware", "outbox", "revoked"]
+            rows,
+            headers=[
+                "id",
+                "hall",
+                "window",
+                "online",
+                "last seen",
+                "firmware",
+                "outbox",
+                "last reset",
+                "revoked",
+            ],
         )
     )
 

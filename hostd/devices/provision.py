@@ -65,6 +65,7 @@ def device_config(home, db, device_id, wifi_ssid=None, wifi_password=None, tls_c
         "key": key.hex(),
         "broker_host": host,
         "broker_port": port,
+        "watchdog_s": home.config()["device"]["watchdog_s"],
     }
     if wifi_ssid:
         values["wifi_ssid"] = wifi_ssid

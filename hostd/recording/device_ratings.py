@@ -147,15 +147,31 @@ def upsert_status(db, status, hall, now):
         # The last will was built when the device connected: its numbers are
         # stale, so only the state changes.
         return set_offline(db, status["device"], now, hall)
+    boots = status.get("boots")  # None from firmware before reset causes
+    cause = None if boots is None else messages.RESET_CAUSES.get(status["reset"], "other")
+    if boots is not None:
+        before = db.conn.execute(
+            "SELECT boots FROM device_status WHERE device_id = ?", (status["device"],)
+        ).fetchone()
+        if before is None or before[0] != boots:  # a new boot: a reboot to count
+            db.conn.execute(
+                "INSERT INTO device_reboots (device_id, at, cause, boots) VALUES (?, ?, ?, ?)",
+                (status["device"], now, cause, boots),
+            )
+            db.conn.execute(
+                "DELETE FROM device_reboots WHERE device_id = ? AND at < ?",
+                (status["device"], now - 7 * 86400),
+            )
     db.conn.execute(
         "INSERT INTO device_status (device_id, hall, state, last_seen, firmware,"
-        " outbox_depth, free_heap, clock_synced, uptime, next_seq)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+        " outbox_depth, free_heap, clock_synced, uptime, next_seq, reset_cause, boots)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
         " ON CONFLICT (device_id) DO UPDATE SET hall = excluded.hall,"
         " state = excluded.state, last_seen = excluded.last_seen,"
         " firmware = excluded.firmware, outbox_depth = excluded.outbox_depth,"
         " free_heap = excluded.free_heap, clock_synced = excluded.clock_synced,"
-        " uptime = excluded.uptime, next_seq = excluded.next_seq",
+        " uptime = excluded.uptime, next_seq = excluded.next_seq,"
+        " reset_cause = excluded.reset_cause, boots = excluded.boots",
         (
             status["device"],
             hall,
@@ -167,6 +183,8 @@ def upsert_status(db, status, hall, now):
             int(status["synced"]),
             status["uptime"],
             status["next_seq"],
+            cause,
+            boots,
         ),
     )
     return status["state"]

@@ -1,4 +1,6 @@
 # `machine` for the virtual board: the parts of MicroPython's module the firmware uses.
+import time
+
 import vboard
 
 
@@ -37,6 +39,29 @@ class SPI:
 
     def write(self, data):
         vboard.spi_write(data)
+
+
+def reset_cause():
+    return vboard.reset_cause  # the ESP32 port's codes: 1 power-on ... 3 watchdog ... 5 soft
+
+
+class WDT:
+    """The hardware watchdog: once started it cannot be stopped; making it
+    again sets another timeout (as on the ESP32 port). The supervisor resets
+    the board when a feed is late."""
+
+    def __init__(self, id=0, timeout=5000):
+        state = vboard.state
+        state[6] = timeout
+        state[7] = time.ticks_ms()
+        vboard.event("watchdog %d" % timeout)
+
+    def feed(self):
+        state = vboard.state
+        now = time.ticks_ms()
+        if time.ticks_diff(now, state[7]) >= state[6] // 4:
+            state[7] = now
+            vboard.event("feed")
 
 
 def reset():

@@ -3,6 +3,7 @@
 # Runs on MicroPython. Button levels change on commands read without
 # blocking from a control stream ("press N", N = 1..5 from the left); SPI
 # bytes go to a sink (the panel stream the host side decodes into pixels).
+import os
 import select
 import time
 
@@ -21,11 +22,44 @@ _poller = None
 _last_poll = 0
 _line = b""
 spi_sink = None  # the file the panel's SPI records go to (record_panel), or None
-wifi_up = True
 commands = []  # control lines the board did not handle itself, for tests
 fault = False  # set by a "fault" control line: service() raises once
 reset_kind = None  # "hard" once machine.reset() was called
 _events = None  # where the console tells the supervisor what happens (a pipe)
+
+# Few names here: on an ESP32 these are C, their names in ROM, but here every
+# global and attribute is an entry in the same qstr pool as the firmware's
+# (bench/firmware.py counts it). So state sits in lists, read by index.
+
+# machine.reset_cause()'s code for this boot, as the supervisor powered us up.
+reset_cause = int(os.getenv("VBOARD_RESET") or "1")
+
+# `state`, by index:
+# 0-5  the hall's access point and this board's station (network.WLAN): the
+#      station's status (the ESP32 port's codes), status polls left until a
+#      join settles, the password the join used, whether the AP is up, the
+#      AP's password (None: any), joins started. The supervisor sets the AP at
+#      power-on (VBOARD_WIFI_AP "up"/"down", VBOARD_WIFI_PASSWORD); control
+#      lines "wifi up", "wifi down", "wifi password P" ("-": any) change it. A
+#      join takes 30 of the station's own status polls (network.py): virtual
+#      time that passes only while the firmware keeps polling, so a firmware
+#      that waited for Wi-Fi without running its loop would never join.
+# 6-7  the watchdog (machine.WDT): timeout in ms (0: not started), ticks of
+#      the last feed told. The supervisor keeps the time and resets the board
+#      when a feed is late; a feed is told at most every quarter timeout.
+# 8    the station's status polls so far: the board's virtual time (one poll a
+#      turn of the firmware's loop, ~10 ms), told to the supervisor every 500.
+state = [
+    1000,
+    0,
+    None,
+    (os.getenv("VBOARD_WIFI_AP") or "up") == "up",
+    os.getenv("VBOARD_WIFI_PASSWORD"),
+    0,
+    0,
+    0,
+    0,
+]
 
 
 def record_panel(where):
@@ -96,6 +130,12 @@ def _handle(line):
         press(int(words[1]))
     elif words == ["fault"]:
         fault = True  # the next button read fails, as a board out of memory would
+    elif line == "freeze":
+        fault = 2  # the next button read never returns, as a hung driver's
+    elif line == "wifi up" or line == "wifi down":
+        state[3] = line == "wifi up"
+    elif line.startswith("wifi password "):
+        state[4] = None if words[2] == "-" else words[2]
     elif words:
         commands.append(line)
 
@@ -121,6 +161,8 @@ def service():
     After a "fault" control line, the next call raises MemoryError once
     (tests of the firmware's recovery: firmware/main.py)."""
     global _last_poll, fault
+    while fault == 2:
+        time.sleep_ms(50)  # frozen: only the watchdog (or a Ctrl-C) gets the board out
     if fault:
         fault = False
         raise MemoryError("fault injected by the virtual board")

@@ -1,0 +1,244 @@
+"""A device that recovers on its own: the hardware watchdog, Wi-Fi that comes
+back, and the reset cause in every heartbeat. Every real part: `hostd run`
+with its Mosquitto, the real firmware on MicroPython (100 KB heap) on the
+virtual board, whose `machine.WDT` the supervisor enforces (a late feed
+resets the board, as a power cut would) and whose `network.WLAN` joins a
+virtual access point with the ESP32's status codes.
+
+Time on the board is counted in its own units where the verdict depends on
+it: the Wi-Fi outage lasts a number of the station's status polls (one per
+turn of the firmware's loop), and a join takes 30 of them, so a firmware
+that waited for Wi-Fi without turning its loop would never join.
+"""
+
+import random
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from hostd_helpers import db_rows, wait_for
+from test_e2e import DEVICE, LEVEL_OF_BUTTON, WINDOW, hall  # noqa: F401  (the fixture)
+
+from hostd.cli import cli
+
+MPREMOTE = str(Path(sys.executable).parent / "mpremote")
+SSID, PASSWORD = "hall-2F", "good-pass-1"
+WATCHDOG_S = 3
+
+
+def fleet_row(h):
+    rows = db_rows(
+        h.home,
+        "SELECT state, reset_cause, boots, reboots_hour FROM fleet WHERE device_id = ?",
+        (DEVICE,),
+    )
+    return rows[0] if rows else None
+
+
+def delivered(h):
+    return [
+        seq
+        for (seq,) in db_rows(h.home, "SELECT seq FROM ratings WHERE device_id = ? ORDER BY seq", (DEVICE,))
+    ]
+
+
+def serve(h, staff="s9"):
+    """A staff member on duty: idle presses count while the host is unreachable."""
+    h.push.idle(h.key, DEVICE, WINDOW, staff_id=staff, staff_no="0099", serving=True)
+    time.sleep(1.0)  # the idle screen reaches the device
+
+
+def offline_presses(h, buttons):
+    for button in buttons:
+        h.device.press(button)
+        time.sleep(0.6)  # past thanks_ms and response_interval_ms
+
+
+def panel_offline(h):
+    """The 离线 badge is red and a reason is written beside it (firmware/display.py MARKER)."""
+    image = h.device.board.panel.image().convert("RGB")
+    badge = image.getpixel((3, 153))
+    reason = image.crop((42, 158, 186, 166))
+    return red(badge) and any(red(c) for _n, c in reason.getcolors(4096))
+
+
+def red(rgb):
+    return rgb[0] > 150 and rgb[1] < 20 and rgb[2] < 20  # rgb565(170, 0, 0) as the panel shows it
+
+
+def test_a_frozen_loop_is_reset_by_the_watchdog_with_the_outbox_intact(hall):  # noqa: F811
+    h = hall(watchdog_s=WATCHDOG_S)
+    h.start_hostd()
+    h.start_device()
+    h.wait_online()
+    assert fleet_row(h)[1:3] == ("power", 1)
+    serve(h)
+    h.stop_hostd()  # acks stop: presses wait in the flash outbox
+    time.sleep(1.0)
+    offline_presses(h, [1, 2, 3])
+
+    board = h.device.board
+    events = len(board.events)
+    assert board.freeze()
+    assert board.wait_event("watchdog", WATCHDOG_S + 30, since=events), h.device.log_text()[-2000:]
+    assert board.watchdog_resets == 1
+    assert board.wait_event("ready", 30, since=events)
+
+    h.start_hostd()
+    wait_for(lambda: len(delivered(h)) >= 3, 45, 0.1)
+    h.wait_online(after=int(time.time()))
+    time.sleep(1.0)  # nothing more may come
+    assert delivered(h) == [1, 2, 3]  # every rating once, none lost across the reset
+    assert [lvl for (lvl,) in db_rows(h.home, "SELECT level FROM ratings ORDER BY seq")] == [5, 4, 3]
+    state, cause, boots, reboots = fleet_row(h)
+    assert (state, cause, boots) == ("online", "watchdog", 2)
+    assert reboots == 2  # the power-on and the watchdog's, both within the hour
+    listed = CliRunner().invoke(cli, ["--home", str(h.home.path), "device", "list"])
+    assert "watchdog (boot 2, 2 in the last hour)" in listed.output, listed.output
+
+
+def test_wifi_down_for_sixty_seconds_of_board_time(hall):  # noqa: F811
+    """Presses while the Wi-Fi is down are stored at once (the loop never waits
+    on the network): they are all in the flash outbox before the Wi-Fi comes
+    back; then each arrives exactly once."""
+    h = hall(wifi_ssid=SSID, wifi_password=PASSWORD)
+    h.start_hostd()
+    h.device.start(record_panel=True, ap_password=PASSWORD)
+    assert h.device.wait_ready(30)
+    h.wait_online()
+    serve(h)
+    board = h.device.board
+    board.wifi(up=False)
+    assert h.device.wait_log("offline: WIFI", 30), h.device.log_text()[-2000:]
+    wait_for(lambda: fleet_row(h)[0] == "offline", 30, 0.1)  # the broker saw the link go
+    polls = board.wifi_polls
+    offline_presses(h, [1, 2, 3, 1])
+    wait_for(lambda: board.wifi_polls >= polls + 6000, 180, 0.5)  # 60 s of the board's loop
+    assert panel_offline(h)
+    assert delivered(h) == []
+    h.device.stop()  # still without Wi-Fi: the ratings are on flash already
+    assert h.device.outbox_state() == {"depth": 4, "next_seq": 5}
+
+    h.device.start(record_panel=True, ap_up=False, ap_password=PASSWORD)
+    assert h.device.wait_ready(30)
+    assert h.device.wait_log("offline: WIFI NOT FOUND", 30), h.device.log_text()[-2000:]
+    h.device.board.wifi(up=True)
+    wait_for(lambda: len(delivered(h)) >= 4, 60, 0.1)
+    h.wait_online(after=int(time.time()))
+    time.sleep(1.0)
+    assert delivered(h) == [1, 2, 3, 4]
+    levels = [lvl for (lvl,) in db_rows(h.home, "SELECT level FROM ratings ORDER BY seq")]
+    assert levels == [LEVEL_OF_BUTTON[b] for b in (1, 2, 3, 1)]
+    assert "offline: the network is back" in h.device.log_text()
+
+
+def test_a_wrong_wifi_password_is_shown_then_fixed_by_provisioning(hall):  # noqa: F811
+    h = hall(wifi_ssid=SSID, wifi_password="an-old-password")
+    h.start_hostd()
+    h.device.start(record_panel=True, ap_password=PASSWORD)
+    assert h.device.wait_ready(30)
+    assert h.device.wait_log("offline: WIFI BAD PASSWORD", 30), h.device.log_text()[-2000:]
+    wait_for(lambda: panel_offline(h), 10, 0.1)
+    assert db_rows(h.home, "SELECT COUNT(*) FROM device_status") == [(0,)]  # never reached the host
+
+    # The watchdog runs; provisioning takes the REPL all the same, and resets the board.
+    result = CliRunner().invoke(
+        cli,
+        [
+            "--home",
+            str(h.home.path),
+            "device",
+            "provision",
+            DEVICE,
+            "--port",
+            h.device.port,
+            "--wifi-ssid",
+            SSID,
+            "--wifi-password",
+            PASSWORD,
+            "--timeout",
+            "60",
+        ],
+    )
+    assert result.exit_code == 0, result.output + h.device.log_text()[-2000:]
+    assert "[8/8] first heartbeat" in result.output
+    state, cause, boots, _ = fleet_row(h)
+    assert state == "online" and boots >= 2 and cause == "soft"  # provisioning's machine.reset()
+    assert "firmware stopped; the watchdog resets the board in 30 min" in h.device.log_text()
+
+
+def _chaos(hall, ratings, drops, freezes, seed):  # noqa: F811
+    """Ratings pressed one after another (a session each while online, idle
+    presses while not); Wi-Fi drops and loop freezes at random moments. Every
+    rating the device stored must reach hostd exactly once."""
+    rng = random.Random(seed)
+    h = hall(wifi_ssid=SSID, wifi_password=PASSWORD, watchdog_s=WATCHDOG_S, heartbeat_s=5)
+    h.start_hostd()
+    h.device.start(ap_password=PASSWORD)
+    assert h.device.wait_ready(30)
+    h.wait_online()
+    serve(h)
+    board = h.device.board
+    faults = ["drop"] * drops + ["freeze"] * freezes
+    rng.shuffle(faults)
+    at = sorted(rng.sample(range(1, ratings), len(faults)))
+    plan = dict(zip(at, faults))
+    started = time.monotonic()
+    presses = 0
+    n = 0
+    while len(delivered(h)) < ratings:
+        n += 1
+        fault = plan.pop(n, None)
+        if fault == "drop":
+            board.wifi(up=False)
+            offline_presses(h, [rng.randint(1, 5) for _ in range(rng.randint(1, 4))])
+            board.wifi(up=True)
+        elif fault == "freeze":
+            events = len(board.events)
+            board.freeze()
+            assert board.wait_event("ready", WATCHDOG_S + 60, since=events), h.device.log_text()[-2000:]
+            h.push.idle(h.key, DEVICE, WINDOW, staff_id="s9", serving=True)
+        h.push.session(h.key, DEVICE, "chaos-%d-%d" % (seed, n), staff_id="s9")
+        time.sleep(0.3)
+        h.device.press(rng.randint(1, 5))
+        presses += 1
+        time.sleep(0.3)
+        assert time.monotonic() - started < ratings * 5 + 300, "stuck: %d delivered" % len(delivered(h))
+    board.wifi(up=True)
+    h.wait_online(after=int(time.time()))
+    time.sleep(3.0)
+    h.device.stop()
+    state = h.device.outbox_state()
+    seqs = delivered(h)
+    assert state["depth"] == 0, state
+    assert seqs == list(range(1, state["next_seq"])), "lost or duplicated: %s" % seqs
+    assert board.watchdog_resets == freezes
+    assert not plan  # every fault was injected
+    assert db_rows(h.home, "SELECT COUNT(*) FROM rejections") == [(0,)]
+    print(
+        "chaos: %d ratings, %d Wi-Fi drops, %d freezes (%d watchdog resets), 0 lost, 0 duplicated, %.0f s"
+        % (len(seqs), drops, freezes, board.watchdog_resets, time.monotonic() - started)
+    )
+
+
+def test_chaos_wifi_drops_and_freezes_short(hall):  # noqa: F811
+    _chaos(hall, ratings=40, drops=3, freezes=2, seed=7)
+
+
+@pytest.mark.slow
+def test_chaos_wifi_drops_and_freezes_10000(hall):  # noqa: F811
+    _chaos(hall, ratings=10000, drops=50, freezes=20, seed=11)
+
+
+def test_a_crash_restart_is_reported_as_a_crash(hall):  # noqa: F811
+    h = hall()
+    h.start_hostd()
+    h.start_device()
+    h.wait_online()
+    assert fleet_row(h)[1:3] == ("power", 1)
+    assert h.device.inject_fault()  # a MemoryError escapes the loop: the firmware resets itself
+    wait_for(lambda: (fleet_row(h)[1], fleet_row(h)[2]) == ("crash", 2), 60, 0.2)
+    h.device.board.power_cycle()
+    wait_for(lambda: (fleet_row(h)[1], fleet_row(h)[2]) == ("power", 3), 60, 0.2)
