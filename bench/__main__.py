@@ -4,7 +4,7 @@ Prints a table and writes bench/results.json: for each figure its value,
 unit, how it was measured, and the baseline from the same run where there is
 one (as a ratio).
 
-    python -m bench [--quick] [--only ingest,latency,firmware,outbox,render,sync,stats] [--out PATH]
+    python -m bench [--quick] [--only ingest,latency,firmware,outbox,wear,render,sync,stats] [--out PATH]
 """
 
 import argparse
@@ -17,7 +17,7 @@ import time
 import traceback
 from pathlib import Path
 
-from bench import common, firmware, ingest, latency, outbox, render, stats, sync
+from bench import common, firmware, flash_wear, ingest, latency, outbox, render, stats, sync
 
 OUT = Path(__file__).resolve().parent / "results.json"
 HEARTBEAT_S = 5.0  # a line at least this often while a benchmark runs
@@ -36,6 +36,11 @@ BENCHES = {
     ),
     "firmware": (firmware, dict(resolution_kb=2), dict(resolution_kb=8, timeout=15)),
     "outbox": (outbox, dict(appends=500, full=1000), dict(appends=50, full=1000)),
+    "wear": (
+        flash_wear,
+        dict(ratings=2000, screens=2000, days=20, fill=10000),
+        dict(ratings=100, screens=100, days=1, fill=500),
+    ),
     "render": (render, dict(sessions=200, items=20, staff=10), dict(sessions=12, items=3, staff=2)),
     "sync": (
         sync,

@@ -32,6 +32,7 @@ SCHEMA = {
     "thanks_ms": (_INT, False, 3000),
     "heartbeat_s": (_INT, False, 30),
     "watchdog_s": (_INT, False, 30),  # the hardware watchdog's timeout, once the loop runs
+    "outbox_capacity": (_INT, False, 10000),  # unacked ratings held before a press is refused
 }
 
 # Inclusive bounds for the numbers.
@@ -43,6 +44,7 @@ _RANGES = const(
         ("thanks_ms", 0, 600000),
         ("heartbeat_s", 5, 3600),
         ("watchdog_s", 2, 3600),
+        ("outbox_capacity", 10, 10000),
     )
 )
 

@@ -173,7 +173,7 @@ def build(cfg):
     buttons = Buttons([Pin(n, Pin.IN, Pin.PULL_UP) for n in (32, 33, 25, 26, 27)], time.ticks_ms)
     # MicroPython on the ESP32 counts seconds from 2000-01-01; the protocol sends Unix time.
     clock = Clock(time.ticks_ms, 946684800 if time.gmtime(0)[0] == 2000 else 0)
-    outbox = Outbox("outbox")
+    outbox = Outbox("outbox", cfg.outbox_capacity)
     parts = open("parts.bin", "w+b")  # host bitmaps (firmware/hostmsg.py), opened once
     # (reset cause, boot count) for the heartbeat: machine.reset_cause(), or
     # _CRASH after the firmware reset itself on an error; the count from the

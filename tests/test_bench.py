@@ -6,7 +6,7 @@ import json
 import pytest
 
 from bench import __main__ as bench_main
-from bench import firmware, ingest, latency, outbox
+from bench import firmware, flash_wear, ingest, latency, outbox
 from bench.common import percentile
 
 
@@ -61,6 +61,24 @@ def test_outbox_append_and_its_baseline():
     check_figures(figs)
     assert figs["outbox_append_ms_median"]["value"] > 0
     assert figs["littlefs_append_ms_median"]["value"] > 0
+
+
+def test_flash_wear_counts_every_erase_and_fills_the_outbox_to_its_capacity():
+    result = flash_wear.run(ratings=60, screens=40, days=1, fill=300)
+    r, s, d, f = result["rating"], result["screen"], result["days"], result["fill"]
+    assert (r["count"], s["count"]) == (60, 40)
+    # littlefs erases a block before it programs a fresh one: every phase wrote, so each erased
+    for phase in (r, s, result["raw_rating"], result["raw_screen"]):
+        assert phase["programs"] > 0 and phase["erases"] > 0, phase
+    assert d["erases_total"] >= r["erases"] + s["erases"]  # the per-block counts hold every phase's
+    assert 0 < d["erase_mean"] <= d["erase_max"]
+    assert f["held"] == 300 and "300" in f["refused"]  # refused at its capacity, none overwritten
+    assert 0 < f["free_bytes"] < f["total_bytes"] == 512 * 4096
+    figs = flash_wear.figures(result)
+    check_figures(figs)
+    assert figs["offline_days_at_200_per_day"]["value"] == 1.5
+    worst, years, mean_years = flash_wear.projection(result)
+    assert worst > 0 and 0 < years <= mean_years
 
 
 def test_firmware_scenario_reports_boot_and_heap():

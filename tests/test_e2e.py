@@ -194,9 +194,12 @@ def test_firmware_ratings_survive_hostd_sigkills_exactly_once(hall):
         h.device.press(1)
         expected.append((len(expected) + 1, 5, session, "s%d" % round_no))
         time.sleep(kill_after_s)
+        downs = h.device.log_text().count("link: down")
         h.stop_hostd(signal.SIGKILL)
         at_kill.append(len(h.ratings()) == len(expected))  # the session's row committed?
-        time.sleep(0.8)  # the device sees the broker gone: idle presses count
+        # the device sees the broker gone (its link drops): idle presses count
+        wait_for(lambda downs=downs: h.device.log_text().count("link: down") > downs, 30, 0.05)
+        time.sleep(0.6)  # past thanks_ms and response_interval_ms after the session's press
         for button in (3, 2):
             h.device.press(button)
             expected.append((len(expected) + 1, LEVEL_OF_BUTTON[button], None, "s%d" % round_no))

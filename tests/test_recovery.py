@@ -242,3 +242,53 @@ def test_a_crash_restart_is_reported_as_a_crash(hall):  # noqa: F811
     wait_for(lambda: (fleet_row(h)[1], fleet_row(h)[2]) == ("crash", 2), 60, 0.2)
     h.device.board.power_cycle()
     wait_for(lambda: (fleet_row(h)[1], fleet_row(h)[2]) == ("power", 3), 60, 0.2)
+
+
+def test_the_screen_comes_before_any_network_step(hall):  # noqa: F811
+    """Power-on to a drawn screen needs no network: the board counts the panel's
+    SPI writes at the firmware's first Wi-Fi join (its first network step)."""
+    h = hall(wifi_ssid=SSID, wifi_password=PASSWORD)
+    h.device.start(ap_up=False)  # no network at all: the screen must not wait for it
+    assert h.device.wait_ready(30)
+    board = h.device.board
+    assert board.wait_event("firmware", 30)
+    wait_for(lambda: any(w.startswith("wifi join after ") for _t, w in board.events), 30, 0.1)
+    word = next(w for _t, w in board.events if w.startswith("wifi join after "))
+    assert int(word.split()[3]) >= 50, word  # the idle screen: dozens of SPI writes already
+    assert h.device.wait_log("offline: WIFI NOT FOUND", 30)
+
+
+def test_a_full_outbox_refuses_presses_keeps_every_rating_and_drains(hall):  # noqa: F811
+    """Offline with a staff member on duty, presses fill the outbox to its
+    capacity; the next presses are refused with the 存储已满 banner, and what
+    is stored stays; once the host is back every rating arrives, once."""
+    capacity = 20
+    h = hall(outbox_capacity=capacity)
+    h.start_hostd()
+    h.device.start(record_panel=True)
+    assert h.device.wait_ready(30)
+    h.wait_online()
+    serve(h)
+    h.stop_hostd()
+    time.sleep(1.0)
+    buttons = [1, 2, 3, 2] * (capacity // 4)  # good levels: a 差评 would take the next press as its reason
+    offline_presses(h, buttons)
+    offline_presses(h, [1, 2, 3])  # the outbox is full: these are refused
+    image = h.device.board.panel.image().convert("RGB")
+    assert red(image.getpixel((2, 2))), "the 存储已满 banner is not on the screen"
+    h.device.stop()
+    assert h.device.outbox_state() == {
+        "depth": capacity,
+        "next_seq": capacity + 1,
+    }  # refused, none overwritten
+
+    h.start_hostd()
+    h.start_device()
+    wait_for(lambda: len(delivered(h)) >= capacity, 120, 0.2)
+    h.wait_online(after=int(time.time()))
+    time.sleep(1.0)
+    assert delivered(h) == list(range(1, capacity + 1))
+    levels = [lvl for (lvl,) in db_rows(h.home, "SELECT level FROM ratings ORDER BY seq")]
+    assert levels == [LEVEL_OF_BUTTON[b] for b in buttons]
+    h.device.stop()
+    assert h.device.outbox_state() == {"depth": 0, "next_seq": capacity + 1}  # drained completely

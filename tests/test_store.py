@@ -198,11 +198,19 @@ def test_migration_sets_keep_the_names_stored_in_existing_databases(tmp_path):
         "hostd.workorders",
         "hostd.upstream",
         "hostd.web",
+        "hostd.devices",
     ]
     db = open_database(tmp_path / "hostd.db")
     rows = db.execute("SELECT DISTINCT migration_set FROM _sqlite_migrations").fetchall()
     stored = {row[0] for row in rows}
-    assert stored == {"hostd", "hostd.sessions", "hostd.workorders", "hostd.upstream", "hostd.web"}
+    assert stored == {
+        "hostd",
+        "hostd.sessions",
+        "hostd.workorders",
+        "hostd.upstream",
+        "hostd.web",
+        "hostd.devices",
+    }
     db.conn.close()
 
 

@@ -28,6 +28,8 @@ class WLAN:
         state[1] = 30  # status polls until the join settles
         state[2] = password
         state[5] += 1
+        if state[5] == 1:
+            vboard.event("wifi join after %d panel writes" % state[9])
 
     def status(self, *args):
         """The station's status now: one poll of its virtual time."""

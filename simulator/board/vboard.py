@@ -49,12 +49,15 @@ reset_cause = int(os.getenv("VBOARD_RESET") or "1")
 #      when a feed is late; a feed is told at most every quarter timeout.
 # 8    the station's status polls so far: the board's virtual time (one poll a
 #      turn of the firmware's loop, ~10 ms), told to the supervisor every 500.
+# 9    SPI writes to the panel so far (a screen drawn is many), told with the
+#      first Wi-Fi join: the screen must come before any network step.
 state = [
     1000,
     0,
     None,
     (os.getenv("VBOARD_WIFI_AP") or "up") == "up",
     os.getenv("VBOARD_WIFI_PASSWORD"),
+    0,
     0,
     0,
     0,
@@ -77,7 +80,10 @@ _head = bytearray(3)
 def spi_write(buf):
     """One SPI write as one record: D/C level, 2-byte length, the bytes.
     Bytes sent while CS is high are not for the panel."""
-    if spi_sink is None or levels.get(_CS_PIN, 0):
+    if levels.get(_CS_PIN, 0):
+        return
+    state[9] += 1
+    if spi_sink is None:
         return
     view = memoryview(buf)
     start = 0

@@ -1,0 +1,194 @@
+# Flash wear of the device's own writes, counted per block; prints one JSON object.
+#
+#   micropython -X heapsize=100K flash_wear.py IMAGE BLOCKS RATINGS SCREENS DAYS PER_DAY [FILL]
+#
+# On a new littlefs image of BLOCKS 4 KB blocks (MicroPython's VfsLfs2, as
+# the ESP32 mounts its data partition), through the simulator's file block
+# device with counters of what littlefs asks of each block (a subclass here:
+# counters in the board's own module would cost the simulated device heap
+# and qstrs that an ESP32 does not spend):
+#   rating   RATINGS times the firmware's Outbox append then ack (a segment
+#            file is deleted once all its records are acked), as a rating
+#            the host acks at once;
+#   screen   SCREENS times a session's bitmaps stored by the firmware's
+#            PartStore into parts.bin (item, staff and QR parts of a real
+#            session's sizes, ~3 KB of base64);
+#   days     DAYS days of PER_DAY ratings and PER_DAY screens interleaved, on
+#            the same image; then the erase count of every block;
+#   raw      baselines on the same image: the same rating bytes appended to
+#            one plain file (write + flush), RATINGS times; the same screen
+#            bytes rewritten in place in another (seek 0, write, flush),
+#            SCREENS times;
+#   fill     with FILL (a record count), a new image is filled with pending
+#            ratings until the outbox refuses one (OutboxFull): the records a
+#            device holds offline, and the bytes of flash they take.
+# Erases are what wears NOR flash out (~100,000 cycles a sector).
+import binascii
+import gc
+import hashlib
+import json
+import os
+import sys
+from array import array
+
+import vfs
+from blockdev import FileBlockDevice
+from micropython import const
+
+_ERASE = const(6)  # the block device ioctl littlefs erases a block with
+
+
+class Counting(FileBlockDevice):
+    def __init__(self, path, block_count):
+        super().__init__(path, block_count=block_count)
+        self.reads = array("I", bytes(4 * block_count))
+        self.programs = array("I", bytes(4 * block_count))
+        self.erases = array("I", bytes(4 * block_count))
+
+    def readblocks(self, block, buf, offset=0):
+        self.reads[block] += 1
+        super().readblocks(block, buf, offset)
+
+    def writeblocks(self, block, buf, offset=None):
+        self.programs[block] += 1
+        super().writeblocks(block, buf, offset)
+
+    def ioctl(self, op, arg):
+        if op == _ERASE:
+            self.erases[arg] += 1
+        return super().ioctl(op, arg)
+
+
+def mount(image, block_count):
+    """A new littlefs on a counting block device, at /flash."""
+    dev = Counting(image, block_count)
+    vfs.VfsLfs2.mkfs(dev)
+    vfs.mount(vfs.VfsLfs2(dev), "/flash")
+    return dev
+
+
+def make_wire(seq):
+    """A rating as protocol.messages.sign makes it (~160 bytes)."""
+    body = b'[1,"R","gz-tianhe-zwfw-w012",%d,"s-20260705-%06d",2,[1,3],1,"A0042",1795248000,true' % (seq, seq)
+    return body + b',"' + binascii.hexlify(hashlib.sha256(body).digest()) + b'"]'
+
+
+def session_parts():
+    """A session's parts list as hostd sends it: [["item",W,H,"b64"],...]."""
+    out = b"["
+    for i, (name, w, h) in enumerate(((b"item", 296, 40), (b"staff", 192, 24), (b"qr", 37, 37))):
+        raw = bytes((x * 37 + i) & 0xFF for x in range(((w + 7) >> 3) * h))
+        out += b'%s["%s",%d,%d,"%s"]' % (b"," if i else b"", name, w, h, binascii.b2a_base64(raw).strip())
+    return out + b"]"
+
+
+def totals(dev):
+    return sum(dev.erases), sum(dev.programs), sum(dev.reads)
+
+
+def main():
+    image, blocks, ratings, screens, days, per_day = sys.argv[1:7]
+    blocks, ratings, screens, days, per_day = (int(v) for v in (blocks, ratings, screens, days, per_day))
+    fill = int(sys.argv[7]) if len(sys.argv) > 7 else 0
+    here = os.getcwd()
+    dev = mount(image, blocks)
+    os.chdir("/flash")
+    from firmware.hostmsg import SESSION_BASE, PartStore
+    from firmware.outbox import Outbox, OutboxFull
+
+    out = {"blocks": blocks, "block_bytes": 4096}
+    box = Outbox("outbox")
+    parts_file = open("parts.bin", "w+b")
+    store = PartStore(parts_file, SESSION_BASE)
+    payload = session_parts()
+    out["screen_bytes"] = len(payload)
+    out["rating_bytes"] = len(make_wire(1))
+
+    def rating():
+        seq = box.append(make_wire)
+        box.ack(seq)
+
+    def screen():
+        store.store(payload, 0, len(payload))
+
+    for name, count, step in (("rating", ratings, rating), ("screen", screens, screen)):
+        before = totals(dev)
+        for _ in range(count):
+            step()
+        after = totals(dev)
+        out[name] = {
+            "count": count,
+            "erases": after[0] - before[0],
+            "programs": after[1] - before[1],
+            "reads": after[2] - before[2],
+        }
+        gc.collect()
+
+    for _day in range(days):
+        for _ in range(per_day):
+            rating()
+            screen()
+    erases = sorted(dev.erases)
+    total = sum(erases)
+    wire = make_wire(1)
+    raw_file = open("raw.bin", "wb")
+    raw_screen = open("raw_screen.bin", "w+b")
+
+    def raw_rating():
+        raw_file.write(wire)
+        raw_file.flush()
+
+    def raw_screen_write():
+        raw_screen.seek(0)
+        raw_screen.write(payload)
+        raw_screen.flush()
+
+    for name, count, step in (("raw_rating", ratings, raw_rating), ("raw_screen", screens, raw_screen_write)):
+        before = totals(dev)
+        for _ in range(count):
+            step()
+        after = totals(dev)
+        out[name] = {"count": count, "erases": after[0] - before[0], "programs": after[1] - before[1]}
+    raw_file.close()
+    raw_screen.close()
+    out["days"] = {
+        "days": days,
+        "per_day": per_day,
+        "ratings_before": ratings,
+        "screens_before": screens,
+        "erases_total": total,
+        "erase_max": erases[-1],
+        "erase_mean": total / blocks,
+        "erase_median": erases[blocks // 2],
+        "blocks_never_erased": sum(1 for e in erases if e == 0),
+    }
+    parts_file.close()
+    box.close()
+
+    if fill:
+        os.chdir(here)
+        vfs.umount("/flash")
+        dev = mount(image + ".fill", blocks)
+        os.chdir("/flash")
+        box = Outbox("outbox", capacity=fill)
+        held = 0
+        refused = None
+        while held < fill + 1:
+            try:
+                box.append(make_wire)
+                held += 1
+            except OutboxFull as e:
+                refused = str(e)
+                break
+        stat = os.statvfs("/flash")
+        out["fill"] = {
+            "capacity": fill,
+            "held": held,
+            "refused": refused,
+            "free_bytes": stat[0] * stat[3],
+            "total_bytes": stat[0] * stat[2],
+        }
+    print(json.dumps(out))
+
+
+main()
