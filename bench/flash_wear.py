@@ -10,7 +10,9 @@ blockdev.py). MicroPython fixes littlefs' block_cycles at 100: a metadata
 block is moved after 100 erases, which levels the wear.
 
   - erases per rating (append, ack, and the segment's deletion once all its
-    records are acked) and per session screen (its bitmaps into parts.bin);
+    records are acked), per session screen (its bitmaps into parts.bin) and
+    per heartbeat (the firmware's App building and sending its status, with
+    a stand-in for the MQTT link);
   - a run of days at 500 ratings and 500 screens a day; the erase count of
     every block after it: max / mean says how well the wear is levelled;
   - the worst block's erases per day of that run, against 100,000 cycles
@@ -61,8 +63,14 @@ def figures(result):
     r, s, d, f = result["rating"], result["screen"], result["days"], result["fill"]
     worst_per_day, years, mean_years = projection(result)
     where = "MicroPython (100 KB heap), littlefs on 512 x 4 KB blocks (the ESP32's 2 MiB vfs partition)"
-    raw_r, raw_s = result["raw_rating"], result["raw_screen"]
+    raw_r, raw_s, b = result["raw_rating"], result["raw_screen"], result["beat"]
     return {
+        "flash_erases_per_heartbeat": figure(
+            b["erases"] / float(b["count"]),
+            "erases",
+            "firmware/app.py's own _heartbeat, %d times a heartbeat period apart (%d programs in all); "
+            "the MQTT link a stand-in; %s" % (b["count"], b["programs"], where),
+        ),
         "flash_erases_per_rating": figure(
             r["erases"] / r["count"],
             "erases",

@@ -67,6 +67,7 @@ def test_flash_wear_counts_every_erase_and_fills_the_outbox_to_its_capacity():
     result = flash_wear.run(ratings=60, screens=40, days=1, fill=300)
     r, s, d, f = result["rating"], result["screen"], result["days"], result["fill"]
     assert (r["count"], s["count"]) == (60, 40)
+    assert result["beat"]["count"] == 60  # the App really sent its heartbeats (and wrote nothing: a figure)
     # littlefs erases a block before it programs a fresh one: every phase wrote, so each erased
     for phase in (r, s, result["raw_rating"], result["raw_screen"]):
         assert phase["programs"] > 0 and phase["erases"] > 0, phase

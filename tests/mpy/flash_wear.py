@@ -15,6 +15,9 @@
 #            session's sizes, ~3 KB of base64);
 #   days     DAYS days of PER_DAY ratings and PER_DAY screens interleaved, on
 #            the same image; then the erase count of every block;
+#   beat     RATINGS heartbeats by the firmware's App (its real _heartbeat and
+#            status; a stand-in for the MQTT link, the radio here), a
+#            heartbeat period apart on App's clock;
 #   raw      baselines on the same image: the same rating bytes appended to
 #            one plain file (write + flush), RATINGS times; the same screen
 #            bytes rewritten in place in another (seek 0, write, flush),
@@ -82,6 +85,75 @@ def session_parts():
     return out + b"]"
 
 
+class _Link:
+    """The MQTT link's interface as App uses it; publishes go nowhere."""
+
+    connected = True
+    refusal = 0
+
+    def __init__(self, *args, **kwargs):
+        self.sent = 0
+
+    def subscribe(self, topic, qos=1):
+        pass
+
+    def publish(self, topic, payload, qos=1, retain=False):
+        self.sent += 1
+        return True
+
+
+class _Config:
+    device_id = "gz-tianhe-zwfw-w012"
+    hall = "gz-tianhe"
+    window = "W12"
+    key = b"0123456789abcdef0123456789abcdef"
+    broker_host = "127.0.0.1"
+    broker_port = 1883
+    heartbeat_s = 30
+    response_interval_ms = 3000
+    session_ttl_s = 120
+    thanks_ms = 3000
+
+
+class _Pin:
+    def __call__(self, level=None):
+        return 0
+
+    def value(self, level=None):
+        return 0
+
+
+class _Spi:
+    def write(self, buf):
+        pass
+
+
+def heartbeats(count, box, parts_file):
+    """`count` heartbeats by the firmware's own App; returns the link's publish count."""
+    from firmware.app import App
+    from firmware.clock import Clock
+    from firmware.display import Display
+    from firmware.evaluator import Evaluator
+    from firmware.panel import ST7789
+
+    now = [0]
+
+    def ticks():
+        return now[0]
+
+    def ticks_diff(a, b):
+        return a - b
+
+    display = Display(ST7789(_Spi(), _Pin(), sleep_ms=lambda ms: None))
+    clock = Clock(ticks, 0, rtc=lambda: 1795248000)
+    evaluator = Evaluator(_Config, display, box, clock, ticks)
+    app = App(_Config, evaluator, box, None, clock, ticks, ticks_diff, _Link, None, None, parts_file)
+    for _ in range(count):
+        now[0] += _Config.heartbeat_s * 1000
+        app._heartbeat(now[0])
+    return app.link.sent
+
+
 def totals(dev):
     return sum(dev.erases), sum(dev.programs), sum(dev.reads)
 
@@ -91,6 +163,8 @@ def main():
     blocks, ratings, screens, days, per_day = (int(v) for v in (blocks, ratings, screens, days, per_day))
     fill = int(sys.argv[7]) if len(sys.argv) > 7 else 0
     here = os.getcwd()
+    if fill:  # made now, while the heap is whole: its 4 KB erase buffer needs a contiguous run
+        FileBlockDevice(image + ".fill", block_count=blocks).file.close()
     dev = mount(image, blocks)
     os.chdir("/flash")
     from firmware.hostmsg import SESSION_BASE, PartStore
@@ -110,6 +184,12 @@ def main():
 
     def screen():
         store.store(payload, 0, len(payload))
+
+    before = totals(dev)
+    sent = heartbeats(ratings, box, parts_file)
+    after = totals(dev)
+    out["beat"] = {"count": sent, "erases": after[0] - before[0], "programs": after[1] - before[1]}
+    gc.collect()
 
     for name, count, step in (("rating", ratings, rating), ("screen", screens, screen)):
         before = totals(dev)
