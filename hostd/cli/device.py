@@ -4,7 +4,6 @@ hostd/cli/root.py calls register() with its `device` group and helpers, so these
 commands share its one error handler (one line, never a traceback).
 """
 
-import time
 from pathlib import Path
 
 import click
@@ -105,7 +104,7 @@ def register(device, home_of, db_of, apply_registry):
             % (human_bytes(done.size), done.offset, flash.CHIPS[done.chip][2], done.mac, done.seconds)
         )
         if device_id:
-            time.sleep(3)  # MicroPython's first boot makes its filesystem
+            provision.wait_micropython(port)  # its first boot makes its filesystem
             _provision(ctx, home, db, device_id, port, wifi_ssid, wifi_password)
         else:
             click.echo("now run `hostd device provision ID --port %s`" % port)

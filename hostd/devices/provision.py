@@ -23,7 +23,7 @@ import time
 from pathlib import Path
 
 from hostd.base.errors import UserError
-from hostd.devices import firmware_image, registry
+from hostd.devices import firmware_image, registry, serial_board
 from hostd.devices.serial_board import Board
 
 STEPS = (
@@ -107,6 +107,25 @@ def wait_heartbeat(db, device_id, before, since, timeout):
         "and can the board reach the broker (Wi-Fi, broker address)? See `hostd device list`"
         % (device_id, timeout)
     )
+
+
+def wait_micropython(port, timeout=30.0):
+    """After a flash the board resets, and MicroPython's first boot makes its
+    filesystem: wait for its REPL (a UserError after `timeout` seconds)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            Board.open(port).close()
+            return
+        except serial_board.PortMissing:
+            raise
+        except UserError:
+            if time.monotonic() > deadline:
+                raise UserError(
+                    "MicroPython did not start within %d s of the flash: press the board's EN (RST) "
+                    "button, or check the image is MicroPython" % timeout
+                )
+            time.sleep(0.5)
 
 
 def deploy_firmware(board, say, hook):

@@ -24,7 +24,7 @@ from collections import namedtuple
 from pathlib import Path
 
 from hostd.base.errors import UserError
-from hostd.devices import boards, flash, label, label_sheet, provision, registry, serial_board
+from hostd.devices import boards, flash, label, label_sheet, provision, registry
 
 Result = namedtuple("Result", "port device_id window mac ok detail seconds")
 
@@ -133,7 +133,7 @@ class Station:
         device_id = boards.claim(self.db, mac, candidate, flashed.chip)
         window = registry.get_device(self.db, device_id)["window"]
         try:
-            self._wait_micropython(port)
+            provision.wait_micropython(port, self.boot_wait)
             provision.provision(
                 self.home,
                 self.db,
@@ -156,20 +156,3 @@ class Station:
             True,
             "flash %.1f s, provisioned, label %s" % (flashed.seconds, png),
         )
-
-    def _wait_micropython(self, port):
-        """After the reset, MicroPython's first boot makes its filesystem: wait for its REPL."""
-        deadline = time.monotonic() + self.boot_wait
-        while True:
-            try:
-                serial_board.Board.open(port).close()
-                return
-            except serial_board.PortMissing:
-                raise
-            except UserError:
-                if time.monotonic() > deadline:
-                    raise UserError(
-                        "MicroPython did not start within %d s of the flash: press the board's EN (RST) "
-                        "button, or check the image is MicroPython" % self.boot_wait
-                    )
-                time.sleep(0.5)
