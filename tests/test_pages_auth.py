@@ -173,6 +173,7 @@ def test_user_cli(tmp_path):
 
 def test_dashboard_shows_upstream_dead_letters(hall):
     ctx, _ = hall
+    ctx.config["upstream"]["url"] = "http://127.0.0.1:9/"  # configured: the backlog card shows
     ctx.store.run(
         lambda db: db.execute(
             "INSERT INTO upstream_outbox (target, kind, key, ref, body, status, attempts,"
@@ -186,6 +187,16 @@ def test_dashboard_shows_upstream_dead_letters(hall):
     assert "上报失败（死信" in page and "BAD_FIELD: taskCode 不合法" in page
     assert re.search(r'id="upstream"><span>\d+</span> / <a href="/upstream"[^>]*>1</a>', page)
     assert client.get("/upstream").status_code == 200
+
+
+def test_an_unconfigured_upstream_shows_no_backlog(hall):
+    ctx, _ = hall
+    assert not ctx.config["upstream"]["url"]
+    client = client_for(ctx)
+    login(client, "zhao")
+    page = client.get("/dashboard").text
+    assert re.search(r'id="upstream">上报未配置</div>', page)
+    assert "待上报 / 上报失败" not in page
 
 
 def test_dashboard_warns_when_the_calendar_lacks_a_year_deadlines_reach(hall, tmp_path, monkeypatch):

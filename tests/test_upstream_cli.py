@@ -1,5 +1,6 @@
 """`hostd sync`, the daemon's sync thread, and a SIGKILL in the middle of a batch."""
 
+import json
 import os
 import signal
 import subprocess
@@ -41,8 +42,24 @@ def seeded(home, sessions):
     return db
 
 
+def test_status_without_an_upstream_says_so_and_shows_no_backlog(tmp_path):
+    home = make_home(tmp_path / "home")
+    result = hostd(home, "sync", "--status")
+    assert result.exit_code == 0, result.output
+    assert (
+        result.output.startswith("上报未配置 (upstream not configured)") and "upstream.url" in result.output
+    )
+    assert "backlog" not in result.output
+    as_json = hostd(home, "sync", "--status", "--json")
+    assert json.loads(as_json.output) == {"configured": False}
+
+
 def test_status_of_an_empty_outbox(tmp_path):
     home = make_home(tmp_path / "home")
+    text = home.config_path.read_text()
+    home.config_path.write_text(
+        text.replace('[upstream]\nurl = ""', '[upstream]\nurl = "http://127.0.0.1:9/"')
+    )
     result = hostd(home, "sync", "--status")
     assert result.exit_code == 0, result.output
     assert "backlog: 0 record(s)" in result.output and "dead letters: 0" in result.output

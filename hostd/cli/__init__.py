@@ -3,7 +3,7 @@
 root.py       the `hostd` group, init, run, device add/list/revoke, and the
               one place a user error becomes one line (HostdGroup.invoke)
 device.py     hostd device provision|flash|station|replace|label
-session.py    hostd session|staff|window
+session.py    hostd session|staff|window|unit
 sync.py       hostd sync
 user.py       hostd user
 workorder.py  hostd workorder

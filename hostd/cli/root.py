@@ -280,7 +280,7 @@ device_commands.register(device, _home, _db, _apply)
 from hostd.cli import user as user_commands  # noqa: E402  hall page accounts
 
 user_commands.register(cli, _home, _db)
-from hostd.cli import session as session_commands  # noqa: E402  session, staff, window
+from hostd.cli import session as session_commands  # noqa: E402  session, staff, window, unit
 
 session_commands.register(cli, _home, _db)
 from hostd.cli import sync as sync_commands  # noqa: E402  upstream sync

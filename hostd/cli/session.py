@@ -1,6 +1,7 @@
-"""`hostd session`, `hostd staff` and `hostd window`: sessions, staff and duty.
+"""`hostd session`, `hostd staff`, `hostd window` and `hostd unit`: sessions,
+staff, duty and units (单位).
 
-Commands that must reach a device (session start, staff on/off) call the
+Commands that must reach a device (session start, staff on/off/leave) call the
 running daemon's API (/api/v1) with the token in <home>/keys/api-token;
 the others work on the database directly. hostd/cli/root.py calls register().
 """
@@ -11,6 +12,9 @@ import click
 
 from hostd.base.errors import UserError
 from hostd.rules import sessions, staff
+
+LEVEL_NAMES = {5: "非常满意", 4: "满意", 3: "基本满意", 2: "不满意", 1: "非常不满意"}
+CHANNEL_NAMES = {"device": "评价器", "qr": "扫码评价", "default": "系统默认评价", "paper": "书面评价"}
 
 
 class DaemonNotRunning(UserError):
@@ -137,7 +141,13 @@ def register(cli, home_of, db_of):
                 s["staff_name"],
                 s["staff_no"],
                 ",".join("%s#%d" % (c["case_id"], c["visit"]) for c in s["case_list"]),
-                " rated %d (%s)" % (rating["level"], rating["channel"]) if rating else "",
+                " rated %s (%s)"
+                % (
+                    LEVEL_NAMES.get(rating["level"], rating["level"]),
+                    CHANNEL_NAMES.get(rating["channel"], rating["channel"]),
+                )
+                if rating
+                else "",
             )
         )
 
@@ -160,6 +170,8 @@ def register(cli, home_of, db_of):
         Example: hostd staff add s01 --name 张三 --staff-no 0042
         """
         db = db_of(home_of(ctx))
+        if unit_id is not None:
+            staff.get_unit(db, unit_id)  # an unknown unit: say how to add it
         with db.conn:
             person = staff.add_staff(db, staff_id, name, staff_no, time.time(), unit_id)
         click.echo(
@@ -216,6 +228,36 @@ def register(cli, home_of, db_of):
         out = api_call(home_of(ctx), "DELETE", "/windows/%s/duty" % window)
         click.echo("window %s: 暂停服务 (paused)" % out["window"])
 
+    @staff_group.command("leave")
+    @click.argument("staff_id")
+    @click.pass_context
+    def staff_leave(ctx, staff_id):
+        """A staff member has left (离职): off duty now, kept for the record, never on duty again.
+
+        Their ratings, work orders and statistics stay. If they are on duty,
+        `hostd run` must be running (their window's device then shows 暂停服务).
+
+        Example: hostd staff leave s01
+        """
+        home = home_of(ctx)
+        db = db_of(home)
+        hall = home.config()["hall"]["id"]
+        person = staff.get_staff(db, staff_id)
+        on = [
+            w
+            for (w,) in db.conn.execute(
+                "SELECT window FROM windows WHERE hall = ? AND staff_id = ?", (hall, staff_id)
+            ).fetchall()
+        ]
+        for window in on:
+            api_call(home, "DELETE", "/windows/%s/duty" % window)
+        with db.conn:
+            staff.leave(db, hall, staff_id, time.time(), actor="cli")
+        click.echo(
+            "staff %s (%s) has left%s; their ratings and work orders stay"
+            % (staff_id, person["name"], "; window %s: 暂停服务" % ", ".join(on) if on else "")
+        )
+
     @cli.group()
     def window():
         """Service windows (窗口).
@@ -235,6 +277,8 @@ def register(cli, home_of, db_of):
         """
         home = home_of(ctx)
         db = db_of(home)
+        if unit_id is not None:
+            staff.get_unit(db, unit_id)
         with db.conn:
             place = staff.add_window(db, home.config()["hall"]["id"], window_id, name, unit_id)
         hint = (
@@ -263,4 +307,58 @@ def register(cli, home_of, db_of):
                     ",".join(w["devices"]) or "none",
                     "%s 工号 %s" % (w["staff_name"], w["staff_no"]) if w["serving"] else "暂停服务",
                 )
+            )
+
+    @cli.group("unit")
+    def unit_group():
+        """Units (单位): the departments staff and windows belong to, for reports and rankings.
+
+        Example: hostd unit add u-gaj --name 公安局
+        """
+
+    @unit_group.command("add")
+    @click.argument("unit_id")
+    @click.option("--name", required=True, help="The unit's name (单位名称).")
+    @click.option("--dept-code", default="", help="统一社会信用代码 (18 characters), for the upstream sync.")
+    @click.option("--area-code", default="", help="区划代码 (12 digits), for the upstream sync.")
+    @click.pass_context
+    def unit_add(ctx, unit_id, name, dept_code, area_code):
+        """Add a unit (or replace one of the same id).
+
+        Example: hostd unit add u-gaj --name 公安局
+        """
+        db = db_of(home_of(ctx))
+        with db.conn:
+            staff.add_unit(db, unit_id, name, dept_code, area_code)
+        click.echo(
+            "unit %s: %s; give staff to it with `hostd staff add ID ... --unit %s`" % (unit_id, name, unit_id)
+        )
+
+    @unit_group.command("rename")
+    @click.argument("unit_id")
+    @click.option("--name", required=True, help="The new name.")
+    @click.pass_context
+    def unit_rename(ctx, unit_id, name):
+        """Rename a unit; its staff, windows and history stay with it.
+
+        Example: hostd unit rename u-gaj --name 市公安局
+        """
+        db = db_of(home_of(ctx))
+        with db.conn:
+            unit = staff.rename_unit(db, unit_id, name)
+        click.echo("unit %s is now %s" % (unit["unit_id"], unit["name"]))
+
+    @unit_group.command("list")
+    @click.pass_context
+    def unit_list(ctx):
+        """List units with their staff and windows.
+
+        Example: hostd unit list
+        """
+        rows = staff.list_units(db_of(home_of(ctx)))
+        if not rows:
+            click.echo("no units yet: `hostd unit add ID --name 名称`")
+        for u in rows:
+            click.echo(
+                "%-12s %-16s staff %d, windows %d" % (u["unit_id"], u["name"], u["staff"], u["windows"])
             )

@@ -48,11 +48,21 @@ def cli_writer(db):
     return write, read
 
 
-def show_status(db, as_json):
+def show_status(db, as_json, configured=True, config_path=""):
     # lazy: the upstream HTTP stack loads only for hostd sync
     from hostd.sync.service import status
 
     info = status(db, clock.now())
+    info["configured"] = configured
+    if not configured:
+        if as_json:
+            click.echo(json.dumps({"configured": False}, ensure_ascii=False, indent=1))
+            return
+        click.echo(
+            "上报未配置 (upstream not configured): nothing is sent; set upstream.url in %s, and what "
+            "is recorded from now on goes to the platform" % config_path
+        )
+        return
     if as_json:
         click.echo(json.dumps(info, ensure_ascii=False, indent=1))
         return
@@ -168,4 +178,6 @@ def register(cli, home_of, db_of):
         if once:
             drain_once(home, db, home.config())
         if show or not once:
-            show_status(db, as_json)
+            config = home.config()
+            configured = bool(config["upstream"]["url"] or config["upstream"]["twelve345_url"])
+            show_status(db, as_json, configured, home.config_path)

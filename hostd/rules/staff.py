@@ -56,6 +56,11 @@ class StaffExists(SessionRequestError):
     code = "staff_exists"
 
 
+class UnknownUnit(SessionRequestError):
+    status = 404
+    code = "unknown_unit"
+
+
 class UnknownSession(SessionRequestError):
     status = 404
     code = "unknown_session"
@@ -80,13 +85,45 @@ def add_unit(db, unit_id, name, dept_code="", area_code=""):
     )
 
 
+def get_unit(db, unit_id):
+    """The unit (单位) as a dict; UnknownUnit, with the command to add it, if there is none."""
+    row = db.conn.execute(
+        "SELECT unit_id, name, dept_code, area_code FROM units WHERE unit_id = ?", (unit_id,)
+    ).fetchone()
+    if row is None:
+        raise UnknownUnit(
+            "未知单位 %s / unknown unit %s: add it first with `hostd unit add %s --name 单位名称`"
+            % (unit_id, unit_id, unit_id)
+        )
+    return dict(zip(("unit_id", "name", "dept_code", "area_code"), row))
+
+
+def rename_unit(db, unit_id, name):
+    get_unit(db, unit_id)
+    db.conn.execute("UPDATE units SET name = ? WHERE unit_id = ?", (_text(name, "unit name"), unit_id))
+    return get_unit(db, unit_id)
+
+
+def list_units(db):
+    """Units with how many staff (not left) and windows each has."""
+    rows = db.conn.execute(
+        "SELECT u.unit_id, u.name, u.dept_code, u.area_code,"
+        " (SELECT COUNT(*) FROM staff s WHERE s.unit_id = u.unit_id AND s.left_at IS NULL),"
+        " (SELECT COUNT(*) FROM windows w WHERE w.unit_id = u.unit_id)"
+        " FROM units u ORDER BY u.unit_id"
+    ).fetchall()
+    return [dict(zip(("unit_id", "name", "dept_code", "area_code", "staff", "windows"), r)) for r in rows]
+
+
 def add_staff(db, staff_id, name, staff_no, now, unit_id=None):
     """Register a staff member; staff_no (工号) is what the device shows."""
     staff_id = _text(staff_id, "staff id", 32)
     name = _text(name, "staff name", 32)
     staff_no = _text(staff_no, "staff number", 16)
-    if not staff_no.isascii() or not staff_no.isprintable():
-        raise BadField("工号只能是字母数字 / staff number %r: use ASCII letters and digits" % staff_no)
+    if not all(c.isascii() and (c.isalnum() or c == "-") for c in staff_no):
+        raise BadField(
+            "工号只能是字母、数字或 - / staff number %r: use ASCII letters, digits and -" % staff_no
+        )
     if find_staff(db, staff_id) is not None:
         raise StaffExists(
             "工作人员 %s 已存在 / staff %s already exists: use `hostd staff list`" % (staff_id, staff_id)
@@ -96,6 +133,21 @@ def add_staff(db, staff_id, name, staff_no, now, unit_id=None):
         (staff_id, name, staff_no, unit_id, int(now)),
     )
     return get_staff(db, staff_id)
+
+
+def leave(db, hall, staff_id, now, actor=""):
+    """A staff member has left (离职): kept for the record, off duty at once,
+    never on duty again; returns the windows whose idle screen changed."""
+    person = get_staff(db, staff_id)
+    if person["left_at"] is not None:
+        raise BadField("工作人员 %s 已离职 / staff %s has already left" % (staff_id, staff_id))
+    changed = []
+    for (window,) in db.conn.execute(
+        "SELECT window FROM windows WHERE hall = ? AND staff_id = ?", (hall, staff_id)
+    ).fetchall():
+        changed += off_duty(db, hall, window, now, actor)
+    db.conn.execute("UPDATE staff SET left_at = ? WHERE staff_id = ?", (int(now), staff_id))
+    return changed
 
 
 def find_staff(db, staff_id) -> dict | None:

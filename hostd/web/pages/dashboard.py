@@ -52,6 +52,9 @@ def dashboard(request: Request, user=Depends(auth.require_role(*ALL))):
         overdue = overdue_orders(db, staff_id)
         counts = order_counts(db, staff_id)
         upstream = None if staff_id else upstream_service.status(db, now())
+    upstream_config = request.app.state.ctx.config["upstream"]
+    if upstream is not None:  # unconfigured: 上报未配置, no backlog that cannot drain (dead letters stay)
+        upstream["configured"] = bool(upstream_config["url"] or upstream_config["twelve345_url"])
     calendar_gaps = [] if staff_id else workdays.uncovered_years(request.app.state.ctx.config, now())
     c = pages_charts.COLORS
     rate_chart = pages_charts.hbars(
