@@ -18,6 +18,7 @@ import threading
 
 import paho.mqtt.client as mqtt
 
+from hostd.base import runlock
 from hostd.base.context import Context
 from hostd.broker import files as broker_files
 from hostd.broker import mosquitto, quarantine
@@ -108,6 +109,14 @@ def _collector_for(home, config, store, url, own_broker, embedded):
 def run(home, broker_url=None, stop_event=None):
     """Run until SIGTERM/SIGINT (or `stop_event` is set); return an exit code."""
     config = home.config()
+    lock = runlock.hold(home)  # a second `hostd run` on this home stops here, in one line
+    try:
+        return _run(home, config, broker_url, stop_event)
+    finally:
+        lock.close()  # after the broker has stopped: a restart finds its port free
+
+
+def _run(home, config, broker_url, stop_event):
     setup_logging(config["log"]["level"])
     deadlines.use(config)  # work orders opened by this daemon follow hostd.toml's policy
     check_upstream(config)  # a code table that cannot work stops us here, in one line

@@ -96,3 +96,37 @@ def test_session_show_names_the_level_and_the_channel(tmp_path):
     assert shown.exit_code == 0, shown.output
     names = {5: "非常满意", 4: "满意", 3: "基本满意", 2: "不满意", 1: "非常不满意"}
     assert "rated %s (书面评价)" % names[level] in shown.output, shown.output
+
+
+def test_a_second_run_on_the_same_home_says_one_is_running(tmp_path):
+    from hostd_helpers import HostdProcess
+
+    home = make_home(tmp_path / "home")
+    daemon = HostdProcess(home)
+    try:
+        second = hostd(home, "run")
+        one_line_error(second, "hostd is already running on", "(pid %d)" % daemon.proc.pid)
+    finally:
+        daemon.stop()
+    assert "hostd ready" not in second.output
+
+
+def test_the_ranking_says_who_it_leaves_out(tmp_path):
+    from pages_seed import seed
+
+    from hostd.reporting import periods
+
+    home = make_home(tmp_path / "home")
+    text = home.config_path.read_text()
+    assert "min_ratings = 10" in text
+    home.config_path.write_text(text.replace("min_ratings = 10", "min_ratings = 4"))
+    db = open_database(home.db_path)
+    with db.conn:
+        seed(db)  # 张伟 4 ratings, 李娜 3, this quarter
+    quarter = periods.quarter_of(int(__import__("time").time()))
+    ranked = hostd(home, "ranking", "--quarter", quarter, "--by", "staff")
+    assert ranked.exit_code == 0, ranked.output
+    assert "张伟" in ranked.output.splitlines()[2]  # the table's first row
+    assert ranked.output.strip().splitlines()[-1] == (
+        "not ranked, fewer than 4 ratings in %s (ranking.min_ratings): 李娜（0012） (3)" % quarter
+    )

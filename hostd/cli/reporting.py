@@ -66,8 +66,18 @@ def register(cli, home_of, db_of):
         quarter = quarter or periods.quarter_of(int(clock.now()))
         period(quarter, None)
         rows = ranking.ranking(db, quarter, by=by, config=config)
+        left_out = ranking.unranked(db, quarter, by=by, config=config)
+        least = config["ranking"]["min_ratings"]
+        note = (
+            "not ranked, fewer than %d ratings in %s (ranking.min_ratings): %s"
+            % (least, quarter, ", ".join("%s (%d)" % (r["label"], r["total"]) for r in left_out))
+            if left_out
+            else ""
+        )
         if not rows:
-            click.echo("nobody has %d ratings in %s yet" % (config["ranking"]["min_ratings"], quarter))
+            click.echo("nobody has %d ratings in %s yet" % (least, quarter))
+            if note:
+                click.echo(note)
             return
         click.echo(
             tabulate(
@@ -87,6 +97,8 @@ def register(cli, home_of, db_of):
                 headers=["rank", by, "score", "ratings", "good", "bad", "active", "rectified"],
             )
         )
+        if note:
+            click.echo(note)
 
     @cli.command("report")
     @click.option("--quarter", required=True, help="The quarter, e.g. 2026Q4.")

@@ -42,6 +42,18 @@ def score(row, w):
     return round(100.0 * sum(weight * v for weight, v in used) / total, 2)
 
 
+def unranked(db, quarter, by="staff", config=None, hall=None):
+    """Rows with ratings in the quarter but fewer than ranking.min_ratings: not ranked, and said so."""
+    config = config or defaults()
+    least = max(config["ranking"]["min_ratings"], 1)
+    start, end = periods.period(quarter)
+    return [
+        row
+        for row in stats.breakdown(db, by, start, end, hall=hall)
+        if row["key"] is not None and row["total"] < least
+    ]
+
+
 def ranking(db, quarter, by="staff", config=None, hall=None):
     """Rows of one quarter ("2026Q4"), best first, each with rank and score."""
     if by not in SUBJECTS:
