@@ -214,8 +214,15 @@ def test_firmware_ratings_survive_hostd_sigkills_exactly_once(hall):
             wait_for(lambda: len(h.ratings()) >= len(expected), 45, 0.1)
         except TimeoutError:
             pytest.fail(
-                "round %d: %d of %d rows:\n%s"
-                % (round_no, len(h.ratings()), len(expected), h.device.log_text()[-3000:])
+                "round %d: %d of %d rows: %s, expected %s\n%s"
+                % (
+                    round_no,
+                    len(h.ratings()),
+                    len(expected),
+                    h.ratings(),
+                    expected,
+                    h.device.log_text()[-3000:],
+                )
             )
     time.sleep(1.0)  # resends after the restarts must not add rows
     assert h.ratings() == expected

@@ -19,7 +19,13 @@ class Pin:
     def value(self, level=None):
         if level is None:
             vboard.service()
-            return vboard.levels[self.id]
+            level = vboard.levels[self.id]
+            held = vboard._release_at.get(self.id) if level == 0 else None
+            if held is not None:  # the finger sees the firmware read its button down
+                held[2] = time.ticks_ms()
+                if held[1] is None:
+                    held[1] = held[2]
+            return level
         vboard.levels[self.id] = 1 if level else 0
         return None
 

@@ -12,11 +12,17 @@ from micropython import const
 BUTTON_PINS = (32, 33, 25, 26, 27)  # as wired in firmware/main.py
 _DC_PIN = const(2)
 _CS_PIN = const(5)
-_PRESS_MS = const(120)  # how long a virtual finger holds a button down
+_PRESS_MS = const(120)  # how long a virtual finger holds a button down, at least
+_SEEN_MS = const(40)  # ... and until the firmware has read it down twice this far apart
+_GIVE_UP_MS = const(5000)  # a firmware that reads no button (stopped, hung): let go anyway
 _POLL_EVERY_MS = const(5)
 
 levels = {}  # pin -> level driven by the board (inputs) or the firmware (outputs)
-_release_at = {}  # pin -> ticks when the virtual finger lets go
+# pin -> [ticks when the finger may let go, ticks of the firmware's first and
+# last read of it down (None until read)]. A finger holds a button until the
+# firmware has seen it (two reads past the debounce), as a person does: a
+# press is never lost to a loop that ran late on a loaded machine.
+_release_at = {}
 _control = None
 _poller = None
 _last_poll = 0
@@ -126,7 +132,7 @@ def attach_control(stream):
 def press(button):
     pin = BUTTON_PINS[button - 1]
     levels[pin] = 0  # active low
-    _release_at[pin] = time.ticks_add(time.ticks_ms(), _PRESS_MS)
+    _release_at[pin] = [time.ticks_add(time.ticks_ms(), _PRESS_MS), None, None]
 
 
 def _handle(line):
@@ -174,7 +180,11 @@ def service():
         raise MemoryError("fault injected by the virtual board")
     now = time.ticks_ms()
     for pin in list(_release_at):
-        if time.ticks_diff(now, _release_at[pin]) >= 0:
+        held = _release_at[pin]
+        late = time.ticks_diff(now, held[0])
+        if late >= _GIVE_UP_MS or (
+            late >= 0 and held[1] is not None and time.ticks_diff(held[2], held[1]) >= _SEEN_MS
+        ):
             levels[pin] = 1
             del _release_at[pin]
     if _control is not None and time.ticks_diff(now, _last_poll) >= _POLL_EVERY_MS:
