@@ -150,7 +150,7 @@ def session_message(key, session_id="s-bench-0001", device=DEVICE, staff=("张�
     """A session as hostd pushes it, with every bitmap part: the item name
     (two lines, 300x48), the staff name (200x24) and the QR module matrix."""
     url = "https://hcp.example.gov.cn/r/%s?t=1795248000&sig=3f9a1c7e5b2d" % session_id
-    parts = renderer().session_parts(LONG_ITEM, staff[0], url)
+    parts = renderer().session_parts(LONG_ITEM, staff[0], url, staff[1])
     return messages.sign(
         key,
         [
@@ -174,7 +174,7 @@ def session_message(key, session_id="s-bench-0001", device=DEVICE, staff=("张�
 
 def idle_message(key, serving=True, device=DEVICE, window="3号窗口 不动产登记", staff=("张晓明", "0042")):
     """Who is on duty (or nobody: 暂停服务), with the window and staff bitmaps."""
-    parts = renderer().idle_parts(window, staff[0] if serving else None)
+    parts = renderer().idle_parts(window, staff[0] if serving else None, staff[1] if serving else None)
     return messages.sign(
         key,
         [

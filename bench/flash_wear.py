@@ -63,8 +63,16 @@ def figures(result):
     r, s, d, f = result["rating"], result["screen"], result["days"], result["fill"]
     worst_per_day, years, mean_years = projection(result)
     where = "MicroPython (100 KB heap), littlefs on 512 x 4 KB blocks (the ESP32's 2 MiB vfs partition)"
-    raw_r, raw_s, b = result["raw_rating"], result["raw_screen"], result["beat"]
+    raw_r, raw_s, b, i = result["raw_rating"], result["raw_screen"], result["beat"], result["idle"]
     return {
+        "flash_erases_per_idle_screen": figure(
+            i["erases"] / float(i["count"]),
+            "erases",
+            "firmware/app.py's own message handler given the same idle screen %d times with a newer "
+            "host time each (hostd sends one after every session; %d programs in all): the first is "
+            "stored and kept for the next boot, the rest write nothing; %s"
+            % (i["count"], i["programs"], where),
+        ),
         "flash_erases_per_heartbeat": figure(
             b["erases"] / float(b["count"]),
             "erases",

@@ -14,6 +14,7 @@
 # blocking and returns None while up, else why not (for the screen); and
 # `feed`, the hardware watchdog's, called once a turn, after the turn.
 # `boot`, (reset cause, boot count), goes into every heartbeat.
+import binascii
 import gc
 
 from firmware import hostmsg
@@ -28,6 +29,16 @@ _UI_PERIOD_MS = const(10)
 _HOST_SILENT_MS = const(10000)  # an unacked rating this old: treat the host as away
 _SEND_EVERY_MS = const(1000)  # look at the outbox at least this often
 _RETRY_MS = const(100)  # the link's send buffer was full: try again this soon
+_RATING = const(0)  # App.topics
+_STATUS = const(1)
+_SESSION = const(2)
+_ACK = const(3)
+# The last idle message (who serves at the window), kept on flash so that
+# after a power cut the device knows it before the network is back: a press
+# right after boot is then an offline rating, not lost. Written only when
+# it changes by more than its host time (hostd sends one after every
+# session): a few writes a day, not one a rating (README, "Device life").
+_IDLE_FILE = const("idle.msg")
 
 
 class App:
@@ -61,10 +72,12 @@ class App:
         from protocol import credentials, topics
 
         hall, device = config.hall, config.device_id
-        self.rating_topic = topics.topic(hall, device, topics.RATING)
-        self.status_topic = topics.topic(hall, device, topics.STATUS)
-        self.session_topic = topics.topic(hall, device, topics.SESSION)
-        self.ack_topic = topics.topic(hall, device, topics.ACK)
+        # rating, status, session, ack (_RATING ...): one tuple, not four
+        # names in the qstr pool
+        self.topics = tuple(
+            topics.topic(hall, device, leaf)
+            for leaf in (topics.RATING, topics.STATUS, topics.SESSION, topics.ACK)
+        )
         self.inflight = {}  # seq -> ticks when last published
         self.waiting_since = None  # ticks since when published ratings wait for an ack
         now = ticks_ms()
@@ -84,7 +97,7 @@ class App:
             user=device,
             password=credentials.mqtt_password(config.key),
             keepalive=config.heartbeat_s * 2,
-            will=(self.status_topic, self._status(messages.OFFLINE), 1, False),
+            will=(self.topics[_STATUS], self._status(messages.OFFLINE), 1, False),
             ssl=ssl,
             on_message=self._on_message,
             on_connect=self._on_connect,
@@ -92,8 +105,16 @@ class App:
             rx=rx,
             tx=tx,
         )
-        self.link.subscribe(self.session_topic, 1)
-        self.link.subscribe(self.ack_topic, 1)
+        self.link.subscribe(self.topics[_SESSION], 1)
+        self.link.subscribe(self.topics[_ACK], 1)
+        self._idle_key = None  # crc of the kept idle message, less its host time
+        try:
+            with open(_IDLE_FILE, "rb") as f:
+                kept = bytearray(f.read())
+        except OSError:
+            kept = None
+        if kept:
+            self._on_message(None, memoryview(kept))  # checked as if it came now (HMAC)
 
     def _status(self, state):
         cfg = self.config
@@ -150,10 +171,27 @@ class App:
                 fields[13] = self._store(self.session_parts, payload, start, end)
                 self.evaluator.on_session(fields)
         elif kind == messages.IDLE:
-            self.clock.sync(fields[8])
-            if not self.evaluator.revoked:  # revoked: on_idle ignores it
+            # topic None: the kept message, replayed at boot; its time is old.
+            if topic is not None:
+                self.clock.sync(fields[8])
+            if self.evaluator.revoked:
+                return  # on_idle would ignore it
+            # The same screen as the last one (hostd sends one after every
+            # session, differing in host time alone): its bitmaps are on
+            # flash already, nothing is written.
+            key = binascii.crc32(payload[start:end], binascii.crc32(repr(fields[3:8])))
+            if key == self._idle_key:
+                fields[9] = self.evaluator.idle_parts
+            else:
                 fields[9] = self._store(self.idle_parts, payload, start, end)
-                self.evaluator.on_idle(fields)
+                self._idle_key = key
+                if topic is not None:
+                    try:
+                        with open(_IDLE_FILE, "wb") as f:
+                            f.write(payload)  # torn by a power cut: its HMAC fails, nothing shown
+                    except OSError:
+                        pass  # flash full: the next boot waits for the host
+            self.evaluator.on_idle(fields)
         else:
             self.rejected += 1
 
@@ -171,6 +209,7 @@ class App:
             evaluator.press(index)
             if self.outbox.next_seq != before:
                 self.wake = True
+                print("rating: stored seq %d" % before)  # on the console, for hall IT
         evaluator.tick()
         # The broker refusing our login (not authorised) means hostd
         # revoked this device: show 设备已停用 until it lets us in again.
@@ -207,7 +246,7 @@ class App:
             sent = self.inflight.get(seq)
             if sent is not None and self.ticks_diff(now, sent) < _RESEND_MS:
                 continue
-            if not link.publish(self.rating_topic, wire, 1):
+            if not link.publish(self.topics[_RATING], wire, 1):
                 if link.connected:  # the send buffer is full: soon, not in a second
                     self.send_at = now + _RETRY_MS
                 break
@@ -219,7 +258,9 @@ class App:
         if self.ticks_diff(now, self.beat_at) < 0:
             return
         self.beat_at = now + self.config.heartbeat_s * 1000
-        if self.link.connected and not self.link.publish(self.status_topic, self._status(messages.ONLINE), 1):
+        if self.link.connected and not self.link.publish(
+            self.topics[_STATUS], self._status(messages.ONLINE), 1
+        ):
             self.beat_at = now + _RETRY_MS
 
     def run(self, step=None, feed=None):

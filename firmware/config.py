@@ -33,6 +33,9 @@ SCHEMA = {
     "heartbeat_s": (_INT, False, 30),
     "watchdog_s": (_INT, False, 30),  # the hardware watchdog's timeout, once the loop runs
     "outbox_capacity": (_INT, False, 10000),  # unacked ratings held before a press is refused
+    "reason_timeout_s": (_INT, False, 30),  # the 差评 reason screen, counted down on it
+    "offline_s": (_INT, False, 60),  # one offline (sessionless) rating per this; 0: none
+    "show_level": (_INT, False, 0),  # 1: the thanks screen shows the level (not 回避式)
 }
 
 # Inclusive bounds for the numbers.
@@ -45,6 +48,9 @@ _RANGES = const(
         ("heartbeat_s", 5, 3600),
         ("watchdog_s", 2, 3600),
         ("outbox_capacity", 10, 10000),
+        ("reason_timeout_s", 5, 99),
+        ("offline_s", 0, 86400),
+        ("show_level", 0, 1),
     )
 )
 

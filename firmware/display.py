@@ -26,21 +26,31 @@ from protocol.compat import const
 # The per-button texts, left to right: "|" between buttons, "/" between a
 # tile's lines. One string each, cut when drawn: the pieces as tuples of
 # strings would stay in the heap (~0.7 KB), a string stays in ROM.
-T16 = ("请联系管理员", "存储已满，请联系管理员", "工号", "离线")
-_CALL_ADMIN = const(0)
-_FULL = const(1)
-_STAFF_NO = const(2)
-_OFFLINE = const(3)
+# Citizen-facing text is 20 px at least (about 4 mm on a 2.8" panel), the
+# host's item name 24 px; the glyphs are rendered for 1 bit without broken
+# strokes (tools/make_glyphs.py, tests/test_glyph_strokes.py).
 T20 = (
     "非常/满意|满意|基本/满意|不满意|非常/不满意",
-    "态度|效率|质量|环境|其他/或扫码/填写",
-    "请您评价",
+    # The reason screen's two pages, five buttons each; "" is a blank tile.
+    "态度|效率|质量|环境|更多|便捷性|其他|跳过||返回",
     "请选择不满意的原因",
+    "秒后自动跳过0123456789",  # the countdown's words, then its digits' glyphs
+    "扫码评价|补充意见",  # the caption under the QR code
+    "离线",
+    "请扫窗口二维码评价",  # 设备已停用: where else to rate
+    "按键暂停，请扫二维码评价",  # outbox full: presses are refused
 )
 _LEVELS = const(0)  # T20 and T32
 _REASONS = const(1)
-_PROMPT = const(2)
-_REASON_PROMPT = const(3)
+_REASON_PROMPT = const(2)
+_COUNT = const(3)
+_CAPTION = const(4)
+_OFFLINE = const(5)
+_ELSEWHERE = const(6)
+_FULL = const(7)
+_COUNT_WORDS = const(6)  # the characters of T20[_COUNT] before its digits
+T24 = ("请您评价",)
+_PROMPT = const(0)
 T32 = ("非常满意|满意|基本满意|不满意|非常不满意", "谢谢您的评价", "暂停服务", "设备已停用")
 _THANKS = const(1)
 _PAUSED = const(2)
@@ -65,11 +75,16 @@ OPTION_COLOURS = (
 
 _BUTTONS = const(5)
 _COLUMN = const(64)  # _WIDTH // _BUTTONS: each option sits over its physical button
-_TILE_Y = const(174)
-_TILE_H = const(64)
-MARKER = (2, 152, 36, 20)  # the "离线" badge, left of the QR code
+_TILE_Y = const(192)
+_TILE_H = const(48)
+MARKER = (2, 160, 44, 24)  # the "离线" badge, left of the QR code's caption
 _WHY_CHARS = const(18)  # why offline, in 8x8 ASCII right of the badge (up to the QR code)
-_BANNER_H = const(22)
+_QR_X = const(204)  # the QR code's box: right of the staff and the prompt
+_QR_Y = const(52)
+_QR_W = const(114)
+_QR_H = const(99)  # 3 pixels a module up to 33 modules (version 3 and its quiet zone)
+_COUNT_Y = const(100)  # the reason screen's countdown line
+_COUNT_W = const(26)  # its two digits, left of its words
 _CHUNK_BYTES = const(192)  # bitmap bytes decoded or read at a time
 _QR_ROWS = const(6)  # QR module rows scaled per blit (a multiple of 3)
 _STRIP_BYTES = const(360)  # _QR_ROWS scaled rows of a QR code up to 120 pixels wide
@@ -154,7 +169,7 @@ def rows(ref, stride, h, step=0, buf=None):
 class Display:
     def __init__(self, panel):
         self.panel = panel
-        self.full = False  # outbox full: banner on every screen
+        self.full = False  # outbox full: presses refused, the citizen sent to the QR code
         self.online = True
         self.why = ""  # offline: why, in ASCII for hall IT ("WIFI PASSWORD"), beside the badge
         self.missing = 0  # characters drawn with no glyph (a bug in the UI text)
@@ -175,17 +190,28 @@ class Display:
     def show_session(self, item_code, staff_no, parts):
         self._show("session", self._session, (item_code, staff_no, parts))
 
-    def show_reason(self, parts):
-        self._show("reason", self._reason, (parts,))
+    def show_reason(self, parts, page, left):
+        """The 差评 reason screen: page 0 or 1 of its choices, `left` seconds
+        before it is skipped on its own."""
+        self._show("reason", self._reason, (parts, page, left))
 
     def show_thanks(self, level):
+        """Thanks. 回避式 (policy.md): the same pixels whatever was chosen,
+        unless level > 0 (device setting show_level) asks to show it."""
         self._show("thanks", self._thanks, (level,))
 
     def show_revoked(self):
         self._show("revoked", self._revoked, ())
 
+    def countdown(self, left):
+        """Redraw the reason screen's seconds left (and nothing else)."""
+        if self.screen == "reason":
+            self.panel.fill_rect(4, _COUNT_Y, _COUNT_W, 20, _WHITE)
+            self._count(left)
+
     def set_full(self, full, redraw=True):
-        """Outbox full: a persistent banner, until the outbox drains."""
+        """Outbox full: the buttons' row says presses are refused and points
+        to the QR code, until the outbox drains. The item stays on screen."""
         if full != self.full:
             self.full = full
             if redraw:
@@ -195,7 +221,7 @@ class Display:
         if online != self.online or why != self.why:
             if not self.online and self.why and self.screen != "revoked":
                 x, y, w, _h = MARKER
-                self.panel.fill_rect(x + w + 4, y + 6, len(self.why[:_WHY_CHARS]) * 8, 8, _WHITE)
+                self.panel.fill_rect(x + w + 4, y + 8, len(self.why[:_WHY_CHARS]) * 8, 8, _WHITE)
             self.online = online
             self.why = why
             self._marker()
@@ -214,9 +240,11 @@ class Display:
         self.redraw()
 
     def _overlays(self):
-        if self.full:
-            self.panel.fill_rect(0, 0, _WIDTH, _BANNER_H, _RED)
-            self.text(T16[_FULL], (_WIDTH - len(T16[_FULL]) * 16) // 2, 3, 16, _WHITE, _RED)
+        if self.full and self.screen != "thanks" and self.screen != "revoked":
+            # Over the buttons' row: the item, staff and QR code stay.
+            self.panel.fill_rect(0, _TILE_Y, _WIDTH, _TILE_H, _RED)
+            words = T20[_FULL]
+            self.text(words, (_WIDTH - len(words) * 20) // 2, _TILE_Y + 14, 20, _WHITE, _RED)
         self._marker()
 
     def _marker(self):
@@ -227,9 +255,9 @@ class Display:
             self.panel.fill_rect(x, y, w, h, _WHITE)
         else:
             self.panel.fill_rect(x, y, w, h, _RED)
-            self.text(T16[_OFFLINE], x + 2, y + 2, 16, _WHITE, _RED)
+            self.text(T20[_OFFLINE], x + 2, y + 2, 20, _WHITE, _RED)
             if self.why:
-                self.ascii(self.why[:_WHY_CHARS], x + w + 4, y + 6, 1, _RED, _WHITE)
+                self.ascii(self.why[:_WHY_CHARS], x + w + 4, y + 8, 1, _RED, _WHITE)
 
     def _idle(self, window, staff_no, serving, parts, options):
         panel = self.panel
@@ -239,71 +267,86 @@ class Display:
         if not serving:
             self.text(T32[_PAUSED], (_WIDTH - 4 * 32) // 2, 100, 32, _RED, _WHITE)
             return
-        self.part(parts, "staff", 10, 64, 200, 24)  # else the staff number below says who
-        self._staff_no(staff_no, 10, 100)
+        # The host's staff bitmap: the name, and 工号 in the same font.
+        if not self.part(parts, "staff", 10, 64, 300, 24) and staff_no:
+            self.ascii(staff_no, 10, 64, 3, _BLACK, _WHITE)
         if options:
             self._options()
 
     def _session(self, item_code, staff_no, parts):
         self.panel.fill(_WHITE)
-        if not self.part(parts, "item", 10, 2, 300, 48):
+        if not self.part(parts, "item", 6, 2, 308, 48):
             self.ascii(item_code, 10, 14, 3, _BLACK, _WHITE)
-        self.part(parts, "staff", 2, 56, 192, 24)
-        self._staff_no(staff_no, 2, 88)
-        self.text(T20[_PROMPT], 2, 120, 20, _BLACK, _WHITE)
-        self.part(parts, "qr", 198, 52, 120, 120)
+        if not self.part(parts, "staff", 2, 62, 196, 24) and staff_no:
+            self.ascii(staff_no, 2, 62, 3, _BLACK, _WHITE)
+        self.text(T24[_PROMPT], 2, 110, 24, _BLACK, _WHITE)
+        self._qr(parts)
         self._options()
 
-    def _reason(self, parts):
+    def _reason(self, parts, page, left):
         self.panel.fill(_WHITE)
-        prompt = T20[_REASON_PROMPT]
-        if self.part(parts, "qr", 198, 52, 120, 120):
-            self.text(prompt, 8, 90, 20, _BLACK, _WHITE)  # beside the QR code
-        else:
-            self.text(prompt, (_WIDTH - len(prompt) * 20) // 2, 80, 20, _BLACK, _WHITE)
+        self.text(T20[_REASON_PROMPT], 4, 64, 20, _BLACK, _WHITE)
+        self._count(left)
+        self._qr(parts)  # 其他: the citizen writes it after scanning
+        labels = T20[_REASONS]
         for i in range(_BUTTONS):
-            self._tile(i, T20[_REASONS], _REASON_BG, _WHITE)
+            label = _segment(labels, page * _BUTTONS + i, "|")
+            if label:
+                x, w = option_x(i)
+                self._tile(i, label, _REASON_BG, _WHITE)
+                self._arrow(x + w // 2, _TILE_Y + _TILE_H - 14)
+
+    def _count(self, left):
+        self.text("%d" % left, 4, _COUNT_Y, 20, _BLACK, _WHITE)
+        self.text(T20[_COUNT][:_COUNT_WORDS], 4 + _COUNT_W, _COUNT_Y, 20, _BLACK, _WHITE)
+
+    def _qr(self, parts):
+        """The QR code and its caption (扫码评价 · 补充意见), when there is one."""
+        if self.part(parts, "qr", _QR_X, _QR_Y, _QR_W, _QR_H):
+            x = _QR_X + (_QR_W - 80) // 2
+            caption = T20[_CAPTION]
+            self.text(_segment(caption, 0, "|"), x, _QR_Y + _QR_H + 1, 20, _BLACK, _WHITE)
+            self.text(_segment(caption, 1, "|"), x, _QR_Y + _QR_H + 20, 20, _BLACK, _WHITE)
+
+    def _arrow(self, cx, y):
+        """A small triangle pointing down, at the button below."""
+        for k in range(6):
+            self.panel.fill_rect(cx - 5 + k, y + k, 11 - 2 * k, 1, _WHITE)
 
     def _thanks(self, level):
         panel = self.panel
         panel.fill(_WHITE)
-        self.text(T32[_THANKS], (_WIDTH - len(T32[_THANKS]) * 32) // 2, 50, 32, _BLACK, _WHITE)
-        index = 5 - level
-        label = _segment(T32[_LEVELS], index, "|")
-        bg, fg = OPTION_COLOURS[index]
-        w = len(label) * 32 + 32
-        x = (_WIDTH - w) // 2
-        panel.fill_rect(x, 110, w, 56, bg)
-        self.text(label, x + 16, 122, 32, fg, bg)
+        self.text(T32[_THANKS], (_WIDTH - len(T32[_THANKS]) * 32) // 2, 88, 32, _BLACK, _WHITE)
+        if level > 0:  # show_level set by the hall: not 回避式
+            index = 5 - level
+            label = _segment(T32[_LEVELS], index, "|")
+            bg, fg = OPTION_COLOURS[index]
+            w = len(label) * 32 + 32
+            x = (_WIDTH - w) // 2
+            panel.fill_rect(x, 140, w, 48, bg)
+            self.text(label, x + 16, 148, 32, fg, bg)
 
     def _revoked(self):
         self.panel.fill(_WHITE)
         self.text(T32[_REVOKED], (_WIDTH - len(T32[_REVOKED]) * 32) // 2, 84, 32, _RED, _WHITE)
-        call = T16[_CALL_ADMIN]
-        self.text(call, (_WIDTH - len(call) * 16) // 2, 140, 16, _BLACK, _WHITE)
+        words = T20[_ELSEWHERE]
+        self.text(words, (_WIDTH - len(words) * 20) // 2, 140, 20, _BLACK, _WHITE)
 
     def _options(self):
         for i in range(_BUTTONS):
             bg, fg = OPTION_COLOURS[i]
-            self._tile(i, T20[_LEVELS], bg, fg)
+            self._tile(i, _segment(T20[_LEVELS], i, "|"), bg, fg)
 
-    def _tile(self, index, text, bg, fg):
-        """Tile `index` with its lines from `text`, "a/b|c|..." (T20[_LEVELS])."""
-        label = _segment(text, index, "|")
+    def _tile(self, index, label, bg, fg):
+        """Tile `index` with the lines of `label` ("a/b"), from its top."""
         count = label.count("/") + 1
         x, w = option_x(index)
         self.panel.fill_rect(x, _TILE_Y, w, _TILE_H, bg)
-        gap = 1 if count > 2 else 6
-        y = _TILE_Y + (_TILE_H - count * 20 - (count - 1) * gap) // 2
+        y = _TILE_Y + (4 if count > 1 else 6)
         for i in range(count):
             line = _segment(label, i, "/")
             self.text(line, x + (w - len(line) * 20) // 2, y, 20, fg, bg)
-            y += 20 + gap
-
-    def _staff_no(self, staff_no, x, y):
-        if staff_no:
-            self.text(T16[_STAFF_NO], x, y, 16, _BLACK, _WHITE)
-            self.ascii(staff_no, x + 40, y, 2, _BLACK, _WHITE)
+            y += 20
 
     # Drawing ----------------------------------------------------------------
 
@@ -385,7 +428,9 @@ class Display:
                 glyph = self._glyph
                 glyph[:n] = memoryview(font[2])[index * n : (index + 1) * n]
                 self.panel.blit_mono(glyph, x, y, size, size, fg, bg)
-            x += size
+            # A digit takes 3/5 of a Chinese character (its glyph's ink is
+            # on the left of its cell; the next one covers the blank rest).
+            x += size if ord(ch) > 127 else size * 3 // 5
         return x - start
 
     def ascii(self, text, x, y, scale, fg, bg):

@@ -3,7 +3,8 @@
 #   IDLE --session--> SESSION --good press (levels 5..3)--> record -> THANKS
 #                        |--bad press (差评, levels 2..1)--> REASON
 #                        '--ttl runs out--> IDLE, nothing recorded
-#   REASON --reason press / reason timeout--> record -> THANKS
+#   REASON --reason press, 跳过 / reason timeout--> record -> THANKS
+#          --更多 / 返回--> REASON (the other page of reasons, countdown anew)
 #   THANKS --thanks_ms--> IDLE
 #
 # Rules (shared/policy.md "The rating", "Integrity"):
@@ -14,8 +15,17 @@
 # - a 差评 whose reason never comes is recorded with no reason, never dropped;
 # - with the host unreachable (set_online(False)) and a staff member known to
 #   be serving, a press in IDLE is recorded with no session against the last
-#   known staff; the host matches it to a session later or keeps it marked so;
-# - a full outbox refuses the rating: a banner says so, the state stays.
+#   known staff; the host matches it to a session later or keeps it marked so
+#   (an offline rating). The hall sets how often (config offline_s, 0: never):
+#   once per offline_s, so that nobody at the window can stuff ratings while
+#   the network is down; the options leave the screen until then;
+# - a 差评's reason screen has two pages of five (态度 效率 质量 环境 更多 /
+#   便捷性 其他 跳过 - 返回) and counts down its reason_timeout_s on screen;
+#   跳过 and the timeout record the 差评 with no reason ("reason not given");
+# - 回避式: the thanks screen is the same whatever the level (config
+#   show_level 1 shows it);
+# - a full outbox refuses the rating: the buttons' row says so and points to
+#   the QR code; the state stays.
 #
 # Plain class, no asyncio: firmware/app.py calls press(), tick() and the
 # on_* handlers from its UI loop, and tests drive it with a fake ticks_ms.
@@ -35,6 +45,13 @@ _THANKS = const("thanks")
 _BUTTONS = const(5)
 _REASON_TIMEOUT_S = const(30)
 _REASON_GUARD_MS = const(500)  # a double tap on a 差评 button is not its reason
+_OFFLINE_S = const(60)  # config offline_s when the config has none
+# What each button does on each reason page (page * 5 + button): a reason
+# code (protocol.wire REASON_CODES), _TURN (更多 / 返回), _SKIP or _BLANK.
+_TURN = const(-2)
+_SKIP = const(-1)
+_BLANK = const(0)
+_CHOICES = const((1, 2, 3, 4, -2, 6, 5, -1, 0, -2))
 _REMEMBERED = const(8)  # rated session ids kept to ignore a QoS1 redelivery
 
 # Session fields (protocol/messages.py spec(SESSION)).
@@ -53,11 +70,6 @@ _I_SERVING = const(7)
 _I_PARTS = const(9)
 
 
-def level_of(index):
-    """Button 0 (leftmost, 非常满意) is level 5; button 4 (非常不满意) is level 1."""
-    return messages.LEVEL_MAX - index
-
-
 class Evaluator:
     def __init__(self, config, display, outbox, clock, ticks_ms, ticks_diff=None):
         self.config = config
@@ -66,12 +78,9 @@ class Evaluator:
         self.clock = clock
         self.ticks_ms = ticks_ms
         self.ticks_diff = ticks_diff or getattr(time, "ticks_diff", None) or _diff
-        self.reason_timeout_ms = getattr(config, "reason_timeout_s", _REASON_TIMEOUT_S) * 1000
         self.state = _IDLE
-        self.outbox_full = False
         self.revoked = False
         self.online = False
-        self.recorded = 0  # ratings appended since boot
         self.refused = 0  # presses the full outbox refused
         # Last known window and staff, from idle and session messages.
         self.window = getattr(config, "window", "") or ""
@@ -80,14 +89,15 @@ class Evaluator:
         self.serving = False
         self.idle_parts = None
         self.session = None  # fields of the session on screen (None: unsessioned)
-        self._session_at = 0
+        self._at = 0  # ticks since when the state has been on (session, reason page, thanks)
         self._session_ms = 0
         self._rated = []  # ids of recently rated sessions
         self._level = 0  # the 差评 level waiting for its reason
-        self._pressed_at = 0  # ticks of the level press
+        self._page = 0  # the reason page on screen
+        self._left = 0  # the reason screen's seconds left, as shown
+        self._offline_at = None  # ticks of the last offline rating, until offline_s has passed
         self._pressed_time = 0  # unix time of the level press
         self._rated_at = None  # ticks of the last recorded rating
-        self._thanks_at = 0
         display.set_online(False)
         self._show_idle()
 
@@ -118,7 +128,7 @@ class Evaluator:
         if ttl <= 0:
             ttl = self.config.session_ttl_s
         self.session = fields
-        self._session_at = self.ticks_ms()
+        self._at = self.ticks_ms()
         self._session_ms = ttl * 1000
         self.state = _SESSION
         self.display.show_session(fields[_S_ITEM_CODE], fields[_S_STAFF_NO], fields[_S_PARTS])
@@ -165,8 +175,7 @@ class Evaluator:
 
     def outbox_changed(self):
         """Acks freed outbox space: clear the storage-full banner if it is so."""
-        if self.outbox_full and not self.outbox.full():
-            self.outbox_full = False
+        if self.display.full and not self.outbox.full():
             self.display.set_full(False)
 
     # -- the citizen -----------------------------------------------------------
@@ -185,47 +194,74 @@ class Evaluator:
         if state == _SESSION or (state == _IDLE and self.takes_idle_ratings()):
             if state == _IDLE:
                 self.session = None  # unsessioned rating
-            self._level = level_of(index)
-            self._pressed_at = now
+            self._level = messages.LEVEL_MAX - index  # button 0 (leftmost) is 非常满意, 5
             self._pressed_time = self.clock.now()
             if self._level <= messages.BAD_LEVEL_MAX:
                 self.state = _REASON
-                self.display.show_reason(self.session[_S_PARTS] if self.session else None)
+                self._at = now
+                self._page = 0
+                self._reason()
                 return True
             return self._record([])
         if state == _REASON:
-            if self.ticks_diff(now, self._pressed_at) < _REASON_GUARD_MS:
+            if self.ticks_diff(now, self._at) < _REASON_GUARD_MS:
                 return False
-            return self._record([messages.REASON_CODES[index]])
+            code = _CHOICES[self._page * _BUTTONS + index]
+            if code == _TURN:
+                self._page = 1 - self._page
+                self._at = now  # the countdown starts again on the new page
+                self._reason()
+                return True
+            if code == _BLANK:
+                return False
+            return self._record([code] if code > 0 else [])
         return False  # THANKS, or IDLE with nobody serving or the host online
 
     def takes_idle_ratings(self):
-        """A press in IDLE counts only offline, with a staff member serving."""
-        return not self.online and self.serving and self.staff_id is not None
+        """A press in IDLE counts only offline, with a staff member serving,
+        where the hall allows offline ratings, once per offline_s."""
+        return (
+            not self.online
+            and self.serving
+            and self.staff_id is not None
+            and self._offline_at is None
+            and getattr(self.config, "offline_s", _OFFLINE_S) > 0
+        )
 
     def tick(self):
         """Run the timeouts; call it every few tens of milliseconds."""
         state = self.state
         if state == _IDLE:
+            at = self._offline_at
+            if at is not None and self.ticks_diff(self.ticks_ms(), at) >= (
+                getattr(self.config, "offline_s", _OFFLINE_S) * 1000
+            ):
+                self._offline_at = None
+                if not self.revoked:
+                    self._show_idle()  # offline presses count again: the options are back
             return
-        elapsed = self.ticks_diff(self.ticks_ms(), self._since(state))
+        elapsed = self.ticks_diff(self.ticks_ms(), self._at)
         if state == _SESSION and elapsed >= self._session_ms:
             self.session = None  # unrated: the host makes it a default rating later
             self._to_idle()
-        elif state == _REASON and elapsed >= self.reason_timeout_ms:
-            if not self._record([]):
-                self._pressed_at = self.ticks_ms()  # try again after another timeout
+        elif state == _REASON:
+            timeout = getattr(self.config, "reason_timeout_s", _REASON_TIMEOUT_S) * 1000
+            if elapsed >= timeout:
+                if not self._record([]):
+                    self._at = self.ticks_ms()  # try again after another timeout
+                return
+            left = (timeout - elapsed + 999) // 1000
+            if left != self._left:
+                self._left = left
+                self.display.countdown(left)
         elif state == _THANKS and elapsed >= self.config.thanks_ms:
             self._to_idle()
 
     # -- inside ------------------------------------------------------------------
 
-    def _since(self, state):
-        if state == _SESSION:
-            return self._session_at
-        if state == _REASON:
-            return self._pressed_at
-        return self._thanks_at
+    def _reason(self):
+        self._left = getattr(self.config, "reason_timeout_s", _REASON_TIMEOUT_S)
+        self.display.show_reason(self.session[_S_PARTS] if self.session else None, self._page, self._left)
 
     def _record(self, reasons):
         """Append the rating to the outbox, then thank. False if refused."""
@@ -268,23 +304,22 @@ class Evaluator:
             self.outbox.append(make_wire)
         except OutboxFull:
             self.refused += 1
-            self.outbox_full = True
             self.display.set_full(True)
             return False
-        self.recorded += 1
         now = self.ticks_ms()
         self._rated_at = now
         if session is not None:
             self._rated.append(session[_S_ID])
             if len(self._rated) > _REMEMBERED:
                 self._rated.pop(0)
+        else:
+            self._offline_at = now  # the next offline rating after offline_s
         self.session = None
-        if self.outbox.full():
-            self.outbox_full = True  # warn the next citizen before they press
-        self.display.set_full(self.outbox_full, False)  # show_thanks draws it
+        # Full now: the next citizen is told before they press (show_thanks draws it).
+        self.display.set_full(self.display.full or self.outbox.full(), False)
         self.state = _THANKS
-        self._thanks_at = now
-        self.display.show_thanks(self._level)
+        self._at = now
+        self.display.show_thanks(self._level if getattr(cfg, "show_level", 0) else 0)
         return True
 
     def _to_idle(self):

@@ -79,16 +79,18 @@ def _segment(first):
     return seg
 
 
+# Few struct formats, each used wherever it fits: a format string is a
+# qstr on the device for good (README, "Device heap").
 def _first(seg):
-    return struct.unpack_from("<I", seg, 0)[0]
+    return struct.unpack_from("<III", seg, 0)[0]
 
 
 def _count(seg):
-    return struct.unpack_from("<H", seg, 12)[0]
+    return struct.unpack_from("<HH", seg, 12)[0]
 
 
 def _pending(seg):
-    return struct.unpack_from("<H", seg, 14)[0]
+    return struct.unpack_from("<HH", seg, 12)[1]
 
 
 def _set_counts(seg, count, pending):
@@ -352,7 +354,7 @@ class Outbox:
             length = length - _SIG_TAIL + _SIG_RAW
         head = self._head
         struct.pack_into("<HHII", head, 0, magic, length, seq, 0)
-        struct.pack_into("<I", head, 8, _checked(head, body, raw))
+        struct.pack_into("<II", head, 4, seq, _checked(head, body, raw))
         try:
             self._tail.write(head)
             self._tail.write(body)

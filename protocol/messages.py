@@ -25,12 +25,14 @@ DUPLICATE = "duplicate"
 
 LEVEL_MIN = 1
 
-# 差评 reason codes, on the same five buttons (left to right).
+# 差评 reason codes: the five dimensions of 004 第七条 and 其他 (the device's
+# reason screen, firmware/display.py; 6 came with firmware 0.2.0).
 REASON_ATTITUDE = 1  # 态度
 REASON_EFFICIENCY = 2  # 效率
 REASON_QUALITY = 3  # 质量
 REASON_ENVIRONMENT = 4  # 环境
-REASON_OTHER = 5  # 其他或扫码填写
+REASON_OTHER = 5  # 其他，扫码填写
+REASON_CONVENIENCE = 6  # 便捷性
 
 
 # A status's `reset`: machine.reset_cause() (the ESP32 port's codes), or 6

@@ -69,7 +69,7 @@ OFFLINE = "offline"
 # Levels follow the upstream `satisfaction` field: 5 = 非常满意 ... 1 = 非常不满意.
 LEVEL_MAX = 5
 BAD_LEVEL_MAX = 2  # 1 and 2 are 差评 and ask for a reason
-REASON_CODES = (1, 2, 3, 4, 5)  # 差评 reasons, on the same five buttons (protocol.messages)
+REASON_CODES = (1, 2, 3, 4, 5, 6)  # 差评 reasons, on the reason screen (protocol.messages)
 
 
 def _type_ok(code, value):

@@ -68,6 +68,10 @@ def test_flash_wear_counts_every_erase_and_fills_the_outbox_to_its_capacity():
     r, s, d, f = result["rating"], result["screen"], result["days"], result["fill"]
     assert (r["count"], s["count"]) == (60, 40)
     assert result["beat"]["count"] == 60  # the App really sent its heartbeats (and wrote nothing: a figure)
+    # The idle screen hostd sends after each session, unchanged: stored once, then nothing written.
+    assert result["idle"] == {"count": 60, "erases": 0, "programs": 0}
+    taken = result["idle_taken"]
+    assert taken["rejected"] == 0 and taken["staff"] == "staff-42" and taken["kept_bytes"] > 300
     # littlefs erases a block before it programs a fresh one: every phase wrote, so each erased
     for phase in (r, s, result["raw_rating"], result["raw_screen"]):
         assert phase["programs"] > 0 and phase["erases"] > 0, phase

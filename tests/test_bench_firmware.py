@@ -47,24 +47,24 @@ def test_realistic_session_is_taken_and_rated_on_a_tight_heap(tmp_path):
 
     idle = Image.open(tmp_path / "idle.png").convert("RGB")
     assert dark(idle, 10, 4, 310, 52) > 500  # the window name bitmap
-    assert dark(idle, 10, 64, 210, 88) > 100  # the staff name bitmap
+    assert dark(idle, 10, 64, 310, 88) > 250  # the staff name bitmap, 工号 0042 beside it
 
     session = Image.open(tmp_path / "session.png").convert("RGB")
-    item_top, item_bottom = dark(session, 10, 2, 310, 26), dark(session, 10, 26, 310, 50)
+    item_top, item_bottom = dark(session, 6, 2, 314, 26), dark(session, 6, 26, 314, 50)
     assert item_top > 400 and item_bottom > 400, (item_top, item_bottom)  # both lines
-    assert dark(session, 2, 56, 194, 80) > 100  # staff name
-    qr = dark(session, 198, 52, 318, 172)
+    assert dark(session, 2, 62, 198, 86) > 250  # staff name and number
+    qr = dark(session, 204, 52, 318, 151)
     # The QR code (hostd's, with its 2-module quiet zone), scaled up on the device.
-    assert 0.12 < qr / (120 * 120) < 0.7, qr
+    assert 0.12 < qr / (114 * 99) < 0.7, qr
 
     # The next session, after a rating (the heap is no longer fresh from boot).
     again = Image.open(tmp_path / "session2.png").convert("RGB")
-    assert dark(again, 10, 2, 310, 50) == item_top + item_bottom
-    assert dark(again, 198, 52, 318, 172) == qr or dark(again, 198, 52, 318, 172) > 0.12 * 14400
+    assert dark(again, 6, 2, 314, 50) == item_top + item_bottom
+    assert dark(again, 204, 52, 318, 151) == qr or dark(again, 204, 52, 318, 151) > 0.12 * 114 * 99
 
     thanks = Image.open(tmp_path / "thanks.png").convert("RGB")
-    assert dark(thanks, 60, 50, 260, 82) > 300  # 谢谢您的评价
-    assert thanks.getpixel((160, 112)) != session.getpixel((160, 112))
+    assert dark(thanks, 64, 88, 256, 120) > 300  # 谢谢您的评价, and nothing of the level (回避式)
+    assert thanks.getpixel((3, 236)) != session.getpixel((3, 236))  # the options are gone
 
 
 def test_board_heap_is_measured_and_subtracted():

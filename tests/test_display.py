@@ -12,11 +12,10 @@ import subprocess
 import sys
 
 import pytest
-import qrcode
 from PIL import Image, ImageDraw, ImageFont
 
 from conftest import ROOT, run_micropython
-from hostd.devices.render import qr_part as host_qr_part  # the QR as the host sends it: its module matrix
+from hostd.devices.render import Renderer, qr_matrix
 from protocol import messages
 from simulator.panel_decode import PanelDecoder, decode, decode_file, records
 
@@ -34,32 +33,27 @@ def text_part(name, text, w, h, size):
     return [name, w, h, base64.b64encode(img.tobytes()).decode()]
 
 
-def qr_part(data, size=120):
-    qr = qrcode.QRCode(border=1)
-    qr.add_data(data)
-    qr.make(fit=True)
-    matrix = qr.get_matrix()
-    scale = size // len(matrix)
-    off = (size - scale * len(matrix)) // 2
+URL = "https://hcp.example.gov.cn/r/s-20260705-0001"
+
+
+def qr_part(data, scale=3):
+    """The QR code as a bitmap already scaled `scale` times (the host sends
+    its module matrix instead, which the device scales: the same pixels)."""
+    matrix = qr_matrix(data)  # hostd's modules, quiet zone included
+    size = scale * len(matrix)
     img = Image.new("1", (size, size), 0)
     draw = ImageDraw.Draw(img)
     for y, row in enumerate(matrix):
         for x, dark in enumerate(row):
             if dark:
-                draw.rectangle(
-                    [off + x * scale, off + y * scale, off + (x + 1) * scale - 1, off + (y + 1) * scale - 1],
-                    fill=1,
-                )
+                draw.rectangle([x * scale, y * scale, (x + 1) * scale - 1, (y + 1) * scale - 1], fill=1)
     return ["qr", size, size, base64.b64encode(img.tobytes()).decode()]
 
 
 def session_parts():
-    """Realistic sizes: item 300x48, staff 200x24, QR 120x120."""
-    return [
-        text_part("item", "不动产登记（转移登记）", 300, 48, 26),
-        text_part("staff", "张晓明", 200, 24, 22),
-        qr_part("https://hcp.example.gov.cn/r/s-20260705-0001"),
-    ]
+    """As hostd renders them: item (two lines of 24 px), staff name with 工号
+    0042 under it in the same font, and the QR code's module matrix."""
+    return Renderer().session_parts("不动产登记（转移登记）及抵押权首次登记", "张晓明", URL, "0042")
 
 
 # -- the screens -----------------------------------------------------------------
@@ -75,7 +69,7 @@ def render_screens(out, session):
         "session": session,
         "idle": [
             text_part("window", "3号窗口 不动产登记", 300, 48, 30),
-            text_part("staff", "张晓明", 200, 24, 22),
+            Renderer().staff("张晓明", "0042"),
         ],
     }
     (out / "parts.json").write_text(json.dumps(parts))
@@ -138,72 +132,117 @@ def test_session_options_sit_over_the_five_buttons(screens):
         assert raw(shot, i * col, (y0 + y1) // 2) == layout["white"]
 
 
+def qr_box(layout):
+    x, y, w, h = layout["qr_box"]
+    return x, y, x + w, y + h
+
+
+def qr_pixels(layout, url=URL):
+    """Black pixels of the QR code of `url` as the device scales it into its box."""
+    matrix = qr_matrix(url)
+    _, _, w, h = layout["qr_box"]
+    scale = min(w // len(matrix), h // len(matrix))
+    return sum(map(sum, matrix)) * scale * scale
+
+
 def test_qr_module_matrix_is_scaled_to_the_same_pixels(screens, tmp_path):
-    """A 1-pixel-per-module QR (about 165 bytes) draws exactly what the
-    host-scaled 120x120 bitmap (1.8 KB) draws."""
-    _, shots, _ = screens
+    """The host's 1-pixel-per-module QR (about 165 bytes) draws exactly what a
+    bitmap scaled 3 times on the host (1.2 KB) draws."""
+    layout, shots, _ = screens
     session = session_parts()
-    session[2] = host_qr_part("https://hcp.example.gov.cn/r/s-20260705-0001")
     assert len(base64.b64decode(session[2][3])) < 250
-    _, small, _ = render_screens(tmp_path, session)
-    box = [(x, y) for y in range(52, 172) for x in range(198, 318)]
-    assert [raw(small["session"], x, y) for x, y in box] == [raw(shots["session"], x, y) for x, y in box]
-    assert count(small["session"], 198, 52, 318, 172, 0) > 2000  # black modules drawn
+    session[2] = qr_part(URL, scale=2)  # 37 modules: 2 pixels each in the 114 x 99 box
+    _, big, _ = render_screens(tmp_path, session)
+    x0, y0, x1, y1 = qr_box(layout)
+    box = [(x, y) for y in range(y0, y1) for x in range(x0, x1)]
+    assert [raw(big["session"], x, y) for x, y in box] == [raw(shots["session"], x, y) for x, y in box]
+    assert count(shots["session"], x0, y0, x1, y1, 0) > 2000  # black modules drawn
 
 
-def test_session_shows_item_staff_number_prompt_and_qr(screens):
+def test_session_shows_item_staff_number_prompt_and_qr_with_its_caption(screens):
     layout, shots, _ = screens
     shot = shots["session"]
     black, white = layout["black"], layout["white"]
-    assert count(shot, 10, 2, 310, 50, black) > 500  # item bitmap
-    assert count(shot, 2, 56, 194, 80, black) > 100  # staff name bitmap
-    assert count(shot, 2, 88, 34, 104, black) > 40  # 工号 glyphs
-    assert count(shot, 42, 88, 106, 104, black) > 100  # "0042"
-    assert count(shot, 2, 120, 82, 140, black) > 100  # 请您评价
-    qr_black = count(shot, 198, 52, 318, 172, black)
-    assert 0.3 < qr_black / area(198, 52, 318, 172) < 0.7
-    assert count(shot, 198, 52, 318, 172, black) + count(shot, 198, 52, 318, 172, white) == area(
-        198, 52, 318, 172
-    )
+    assert count(shot, 6, 2, 314, 26, black) > 400 and count(shot, 6, 26, 314, 50, black) > 400  # two lines
+    assert count(shot, 2, 62, 100, 86, black) > 100  # staff name
+    assert count(shot, 100, 62, 198, 86, black) > 150  # 工号 0042, in the same font
+    assert count(shot, 2, 110, 98, 134, black) > 150  # 请您评价, 24 px
+    x0, y0, x1, y1 = qr_box(layout)
+    assert count(shot, x0, y0, x1, y1, black) == qr_pixels(layout)  # every module, scaled
+    assert count(shot, x0, y0, x1, y1, black) + count(shot, x0, y0, x1, y1, white) == area(x0, y0, x1, y1)
+    assert count(shot, x0, y1, x1, y1 + 20, black) > 100  # 扫码评价
+    assert count(shot, x0, y1 + 20, x1, layout["tile_y"], black) > 100  # 补充意见
 
 
 def test_missing_parts_fall_back_to_ascii(screens):
     layout, shots, _ = screens
     black, white = layout["black"], layout["white"]
+    x0, y0, x1, y1 = qr_box(layout)
     fallback = shots["session_fallback"]
     assert count(fallback, 10, 14, 10 + 8 * 8 * 3, 38, black) > 300  # "ITEM-001" x3
-    assert count(fallback, 198, 52, 318, 172, white) == area(198, 52, 318, 172)  # no QR
+    assert count(fallback, 2, 62, 2 + 4 * 8 * 3, 86, black) > 150  # "0042" x3
+    # No QR code, and no caption for one.
+    assert count(fallback, x0, y0, x1, layout["tile_y"], white) == area(x0, y0, x1, layout["tile_y"])
     bad = shots["bad_parts"]
     assert bad[2]["screen"] == "session"
     assert count(bad, 10, 14, 10 + 8 * 8 * 3, 38, black) > 300  # bad base64: ITEM-002
-    assert count(bad, 198, 52, 318, 172, white) == area(198, 52, 318, 172)  # short QR data
+    assert count(bad, x0, y0, x1, y1, white) == area(x0, y0, x1, y1)  # short QR data
 
 
-def test_reason_screen(screens):
-    layout, shots, _ = screens
+def _tiles(shot, layout, colour):
     y0, y1 = layout["tile_y"], layout["tile_y"] + layout["tile_h"]
-    for name in ("reason", "reason_noqr"):
-        shot = shots[name]
-        for i in range(5):
-            x0, x1 = i * 64 + 1, i * 64 + 63
-            assert count(shot, x0, y0, x1, y1, layout["reason_bg"]) > 0.5 * area(x0, y0, x1, y1)
-            assert count(shot, x0, y0, x1, y1, layout["white"]) > 150
-    qr = count(shots["reason"], 198, 52, 318, 172, layout["black"])
-    assert qr > 0.3 * area(198, 52, 318, 172)  # 其他或扫码填写: the QR stays
-    assert count(shots["reason_noqr"], 198, 52, 318, 78, layout["black"]) == 0
+    return [count(shot, i * 64 + 1, y0, i * 64 + 63, y1, colour) for i in range(5)]
 
 
-def test_thanks_screens_show_the_chosen_level(screens):
+def test_reason_screen_labels_each_button_with_an_arrow_down_to_it(screens):
     layout, shots, _ = screens
-    y0 = layout["tile_y"]
+    full_tile = area(1, 0, 63, layout["tile_h"])
+    y_arrow = layout["tile_y"] + layout["tile_h"] - 14
+    for name, blank in (("reason", None), ("reason_more", 3), ("reason_noqr", None)):
+        shot = shots[name]
+        for i, tile in enumerate(_tiles(shot, layout, layout["reason_bg"])):
+            if i == blank:
+                assert tile == 0, (name, i)  # a button with nothing to do has no tile
+                continue
+            assert tile > 0.5 * full_tile, (name, i)
+            x0 = i * 64 + 1
+            assert count(shot, x0, layout["tile_y"], x0 + 62, y_arrow, layout["white"]) > 100  # its label
+            assert count(shot, x0 + 26, y_arrow, x0 + 36, y_arrow + 6, layout["white"]) >= 30  # the arrow
+    # 其他: the QR code stays, with its caption.
+    x0, y0, x1, y1 = qr_box(layout)
+    assert count(shots["reason"], x0, y0, x1, y1, layout["black"]) == qr_pixels(layout)
+    assert count(shots["reason_noqr"], x0, y0, x1, layout["tile_y"], layout["black"]) == 0
+    # Two pages: other labels on the same buttons.
+    assert pixels(shots["reason"]) != pixels(shots["reason_more"])
+
+
+def test_reason_countdown_redraws_only_its_seconds(screens):
+    layout, shots, _ = screens
+    y = layout["count_y"]
+    before, after = shots["reason"], shots["reason_count"]
+    assert count(before, 4, y, 30, y + 20, layout["black"]) > 40  # "30"
+    assert count(before, 30, y, 150, y + 20, layout["black"]) > 150  # 秒后自动跳过
+    changed = [
+        i // 2
+        for i in range(0, len(pixels(after)), 2)
+        if pixels(after)[i : i + 2] != pixels(before)[i : i + 2]
+    ]
+    assert changed and all(4 <= p % 320 < 30 and y <= p // 320 < y + 20 for p in changed)
+
+
+def test_thanks_screen_is_the_same_whatever_the_level(screens):
+    """回避式: the neutral thanks screen (show_thanks(0), the default) shows no
+    level and no level colour; show_level (a hall's choice) shows it."""
+    layout, shots, _ = screens
+    neutral = shots["thanks0"]
+    black, white = layout["black"], layout["white"]
+    assert count(neutral, 64, 88, 256, 120, black) > 300  # 谢谢您的评价
+    assert count(neutral, 0, 0, 320, 240, black) + count(neutral, 0, 0, 320, 240, white) == 320 * 240
     for level in (5, 4, 3, 2, 1):
         shot = shots["thanks%d" % level]
         bg, fg = layout["option_colours"][5 - level]
-        assert raw(shot, 160, 112) == bg
-        assert count(shot, 60, 50, 260, 82, layout["black"]) > 300  # 谢谢您的评价
-        assert count(shot, 0, 110, 320, 166, fg) > 200  # the level's label
-        assert count(shot, 0, y0, 320, 240, layout["white"]) == area(0, y0, 320, 240)
-        assert pixels(shot) != pixels(shots["session"])
+        assert raw(shot, 160, 142) == bg
+        assert count(shot, 0, 140, 320, 188, fg) > 200  # the level's label
     assert pixels(shots["thanks5"]) != pixels(shots["thanks1"])
 
 
@@ -213,12 +252,13 @@ def test_idle_screens(screens):
     y0 = layout["tile_y"]
     idle = shots["idle"]
     assert count(idle, 10, 4, 310, 52, black) > 500  # window part
-    assert count(idle, 10, 64, 210, 88, black) > 100  # staff name
+    assert count(idle, 10, 64, 310, 88, black) > 250  # staff name and 工号 0042
     assert count(idle, 0, y0, 320, 240, white) == area(0, y0, 320, 240)  # online: no options
     offline = shots["idle_offline"]
-    assert count(offline, 1, y0, 63, 240, layout["option_colours"][0][0]) > 2000
+    assert count(offline, 1, y0, 63, 240, layout["option_colours"][0][0]) > 1500
     mx, my, mw, mh = layout["marker"]
-    assert count(offline, mx, my, mx + mw, my + mh, red) > 0.5 * mw * mh
+    assert count(offline, mx, my, mx + mw, my + mh, red) > 0.4 * mw * mh
+    assert count(offline, mx, my, mx + mw, my + mh, white) > 80  # 离线, 20 px
     back = shots["online_again"]
     assert count(back, mx, my, mx + mw, my + mh, white) == mw * mh
     changed = [
@@ -234,26 +274,30 @@ def test_idle_screens(screens):
     assert count(fallback, 10, 16, 10 + 3 * 8 * 3, 40, black) > 100  # "W01" x3
 
 
-def test_outbox_full_banner_is_persistent_until_cleared(screens):
+def test_outbox_full_keeps_the_item_and_sends_the_citizen_to_the_qr_code(screens):
     layout, shots, _ = screens
-    red, h = layout["red"], layout["banner_h"]
+    red, white, black = layout["red"], layout["white"], layout["black"]
+    y0 = layout["tile_y"]
     full = shots["full"]
-    assert count(full, 0, 0, 320, h, red) > 0.6 * area(0, 0, 320, h)
-    assert count(full, 0, 0, 320, h, layout["white"]) > 300  # 存储已满，请联系管理员
+    assert count(full, 0, y0, 320, 240, red) > 0.6 * area(0, y0, 320, 240)  # over the buttons
+    assert count(full, 0, y0, 320, 240, white) > 300  # 按键暂停，请扫二维码评价
+    assert count(full, 6, 2, 314, 50, black) > 800  # the item stays
+    x0, y_qr, x1, y1 = qr_box(layout)
+    assert count(full, x0, y_qr, x1, y1, black) > 2000  # and so does the QR code
     both = shots["full_offline"]
-    assert count(both, 0, 0, 320, h, red) > 0.6 * area(0, 0, 320, h)
+    assert count(both, 0, y0, 320, 240, red) > 0.6 * area(0, y0, 320, 240)
     mx, my, mw, mh = layout["marker"]
-    assert count(both, mx, my, mx + mw, my + mh, red) > 0.5 * mw * mh
+    assert count(both, mx, my, mx + mw, my + mh, red) > 0.4 * mw * mh
     cleared = shots["not_full"]
-    assert count(cleared, 0, 0, 320, h, red) == 0
-    assert count(cleared, 10, 2, 310, 50, layout["black"]) > 500  # the item is back
+    assert count(cleared, 0, y0, 320, 240, red) < count(full, 0, y0, 320, 240, red) // 2
+    assert _tiles(cleared, layout, layout["option_colours"][0][0])[0] > 1500  # the options are back
 
 
-def test_revoked_screen(screens):
+def test_revoked_screen_points_to_another_channel(screens):
     layout, shots, _ = screens
     shot = shots["revoked"]
     assert count(shot, 80, 84, 240, 116, layout["red"]) > 300  # 设备已停用
-    assert count(shot, 112, 140, 208, 156, layout["black"]) > 100  # 请联系管理员
+    assert count(shot, 70, 140, 250, 160, layout["black"]) > 150  # 请扫窗口二维码评价
     assert count(shot, 0, 150, 320, 240, layout["red"]) == 0
     assert count(shot, 0, 170, 320, 240, layout["white"]) == area(0, 170, 320, 240)
 
@@ -368,12 +412,12 @@ def test_glyphs_cover_every_fixed_string():
 
     fonts = {font[0]: font for font in glyphs.FONTS}
     wanted = make_glyphs.ui_text()
-    assert set(wanted) == {16, 20, 32}
+    assert set(wanted) == {20, 24, 32}  # nothing a citizen reads is smaller than 20 px
     for size, chars in wanted.items():
         size_, have, data = fonts[size]
         assert set(chars) == set(have)
         assert len(data) == len(have) * ((size + 7) // 8) * size
-    assert "满" in fonts[20][1] and "，" in fonts[16][1]
+    assert "满" in fonts[20][1] and "，" in fonts[20][1] and "0123456789" in fonts[20][1]
 
 
 def session_fields(parts):
@@ -384,9 +428,7 @@ def session_fields(parts):
 
 
 def test_memory_on_a_100k_heap(tmp_path):
-    parts = session_parts()
-    parts[2] = host_qr_part("https://hcp.example.gov.cn/r/s-20260705-0001")  # as the host sends it
-    fields = session_fields(parts)
+    fields = session_fields(session_parts())
     wire = messages.sign(KEY, fields)
     assert len(wire) <= messages.MAX_HOST_MESSAGE
     (tmp_path / "session.wire").write_bytes(wire)

@@ -35,7 +35,9 @@ class Hall:
         self.config = json.loads(shown.output)
         self.key = bytes.fromhex(self.config["key"])
         self.device = SimDevice(tmp_path / "flash", DEVICE)
-        settings = {"heartbeat_s": 5, "response_interval_ms": 300, "thanks_ms": 200}
+        # offline_s 1: one offline rating a second (a hall's is 60), so that the
+        # tests press while the host is down without waiting a minute a press
+        settings = {"heartbeat_s": 5, "response_interval_ms": 300, "thanks_ms": 200, "offline_s": 1}
         settings.update(device_settings)
         self.device.write_config({**self.config, **settings})
         self.daemon = None
@@ -69,6 +71,15 @@ class Hall:
             wait_for(seen, timeout, 0.1)
         except TimeoutError:
             pytest.fail("device never came online:\n%s" % self.device.log_text()[-3000:])
+
+    def offline_press(self, button):
+        """Press while the host is away (no session) and wait until the device
+        stored it (its console says so); then past offline_s, counted from the
+        moment it did, so the next press is taken whatever the machine's load."""
+        stored = self.device.log_text().count("rating: stored seq")
+        self.device.press(button)
+        wait_for(lambda: self.device.log_text().count("rating: stored seq") > stored, 30, 0.05)
+        time.sleep(1.1)
 
     def ratings(self, sql="SELECT seq, level, session_id, staff FROM ratings ORDER BY seq"):
         return db_rows(self.home, sql)
@@ -154,8 +165,7 @@ def test_presses_while_the_host_is_down_are_delivered_when_it_returns(hall):
 
     time.sleep(1.0)  # the link notices the broker is gone: offline, idle presses count
     for button in presses:
-        h.device.press(button)
-        time.sleep(0.6)  # past thanks_ms and response_interval_ms
+        h.offline_press(button)
     h.device.stop()  # and power it off: the ratings live in the flash outbox
     assert h.device.outbox_state() == {"depth": len(presses), "next_seq": len(presses) + 1}
     assert h.ratings() == []
@@ -201,9 +211,8 @@ def test_firmware_ratings_survive_hostd_sigkills_exactly_once(hall):
         wait_for(lambda downs=downs: h.device.log_text().count("link: down") > downs, 30, 0.05)
         time.sleep(0.6)  # past thanks_ms and response_interval_ms after the session's press
         for button in (3, 2):
-            h.device.press(button)
+            h.offline_press(button)
             expected.append((len(expected) + 1, LEVEL_OF_BUTTON[button], None, "s%d" % round_no))
-            time.sleep(0.6)
         if round_no == 2:  # a power cut while hostd is down: the outbox is on flash
             h.device.power_cut()
             depth = h.device.outbox_state()
@@ -250,8 +259,7 @@ def test_key_rotation_while_ratings_wait_in_the_outbox(hall):
     assert h.stop_hostd() == 0
     time.sleep(1.0)
     for button in (1, 3):
-        h.device.press(button)
-        time.sleep(0.6)
+        h.offline_press(button)
     h.device.stop()
     assert h.device.outbox_state()["depth"] == 2
 

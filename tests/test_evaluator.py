@@ -39,7 +39,8 @@ def test_good_press_records_at_once_then_thanks(tmp_path):
     press = by_op(lines, "press:0")[0]
     assert press["did"] and press["state"] == "thanks" and press["depth"] == 1
     thanks = [line for line in lines if line.get("event") == "thanks"]
-    assert thanks == [{"event": "thanks", "level": 5, "depth": 1, "next_seq": 2}]
+    # 回避式: the thanks screen is told no level (the same pixels for all).
+    assert thanks == [{"event": "thanks", "level": 0, "depth": 1, "next_seq": 2}]
     (rec,) = records(lines)
     assert rec == {
         "v": 1,
@@ -68,18 +69,71 @@ def test_bad_rating_asks_reason_then_records_it(tmp_path, index, level):
     lines = drive(tmp_path, "session:s1", "press:%d" % index, "dump", "wait:600", "press:2", "dump")
     press = by_op(lines, "press:%d" % index)[0]
     assert press["state"] == "reason" and press["screen"] == "reason" and press["depth"] == 0
-    assert dump([lines[2]])["records"] == []  # nothing recorded before the reason
+    assert by_op(lines, "dump")[0]["records"] == []  # nothing recorded before the reason
     (rec,) = records(lines)
     assert rec["level"] == level and rec["reasons"] == [3] and rec["session"] == "s1"
     assert dump(lines)["state"] == "thanks"
 
 
-def test_every_reason_button_gives_its_code(tmp_path):
+def test_thanks_is_the_same_for_every_level_unless_the_hall_shows_it(tmp_path):
     ops = []
     for i in range(5):
-        ops += ["session:s%d" % i, "press:4", "wait:600", "press:%d" % i, "wait:3000"]
+        ops += ["session:s%d" % i, "press:%d" % i, "wait:600", "press:2", "wait:3000"]
+    neutral = drive(tmp_path, *ops)
+    assert [t["level"] for t in neutral if t.get("event") == "thanks"] == [0] * 5
+    shown = drive(tmp_path, "cfg:show_level:1", *ops)
+    assert [t["level"] for t in shown if t.get("event") == "thanks"] == [5, 4, 3, 2, 1]
+
+
+# Reason page 0: 态度 效率 质量 环境 更多; page 1: 便捷性 其他 跳过 (blank) 返回.
+@pytest.mark.parametrize(
+    "presses,reasons",
+    [
+        (["0"], [1]),
+        (["1"], [2]),
+        (["2"], [3]),
+        (["3"], [4]),
+        (["4", "0"], [6]),  # 更多, 便捷性
+        (["4", "1"], [5]),  # 更多, 其他
+        (["4", "2"], []),  # 更多, 跳过: no reason given
+        (["4", "4", "1"], [2]),  # 更多, 返回, 效率
+    ],
+)
+def test_every_reason_choice_gives_its_code(tmp_path, presses, reasons):
+    ops = ["session:s1", "press:4"]
+    for press in presses:
+        ops += ["wait:600", "press:" + press]
     lines = drive(tmp_path, *ops, "dump")
-    assert [r["reasons"] for r in records(lines)] == [[1], [2], [3], [4], [5]]
+    (rec,) = records(lines)
+    assert rec["reasons"] == reasons and rec["level"] == 1
+    pages = [line["page"] for line in lines if line.get("event") == "reason"]
+    assert pages == [0] + [(n + 1) % 2 for n in range(presses.count("4"))]
+
+
+def test_blank_reason_button_does_nothing(tmp_path):
+    lines = drive(tmp_path, "session:s1", "press:3", "wait:600", "press:4", "wait:600", "press:3", "dump")
+    assert by_op(lines, "press:3")[1]["did"] is False
+    assert dump(lines)["state"] == "reason" and dump(lines)["records"] == []
+
+
+def test_reason_screen_counts_down_and_a_page_turn_starts_it_again(tmp_path):
+    lines = drive(tmp_path, "cfg:reason_timeout_s:10", "session:s1", "press:4", "wait:3500", "dump")
+    assert dump(lines)["countdown"] == [10, 9, 8, 7]  # shown as it runs, once a second
+    lines = drive(
+        tmp_path,
+        "cfg:reason_timeout_s:10",
+        "session:s1",
+        "press:4",
+        "wait:5000",
+        "press:4",
+        "wait:9900",
+        "dump",
+    )
+    assert dump(lines)["state"] == "reason"  # 15 s in, but only 9.9 s on this page
+    assert dump(lines)["countdown"][-1] == 1
+    lines = drive(tmp_path, "cfg:reason_timeout_s:10", "session:s1", "press:4", "wait:10000", "dump")
+    (rec,) = records(lines)
+    assert rec["reasons"] == [] and dump(lines)["state"] == "thanks"  # timed out: reason not given
 
 
 def test_reason_timeout_records_without_reason(tmp_path):
@@ -175,10 +229,11 @@ def test_thanks_returns_to_idle_after_thanks_ms(tmp_path):
 def test_offline_idle_press_rates_last_known_staff_unsessioned(tmp_path):
     lines = drive(
         tmp_path,
+        "cfg:offline_s:5",
         "idle:staff-7:1",
         "online:0",
         "press:1",
-        "wait:3000",
+        "wait:5000",
         "press:3",
         "wait:600",
         "press:0",
@@ -189,6 +244,27 @@ def test_offline_idle_press_rates_last_known_staff_unsessioned(tmp_path):
         (4, "staff-7", [], 1),
         (2, "staff-7", [1], 1),
     ]
+
+
+def test_offline_presses_count_once_per_offline_s_so_staff_cannot_stuff_ratings(tmp_path):
+    ops = ["idle:staff-7:1", "online:0"]
+    for _ in range(20):  # a press every 3.5 s for 70 s
+        ops += ["press:0", "wait:3500"]
+    lines = drive(tmp_path, *ops, "dump")
+    assert len(records(lines)) == 2  # at 0 s and at 63 s (offline_s = 60 by default)
+    did = [p["did"] for p in by_op(lines, "press:0")]
+    assert did.index(True) == 0 and did[1:].index(True) == 17
+    # The options leave the idle screen until the next one counts.
+    (tmp_path / "b").mkdir()
+    (tmp_path / "c").mkdir()
+    screens = drive(
+        tmp_path / "b", "idle:staff-7:1", "online:0", "press:0", "wait:3100", "dump", "wait:57000", "dump"
+    )
+    dumps = [line for line in screens if line.get("op") == "dump"]
+    assert dumps[0]["state"] == "idle" and dumps[0]["options"] is False
+    assert dumps[1]["state"] == "idle" and dumps[1]["options"] is True
+    off = drive(tmp_path / "c", "cfg:offline_s:0", "idle:staff-7:1", "online:0", "press:0", "dump")
+    assert by_op(off, "press:0")[0]["did"] is False and dump(off)["records"] == []  # the hall turned it off
 
 
 def test_idle_press_is_ignored_when_paused_or_online(tmp_path):
@@ -231,7 +307,7 @@ def test_full_outbox_refuses_press_with_banner_and_keeps_state(tmp_path):
         capacity=1,
     )
     dumps = [line for line in lines if line.get("op") == "dump"]
-    assert dumps[0]["full"] and dumps[0]["banner"]  # warned as soon as it filled
+    assert dumps[0]["full"] and dumps[0]["banner"]  # warned as soon as it filled: presses go to the QR code
     refused = by_op(lines, "press:1")[0]
     assert refused["did"] is False and refused["state"] == "session"
     assert dumps[1]["refused"] == 1 and dumps[1]["banner"] and dumps[1]["screen"] == "session"

@@ -13,12 +13,12 @@ from hostd.recording.device_ratings import upsert_status
 from protocol import messages
 
 
-def heartbeat(ctx, device, reset, boots, at):
+def heartbeat(ctx, device, reset, boots, at, outbox=0):
     status = {
         "device": device,
         "state": messages.ONLINE,
         "fw": "0.1.0",
-        "outbox": 0,
+        "outbox": outbox,
         "heap": 60000,
         "synced": True,
         "uptime": 5,
@@ -91,3 +91,20 @@ def test_a_status_carries_reset_and_boots_and_the_old_shape_still_decodes():
         except Malformed:
             continue
         raise AssertionError("decoded %r" % (bad,))
+
+
+def test_a_full_outbox_is_told_to_the_administrator_not_the_citizen(hall):  # noqa: F811
+    """The device's screen sends the citizen to the QR code; the words for
+    whoever can fix it are on the fleet page."""
+    ctx, _made = hall
+    now = int(time.time())
+    heartbeat(ctx, "w01-a", 1, 1, now - 60, outbox=10000)
+    heartbeat(ctx, "w02-a", 1, 1, now - 60, outbox=8500)
+    client = client_for(ctx)
+    login(client, "zhao")
+    alert = client.get("/fleet").text.split('id="outbox-alert"')[1].split("</div>")[0]
+    assert "w01-a（W01 窗口，10000 / 10000 条待发，<b>已满，按键评价已暂停" in alert
+    assert "w02-a（W02 窗口，8500 / 10000 条待发）" in alert
+    heartbeat(ctx, "w01-a", 1, 1, now - 30, outbox=12)
+    heartbeat(ctx, "w02-a", 1, 1, now - 30, outbox=7999)
+    assert 'id="outbox-alert"' not in client.get("/fleet").text

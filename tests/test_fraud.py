@@ -53,6 +53,24 @@ def test_ratings_without_session(db):
     assert "75.0%" in flags[0]["statistic"]
 
 
+def test_offline_ratings_as_often_as_the_device_allows_are_flagged(db):
+    """A device takes one offline rating a minute at most (device.offline_interval_s):
+    someone pressing each time it lets them shows as an offline burst; citizens
+    served every few minutes while the network is down do not."""
+    with db.conn:
+        stuffed = [add_rating(db, 5, T0 + 61 * i, window="1") for i in range(6)]
+        for i in range(6):  # window 2 offline: a citizen every 5 minutes
+            add_rating(db, 5, T0 + 300 * i, window="2")
+        for i in range(6):  # window 3: sessions every minute are not offline ratings
+            served_and_rated(db, "on%d" % i, "3", "s3", 5, T0 + 61 * i)
+    flags = [f for f in fraud.scan(db, T0, T0 + 86400) if f["kind"] == "offline_burst"]
+    assert [f["subject"] for f in flags] == ["dev-1"]
+    ev = flags[0]["evidence"]
+    assert ev["most_in_window"] == 6 and ev["rating_ids"] == stuffed and ev["window_seconds"] == 600
+    assert flags[0]["statistic"].startswith("离线期间（无服务记录）600 秒内按键 6 次（阈值 5 次）")
+    assert flags[0]["kind_label"] == "离线期间连续评价"
+
+
 def test_staff_far_above_peers_with_the_z_statistic(db):
     with db.conn:
         for i in range(40):  # s1: 38 of 40 非常满意 (95%)
@@ -109,16 +127,16 @@ def test_record_and_review_never_touch_ratings(db):
             add_rating(db, 5, T0 + i, window="1")
     before = _count(db)
     flags = fraud.scan(db, T0, T0 + 86400)
-    assert {f["kind"] for f in flags} == {"burst", "no_session"}
+    assert {f["kind"] for f in flags} == {"burst", "no_session", "offline_burst"}
     with db.conn:
-        assert fraud.record(db, flags, now=T0 + 100) == 2
+        assert fraud.record(db, flags, now=T0 + 100) == 3
         assert fraud.record(db, fraud.scan(db, T0, T0 + 86400), now=T0 + 200) == 0  # no duplicates
     listed = fraud.list_flags(db)
-    assert len(listed) == 2 and all(f["evidence"]["rating_ids"] for f in listed)
+    assert len(listed) == 3 and all(f["evidence"]["rating_ids"] for f in listed)
     with db.conn:
         done = fraud.review(db, listed[0]["flag_id"], "sup1", "dismissed", note="培训演示")
     assert done["state"] == "dismissed" and done["reviewed_by"] == "sup1"
-    assert len(fraud.list_flags(db)) == 1 and len(fraud.list_flags(db, state=None)) == 2
+    assert len(fraud.list_flags(db)) == 2 and len(fraud.list_flags(db, state=None)) == 3
     assert _count(db) == before
     with pytest.raises(ValueError):
         fraud.scan(db, T0, T0 + 1, burst_size=3)

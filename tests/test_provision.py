@@ -325,9 +325,9 @@ def test_replace_revokes_the_old_device_at_once_and_provisions_the_new_one(world
     revoked_screen = Image.open(work / "revoked.png").convert("RGB")
     board.screenshot(work / "replaced.png")
     screen = Image.open(work / "replaced.png").convert("RGB")
-    call_admin = (112, 140, 208, 156)  # 请联系管理员, only on the revoked screen
-    assert _black_pixels(revoked_screen.crop(call_admin)) > 100
-    assert _black_pixels(screen.crop(call_admin)) == 0
+    elsewhere = (70, 140, 250, 160)  # 请扫窗口二维码评价, only on the revoked screen
+    assert _black_pixels(revoked_screen.crop(elsewhere)) > 100
+    assert _black_pixels(screen.crop(elsewhere)) == 0
     _one_line_error(hostd(home, "device", "replace", DEVICE, "w07-c"), "already revoked")
 
 

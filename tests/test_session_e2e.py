@@ -27,8 +27,8 @@ pytestmark = pytest.mark.skipif(mosquitto_binary() is None, reason="mosquitto no
 DEVICE, WINDOW = "w07-a", "07"
 ITEM = "户口迁移"
 LONG_ITEM = "不动产登记（首次登记、转移登记、变更登记及抵押权登记）"  # two lines and an ellipsis
-ITEM_BOX = (10, 2, 300, 48)  # firmware/display.py _session
-STAFF_BOX = (2, 56, 192, 24)
+ITEM_BOX = (6, 2, 308, 48)  # firmware/display.py _session
+STAFF_BOX = (2, 62, 196, 24)
 
 
 def region_match(panel, part, box):
@@ -140,7 +140,7 @@ def test_session_screen_press_batch_and_pause(hall):
     assert on.exit_code == 0, on.output
     panel = device.board.panel
     renderer = render.Renderer()
-    item_part, staff_part = renderer.item(ITEM), renderer.staff("张三丰")
+    item_part, staff_part = renderer.item(ITEM), renderer.staff("张三丰", "0042")
     time.sleep(0.5)
 
     t0 = time.monotonic()
@@ -222,7 +222,7 @@ def test_a_two_line_item_name_reaches_the_panel(hall):
     )
     assert answer.status_code == 201, answer.text
     assert answer.json()["message_bytes"] < messages.MAX_HOST_MESSAGE
-    wait_shown(home, device, renderer.item(LONG_ITEM), renderer.staff("张三丰"))
+    wait_shown(home, device, renderer.item(LONG_ITEM), renderer.staff("张三丰", "0042"))
 
 
 def test_cli_says_how_to_start_hostd_when_it_is_not_running(tmp_path):

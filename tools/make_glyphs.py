@@ -24,16 +24,19 @@ from pathlib import Path
 from PIL import Image, ImageDraw, ImageFont
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+from hostd.devices.mono import INK  # noqa: E402 (the one ink threshold, shared with the host's bitmaps)
+
 DISPLAY = ROOT / "firmware" / "display.py"
 OUTPUT = ROOT / "firmware" / "glyphs.py"
 FONT = "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc"
 _NAME = re.compile(r"^T(\d+)$")
-_THRESHOLD = 110  # grey level (0..255) from which an anti-aliased pixel is ink
 _REFERENCE = "国"  # a full-height character that sets each size's baseline
 
 
 def ui_text(path=DISPLAY):
-    """{size: set of characters} from the T<size> strings in display.py."""
+    """{size: set of characters} from the T<size> strings in display.py: the
+    Chinese ones and the digits (ASCII letters are drawn in the 8x8 font)."""
     tree = ast.parse(Path(path).read_text(encoding="utf-8"))
     sizes = {}
     for node in tree.body:
@@ -46,7 +49,7 @@ def ui_text(path=DISPLAY):
             chars = sizes.setdefault(int(match.group(1)), set())
             for sub in ast.walk(node.value):
                 if isinstance(sub, ast.Constant) and isinstance(sub.value, str):
-                    chars.update(ch for ch in sub.value if ord(ch) > 127)
+                    chars.update(ch for ch in sub.value if ord(ch) > 127 or ch.isdigit())
     return sizes
 
 
@@ -62,7 +65,7 @@ def render(char, size, font):
     pixels = image.load()
     for y in range(size):
         for x in range(size):
-            if pixels[x, y] >= _THRESHOLD:
+            if pixels[x, y] >= INK:
                 out[y * row_bytes + (x >> 3)] |= 0x80 >> (x & 7)
     return bytes(out)
 

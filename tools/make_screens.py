@@ -7,18 +7,22 @@ Drives one simulated device (the real firmware on the MicroPython unix port,
 hostd's Collector storing and acking its ratings, and saves each screen as
 docs/screens/device-<name>.png inside a drawing of the device: the 320x240
 panel at twice its size and, under it, the five physical buttons, each
-centred under the option it presses, so a reader sees the alignment.
+centred under the option it presses, so a reader sees the alignment. The
+buttons are drawn unlabelled, as the README's hardware notes recommend: the
+screen says what each one does.
 
-  idle         who is serving (idle message, window and staff bitmaps)
-  session      item, staff name and 工号, the five options, the QR code
-  reason       after a 差评 press: the reasons on the same five buttons
-  thanks       after a press of 非常满意
-  paused       idle message with nobody serving: 暂停服务
-  outbox-full  the flash is full: the press is refused, the banner stays
-  revoked      the broker refuses the device's login: 设备已停用
+  idle          who is serving (idle message, window and staff bitmaps)
+  session       item, staff name and 工号, the five options, the captioned QR code
+  reason        after a 差评 press: the reasons, each over its button, the countdown
+  reason-more   after 更多: 便捷性, 其他, 跳过 and 返回
+  thanks        after a press: the same screen whatever was chosen (回避式)
+  paused        idle message with nobody serving: 暂停服务
+  idle-offline  powered on with the host unreachable: the kept idle message,
+                the options (an offline rating, once a minute) and 离线
+  outbox-full   the flash is full: presses refused, the citizen sent to the QR code
+  revoked       the broker refuses the device's login: 设备已停用
 
-Session and idle bitmaps are rendered on the host with Pillow and qrcode
-(bench/firmware.py helpers; switch to hostd.devices.render once it lands).
+Session and idle bitmaps are rendered by hostd's renderer (bench/firmware.py).
 """
 
 import argparse
@@ -40,16 +44,17 @@ from bench.common import mosquitto_binary, start_mosquitto, stop  # noqa: E402
 
 FONT = "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc"
 SCALE = 2  # panel pixels to picture pixels
-LABELS = ("非常满意", "满意", "基本满意", "不满意", "非常不满意")  # buttons, left to right
-BUTTON_COLOURS = ((0, 100, 0), (0, 135, 0), (255, 190, 0), (200, 60, 0), (160, 0, 0))
+BUTTON_COLOUR = (120, 124, 132)  # unlabelled buttons: no printed level word to mistake
 CAPTIONS = {
     "idle": "空闲：显示当前在岗人员",
-    "session": "办结后：事项、人员、工号、二维码与五个评价选项",
-    "reason": "差评后：选择不满意的原因（同一排按键）",
-    "thanks": "评价已记录（先写入闪存，再显示致谢）",
+    "session": "办结后：事项、人员与工号、五个评价选项、扫码评价二维码",
+    "reason": "差评后：原因标在各自按键上方，倒计时结束自动跳过",
+    "reason-more": "按“更多”：便捷性、其他（扫码填写）、跳过、返回",
+    "thanks": "评价已记录：回避式，不显示所选等级",
     "paused": "无人在岗：暂停服务",
-    "outbox-full": "存储已满：拒绝新的评价并提示",
-    "revoked": "设备已停用（代理拒绝其登录）",
+    "idle-offline": "断网开机：沿用上次在岗信息，离线评价每分钟一次",
+    "outbox-full": "存储已满：按键暂停，引导扫码评价，事项仍在屏上",
+    "revoked": "设备已停用：引导扫窗口二维码评价",
 }
 
 
@@ -62,7 +67,6 @@ def frame(panel_png, caption, out):
     width = w + 2 * (margin + bezel)
     height = margin + bezel + h + bezel + buttons_h + caption_h
     font = ImageFont.truetype(FONT, 22)
-    small = ImageFont.truetype(FONT, 18)
     img = Image.new("RGB", (width, height), (236, 238, 242))
     draw = ImageDraw.Draw(img)
     body = (margin - 12, margin - 12, width - margin + 12, margin + 2 * bezel + h + buttons_h - 16)
@@ -77,10 +81,7 @@ def frame(panel_png, caption, out):
         for y in range(y0 + h + 2, centre_y - 36, 6):
             draw.line((cx, y, cx, y + 2), fill=(150, 155, 165))
         draw.ellipse((cx - 34, centre_y - 34, cx + 34, centre_y + 34), fill=(20, 22, 26))
-        draw.ellipse((cx - 28, centre_y - 28, cx + 28, centre_y + 28), fill=BUTTON_COLOURS[i])
-        label = LABELS[i]
-        tw = draw.textlength(label, font=small)
-        draw.text((cx - tw / 2, centre_y + 40), label, fill=(230, 230, 230), font=small)
+        draw.ellipse((cx - 28, centre_y - 28, cx + 28, centre_y + 28), fill=BUTTON_COLOUR)
     tw = draw.textlength(caption, font=font)
     draw.text(((width - tw) / 2, height - caption_h + 8), caption, fill=(30, 30, 30), font=font)
     img.save(out)
@@ -109,7 +110,7 @@ class Rig:
         self.pusher.loop_start()
         self.device = None
 
-    def power_on(self, port=None, flash="device", before=None):
+    def power_on(self, port=None, flash="device", before=None, wait_link=True):
         from simulator.device import SimDevice
 
         self.device = SimDevice(self.workdir / flash, name=fw.DEVICE)
@@ -129,7 +130,7 @@ class Rig:
         if before is not None:
             before(self.device)
         self.device.start(record_panel=True)
-        if not self.device.wait_log("link: ", 20):
+        if wait_link and not self.device.wait_log("link: ", 20):
             raise RuntimeError("the device did not start:\n" + self.device.log_text()[-800:])
         time.sleep(0.5)
 
@@ -200,7 +201,10 @@ def make(out):
         rig.device.press(5)  # 非常不满意: a 差评 asks for the reason
         time.sleep(0.8)
         rig.shot("reason", out)
-        rig.device.press(1)  # 态度
+        rig.device.press(5)  # 更多
+        time.sleep(0.8)
+        rig.shot("reason-more", out)
+        rig.device.press(1)  # 便捷性
         time.sleep(3.5)  # thanks, then idle again
         rig.push(fw.session_message(rig.key, "s-screens-0002"))
         rig.device.press(1)  # 非常满意
@@ -209,6 +213,14 @@ def make(out):
         time.sleep(3.0)
         rig.push(fw.idle_message(rig.key, serving=False))
         rig.shot("paused", out)
+        rig.push(fw.idle_message(rig.key))
+        rig.device.stop()
+        # Power on with the host unreachable: the idle message kept on flash.
+        from bench.common import free_port
+
+        rig.power_on(free_port(), wait_link=False)
+        time.sleep(2.0)
+        rig.shot("idle-offline", out)
         rig.device.stop()
         # A device whose flash is full: the outbox refuses the press.
         rig.power_on(flash="device-full", before=fill_flash)

@@ -10,6 +10,11 @@ Signals and their statistics:
                a backlog sent after an outage is not a burst)
   no_session   one device sent >= no_session_count ratings with no service
                session behind them (binding 'window')
+  offline_burst  one device took >= offline_burst_count ratings with no session
+               (its offline ratings) within offline_burst_seconds. A device
+               takes at most one per device.offline_interval_s (60 s), so
+               this is someone at the window pressing as often as it lets
+               them while the network is down, not citizens
   top_share    a staff member's share of 非常满意 is far above the pooled
                share of all other staff in the hall: one-sided two-proportion
                z-test, z = (p1 - p2) / sqrt(p (1 - p) (1/n1 + 1/n2)) with p the
@@ -28,6 +33,7 @@ from hostd.base.errors import UserError
 KINDS = {
     "burst": "同一设备短时间连续评价",
     "no_session": "无服务记录的评价",
+    "offline_burst": "离线期间连续评价",
     "top_share": "非常满意占比远高于同行",
     "same_source": "同一链接/地址多次评价",
 }
@@ -35,6 +41,8 @@ DEFAULTS = {
     "burst_count": 4,
     "burst_seconds": 60,
     "no_session_count": 3,
+    "offline_burst_count": 5,
+    "offline_burst_seconds": 600,
     "z_threshold": 3.0,
     "min_ratings": 30,
     "min_gap": 0.1,
@@ -69,18 +77,24 @@ def scan(db, start, end, hall=None, **thresholds):
     where = "received_at >= :start AND received_at < :end AND (:hall IS NULL OR hall = :hall)"
     return (
         bursts(db, where, args, t)
+        + bursts(db, where, args, t, offline=True)
         + no_session(db, where, args, t)
         + top_share(db, where, args, t)
         + same_source(db, where, args, t)
     )
 
 
-def bursts(db, where, args, t):
+def bursts(db, where, args, t, offline=False):
+    """Presses close together on one device: every rating ("burst"), or
+    only those taken with no session while offline ("offline_burst")."""
+    kind = "offline_burst" if offline else "burst"
+    count, seconds = t[kind + "_count"], int(t[kind + "_seconds"])
     rows = db.execute(
         "SELECT device_id, id, device_time, COUNT(*) OVER (PARTITION BY device_id"
         " ORDER BY device_time RANGE BETWEEN CURRENT ROW AND %d FOLLOWING) AS n"
-        " FROM ratings WHERE channel = 'device' AND clock_synced = 1 AND %s"
-        " ORDER BY device_id, device_time" % (int(t["burst_seconds"]) - 1, where),
+        " FROM ratings WHERE channel = 'device' AND clock_synced = 1 AND %s%s"
+        " ORDER BY device_id, device_time"
+        % (seconds - 1, where, " AND binding = 'window'" if offline else ""),
         args,
     ).fetchall()
     by_device = {}
@@ -89,23 +103,23 @@ def bursts(db, where, args, t):
     flags = []
     for device_id, presses in by_device.items():
         biggest = max(presses, key=lambda p: p[2])
-        if biggest[2] < t["burst_count"]:
+        if biggest[2] < count:
             continue
         first = biggest[0]
-        ids = [rid for at, rid, _ in presses if first <= at < first + t["burst_seconds"]]
-        starts = sum(1 for at, rid, n in presses if n >= t["burst_count"])
+        ids = [rid for at, rid, _ in presses if first <= at < first + seconds]
+        starts = sum(1 for at, rid, n in presses if n >= count)
         flags.append(
             _flag(
-                "burst",
+                kind,
                 device_id,
                 args["start"],
                 args["end"],
-                "%d 秒内按键 %d 次（阈值 %d 次），共 %d 个时间点达到阈值"
-                % (t["burst_seconds"], biggest[2], t["burst_count"], starts),
+                "%s%d 秒内按键 %d 次（阈值 %d 次），共 %d 个时间点达到阈值"
+                % ("离线期间（无服务记录）" if offline else "", seconds, biggest[2], count, starts),
                 {
                     "device_id": device_id,
                     "most_in_window": biggest[2],
-                    "window_seconds": t["burst_seconds"],
+                    "window_seconds": seconds,
                     "first_at": first,
                     "rating_ids": ids[: t["max_ids"]],
                 },

@@ -58,6 +58,7 @@ def device_config(home, db, device_id, wifi_ssid=None, wifi_password=None, tls_c
     key = registry.device_key(db, device_id)
     info = registry.get_device(db, device_id)
     host, port = home.advertised_broker()
+    settings = home.config()["device"]
     values = {
         "device_id": device_id,
         "hall": info["hall"],
@@ -65,7 +66,10 @@ def device_config(home, db, device_id, wifi_ssid=None, wifi_password=None, tls_c
         "key": key.hex(),
         "broker_host": host,
         "broker_port": port,
-        "watchdog_s": home.config()["device"]["watchdog_s"],
+        "watchdog_s": settings["watchdog_s"],
+        "reason_timeout_s": settings["reason_timeout_s"],
+        "offline_s": settings["offline_interval_s"] if settings["offline_rating"] else 0,
+        "show_level": 1 if settings["show_chosen_level"] else 0,
     }
     if wifi_ssid:
         values["wifi_ssid"] = wifi_ssid

@@ -36,7 +36,7 @@ def session_fields(ctx, session, now, renderer=None):
     """The S message fields for `session` (a sessions.get() dict)."""
     renderer = renderer or render.renderer_for(ctx.config)
     qr = links.rate_url(ctx, session["session_id"], session["rate_until"])
-    parts = renderer.session_parts(session["item_name"], session["staff_name"], qr)
+    parts = renderer.session_parts(session["item_name"], session["staff_name"], qr, session["staff_no"])
     ttl = max(1, int(session["screen_until"] - now))
     return [
         messages.VERSION,
@@ -60,7 +60,9 @@ def idle_fields(ctx, place, device_id, now, renderer=None):
     """The I message fields for a window (a staff.get_window() dict)."""
     renderer = renderer or render.renderer_for(ctx.config)
     serving = place["staff_id"] is not None
-    parts = renderer.idle_parts(window_title(place), place["staff_name"] if serving else None)
+    parts = renderer.idle_parts(
+        window_title(place), place["staff_name"] if serving else None, place["staff_no"] if serving else None
+    )
     return [
         messages.VERSION,
         messages.IDLE,

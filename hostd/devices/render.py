@@ -26,13 +26,16 @@ from PIL import Image, ImageDraw, ImageFont
 from qrcode.constants import ERROR_CORRECT_M
 
 from hostd.base.errors import UserError
+from hostd.devices import mono
 
 ITEM_BOX = (300, 48)
-STAFF_BOX = (192, 24)
+STAFF_BOX = (196, 24)  # the name, then 工号 and the number, in one font
 WINDOW_BOX = (300, 48)
-ITEM_FONT_PX = 22  # two lines of 24 px in the 48 px box
+ITEM_FONT_PX = 24  # two lines of 24 px in the 48 px box: the item is read first
 STAFF_FONT_PX = 22
 WINDOW_FONT_PX = 24
+STAFF_NO_LABEL = "工号 "
+STAFF_NO_GAP = "  "
 QR_BORDER = 2  # modules of quiet zone inside the bitmap; the panel around it is white too
 ELLIPSIS = "…"
 KNOWN_FONTS = (
@@ -87,10 +90,6 @@ def unpack(part_list):
     return w, h, base64.b64decode(b64)
 
 
-def _threshold(gray):
-    return gray.point(lambda v: 1 if v >= 128 else 0, mode="1")
-
-
 def wrap(text, font, width, lines):
     """Split `text` into at most `lines` lines of at most `width` pixels; the
     last line ends in an ellipsis when text is left over."""
@@ -135,7 +134,7 @@ def text_image(lines, font, box, line_px):
     for i, line in enumerate(lines):
         y = i * line_px + (line_px - ascent - descent) // 2
         draw.text((0, y), line, font=font, fill=255)
-    image = _threshold(gray)
+    image = mono.to_mono(gray)
     bbox = image.getbbox() or (0, 0, 1, 1)
     return image.crop((0, bbox[1], bbox[2], bbox[3]))  # ink only: the device centres it
 
@@ -184,13 +183,21 @@ class Renderer:
 
         return self._cached(("item", item_name), make)
 
-    def staff(self, staff_name):
+    def staff(self, staff_name, staff_no=None):
+        """The staff member's name and, on the same line in the same font, 工号
+        and their number (the device draws no ASCII beside Chinese). One line
+        keeps the session message within the device's buffer; a long name is
+        shortened, never the number."""
+
         def make():
             font = self.font(STAFF_FONT_PX)
-            lines = wrap(staff_name, font, STAFF_BOX[0], 1)
-            return part("staff", text_image(lines, font, STAFF_BOX, STAFF_BOX[1]))
+            number = (STAFF_NO_GAP + STAFF_NO_LABEL + staff_no) if staff_no else ""
+            room = STAFF_BOX[0] - int(font.getlength(number))
+            name = wrap(staff_name, font, max(room, STAFF_FONT_PX), 1)
+            line = (name[0] if name else "") + number
+            return part("staff", text_image([line], font, STAFF_BOX, STAFF_BOX[1]))
 
-        return self._cached(("staff", staff_name), make)
+        return self._cached(("staff", staff_name, staff_no), make)
 
     def window(self, window_title):
         def make():
@@ -200,13 +207,13 @@ class Renderer:
 
         return self._cached(("window", window_title), make)
 
-    def session_parts(self, item_name, staff_name, qr_text):
-        return [self.item(item_name), self.staff(staff_name), qr_part(qr_text)]
+    def session_parts(self, item_name, staff_name, qr_text, staff_no=None):
+        return [self.item(item_name), self.staff(staff_name, staff_no), qr_part(qr_text)]
 
-    def idle_parts(self, window_title, staff_name=None):
+    def idle_parts(self, window_title, staff_name=None, staff_no=None):
         parts = [self.window(window_title)]
         if staff_name:
-            parts.append(self.staff(staff_name))
+            parts.append(self.staff(staff_name, staff_no))
         return parts
 
 

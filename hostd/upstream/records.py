@@ -39,9 +39,9 @@ BAD_MAX = 2  # satisfaction 1 and 2 are 差评
 
 # Device reason codes (protocol/messages.py REASON_*) -> our reason names,
 # which a province's code table maps to its evalDetail codes.
-REASON_NAMES = {1: "attitude", 2: "efficiency", 3: "quality", 4: "environment", 5: "other"}
+REASON_NAMES = {1: "attitude", 2: "efficiency", 3: "quality", 4: "environment", 5: "other", 6: "convenience"}
 # Every reason name the product can produce, with its Chinese wording:
-# the five device reasons, 便捷性 (003 第十一条, asked online), and the mark of
+# the six device reasons (便捷性 also asked online, 003 第十一条), and the mark of
 # a 差评 whose reason was not given (timed out or 跳过).
 REASONS = {
     "attitude": "服务态度",

@@ -37,7 +37,7 @@ TEMPLATES = Jinja2Templates(directory=str(Path(__file__).resolve().parent.parent
 
 CSRF_COOKIE = "hcp_csrf"
 LEVELS = ((5, "非常满意"), (4, "满意"), (3, "基本满意"), (2, "不满意"), (1, "非常不满意"))
-REASONS = ((1, "服务态度"), (2, "服务效率"), (3, "服务质量"), (4, "服务环境"), (5, "其他"))
+REASONS = ((1, "服务态度"), (2, "服务效率"), (3, "服务质量"), (4, "服务环境"), (6, "便捷性"), (5, "其他"))
 ANSWERS = (("yes", "是"), ("fair", "一般"), ("no", "否"))
 CHANNEL_NAMES = {"device": "评价器", "qr": "扫码评价", "default": "系统默认评价", "paper": "书面评价"}
 NOTICES = {"rated": "感谢您的评价！", "more": "感谢您的补充意见！"}

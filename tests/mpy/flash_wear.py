@@ -18,6 +18,10 @@
 #   beat     RATINGS heartbeats by the firmware's App (its real _heartbeat and
 #            status; a stand-in for the MQTT link, the radio here), a
 #            heartbeat period apart on App's clock;
+#   idle     RATINGS idle messages through the App's own message handler, the
+#            same screen each time with a newer host time, as hostd sends one
+#            after every session (the first one stores its bitmaps and is
+#            kept on flash for the next boot; the rest must write nothing);
 #   raw      baselines on the same image: the same rating bytes appended to
 #            one plain file (write + flush), RATINGS times; the same screen
 #            bytes rewritten in place in another (seek 0, write, flush),
@@ -128,8 +132,22 @@ class _Spi:
         pass
 
 
-def heartbeats(count, box, parts_file):
-    """`count` heartbeats by the firmware's own App; returns the link's publish count."""
+def idle_wire(host_time):
+    """A signed idle message: a staff member on duty, window and staff bitmaps."""
+    from protocol import wire
+
+    parts = [
+        [n, w, h, binascii.b2a_base64(bytes(((w + 7) >> 3) * h)).strip().decode()]
+        for n, w, h in (("window", 300, 40), ("staff", 175, 20))
+    ]
+    fields = [1, "I", _Config.device_id, "W12", "staff-42", "张晓明", "0042", True, host_time, parts]
+    return wire.sign(_Config.key, fields)
+
+
+def heartbeats(count, box, parts_file, idles=None):
+    """`count` heartbeats by the firmware's own App; returns the link's publish
+    count. With `idles` (a function called with App's message handler), it
+    then runs that."""
     from firmware.app import App
     from firmware.clock import Clock
     from firmware.display import Display
@@ -151,6 +169,8 @@ def heartbeats(count, box, parts_file):
     for _ in range(count):
         now[0] += _Config.heartbeat_s * 1000
         app._heartbeat(now[0])
+    if idles is not None:
+        idles(app)
     return app.link.sent
 
 
@@ -185,10 +205,27 @@ def main():
     def screen():
         store.store(payload, 0, len(payload))
 
+    idle_counts = []
+
+    def idles(app):
+        for i in range(ratings + 1):
+            message = memoryview(bytearray(idle_wire(1795248000 + 60 * i)))
+            if i == 1:  # after the first: it is on flash, its bitmaps too
+                idle_counts.append(totals(dev))
+            app._on_message("idle", message)
+        idle_counts.append(totals(dev))
+        # Taken, not refused: who serves is known, and the message is kept.
+        idle_counts.append((app.rejected, app.evaluator.staff_id, os.stat("idle.msg")[6]))
+
     before = totals(dev)
     sent = heartbeats(ratings, box, parts_file)
     after = totals(dev)
     out["beat"] = {"count": sent, "erases": after[0] - before[0], "programs": after[1] - before[1]}
+    gc.collect()
+    heartbeats(0, box, parts_file, idles)
+    first, last, taken = idle_counts
+    out["idle"] = {"count": ratings, "erases": last[0] - first[0], "programs": last[1] - first[1]}
+    out["idle_taken"] = {"rejected": taken[0], "staff": taken[1], "kept_bytes": taken[2]}
     gc.collect()
 
     for name, count, step in (("rating", ratings, rating), ("screen", screens, screen)):

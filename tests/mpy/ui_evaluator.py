@@ -4,7 +4,7 @@
 #   micropython ui_evaluator.py IMAGE CAPACITY OP [OP ...]
 #
 # OPs: session:ID[:TTL[:CASES]]  idle:STAFF|none[:SERVING]  press:I  wait:MS
-#      online:0|1  revoke  ack  sync:UNIX  dump
+#      online:0|1  revoke  ack  sync:UNIX  cfg:NAME:INT  dump
 # wait:MS advances the fake clock by MS in 10 ms steps, calling tick() each.
 import json
 import sys
@@ -64,8 +64,27 @@ stream = CountingStream()
 panel = ST7789(RecordingSPI(stream, dc), dc, sleep_ms=lambda ms: None)
 display = Display(panel)
 clock = Clock(ticks, 0, rtc=lambda: RTC_TIME)
-ev = Evaluator(Config(), display, outbox, clock, ticks)
+config = Config()
+ev = Evaluator(config, display, outbox, clock, ticks)
 _show_thanks = display.show_thanks
+_countdown = display.countdown
+_show_reason = display.show_reason
+countdowns = []  # the seconds the reason screen showed, in order
+
+
+def spy_countdown(left):
+    countdowns.append(left)
+    _countdown(left)
+
+
+def spy_reason(parts, page, left):
+    emit(event="reason", page=page, left=left)
+    countdowns.append(left)
+    _show_reason(parts, page, left)
+
+
+display.countdown = spy_countdown
+display.show_reason = spy_reason
 
 
 def spy_thanks(level):
@@ -141,17 +160,20 @@ def run(op):
         ev.outbox_changed()
     elif name == "sync":
         clock.sync(int(parts[1]))
+    elif name == "cfg":
+        setattr(config, parts[1], int(parts[2]))
     elif name == "dump":
         emit(
             op=op,
             state=ev.state,
             screen=display.screen,
-            full=ev.outbox_full,
+            full=outbox.full(),
             banner=display.full,
+            countdown=[left for left in countdowns],
             revoked=ev.revoked,
+            options=ev.takes_idle_ratings(),
             online=display.online,
             depth=outbox.depth(),
-            recorded=ev.recorded,
             refused=ev.refused,
             now=clock.now(),
             records=records(),

@@ -41,10 +41,11 @@ print(
             "red": rgb565(170, 0, 0),
             "reason_bg": rgb565(0, 60, 140),
             "marker": layout.MARKER,
-            "tile_y": 174,
-            "tile_h": 64,
+            "tile_y": 192,
+            "tile_h": 48,
             "column": 64,
-            "banner_h": 22,
+            "qr_box": [204, 52, 114, 99],
+            "count_y": 100,
         }
     )
 )
@@ -74,9 +75,11 @@ shot("paused", lambda: display.show_idle("W01", None, False, i))
 shot("idle_fallback", lambda: display.show_idle("W01", "0042", True, []))
 shot("session", lambda: display.show_session("ITEM-001", "0042", s))
 shot("session_fallback", lambda: display.show_session("ITEM-001", "0042", []))
-shot("reason", lambda: display.show_reason(s))
-shot("reason_noqr", lambda: display.show_reason([]))
-for level in (5, 4, 3, 2, 1):
+shot("reason", lambda: display.show_reason(s, 0, 30))
+shot("reason_count", lambda: display.countdown(9))
+shot("reason_more", lambda: display.show_reason(s, 1, 30))
+shot("reason_noqr", lambda: display.show_reason([], 0, 5))
+for level in (0, 5, 4, 3, 2, 1):
     shot("thanks%d" % level, lambda: display.show_thanks(level))  # noqa: B023 (drawn at once)
 shot("session_again", lambda: display.show_session("ITEM-001", "0042", s))
 shot("full", lambda: display.set_full(True))

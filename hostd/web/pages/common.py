@@ -27,6 +27,7 @@ REASON_NAMES = {
     3: "服务质量",
     4: "服务环境",
     5: "其他",
+    6: "便捷性",
 }  # protocol.messages REASON_*
 CHANNEL_NAMES = {"device": "评价器", "qr": "扫码评价", "default": "系统默认", "paper": "书面"}
 MAX_ID = 2**63 - 1  # SQLite's integers
