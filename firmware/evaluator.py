@@ -112,6 +112,12 @@ class Evaluator:
         self.staff_no = fields[_I_STAFF_NO]
         self.serving = fields[_I_SERVING] and fields[_I_STAFF_ID] is not None
         self.idle_parts = fields[_I_PARTS]
+        if self.state == _SESSION:
+            # hostd sends the idle screen while a session shows only when it
+            # has ended it: rated by its QR code, or cancelled. (A reason
+            # screen is the citizen's: it finishes first.)
+            self.session = None
+            self.state = _IDLE
         if self.state == _IDLE:
             self._show_idle()
 

@@ -18,7 +18,7 @@ import threading
 
 import paho.mqtt.client as mqtt
 
-from hostd.base import runlock
+from hostd.base import hall_time, runlock
 from hostd.base.context import Context
 from hostd.broker import files as broker_files
 from hostd.broker import mosquitto, quarantine
@@ -32,6 +32,7 @@ from hostd.recording.defaults import DefaultScheduler
 from hostd.rules import deadlines
 from hostd.sync.service import SyncThread
 from hostd.sync.service import check as check_upstream
+from hostd.web import link_check
 from hostd.web.app import create_app
 from hostd.web.server import WebServer
 
@@ -41,9 +42,9 @@ READY = "hostd ready"  # logged once everything runs; tests wait for it
 
 
 def setup_logging(level):
-    logging.basicConfig(
-        level=getattr(logging, level), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    handler = logging.StreamHandler()
+    handler.setFormatter(hall_time.LogFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    logging.basicConfig(level=getattr(logging, level), handlers=[handler])  # in the hall's time
     for noisy in ("amqtt", "transitions"):  # the embedded broker's chatter
         logging.getLogger(noisy).setLevel(max(logging.WARNING, getattr(logging, level)))
 
@@ -151,6 +152,7 @@ def _run(home, config, broker_url, stop_event):
         ctx = running["ctx"] = Context(home, config, store, collector)
         screens = push.start(ctx)  # device screens: republish now, idle after sessions
         page = WebServer(create_app(ctx, collector), web["listen"], web["port"]).start()
+        link_check.check(ctx)  # the QR codes' links reach us? a warning and a banner if not
         defaults = DefaultScheduler(ctx).start()  # 系统默认评价 when a period ends
         running["overdue"] = OverdueWatch(ctx).start()  # 超期预警 in the log
         running["fraud"] = DailyFraudScan(store).start()  # 异常评价线索, kept for review daily

@@ -1,16 +1,19 @@
 """`make sim`: one simulated device against a local hostd, ready for key presses.
 
-    python -m simulator.dev [--home DIR] [--every SECONDS]
+    python -m simulator.dev [--home DIR] [--every SECONDS] [--stdin]
 
 Keeps a developer hall under ./sim-home (made on first use, kept after):
-a hostd home with one device, `sim-01`, on window 01. It starts `hostd run`
-in the background, provisions the device's flash with its config, and runs
-`python -m simulator` on that flash in this terminal: keys 1-5 press the
-buttons (1 = 非常满意), p cuts the power, s takes a screenshot, q quits.
+a hostd home with one device, `sim-01`, on window 01, and its staff member.
+It starts `hostd run` in the background (its log: sim-home/hostd.log),
+writes the device's config onto its flash (what `hostd device provision`
+does to a board), and runs `python -m simulator` on that flash in this
+terminal: keys 1-5 press the buttons (1 = 非常满意), p cuts the power, s takes
+a screenshot, q quits.
 
-Until hostd pushes service sessions itself (the sessions issue), a session
-is pushed to the device every --every seconds, as a window would after each
-service, so there is always something to rate.
+A stand-in for the window's business system puts the staff member on duty
+and starts a service session through hostd's API (POST /api/v1/sessions)
+every --every seconds, so there is always something to rate; hostd pushes
+it to the device as it would any session.
 """
 
 import argparse
@@ -42,6 +45,8 @@ def ensure_home(home):
             str(free_port(8080)),
         )
         hostd(home, "device", "add", DEVICE, "--window", WINDOWS[0][0])
+        _window, _code, _item, staff_id, name, number = WINDOWS[0]
+        hostd(home, "staff", "add", staff_id, "--name", name, "--staff-no", number)
         say(f"made a developer hall in {home}")
     config = json.loads(hostd(home, "device", "show-config", DEVICE))
     config["heartbeat_s"] = 10
@@ -52,6 +57,9 @@ def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m simulator.dev", description=__doc__.split("\n\n")[0])
     parser.add_argument("--home", default=str(ROOT / "sim-home"), help="developer hall (kept between runs)")
     parser.add_argument("--every", type=float, default=15, help="push a new session this often (seconds)")
+    parser.add_argument(
+        "--stdin", action="store_true", help="presses from a line script on stdin (see python -m simulator)"
+    )
     args = parser.parse_args(argv)
     home = Path(args.home).resolve()
     config = ensure_home(home)
@@ -80,23 +88,31 @@ def main(argv=None):
         stop = threading.Event()
 
         def windows():
-            import paho.mqtt.client as mqtt
+            import httpx
 
             from hostd.base.home import Home
-            from hostd.broker.files import host_port
+            from hostd.web.api import ensure_token
 
             kept = Home(home)
-            client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="sim-window")
-            client.username_pw_set("hostd", kept.host_password())
-            client.connect("127.0.0.1", host_port(kept, kept.config()))  # hostd's own listener
-            client.loop_start()
-            hall.client = client
-            while not stop.wait(2 if hall.sessions == 0 else args.every):
-                hall.push_session(config, window)
+            api = httpx.Client(
+                base_url="http://127.0.0.1:%d/api/v1" % kept.config()["web"]["port"],
+                headers={"Authorization": "Bearer " + ensure_token(kept)},
+                timeout=10,
+            )
+            api.post("/windows/%s/duty" % window[0], json={"staff_id": window[3]})
+            sessions = 0
+            while not stop.wait(2 if sessions == 0 else args.every):
+                sessions += 1
+                answer = api.post(
+                    "/sessions", json={"window": window[0], "item_code": window[1], "item_name": window[2]}
+                )
+                if answer.status_code >= 400:
+                    say("sim: hostd refused a session: %s" % answer.text[:200])
 
         threading.Thread(target=windows, daemon=True).start()
         say(f"hostd: status page and logs under {home}; a session arrives every {args.every:g} s")
-        sim = subprocess.run([sys.executable, "-m", "simulator", "--flash", str(device.flash_dir)])
+        command = [sys.executable, "-m", "simulator", "--flash", str(device.flash_dir)]
+        sim = subprocess.run(command + (["--stdin"] if args.stdin else []))
         stop.set()
         return sim.returncode
     except KeyboardInterrupt:

@@ -207,3 +207,19 @@ def mosquitto(tmp_path):
     broker = Mosquitto(tmp_path).start()
     yield broker
     broker.stop()
+
+
+CHROMIUM = "/usr/bin/chromium"
+
+
+@pytest.fixture
+def browser():
+    """Headless Chromium (Debian's, through Playwright) for the page tests."""
+    if not os.path.exists(CHROMIUM):
+        pytest.fail("%s is missing: run `make install` (scripts/system-deps.sh installs chromium)" % CHROMIUM)
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        yield chromium
+        chromium.close()

@@ -80,6 +80,18 @@ def test_duty_on_and_off(api):
     assert api.post("/api/v1/windows/07/duty", json={"staff_id": "x"}).status_code == 404
 
 
+def test_a_session_is_cancelled_once_with_a_reason(api):
+    made = post(api).json()
+    url = "/api/v1/sessions/%s/cancel" % made["session_id"]
+    assert api.post(url, json={"reason": ""}).status_code == 422
+    done = api.post(url, json={"reason": "办件信息录入错误"})
+    assert done.status_code == 200, done.text
+    assert done.json()["state"] == "cancelled" and done.json()["cancel_reason"] == "办件信息录入错误"
+    again = api.post(url, json={"reason": "录入错误"})
+    assert again.status_code == 409 and again.json()["detail"]["error"] == "session_not_open"
+    assert api.post("/api/v1/sessions/s-none/cancel", json={"reason": "x"}).status_code == 404
+
+
 def test_no_token_no_entry(api):
     del api.headers["Authorization"]
     assert post(api).status_code == 401
@@ -94,6 +106,7 @@ def test_the_committed_openapi_document_is_current(api):
     assert {
         "/api/v1/sessions",
         "/api/v1/sessions/{session_id}",
+        "/api/v1/sessions/{session_id}/cancel",
         "/api/v1/windows",
         "/api/v1/windows/{window}/duty",
     } == set(paths)

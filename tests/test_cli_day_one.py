@@ -130,3 +130,20 @@ def test_the_ranking_says_who_it_leaves_out(tmp_path):
     assert ranked.output.strip().splitlines()[-1] == (
         "not ranked, fewer than 4 ratings in %s (ranking.min_ratings): 李娜（0012） (3)" % quarter
     )
+
+
+def test_session_cancel_needs_the_daemon_and_show_tells_a_cancelled_one(tmp_path):
+    from hostd.base import config as config_schema
+    from hostd.rules import sessions
+
+    home = make_home(tmp_path / "home")
+    assert hostd(home, "device", "add", "w07-a", "--window", "07").exit_code == 0
+    one_line_error(hostd(home, "session", "cancel", "s-x", "--reason", "录入错误"), "not running", "hostd")
+    db = open_database(home.db_path)
+    with db.conn:
+        staff.add_staff(db, "s1", "张三", "0042", 0)
+        made = sessions.create(db, config_schema.defaults(), "h1", "07", "A001", "户口迁移", "s1", (), 100)
+        sessions.cancel(db, made["session_id"], "办件信息录入错误", "api", 200)
+    shown = hostd(home, "session", "show", made["session_id"])
+    assert shown.exit_code == 0, shown.output
+    assert "已取消" in shown.output and "cancelled: 办件信息录入错误 (by api)" in shown.output

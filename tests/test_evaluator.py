@@ -407,3 +407,19 @@ def test_revocation_lifted_when_the_broker_lets_the_device_in_again(tmp_path):
     final = dump(lines)
     assert not final["revoked"] and final["screen"] == "thanks"
     assert [(r["session"], r["level"]) for r in records(lines)] == [("s1", 4)]
+
+
+def test_an_idle_screen_during_a_session_ends_it_but_not_a_reason_screen(tmp_path):
+    """hostd pushes the idle screen over a session only once it ended it (rated
+    by its QR code, cancelled): the device drops it; a citizen on the reason
+    screen finishes first."""
+    lines = drive(tmp_path, "online:1", "session:s1", "idle:staff-7:1", "press:0", "dump")
+    assert by_op(lines, "idle:staff-7:1")[0]["state"] == "idle"
+    assert by_op(lines, "press:0")[0]["did"] is False and dump(lines)["records"] == []
+    (tmp_path / "b").mkdir()
+    lines = drive(
+        tmp_path / "b", "online:1", "session:s2", "press:4", "idle:staff-7:1", "wait:600", "press:0", "dump"
+    )
+    assert by_op(lines, "idle:staff-7:1")[0]["state"] == "reason"
+    (rec,) = records(lines)
+    assert rec["session"] == "s2" and rec["reasons"] == [1]

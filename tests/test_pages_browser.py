@@ -17,11 +17,10 @@ import pytest
 from hostd_support import make_home
 from pages_seed import PASSWORD, open_context, seed
 
-from conftest import free_port
+from conftest import CHROMIUM, free_port
 from hostd.web.app import create_app
 from hostd.web.server import WebServer
 
-CHROMIUM = "/usr/bin/chromium"
 # Screenshots are taken on every run; UPDATE_SCREENS=1 writes them over docs/screens.
 SCREENS = (
     Path(__file__).resolve().parent.parent / "docs" / "screens"
@@ -40,16 +39,6 @@ def site(tmp_path):
     yield server.url.rstrip("/"), ctx, made
     server.stop()
     ctx.store.close()
-
-
-@pytest.fixture
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
-        yield chromium
-        chromium.close()
 
 
 def shot(page, name):
@@ -168,9 +157,10 @@ def test_supervisor_and_staff_day(site, browser, tmp_path):
     download.save_as(path)
     sheet = openpyxl.load_workbook(path).active
     rows = list(sheet.values)
-    assert rows[0][0] == "id" and "evaluator_mobile" not in rows[0]
+    assert rows[0][0] == "评价编号" and "评价人电话" not in rows[0]  # Chinese headers
+    assert sheet.title == "评价明细"
     assert len(rows) == 1 + 7
-    levels = sorted(r[rows[0].index("level")] for r in rows[1:])
+    levels = sorted(r[rows[0].index("评价等级")] for r in rows[1:])
     assert levels == [1, 2, 3, 4, 5, 5, 5]
 
     # the public big screen: no login, aggregates only

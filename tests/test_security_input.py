@@ -73,14 +73,14 @@ def test_a_planted_formula_exports_as_text_in_csv_and_xlsx(hall, tmp_path):
     plant(ctx, '=HYPERLINK("http://evil.example","点此领奖")')
     client = supervisor(ctx)
     rows = list(csv.reader(io.StringIO(client.get("/export/ratings.csv").text.lstrip("\ufeff"))))
-    comments = [r[rows[0].index("comment")] for r in rows[1:]]
+    comments = [r[rows[0].index("留言")] for r in rows[1:]]
     assert '\'=HYPERLINK("http://evil.example","点此领奖")' in comments
     assert not any(c.startswith("=") for c in comments)
     book = tmp_path / "r.xlsx"
     book.write_bytes(client.get("/export/ratings.xlsx").content)
     sheet = openpyxl.load_workbook(book).active
     header = [c.value for c in sheet[1]]
-    cells = [row[header.index("comment")] for row in sheet.iter_rows(min_row=2)]
+    cells = [row[header.index("留言")] for row in sheet.iter_rows(min_row=2)]
     planted = [c for c in cells if c.value and "HYPERLINK" in c.value]
     assert len(planted) == 1 and planted[0].data_type == "s" and planted[0].value.startswith("'=")
 

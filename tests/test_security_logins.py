@@ -141,6 +141,25 @@ def test_disable_and_passwd_end_sessions_at_once(hall):
     assert missing.exit_code != 0 and "hostd user list" in missing.output
 
 
+def test_remove_ends_sessions_and_never_leaves_the_hall_without_an_admin(hall):
+    home, ctx = hall
+    client = client_for(ctx)
+    assert login(client, "zhao").status_code == 303
+    removed = hostd(home, "user", "remove", "zhao", "--yes")
+    assert removed.exit_code == 0 and "removed zhao" in removed.output, removed.output
+    assert client.get("/dashboard").status_code == 303  # logged out
+    assert login(client, "zhao").status_code == 401
+    with ctx.store.read() as db:
+        admins = [u["username"] for u in auth.list_users(db) if u["role"] == "admin"]
+    for name in admins[1:]:
+        assert hostd(home, "user", "remove", name, "--yes").exit_code == 0
+    last = hostd(home, "user", "remove", admins[0], "--yes")
+    assert last.exit_code != 0 and "only enabled admin" in last.output and "Traceback" not in last.output
+    with ctx.store.read() as db:
+        assert auth.get_user(db, admins[0]) is not None
+    assert "hostd user list" in hostd(home, "user", "remove", "ghost", "--yes").output
+
+
 def test_the_session_cookie_is_secure_behind_https(hall):
     home, ctx = hall
     plain = login(client_for(ctx), "zhao")

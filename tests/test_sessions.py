@@ -148,3 +148,52 @@ def test_duty_moves_a_staff_member_and_logs_it(db):
     actions = db.execute("SELECT window, staff_id, action FROM duty_log ORDER BY id").fetchall()
     assert actions == [("07", "s1", "on"), ("07", "s1", "off"), ("08", "s1", "on")]
     assert json.dumps(staff.list_windows(db, HALL), ensure_ascii=False).count("暂停") == 0
+
+
+def _service_rows(db, session_id):
+    return db.conn.execute(
+        "SELECT key, status, attempts FROM upstream_outbox WHERE kind = 'service' AND ref = ? ORDER BY key",
+        (session_id,),
+    ).fetchall()
+
+
+def test_an_open_session_is_cancelled_with_its_reason_and_frees_its_cases(db):
+    s = start(db, cases=["c1", "c2"])
+    assert len(_service_rows(db, s["session_id"])) == 2
+    with db.conn:  # one service record has been tried upstream already: it stays
+        db.execute(
+            "UPDATE upstream_outbox SET attempts = 1, status = 'sent' WHERE rowid = (SELECT MIN(rowid)"
+            " FROM upstream_outbox WHERE kind = 'service' AND ref = ?)",
+            [s["session_id"]],
+        )
+        done = sessions.cancel(db, s["session_id"], "办件信息录入错误", "zhao", NOW + 5)
+    assert (done["state"], done["closed_at"], done["cancel_reason"], done["cancelled_by"]) == (
+        "cancelled",
+        NOW + 5,
+        "办件信息录入错误",
+        "zhao",
+    )
+    assert done["kept_upstream"] == 1 and [r[1] for r in _service_rows(db, s["session_id"])] == ["sent"]
+    again = start(db, cases=["c1"], now=NOW + 10)  # its cases are free again
+    assert again["state"] == "open"
+    # No rating binds to it: an offline press matches the new session, not the cancelled one.
+    assert rate(db, 1, None, t=NOW + 30)[:2] == (again["session_id"], "session")
+
+
+def test_only_an_open_session_can_be_cancelled(db):
+    s = start(db)
+    rate(db, 1, s["session_id"])
+    with pytest.raises(staff.SessionClosed, match="已评价"):
+        with db.conn:
+            sessions.cancel(db, s["session_id"], "录入错误", "api", NOW)
+    other = start(db, window="08")
+    with db.conn:
+        sessions.cancel(db, other["session_id"], "录入错误", "api", NOW)
+    with pytest.raises(staff.SessionClosed, match="已取消"):
+        with db.conn:
+            sessions.cancel(db, other["session_id"], "录入错误", "api", NOW)
+    with pytest.raises(staff.UnknownSession):
+        sessions.cancel(db, "s-none", "录入错误", "api", NOW)
+    for reason in ("", "   ", "x" * 201):
+        with pytest.raises(staff.BadField):
+            sessions.cancel(db, other["session_id"], reason, "api", NOW)

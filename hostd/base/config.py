@@ -9,6 +9,7 @@ allowed, in one line.
 import ipaddress
 import os
 
+from hostd.base import hall_time
 from hostd.base.errors import ConfigError
 from protocol.topics import valid_id
 
@@ -59,6 +60,14 @@ def _group_or_empty(value):
 
 SCHEMA = (
     ("hall", "id", "hall-01", valid_id, "1-32 of A-Z a-z 0-9 _ -"),
+    (
+        "hall",
+        "timezone",
+        "Asia/Shanghai",
+        hall_time.valid_zone,
+        "a zone at UTC+8 all year, e.g. Asia/Shanghai: every time shown is in it (the statistics"
+        " count days at UTC+8)",
+    ),
     ("broker", "listen", "0.0.0.0", _address, "an IP address such as 0.0.0.0 or 127.0.0.1"),
     ("broker", "port", 1883, _port, "a port number 1-65535"),
     (

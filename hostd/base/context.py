@@ -15,6 +15,9 @@ class Context:
         self.store = store
         self.publisher = publisher
         self.clock = clock or default_clock
+        # hostd/web/link_check.py: whether the QR codes' links reach this
+        # hostd ({"ok", "url", "why"}), once `hostd run` has checked; None before
+        self.link_check = None
 
     @property
     def hall(self):

@@ -99,9 +99,13 @@ def _end_order(db, order_id, state, actor, verdict, appeal_id, now):
 
 
 _SELECT = """
-    SELECT a.*, s.name AS staff_name, r.level, r.channel, r.received_at, r.window, r.excluded
+    SELECT a.*, s.name AS staff_name, s.staff_no, r.level, r.channel, r.received_at, r.window, r.excluded,
+           r.reasons, r.comment, r.session_id, ss.item_code, ss.item_name,
+           (SELECT group_concat(c.case_id, '、') FROM session_cases c WHERE c.session_id = r.session_id)
+               AS case_ids
     FROM appeals a JOIN ratings r ON r.id = a.rating_id
-    LEFT JOIN staff s ON s.staff_id = a.staff_id"""
+    LEFT JOIN staff s ON s.staff_id = a.staff_id
+    LEFT JOIN sessions ss ON ss.session_id = r.session_id"""
 
 
 def _dress(row):

@@ -27,7 +27,7 @@ Signals and their statistics:
 import json
 import math
 
-from hostd.base import clock
+from hostd.base import clock, hall_time
 from hostd.base.errors import UserError
 
 KINDS = {
@@ -51,7 +51,7 @@ DEFAULTS = {
     "max_ids": 50,
 }
 COUNTED = "binding IN ('session', 'window') AND excluded IS NULL"
-TZ = 8 * 3600
+TZ = hall_time.OFFSET  # the hall's time (hostd/base/hall_time.py)
 
 
 def _flag(kind, subject, start, end, statistic, evidence):

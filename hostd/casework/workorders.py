@@ -273,6 +273,15 @@ def get(db, order_id, now=None):
             [order["rating_id"]],
         )
     )
+    # What a callback needs: the service (事项) and its case ids (办件编号).
+    order["service"] = next(
+        db.query(
+            "SELECT item_code, item_name, (SELECT group_concat(case_id, '、') FROM session_cases c"
+            " WHERE c.session_id = s.session_id) AS case_ids FROM sessions s WHERE session_id = ?",
+            [order["rating"]["session_id"]],
+        ),
+        None,
+    )
     return order
 
 

@@ -7,11 +7,11 @@ turned into output in one place, `HostdGroup.invoke`.
 
 import json
 import sys
-import time
 
 import click
 from tabulate import tabulate
 
+from hostd.base import hall_time
 from hostd.base.errors import UserError
 from hostd.base.home import ENV, HOST_USER, Home
 from hostd.broker import files as broker_files
@@ -63,14 +63,22 @@ def _db(home):
 @click.option("--listen", help="Broker listen address. Default 0.0.0.0.")
 @click.option("--broker-port", type=int, help="Broker port. Default 1883.")
 @click.option("--web-port", type=int, help="Status page port. Default 8080.")
+@click.option(
+    "--public-url",
+    metavar="URL",
+    help="Base URL of the pages that citizens' phones (the QR codes) and supervisors' PCs reach,"
+    " e.g. http://192.168.1.10:8080/. The pages then listen on the LAN, not loopback only.",
+)
 @click.pass_context
-def init(ctx, hall, listen, broker_port, web_port):
+def init(ctx, hall, listen, broker_port, web_port, public_url):
     """Create a hostd home: config, database, keys and broker files.
 
-    Example: hostd --home ./hall init --hall hall-01 --broker-port 1883
+    Example: hostd --home ./hall init --hall hall-01 --public-url http://192.168.1.10:8080/
     """
     home = _home(ctx)
     overrides = {}
+    if public_url is not None:
+        overrides["web"] = _public_web(public_url)
     if listen is not None:
         overrides.setdefault("broker", {})["listen"] = listen
     if broker_port is not None:
@@ -88,6 +96,42 @@ def init(ctx, hall, listen, broker_port, web_port):
         "initialised %s: hall %s, broker port %d, web port %d; edit %s, then `hostd run`"
         % (home.path, config["hall"]["id"], config["broker"]["port"], config["web"]["port"], home.config_path)
     )
+    web = config["web"]
+    if web["public_url"]:
+        click.echo(
+            "the pages listen on %s:%d; QR codes and supervisors use %s"
+            % (web["listen"], web["port"], web["public_url"])
+        )
+    else:
+        click.echo(
+            "the pages listen on %s:%d only: phones cannot open the QR codes' links and other PCs"
+            " cannot open the pages; give `--public-url http://<this host's LAN address>:%d/`"
+            " (or set web.public_url and web.listen in hostd.toml)"
+            % (web["listen"], web["port"], web["port"])
+        )
+
+
+class BadPublicUrl(UserError):
+    exit_code = 2
+
+
+def _public_web(url):
+    """web.public_url = url, and web.listen to match: every interface when
+    the URL names another host than this one's loopback."""
+    # lazy: only init parses a URL
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise BadPublicUrl(
+            "--public-url %r: give an http:// or https:// URL with a host,"
+            " e.g. http://192.168.1.10:8080/" % url
+        )
+    loopback = parts.hostname in ("localhost", "::1") or parts.hostname.startswith("127.")
+    return {
+        "public_url": url if url.endswith("/") else url + "/",
+        "listen": "127.0.0.1" if loopback else "0.0.0.0",
+    }
 
 
 @cli.command()
@@ -157,7 +201,7 @@ def device_add(ctx, device_id, window, hall):
 
 
 def _when(ts):
-    return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(ts)) if ts else "-"
+    return hall_time.when(ts, "%Y-%m-%d %H:%M:%S") if ts else "-"
 
 
 @device.command("list")

@@ -10,6 +10,7 @@ import time
 
 import click
 
+from hostd.base import hall_time
 from hostd.base.errors import UserError
 from hostd.rules import sessions, staff
 
@@ -56,7 +57,7 @@ def api_call(home, method, path, body=None):
 
 
 def _when(ts):
-    return time.strftime("%Y-%m-%d %H:%M", time.localtime(ts))
+    return hall_time.when(ts)
 
 
 def register(cli, home_of, db_of):
@@ -119,6 +120,30 @@ def register(cli, home_of, db_of):
             )
         )
 
+    @session.command("cancel")
+    @click.argument("session_id")
+    @click.option("--reason", required=True, help="Why (kept with the session), e.g. 办件信息录入错误.")
+    @click.pass_context
+    def session_cancel(ctx, session_id, reason):
+        """Cancel an open session reported in error: it takes no rating, the device shows idle.
+
+        `hostd run` must be running.
+
+        Example: hostd session cancel s0123456789ab --reason 办件信息录入错误
+        """
+        out = api_call(home_of(ctx), "POST", "/sessions/%s/cancel" % session_id, {"reason": reason})
+        kept = out.get("kept_upstream") or 0
+        click.echo(
+            "session %s cancelled (%s)%s"
+            % (
+                out["session_id"],
+                out["cancel_reason"],
+                "; %d service record(s) already with the provincial platform stay there" % kept
+                if kept
+                else "",
+            )
+        )
+
     @session.command("show")
     @click.argument("session_id")
     @click.pass_context
@@ -131,10 +156,10 @@ def register(cli, home_of, db_of):
         s = sessions.get(db, session_id)
         rating = s["rating"]
         click.echo(
-            "%s %s window %s item %s %s staff %s %s cases %s%s"
+            "%s %s window %s item %s %s staff %s %s cases %s%s%s"
             % (
                 s["session_id"],
-                s["state"],
+                sessions.STATE_NAMES.get(s["state"], s["state"]),
                 s["window"],
                 s["item_code"],
                 s["item_name"],
@@ -147,6 +172,9 @@ def register(cli, home_of, db_of):
                     CHANNEL_NAMES.get(rating["channel"], rating["channel"]),
                 )
                 if rating
+                else "",
+                " cancelled: %s (by %s)" % (s["cancel_reason"], s["cancelled_by"])
+                if s["cancel_reason"]
                 else "",
             )
         )

@@ -1,8 +1,6 @@
 """What the supervisors' commands share: times, percentages, periods, writes."""
 
-import time
-
-from hostd.base import clock
+from hostd.base import clock, hall_time
 from hostd.base.errors import UserError
 from hostd.reporting import periods
 from hostd.rules import deadlines
@@ -11,7 +9,7 @@ ACTOR_HELP = "Who makes the change (kept in the audit trail). Default: your logi
 
 
 def when(ts):
-    return time.strftime("%Y-%m-%d %H:%M", time.gmtime(ts + periods.TZ)) if ts else "-"
+    return hall_time.when(ts) if ts else "-"
 
 
 def pct(v):

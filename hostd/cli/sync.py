@@ -7,11 +7,10 @@ one-line handler.
 import contextlib
 import getpass
 import json
-import time
 
 import click
 
-from hostd.base import clock
+from hostd.base import clock, hall_time
 from hostd.base.errors import UserError
 
 
@@ -20,7 +19,7 @@ class SyncFailed(UserError):
 
 
 def _when(ts):
-    return "-" if ts is None else time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(ts))
+    return hall_time.when(ts, "%Y-%m-%d %H:%M:%S")
 
 
 def _age(seconds):

@@ -137,6 +137,28 @@ def register(cli, home_of, db_of):
             auth.set_disabled(db, name, False)
         click.echo("enabled %s" % name)
 
+    @user.command("remove")
+    @click.argument("name")
+    @click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+    @click.pass_context
+    def user_remove(ctx, name, yes):
+        """Remove a user for good (their actions stay in the trails, by name).
+
+        To stop someone logging in for a while, use `hostd user disable` instead.
+
+        Example: hostd user remove wang --yes
+        """
+        db = db_of(home_of(ctx))
+        _known(db, name)
+        if not yes and sys.stdin.isatty():
+            click.confirm("remove %s for good?" % name, abort=True)
+        try:
+            with db.conn:
+                auth.remove_user(db, name)
+        except auth.BadUser as exc:
+            raise BadUserArgument(str(exc))
+        click.echo("removed %s (logged out everywhere)" % name)
+
     @user.command("unlock")
     @click.argument("name", required=False)
     @click.option("--address", help="Unlock an address (IP) instead, after too many failures from it.")

@@ -6,7 +6,9 @@ import datetime
 import re
 import time
 
-TZ = 8 * 3600
+from hostd.base import hall_time
+
+TZ = hall_time.OFFSET  # the hall's time (hostd/base/hall_time.py)
 
 
 class BadPeriod(ValueError):

@@ -7,17 +7,19 @@ case ids make a batch (批量业务): the one rating applies to every case.
     create(db, config, hall, request, now) -> session dict   (in a write op)
     get(db, session_id) -> session dict with its cases and rating
     screen_session(db, device_id, now) -> the session the device should show
+    cancel(db, session_id, reason, by, now) -> the session, cancelled (in a write op)
 
 State: open -> rated | defaulted | cancelled (hostd/db/schema/__init__.py m006). A case
 (case id + visit) belongs to one session only: a case already rated, or in
 an open session, is refused (CaseTaken).
 """
 
+import json
 import secrets
 
 from hostd.base import text
 from hostd.rules import staff, workdays
-from hostd.rules.staff import BadField, CaseTaken, EmptyItemName, NoDevice, UnknownSession
+from hostd.rules.staff import BadField, CaseTaken, EmptyItemName, NoDevice, SessionClosed, UnknownSession
 from hostd.upstream import outbox, records
 
 MAX_CASES = 200
@@ -228,6 +230,10 @@ def find(db, session_id) -> dict | None:
     if row is None:
         return None
     out: dict = dict(zip(COLUMNS, row))
+    out["cancel_reason"], out["cancelled_by"], cancelled = db.conn.execute(
+        "SELECT cancel_reason, cancelled_by, cancelled_cases FROM sessions WHERE session_id = ?",
+        (session_id,),
+    ).fetchone()
     out["case_list"] = [
         {"case_id": c, "visit": v, "generated": bool(g)}
         for c, v, g in db.conn.execute(
@@ -235,6 +241,8 @@ def find(db, session_id) -> dict | None:
             (session_id,),
         )
     ]
+    if cancelled:  # its cases, freed when it was cancelled
+        out["case_list"] = [{"case_id": c, "visit": v, "generated": g} for c, v, g in json.loads(cancelled)]
     out["rating"] = None
     if out["rating_id"] is not None:
         r = db.conn.execute(
@@ -242,6 +250,43 @@ def find(db, session_id) -> dict | None:
         ).fetchone()
         if r is not None:
             out["rating"] = dict(zip(("rating_id", "channel", "level", "reasons", "received_at"), r))
+    return out
+
+
+MAX_CANCEL_REASON = 200
+STATE_NAMES = {"open": "待评价", "rated": "已评价", "defaulted": "已默认评价", "cancelled": "已取消"}
+
+
+def cancel(db, session_id, reason, by, now):
+    """Cancel an open session (reported in error, the service not given after
+    all): it takes no rating and no default rating, its cases are free for a
+    new session, and the device's screen goes back to idle (the push keeper
+    sees the state). Its service records not yet tried upstream are withdrawn;
+    one already sent stays with the platform (the count is returned as
+    "kept_upstream"). Raises UnknownSession, SessionClosed or BadField."""
+    if not isinstance(reason, str) or not reason.strip() or len(reason) > MAX_CANCEL_REASON:
+        raise BadField("取消原因无效 / give a reason of 1-%d characters" % MAX_CANCEL_REASON)
+    reason = _name(reason, "reason", MAX_CANCEL_REASON)
+    found = get(db, session_id)
+    if found["state"] != "open":
+        raise SessionClosed(
+            "会话 %s %s，不能取消 / session %s is %s: only an open session can be cancelled"
+            % (session_id, STATE_NAMES.get(found["state"], found["state"]), session_id, found["state"])
+        )
+    cases = [[c["case_id"], c["visit"], c["generated"]] for c in found["case_list"]]
+    db.conn.execute(
+        "UPDATE sessions SET state = 'cancelled', closed_at = ?, cancel_reason = ?, cancelled_by = ?,"
+        " cancelled_cases = ? WHERE session_id = ? AND state = 'open'",
+        (int(now), reason, by, json.dumps(cases, ensure_ascii=False), session_id),
+    )
+    db.conn.execute("DELETE FROM session_cases WHERE session_id = ?", (session_id,))  # free for a new one
+    withdrawn = db.conn.execute(
+        "DELETE FROM upstream_outbox WHERE kind = 'service' AND ref = ?"
+        " AND status = 'pending' AND attempts = 0",
+        (session_id,),
+    ).rowcount
+    out = get(db, session_id)
+    out["kept_upstream"] = len(cases) - withdrawn
     return out
 
 

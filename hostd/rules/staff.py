@@ -66,6 +66,11 @@ class UnknownSession(SessionRequestError):
     code = "unknown_session"
 
 
+class SessionClosed(SessionRequestError):
+    status = 409
+    code = "session_not_open"
+
+
 def _text(value, what, limit=64):
     if not isinstance(value, str) or not value.strip() or len(value) > limit:
         raise BadField("%s 无效 / bad %s %r: give 1-%d characters" % (what, what, value, limit))

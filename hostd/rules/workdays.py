@@ -32,15 +32,15 @@ import logging
 import os
 import tomllib
 from importlib.metadata import version
-from zoneinfo import ZoneInfo
 
 import chinese_calendar
 
+from hostd.base import hall_time
 from hostd.base.errors import ConfigError
 
 log = logging.getLogger("hostd.workdays")
 
-ZONE = ZoneInfo("Asia/Shanghai")
+ZONE = hall_time.ZONE  # the hall's time (hostd/base/hall_time.py)
 DAY = 86400
 _MAX_SCAN_DAYS = 400  # a period of 60 working days never spans more
 

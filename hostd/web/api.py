@@ -114,6 +114,14 @@ class SessionOut(BaseModel):
     rating_channel: Optional[str] = None
     pushed: Optional[bool] = Field(None, description="sent to the device (POST only)")
     message_bytes: Optional[int] = Field(None, description="size of the session message")
+    cancel_reason: Optional[str] = Field(None, description="why it was cancelled (state cancelled)")
+    kept_upstream: Optional[int] = Field(
+        None, description="service records already sent upstream, which stay there (cancel only)"
+    )
+
+
+class CancelRequest(BaseModel):
+    reason: str = Field(..., min_length=1, max_length=200, examples=["办件信息录入错误"])
 
 
 class DutyRequest(BaseModel):
@@ -163,6 +171,8 @@ def _session_out(s, info=None):
         rating_channel=rating.get("channel"),
         pushed=info["pushed"] if info else None,
         message_bytes=info["bytes"] if info else None,
+        cancel_reason=s.get("cancel_reason"),
+        kept_upstream=s.get("kept_upstream"),
     )
 
 
@@ -227,6 +237,22 @@ def get_session(session_id: str, ctx=Depends(_authorised)):
     try:
         with ctx.store.read() as db:
             return _session_out(sessions.get(db, session_id))
+    except staff.SessionRequestError as exc:
+        raise _fail(exc)
+
+
+@router.post(
+    "/sessions/{session_id}/cancel",
+    response_model=SessionOut,
+    responses=ERRORS,
+    summary="Cancel an open session (reported in error): no rating, the device goes back to idle",
+)
+def cancel_session(session_id: str, body: CancelRequest, ctx=Depends(_authorised)):
+    now = ctx.clock.now()
+    try:
+        return _session_out(
+            ctx.store.run(lambda db: sessions.cancel(db, session_id, body.reason, "api", now), timeout=30)
+        )
     except staff.SessionRequestError as exc:
         raise _fail(exc)
 

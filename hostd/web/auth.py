@@ -151,6 +151,31 @@ def set_disabled(db, username, disabled, now=None):
     return changed == 1
 
 
+class LastAdmin(BadUser):
+    """Removing or disabling this user would leave nobody to manage the hall."""
+
+
+def remove_user(db, username):
+    """Delete a user (their sessions end: the cookie names a user no longer
+    there). What they did stays in the logs and trails, by name. The last
+    enabled admin cannot go. False if there is no such user."""
+    user = get_user(db, username)
+    if user is None:
+        return False
+    if user["role"] == "admin" and user["disabled_at"] is None:
+        others = db.execute(
+            "SELECT COUNT(*) FROM users WHERE role = 'admin' AND disabled_at IS NULL AND username != ?",
+            [username],
+        ).fetchone()[0]
+        if not others:
+            raise LastAdmin(
+                "%s is the only enabled admin: add another admin first (hostd user add NAME --role admin)"
+                % username
+            )
+    db.execute("DELETE FROM users WHERE username = ?", [username])
+    return True
+
+
 # -- the signed session cookie ------------------------------------------------
 def _secret(home):
     path = home.keys / SECRET_FILE

@@ -5,11 +5,17 @@
   answer can carry);
 - a number too large for SQLite's 64-bit integers (a path id, a query
   parameter): 400, one line.
+A person at a browser gets each of these, and any other error, as a page in
+Chinese with a way back (hostd/web/error_pages.py).
 """
 
 from fastapi import Request
+from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException
+
+from hostd.web import error_pages
 
 
 def _safe(value):
@@ -37,5 +43,8 @@ async def out_of_range(request: Request, exc: Exception):
 
 
 def install(app):
-    app.add_exception_handler(RequestValidationError, validation_failed)
-    app.add_exception_handler(OverflowError, out_of_range)
+    app.add_exception_handler(RequestValidationError, error_pages.html_or(validation_failed, 422))
+    app.add_exception_handler(OverflowError, error_pages.html_or(out_of_range, 400))
+    # A person at a browser gets a page in Chinese with a way back; the API its JSON.
+    app.add_exception_handler(HTTPException, error_pages.http_error(http_exception_handler))
+    app.add_exception_handler(Exception, error_pages.unhandled)

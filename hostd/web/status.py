@@ -8,6 +8,7 @@ import time
 
 from fastapi import APIRouter, Request
 
+from hostd.base import hall_time
 from hostd.ingest import counters as rejection_counters
 from hostd.web import docs
 
@@ -19,8 +20,7 @@ FLEET_COLUMNS = ("device_id", "hall", "window", "online", "last_seen", "firmware
 
 
 def _today_start():
-    now = time.localtime()
-    return int(time.mktime((now.tm_year, now.tm_mon, now.tm_mday, 0, 0, 0, 0, 0, -1)))
+    return hall_time.day_start(time.time())
 
 
 def snapshot(store, collector=None):

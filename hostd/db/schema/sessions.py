@@ -56,3 +56,14 @@ def m002_promise_and_offline_review(db):
             PRIMARY KEY (rating_id, session_id)
         )""")
     db.execute("CREATE INDEX offline_candidates_session ON offline_candidates (session_id)")
+
+
+@MIGRATIONS()
+def m003_session_cancel(db):
+    # A session cancelled before it was rated (`hostd session cancel`, the
+    # API): why, and who did it; state 'cancelled' and closed_at say when.
+    # Its cases leave session_cases (a case belongs to one session: a new one
+    # may take them) and are kept here, as JSON [[case_id, visit, generated], ...].
+    db.execute("ALTER TABLE sessions ADD COLUMN cancel_reason TEXT")
+    db.execute("ALTER TABLE sessions ADD COLUMN cancelled_by TEXT")
+    db.execute("ALTER TABLE sessions ADD COLUMN cancelled_cases TEXT")

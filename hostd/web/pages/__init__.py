@@ -19,6 +19,7 @@ from fastapi.responses import FileResponse, RedirectResponse
 
 from hostd.base import clock
 from hostd.web import auth, logins
+from hostd.web.pages import admin as pages_admin
 from hostd.web.pages import appeals as pages_appeals
 from hostd.web.pages import dashboard as pages_dashboard
 from hostd.web.pages import display as pages_display
@@ -42,6 +43,7 @@ for _module in (
     pages_export,
     pages_upstream,
     pages_offline,
+    pages_admin,
 ):
     router.include_router(_module.router)
 

@@ -14,11 +14,11 @@ from fastapi import Path as PathParam
 from fastapi.responses import RedirectResponse
 from fastapi.templating import Jinja2Templates
 
-from hostd.base import clock
+from hostd.base import clock, hall_time
 from hostd.web import auth
 
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).resolve().parents[2] / "templates"))
-TZ = 8 * 3600
+TZ = hall_time.OFFSET  # the hall's time (hostd/base/hall_time.py)
 DAY = 86400
 LEVEL_NAMES = {5: "非常满意", 4: "满意", 3: "基本满意", 2: "不满意", 1: "非常不满意"}
 REASON_NAMES = {
@@ -48,6 +48,7 @@ NAV = (  # (href, label, roles allowed)
     ("/offline", "离线评价", MANAGERS),
     ("/upstream", "上报失败", MANAGERS),
     ("/export", "导出", MANAGERS),
+    ("/admin", "管理", ("admin",)),
     ("/display", "大厅公示屏", ALL),
 )
 

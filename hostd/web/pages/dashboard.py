@@ -82,6 +82,7 @@ def dashboard(request: Request, user=Depends(auth.require_role(*ALL))):
         overdue=overdue,
         counts=counts,
         upstream=upstream,
+        link_check=request.app.state.ctx.link_check,
         rate_chart=rate_chart,
         day_chart=day_chart,
         legend=pages_charts.legend(),

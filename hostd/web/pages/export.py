@@ -1,4 +1,7 @@
-"""/export: any table (or view) of hostd.db as CSV or Excel (openpyxl).
+"""/export: what a supervisor exports (ratings, sessions, work orders,
+appeals, the fleet ...) under Chinese names and column headers
+(hostd/web/pages/export_names.py), and for admins every other table of
+hostd.db under 技术数据; as CSV or Excel (openpyxl).
 
 Every cell goes through hostd/base/cells.py: a text that a spreadsheet would
 run as a formula is quoted, and characters Excel cannot hold are dropped.
@@ -20,6 +23,7 @@ from starlette.background import BackgroundTask
 
 from hostd.base.cells import safe_row
 from hostd.web import auth
+from hostd.web.pages import export_names
 from hostd.web.pages.common import MANAGERS, Flag, now, render, when
 
 router = APIRouter()
@@ -29,9 +33,13 @@ EVALUATOR_COLUMNS = ("evaluator_name", "evaluator_mobile")
 EXCEL_MAX_ROWS = 1048575
 
 
-def exportable(db):
+def exportable(db, user=None):
+    """Tables `user` may export (all of them for user None: an admin's view)."""
     names = db.table_names() + db.view_names()
-    return sorted(n for n in names if n not in HIDDEN_TABLES and not n.startswith(("sqlite_", "_")))
+    names = sorted(n for n in names if n not in HIDDEN_TABLES and not n.startswith(("sqlite_", "_")))
+    if user is not None and user["role"] != "admin":
+        names = [n for n in names if n in export_names.TABLE_NAMES]
+    return names
 
 
 def _columns(db, name, with_evaluator):
@@ -45,7 +53,9 @@ def _columns(db, name, with_evaluator):
 @router.get("/export")
 def export_page(request: Request, user=Depends(auth.require_role(*MANAGERS))):
     with request.app.state.ctx.store.read() as db:
-        tables = [(n, db[n].count) for n in exportable(db)]
+        names = exportable(db, user)
+        tables = [(n, label, db[n].count) for n, label in export_names.SUPERVISOR_TABLES if n in names]
+        technical = [(n, db[n].count) for n in names if n not in export_names.TABLE_NAMES]
     return render(
         request,
         "pages/export.html",
@@ -53,6 +63,7 @@ def export_page(request: Request, user=Depends(auth.require_role(*MANAGERS))):
         "导出",
         "/export",
         tables=tables,
+        technical=technical,
         may_evaluator=auth.may_see_evaluator(user),
     )
 
@@ -65,7 +76,7 @@ def export(
         raise HTTPException(404, "格式只能是 csv 或 xlsx")
     store = request.app.state.ctx.store
     with store.read() as db:
-        if name not in exportable(db):
+        if name not in exportable(db, user):
             raise HTTPException(404, "没有可导出的表 %s" % name)
         with_evaluator = bool(evaluator) and auth.may_see_evaluator(user) and name == "ratings"
         columns = _columns(db, name, with_evaluator)
@@ -74,13 +85,14 @@ def export(
     select = "SELECT %s FROM [%s]" % (", ".join("[%s]" % c for c in columns), name)
     stamp = when(now(), "%Y%m%d-%H%M")
     filename = "%s-%s.%s" % (name, stamp, fmt)
+    header = export_names.headers(name, columns)
     if fmt == "csv":
         return StreamingResponse(
-            _csv_rows(store, select, columns),
+            _csv_rows(store, select, header),
             media_type="text/csv; charset=utf-8",
             headers={"Content-Disposition": 'attachment; filename="%s"' % filename},
         )
-    path = _xlsx(store, select, columns, name)
+    path = _xlsx(store, select, header, export_names.TABLE_NAMES.get(name, name))
     return FileResponse(
         path,
         filename=filename,

@@ -14,6 +14,7 @@ from hostd.web.pages.common import ALL, Flag, RowId, now, own_staff_only, redire
 
 router = APIRouter()
 STAFF_MOVES = ("contacted", "rectifying", "replied")
+UNREACHABLE = "unreachable"  # the close form's "无法联系到群众": no feedback
 
 
 def _order_for(db, user, order_id):
@@ -92,6 +93,7 @@ def detail(request: Request, order_id: RowId, user=Depends(auth.require_role(*AL
         moves=moves,
         states=workorders.STATE_LABELS,
         feedback_options=workorders.FEEDBACK,
+        unreachable=UNREACHABLE,
         evaluator=evaluator,
     )
 
@@ -110,6 +112,16 @@ def move(
         value = str(form.get(name, "")).strip()
         return value or None
 
+    # Closing asks for the complainant's verdict, or says they could not be
+    # reached: the form chooses neither for the supervisor.
+    feedback = text("feedback") if to_state == "closed" else None
+    if to_state == "closed" and feedback is None:
+        return redirect_back(
+            request, "/workorders/%d" % order_id, err="办结须选择群众对整改的评价，或“无法联系到群众”"
+        )
+    if feedback == UNREACHABLE:
+        feedback = None
+
     def op(db):
         return workorders.move(
             db,
@@ -117,7 +129,7 @@ def move(
             to_state,
             actor=user["username"],
             note=text("note"),
-            feedback=text("feedback"),
+            feedback=feedback,
             explanation=text("explanation"),
             reply=text("reply"),
             now=now(),
