@@ -30,6 +30,7 @@ for a heavy or optional dependency, with a "# lazy:" comment saying why.
     ingest/     the MQTT collector, its counters and rate limits
     broker/     the Mosquitto files, a supervised Mosquitto, the fallback
     web/        the API, the hall pages, the rate-later page, the server
+    service/    running as a system service: the systemd unit, sd_notify
     daemon.py   `hostd run`: the composition root that starts it all
     cli/        the `hostd` command
 """
@@ -47,6 +48,7 @@ LAYERS = (
     "ingest",
     "broker",
     "web",
+    "service",
     "daemon",
     "cli",
 )

@@ -30,6 +30,7 @@ from hostd.devices import push
 from hostd.ingest.collector import Collector
 from hostd.recording.defaults import DefaultScheduler
 from hostd.rules import deadlines
+from hostd.service.notify import Notifier
 from hostd.sync.service import SyncThread
 from hostd.sync.service import check as check_upstream
 from hostd.web import link_check
@@ -118,6 +119,7 @@ def run(home, broker_url=None, stop_event=None):
 
 
 def _run(home, config, broker_url, stop_event):
+    notifier = Notifier()  # first: systemd's variables leave the environment before any child starts
     setup_logging(config["log"]["level"])
     deadlines.use(config)  # work orders opened by this daemon follow hostd.toml's policy
     check_upstream(config)  # a code table that cannot work stops us here, in one line
@@ -158,6 +160,9 @@ def _run(home, config, broker_url, stop_event):
         running["fraud"] = DailyFraudScan(store).start()  # 异常评价线索, kept for review daily
         running["upstream"] = SyncThread(home, config, store).start()  # None if off
         running["upkeep"] = Upkeep(store).start()  # planner statistics (ANALYZE) daily
+        notifier.watch(store, collector, stop).ready(
+            "hall %s, %s, pages %s" % (config["hall"]["id"], where, page.url)
+        )  # systemd (Type=notify): started; the watchdog fed while hostd works
         log.info(
             "%s: hall %s, %s, status page %s, database %s, broker files %s",
             READY,
@@ -169,6 +174,7 @@ def _run(home, config, broker_url, stop_event):
         )
         stop.wait()
         log.info("stopping")
+        notifier.stopping()
     finally:
         for name in ("overdue", "fraud", "upkeep", "upstream"):
             job = running.get(name)

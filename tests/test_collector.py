@@ -44,6 +44,9 @@ def test_duplicate_is_reacked_not_stored_twice(hall):
     assert dev.wait_ack()["result"] == "duplicate"
     assert db_rows(hall.path) == [("w01-a", 4, 3)]
     assert hall.collector.stats["duplicate"] == 1
+    # /metrics' ack latency: one observation per ack sent, stored or duplicate
+    counts = {s.name: s.value for m in hall.collector.ack_latency.collect() for s in m.samples}
+    assert counts["hostd_ack_latency_seconds_count"] == 2 and 0 < counts["hostd_ack_latency_seconds_sum"] < 60
 
 
 def rejected(hall, dev, payload, reason, device=None, leaf=topics.RATING):

@@ -54,6 +54,17 @@ def _url_or_empty(value):
     return isinstance(value, str) and (value == "" or value.split("://")[0] in ("mqtt", "mqtts"))
 
 
+def _networks(value):
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        return False
+    try:
+        for entry in value:
+            ipaddress.ip_network(entry, strict=False)
+    except ValueError:
+        return False
+    return True
+
+
 def _group_or_empty(value):
     return isinstance(value, str) and (value == "" or valid_id(value))
 
@@ -140,6 +151,13 @@ SCHEMA = (
         "\"\" (this host's address and web.port) or the http(s):// base URL citizens' phones reach",
     ),
     ("log", "level", "INFO", lambda v: v in LOG_LEVELS, " ".join(LOG_LEVELS)),
+    (
+        "metrics",
+        "allow",
+        ["127.0.0.1", "::1"],
+        _networks,
+        'a list of addresses or networks that may read GET /metrics, e.g. ["127.0.0.1", "10.0.0.0/8"]',
+    ),
     # The rating rules (policy.md "The rating"): the period a citizen may rate
     # in, after which an unrated session becomes a default rating.
     (

@@ -340,6 +340,9 @@ appeal_commands.register(cli, _home, _db)
 from hostd.cli import reporting as reporting_commands  # noqa: E402  stats, ranking, report
 
 reporting_commands.register(cli, _home, _db)
+from hostd.cli import service as service_commands  # noqa: E402  service, backup, restore
+
+service_commands.register(cli, _home, _db)
 
 
 def main():

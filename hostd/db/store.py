@@ -28,7 +28,7 @@ from contextlib import contextmanager
 import sqlite_utils
 
 from hostd.base import clock
-from hostd.db import schema
+from hostd.db import backup, schema
 
 log = logging.getLogger("hostd.store")
 
@@ -45,6 +45,10 @@ class StoreClosed(StoreError):
 
 
 class NotWal(StoreError):
+    pass
+
+
+class NewerDatabase(StoreError):
     pass
 
 
@@ -66,6 +70,20 @@ def open_database(path):
         db.conn.close()
         raise NotWal("%s: SQLite refused WAL mode (%s); put hostd.db on a local disk" % (path, mode))
     db.execute("PRAGMA synchronous=FULL")
+    newer = schema.unknown(db)
+    if newer:
+        db.conn.close()
+        raise NewerDatabase(
+            "%s was upgraded by a newer hostd (migration %s is unknown to this one): run that version,"
+            " or restore a backup made before the upgrade (hostd restore --from FILE)"
+            % (path, " ".join(newer[0]))
+        )
+    todo = schema.pending(db)
+    if todo and schema.has_data(db):
+        # An upgrade: a checked copy first, so a failed migration loses nothing.
+        saved = "%s.pre-migrate-%d" % (path, int(time.time()))
+        backup.copy(path, saved)
+        log.warning("%d schema change(s) to apply to %s; a copy is kept in %s", len(todo), path, saved)
     schema.migrate(db)
     return db
 

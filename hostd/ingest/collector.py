@@ -29,11 +29,13 @@ import logging
 import socket
 import ssl
 import threading
+import time
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
+from prometheus_client import Histogram
 
 from hostd.devices.registry import KeyCache
 from hostd.ingest import paho_speedups, ratelimit
@@ -63,6 +65,7 @@ def no_delay(client):
 
 
 QOS = 1
+ACK_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)  # seconds
 SESSION_EXPIRY_S = 7 * 86400  # a named collector's queued messages survive a restart
 _EXPECTED_KIND = {topics.RATING: messages.RATING, topics.STATUS: messages.STATUS}
 
@@ -107,6 +110,14 @@ class Collector:
         self._idle = threading.Condition(self._lock)
         self._inflight = 0  # writes queued in the store, not yet committed
         self._ready = threading.Event()
+        self._busy_since = None  # time.monotonic() when the message in hand arrived
+        # Arrival to ack, per rating: /metrics (hostd/web/metrics.py) shows it.
+        self.ack_latency = Histogram(
+            "hostd_ack_latency_seconds",
+            "Seconds from a rating's arrival to its ack (committed first)",
+            buckets=ACK_BUCKETS,
+            registry=None,
+        )
         self._stopping = False
         self._persistent = client_id is not None
 
@@ -225,9 +236,16 @@ class Collector:
         if not self._stopping:
             log.warning("collector lost the broker (%s); reconnecting", reason_code)
 
+    def busy_for(self):
+        """Seconds the message being handled now has been in hand (0 when none):
+        the service watchdog's measure of a stuck collector (hostd/service/notify.py)."""
+        since = self._busy_since
+        return 0.0 if since is None else time.monotonic() - since
+
     def _on_message(self, client, userdata, msg):
         if self._stopping:
             return  # not PUBACKed: the broker delivers it again later
+        self._busy_since = time.monotonic()
         try:
             with self._lock:
                 self._stats["received"] += 1
@@ -236,6 +254,8 @@ class Collector:
             # Counted and logged under the device it came from: each device's
             # first internal error is logged with its traceback.
             self._reject(msg, _topic_device(msg.topic), INTERNAL_ERROR, repr(exc), exc_info=True)
+        finally:
+            self._busy_since = None
 
     # -- the pipeline ---------------------------------------------------
     def _handle(self, msg):
@@ -301,6 +321,7 @@ class Collector:
                 device,
                 fields[3],
                 (key,) if key == keys[0] else (key, keys[0]),
+                self._busy_since,
             )
             device_ratings.store_rating(self.store, fields, payload, hall, done, self.after_store)
         else:
@@ -326,7 +347,7 @@ class Collector:
         self.client.ack(msg.mid, msg.qos)  # refused for good: no need to see it again
 
     # -- store callbacks (writer thread, after COMMIT) ------------------
-    def _rating_committed(self, msg, hall, device, seq, ack_keys, result, error):
+    def _rating_committed(self, msg, hall, device, seq, ack_keys, arrived, result, error):
         try:
             if error is not None:
                 self.rejections.record(
@@ -344,6 +365,8 @@ class Collector:
                 # one already given the new key: ack under both, and the
                 # device keeps the ack its key verifies.
                 sent = [self._send_ack(hall, device, seq, key, result) for key in ack_keys]
+                if arrived is not None:  # from the rating's arrival to its ack sent
+                    self.ack_latency.observe(time.monotonic() - arrived)
                 with self._lock:
                     self._stats["stored" if result == STORED else "duplicate"] += 1
                     if sent[0]:

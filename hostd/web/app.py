@@ -2,7 +2,7 @@
 
 from fastapi import FastAPI
 
-from hostd.web import api, docs, errors, link_check, pages, ratelater, status
+from hostd.web import api, docs, errors, link_check, metrics, pages, ratelater, status
 from hostd.web.headers import SecurityHeaders
 from hostd.web.limits import BodyLimits
 
@@ -22,6 +22,7 @@ def create_app(ctx, collector=None):
     errors.install(app)  # odd input: a 4xx, never a 500
     app.include_router(status.router)
     app.include_router(link_check.router)
+    app.include_router(metrics.router)
     app.include_router(docs.router)
     app.include_router(api.router)
     app.include_router(ratelater.router)

@@ -30,7 +30,7 @@ Times are integer Unix seconds. A new schema change is a new function at the
 end of this file; never edit one that has shipped.
 """
 
-from sqlite_utils import Migrations
+from sqlite_utils import Database, Migrations
 
 from hostd.db.schema import devices as schema_devices
 from hostd.db.schema import sessions as schema_sessions
@@ -332,9 +332,36 @@ def m008_work_orders(db):
 
 def migrate(db):
     """Apply pending migrations to a sqlite_utils.Database; safe to call again."""
-    MIGRATIONS.apply(db)
-    for area in AREAS:
-        area.MIGRATIONS.apply(db)
+    for migrations in sets():
+        migrations.apply(db)
+
+
+def sets():
+    """Every migration set, in the order they apply."""
+    return (MIGRATIONS,) + tuple(area.MIGRATIONS for area in AREAS)
+
+
+def pending(db):
+    """[(set, migration name)] this hostd would apply to `db`."""
+    return [(s.name, m.name) for s in sets() for m in s.pending(db)]
+
+
+def unknown(db):
+    """[(set, migration name)] recorded in `db` that this hostd does not know:
+    a newer hostd migrated it."""
+    if Migrations.migrations_table not in db.table_names():
+        return []
+    known = {(s.name, m.name) for s in sets() for m in s.pending(Database(memory=True))}
+    return [
+        (row[0], row[1])
+        for row in db.execute("SELECT migration_set, name FROM [%s]" % Migrations.migrations_table)
+        if (row[0], row[1]) not in known
+    ]
+
+
+def has_data(db):
+    """Whether `db` holds any table of ours (not a new, empty file)."""
+    return any(not name.startswith("_") for name in db.table_names())
 
 
 AREAS = (schema_sessions, schema_workorders, schema_upstream, schema_web, schema_devices)

@@ -1,0 +1,128 @@
+"""`hostd service install`, `hostd backup now`, `hostd restore`: running a hall
+for years (hostd/service/unit.py, hostd/db/backup.py).
+
+hostd/cli/root.py calls register() with the click group.
+"""
+
+import os
+import pwd
+import shutil
+import subprocess
+
+import click
+
+from hostd.base import runlock
+from hostd.base.errors import UserError
+from hostd.db import backup
+from hostd.service import unit
+
+
+class ServiceError(UserError):
+    pass
+
+
+def _run(command, dry_run):
+    click.echo(("would run: " if dry_run else "running: ") + " ".join(command))
+    if dry_run:
+        return
+    done = subprocess.run(command, capture_output=True, text=True)
+    if done.returncode != 0:
+        raise ServiceError("%s failed: %s" % (command[0], (done.stderr or done.stdout).strip()[-300:]))
+
+
+def register(cli, home_of, db_of):
+    @cli.group()
+    def service():
+        """hostd as a system service (systemd): install, or print its unit.
+
+        Example: hostd --home /var/lib/hostd service install --user hostd   (as root)
+        """
+
+    @service.command("install")
+    @click.option("--user", "user", default="hostd", show_default=True, help="The system user hostd runs as.")
+    @click.option("--print", "print_only", is_flag=True, help="Print the unit instead (review, packaging).")
+    @click.option("--dry-run", is_flag=True, help="Say what would be done, do nothing.")
+    @click.option("--unit-dir", default="/etc/systemd/system", show_default=True, hidden=True)
+    @click.pass_context
+    def service_install(ctx, user, print_only, dry_run, unit_dir):
+        """Write and enable the systemd unit of `hostd run` for this home, and start it.
+
+        Makes the system user if it is missing and gives it the home. The unit:
+        Type=notify, a watchdog, Restart=always, and a sandbox (read-only
+        system, only the home writable).
+
+        Example: hostd --home /var/lib/hostd service install --user hostd   (as root)
+        """
+        home = home_of(ctx)
+        config = home.config()
+        text = unit.text(home.path, user, config["hall"]["id"])
+        if print_only:
+            click.echo(text, nl=False)
+            return
+        if os.geteuid() != 0 and not dry_run:
+            raise ServiceError(
+                "installing a system service needs root: run it with sudo, or use --print"
+                " and install the unit yourself"
+            )
+        try:
+            pwd.getpwnam(user)
+        except KeyError:
+            _run(
+                ["useradd", "--system", "--home-dir", str(home.path), "--shell", "/usr/sbin/nologin", user],
+                dry_run,
+            )
+        _run(["chown", "-R", "%s:%s" % (user, user), str(home.path)], dry_run)
+        path = os.path.join(unit_dir, unit.UNIT_NAME)
+        click.echo(("would write " if dry_run else "writing ") + path)
+        if not dry_run:
+            with open(path + ".tmp", "w") as f:
+                f.write(text)
+            os.replace(path + ".tmp", path)
+        if shutil.which("systemctl") is None and not dry_run:
+            raise ServiceError("no systemctl here: the unit is in %s; start hostd by hand" % path)
+        _run(["systemctl", "daemon-reload"], dry_run)
+        _run(["systemctl", "enable", "--now", unit.UNIT_NAME], dry_run)
+        click.echo("hostd runs as a service: `systemctl status hostd`, its log: `journalctl -u hostd`")
+
+    @cli.group("backup")
+    def backup_group():
+        """Backups of hostd.db.
+
+        Example: hostd backup now --out /mnt/usb/hostd-2026-12-01.db
+        """
+
+    @backup_group.command("now")
+    @click.option("--out", "out", required=True, help="The backup file to write (replaced if it exists).")
+    @click.pass_context
+    def backup_now(ctx, out):
+        """A consistent copy of the database, taken while hostd runs (checked before it is kept).
+
+        Example: hostd backup now --out /mnt/usb/hostd-2026-12-01.db
+        """
+        home = home_of(ctx)
+        home.config()
+        click.echo("copying %s ..." % home.db_path)
+        size = backup.copy(home.db_path, out)
+        click.echo("backup written: %s (%.1f MB, integrity_check ok)" % (out, size / 1e6))
+
+    @cli.command("restore")
+    @click.option("--from", "source", required=True, help="A backup file (hostd backup now) to restore.")
+    @click.pass_context
+    def restore(ctx, source):
+        """Rebuild this home's database from a backup; hostd must be stopped.
+
+        The database it replaces is kept beside it (hostd.db.before-restore-TIME).
+
+        Example: hostd restore --from /mnt/usb/hostd-2026-12-01.db
+        """
+        home = home_of(ctx)
+        home.config()
+        lock = runlock.hold(home)  # a running hostd holds it: refused, in one line
+        try:
+            aside = backup.restore(source, home.db_path)
+        finally:
+            lock.close()
+        click.echo(
+            "restored %s from %s%s; start hostd again"
+            % (home.db_path, source, "; the database it replaced is %s" % aside if aside else "")
+        )
