@@ -202,6 +202,20 @@ SCHEMA = (
         lambda v: _int_between(v, 1, 1000),
         "a whole number, 1-1000: more reboots of one device in an hour raise an alert",
     ),
+    (
+        "alerts",
+        "disk_free_pct",
+        10,
+        lambda v: _int_between(v, 1, 99),
+        "a whole number, 1-99: less free space than this share of the home's disk needs action",
+    ),
+    (
+        "doctor",
+        "ntp_server",
+        "",
+        _host_or_empty,
+        '"" (not checked) or the NTP server `hostd doctor` compares this host\'s clock with',
+    ),
     ("rating", "default_level", 3, lambda v: v in (3, 4), "3 (基本满意) or 4 (满意)"),
     ("rating", "period_days", 5, lambda v: _int_between(v, 1, 60), "a whole number of days, 1-60"),
     (

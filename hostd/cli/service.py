@@ -1,9 +1,10 @@
-"""`hostd service install`, `hostd backup now`, `hostd restore`: running a hall
-for years (hostd/service/unit.py, hostd/db/backup.py).
+"""`hostd service install`, `hostd doctor`, `hostd backup now`, `hostd restore`:
+running a hall for years (hostd/service/unit.py, doctor.py, hostd/db/backup.py).
 
 hostd/cli/root.py calls register() with the click group.
 """
 
+import json
 import os
 import pwd
 import shutil
@@ -14,7 +15,7 @@ import click
 from hostd.base import runlock
 from hostd.base.errors import UserError
 from hostd.db import backup
-from hostd.service import unit
+from hostd.service import doctor, unit
 
 
 class ServiceError(UserError):
@@ -83,6 +84,25 @@ def register(cli, home_of, db_of):
         _run(["systemctl", "daemon-reload"], dry_run)
         _run(["systemctl", "enable", "--now", unit.UNIT_NAME], dry_run)
         click.echo("hostd runs as a service: `systemctl status hostd`, its log: `journalctl -u hostd`")
+
+    @cli.command("doctor")
+    @click.option("--json", "as_json", is_flag=True, help="One JSON object instead of lines.")
+    @click.pass_context
+    def doctor_command(ctx, as_json):
+        """Check this installation: one line a check, ok or what to do; exit 1 if something needs action.
+
+        Example: hostd doctor
+        """
+        results = doctor.run(home_of(ctx))
+        needs = [r for r in results if r["status"] == "fix"]
+        if as_json:
+            click.echo(json.dumps({"ok": not needs, "checks": results}, ensure_ascii=False, indent=1))
+        else:
+            for r in results:
+                click.echo("%-4s %-13s %s" % (r["status"], r["check"], r["detail"]))
+            click.echo("%d check(s) need action" % len(needs) if needs else "all is well")
+        if needs:
+            ctx.exit(1)
 
     @cli.group("backup")
     def backup_group():
