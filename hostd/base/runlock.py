@@ -11,6 +11,8 @@ import os
 
 from hostd.base.errors import UserError
 
+PID_FILE = "hostd.pid"
+
 
 class AlreadyRunning(UserError):
     pass
@@ -18,7 +20,7 @@ class AlreadyRunning(UserError):
 
 def hold(home):
     """Lock the home for this process; return the open file (keep it) or raise AlreadyRunning."""
-    path = os.path.join(str(home.path), "hostd.pid")
+    path = os.path.join(str(home.path), PID_FILE)
     handle = open(path, "a+")
     try:
         fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
