@@ -42,9 +42,12 @@ log = logging.getLogger("hostd")
 READY = "hostd ready"  # logged once everything runs; tests wait for it
 
 
-def setup_logging(level):
+def setup_logging(level, form="text"):
     handler = logging.StreamHandler()
-    handler.setFormatter(hall_time.LogFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    if form == "json":
+        handler.setFormatter(hall_time.JsonLogFormatter())
+    else:
+        handler.setFormatter(hall_time.LogFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     logging.basicConfig(level=getattr(logging, level), handlers=[handler])  # in the hall's time
     for noisy in ("amqtt", "transitions"):  # the embedded broker's chatter
         logging.getLogger(noisy).setLevel(max(logging.WARNING, getattr(logging, level)))
@@ -120,7 +123,7 @@ def run(home, broker_url=None, stop_event=None):
 
 def _run(home, config, broker_url, stop_event):
     notifier = Notifier()  # first: systemd's variables leave the environment before any child starts
-    setup_logging(config["log"]["level"])
+    setup_logging(config["log"]["level"], config["log"]["format"])
     deadlines.use(config)  # work orders opened by this daemon follow hostd.toml's policy
     check_upstream(config)  # a code table that cannot work stops us here, in one line
     web = config["web"]

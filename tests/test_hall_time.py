@@ -96,3 +96,30 @@ def test_the_pages_show_the_same_times_under_any_host_tz(hall, monkeypatch):  # 
     monkeypatch.delenv("TZ")
     time.tzset()
     assert pages[0] and pages[0] == pages[1]
+
+
+def test_json_logs_are_one_object_a_line_in_the_halls_time(tmp_path):
+    import json
+
+    from hostd_helpers import HostdProcess
+
+    formatter = hall_time.JsonLogFormatter()
+    try:
+        raise ValueError("boom")
+    except ValueError:
+        exc = sys.exc_info()
+        record = logging.LogRecord("hostd.web", logging.ERROR, __file__, 1, "error %s", ("x1",), exc)
+    record.created, record.msecs = SEEN, 0
+    line = json.loads(formatter.format(record))
+    assert line["time"] == "2026-11-30T08:53:20+08:00" and line["level"] == "ERROR"
+    assert line["logger"] == "hostd.web" and line["message"] == "error x1"
+    assert "ValueError: boom" in line["traceback"]
+    home = make_home(tmp_path / "home")
+    home.set("log", "format", "json")
+    daemon = HostdProcess(home)
+    try:
+        records = [json.loads(text) for text in daemon.text().splitlines() if text.startswith("{")]
+    finally:
+        daemon.stop()
+    assert any(r["message"].startswith("hostd ready") for r in records)
+    assert all(set(r) >= {"time", "level", "logger", "message"} for r in records)

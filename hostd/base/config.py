@@ -152,6 +152,13 @@ SCHEMA = (
     ),
     ("log", "level", "INFO", lambda v: v in LOG_LEVELS, " ".join(LOG_LEVELS)),
     (
+        "log",
+        "format",
+        "text",
+        lambda v: v in ("text", "json"),
+        '"text" (one line a record) or "json" (one JSON object a line, for a log collector)',
+    ),
+    (
         "metrics",
         "allow",
         ["127.0.0.1", "::1"],

@@ -9,6 +9,7 @@ in the database (the summary tables' day numbers).
 """
 
 import datetime
+import json
 import logging
 import time
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -48,3 +49,19 @@ class LogFormatter(logging.Formatter):
 
     def converter(self, timestamp):  # type: ignore[override]
         return time.gmtime(timestamp + OFFSET)
+
+
+class JsonLogFormatter(LogFormatter):
+    """One JSON object a line (log.format = "json"): time (the hall's, with
+    its offset), level, logger, message, and the traceback when there is one."""
+
+    def format(self, record):
+        out = {
+            "time": self.formatTime(record, "%Y-%m-%dT%H:%M:%S") + "+08:00",
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        if record.exc_info:
+            out["traceback"] = self.formatException(record.exc_info)
+        return json.dumps(out, ensure_ascii=False)
