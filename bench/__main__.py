@@ -4,7 +4,8 @@ Prints a table and writes bench/results.json: for each figure its value,
 unit, how it was measured, and the baseline from the same run where there is
 one (as a ratio).
 
-    python -m bench [--quick] [--only ingest,latency,firmware,outbox,wear,render,sync,stats] [--out PATH]
+    python -m bench [--quick] [--out PATH]
+        [--only ingest,latency,firmware,outbox,wear,render,sync,stats,backup]
 """
 
 import argparse
@@ -17,7 +18,7 @@ import time
 import traceback
 from pathlib import Path
 
-from bench import common, firmware, flash_wear, ingest, latency, outbox, render, stats, sync
+from bench import backup, common, firmware, flash_wear, ingest, latency, outbox, render, stats, sync
 
 OUT = Path(__file__).resolve().parent / "results.json"
 HEARTBEAT_S = 5.0  # a line at least this often while a benchmark runs
@@ -48,6 +49,11 @@ BENCHES = {
         dict(records=20000, batch_size=1000, epoint_records=2000),
     ),
     "stats": (stats, dict(ratings=2_000_000, repeats=5), dict(ratings=50_000, repeats=3)),
+    "backup": (
+        backup,
+        dict(ratings=2_000_000, rounds=5, seconds=6.0),
+        dict(ratings=20_000, rounds=2, seconds=3.0),
+    ),
 }
 
 

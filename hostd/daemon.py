@@ -1,7 +1,9 @@
 """`hostd run`: the store, the broker (ours or an existing one), the collector,
 the device screens (push.py), the web app (API, rate-later page, hall pages),
 the default-rating scheduler, the overdue watch and the upstream sync, started
-in that order and stopped in reverse.
+in that order and stopped in reverse. With backup.replica set, Litestream
+(hostd/db/replica.py) replicates the database from the store's opening until
+after its last commit.
 
 Stopping (SIGTERM, SIGINT): the collector stops taking messages and lets its
 queued writes commit and ack, the store drains and commits, then the broker
@@ -24,6 +26,7 @@ from hostd.broker import files as broker_files
 from hostd.broker import mosquitto, quarantine
 from hostd.casework.fraud_daily import DailyFraudScan
 from hostd.casework.overdue import OverdueWatch
+from hostd.db.replica import Replicator
 from hostd.db.store import Store
 from hostd.db.upkeep import Upkeep
 from hostd.devices import push
@@ -138,9 +141,11 @@ def _run(home, config, broker_url, stop_event):
     running = {}  # what on_hup may reload, filled in as it starts
     _install_signals(stop, home, running)
     store = running["store"] = Store(home.db_path)
-    running_broker = None
+    running_broker = replicator = None
     collector = page = defaults = screens = None
     try:
+        if config["backup"]["replica"]:  # continuous backup (Litestream) of what the store commits
+            replicator = Replicator(home, config).start()
         if url is None:
             running_broker, host, port = _start_broker(home, config, store)
             running["broker"] = running_broker
@@ -155,6 +160,7 @@ def _run(home, config, broker_url, stop_event):
         if not collector.start(timeout=10):
             log.warning("collector not subscribed yet on %s; it keeps retrying", where)
         ctx = running["ctx"] = Context(home, config, store, collector)
+        ctx.replicator = replicator
         screens = push.start(ctx)  # device screens: republish now, idle after sessions
         page = WebServer(create_app(ctx, collector), web["listen"], web["port"]).start()
         link_check.check(ctx)  # the QR codes' links reach us? a warning and a banner if not
@@ -192,6 +198,8 @@ def _run(home, config, broker_url, stop_event):
         if collector is not None:
             collector.stop()
         store.close()
+        if replicator is not None:  # after the store's last commit: Litestream ships it, then stops
+            replicator.stop()
         if running_broker is not None:
             running_broker.stop()
     log.info("hostd stopped")

@@ -3,12 +3,13 @@ running hostd, a real NTP exchange with a stand-in server on loopback
 (nothing outside this machine answers here), real files."""
 
 import json
+import shutil
 import socket
 import struct
 import threading
 import time
 
-from hostd_helpers import HostdProcess
+from hostd_helpers import HostdProcess, wait_for
 from hostd_support import hostd, make_home
 
 NTP_EPOCH = 2208988800  # seconds from 1900 to 1970
@@ -79,6 +80,7 @@ def setup_home(tmp_path, ntp):
     for section, key, value in (
         ("rating", "holiday_file", str(holidays)),
         ("doctor", "ntp_server", "127.0.0.1:%d" % ntp.port),
+        ("backup", "replica", str(tmp_path / "replica")),
     ):
         home.set(section, key, value)
     assert hostd(home, "device", "add", "w01-a", "--window", "01").exit_code == 0
@@ -91,11 +93,12 @@ def test_a_healthy_home(tmp_path):
     daemon = HostdProcess(home)
     try:
         assert hostd(home, "backup", "now", "--out", str(home.path / "hostd-backup.db")).exit_code == 0
+        wait_for(lambda: "ok   replica" in doctor(home)[1], timeout=60, interval=0.5)  # its first snapshot
         code, output = doctor(home)
         print(output)  # the note quotes it
         got = statuses(output)
         assert code == 0 and output.strip().endswith("all is well"), output
-        for check in ("config", "database", "disk", "broker", "clock", "calendar", "backup"):
+        for check in ("config", "database", "disk", "broker", "clock", "calendar", "backup", "replica"):
             assert got[check] == "ok", (check, output)
         assert got["certificates"] == "skip" and got["upstream"] == "skip"
         assert "within 0.3" in output or "within 0.2" in output or "within 0.4" in output
@@ -111,11 +114,14 @@ def test_a_broken_home_says_what_to_do(tmp_path):
     daemon = HostdProcess(home)
     try:
         (home.broker / "acl").write_text("# edited by hand\n")
+        daemon.wait_for("continuous backup of")
+        shutil.rmtree(tmp_path / "replica")  # the backup disk is gone; a file stands in its way
+        (tmp_path / "replica").write_text("not a replica")
         code, output = doctor(home)
         print(output)  # the note quotes it
         got = statuses(output)
         assert code == 1 and "check(s) need action" in output.splitlines()[-1]
-        assert (got["clock"], got["disk"], got["broker"]) == ("fix", "fix", "fix"), output
+        assert (got["clock"], got["disk"], got["broker"], got["replica"]) == ("fix",) * 4, output
         assert "-120" in output and "timedatectl set-ntp true" in output
         assert "kill -HUP" in output and "alerts.disk_free_pct 99%" in output
         code, text = doctor(home, "--json")

@@ -49,6 +49,22 @@ def test_the_unit_is_what_systemd_accepts(tmp_path):
     assert "Failed to parse service type" in verify(unit)[1]
 
 
+def test_a_local_replica_folder_is_writable_by_the_service(tmp_path):
+    home = make_home(tmp_path / "home")
+    home.set("backup", "replica", str(tmp_path / "backup-disk"))
+    text = hostd(home, "service", "install", "--print").output
+    assert "ReadWritePaths=%s -%s" % (home.path.resolve(), tmp_path / "backup-disk") in text
+    assert "EnvironmentFile=-%s" % (home.path / "backup.env") in text  # an s3:// replica's keys
+    unit = tmp_path / "hostd.service"
+    unit.write_text(text)
+    assert verify(unit) == (0, "")
+    dry = hostd(home, "service", "install", "--user", "no-such-user-x9", "--dry-run")
+    assert (
+        "would run: install -d -o no-such-user-x9 -g no-such-user-x9 -m 0700 %s" % (tmp_path / "backup-disk")
+        in dry.output
+    )
+
+
 def test_install_says_what_it_does(tmp_path):
     home = make_home(tmp_path / "home")
     dry = hostd(home, "service", "install", "--user", "no-such-user-x9", "--dry-run")

@@ -65,6 +65,16 @@ def _networks(value):
     return True
 
 
+def _replica(value):
+    """ "" (off), an absolute folder, or a file://, sftp:// or s3:// URL."""
+    if not isinstance(value, str) or any(c in value for c in " \r\n\t"):
+        return False
+    if value == "" or value.startswith("/"):
+        return True
+    scheme, sep, rest = value.partition("://")
+    return bool(sep) and scheme in ("file", "sftp", "s3") and rest.strip("/") != ""
+
+
 def _group_or_empty(value):
     return isinstance(value, str) and (value == "" or valid_id(value))
 
@@ -215,6 +225,47 @@ SCHEMA = (
         10,
         lambda v: _int_between(v, 1, 99),
         "a whole number, 1-99: less free space than this share of the home's disk needs action",
+    ),
+    # Continuous backup with Litestream (hostd/db/replica.py).
+    (
+        "backup",
+        "replica",
+        "",
+        _replica,
+        '"" (no continuous backup), a folder on another disk such as /mnt/backup/hostd, or a'
+        " file://, sftp://user@host/path or s3://bucket/path URL",
+    ),
+    (
+        "backup",
+        "sync_interval_s",
+        1,
+        lambda v: _int_between(v, 1, 3600),
+        "seconds, 1-3600, between syncs to the replica: the recovery point of a disk loss",
+    ),
+    (
+        "backup",
+        "retention_days",
+        7,
+        lambda v: _int_between(v, 1, 3650),
+        "days, 1-3650, the replica keeps for a restore to an earlier time",
+    ),
+    (
+        "backup",
+        "s3_endpoint",
+        "",
+        _url_http_or_empty,
+        '"" (Amazon S3) or the http(s):// endpoint of an S3-compatible store (MinIO, OSS, COS)',
+    ),
+    ("backup", "sftp_key", "", _path_or_empty, '"" or the SSH private key file for an sftp:// replica'),
+    (
+        "backup",
+        "sftp_host_key",
+        "",
+        lambda v: (
+            isinstance(v, str)
+            and (v == "" or (v.startswith("ssh-") or v.startswith("ecdsa-")) and "\n" not in v)
+        ),
+        '"" (not checked) or the SFTP server\'s public host key, e.g. "ssh-ed25519 AAAA..."',
     ),
     (
         "doctor",

@@ -1,5 +1,7 @@
 """What the web app, the schedulers and the CLI share while hostd runs."""
 
+from typing import Any
+
 from hostd.base import clock as default_clock
 
 
@@ -18,6 +20,8 @@ class Context:
         # hostd/web/link_check.py: whether the QR codes' links reach this
         # hostd ({"ok", "url", "why"}), once `hostd run` has checked; None before
         self.link_check = None
+        # hostd/db/replica.py: the Litestream replicator while `hostd run` backs up; else None
+        self.replicator: Any = None
 
     @property
     def hall(self):

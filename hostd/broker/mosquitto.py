@@ -8,7 +8,6 @@ PR_SET_PDEATHSIG, so a SIGKILLed hostd does not leave it orphaned; a broker
 left behind by an older hostd is stopped before a new one starts.
 """
 
-import ctypes
 import logging
 import os
 import shutil
@@ -18,6 +17,7 @@ import subprocess
 import threading
 import time
 
+from hostd.base import child
 from hostd.base.errors import BrokerFailed
 from hostd.base.home import write_atomic
 from hostd.broker import files as broker_files
@@ -29,7 +29,6 @@ START_TIMEOUT_S = 10.0
 BACKOFF_MIN_S = 0.5
 BACKOFF_MAX_S = 30.0
 STABLE_S = 60.0  # a broker that ran this long resets the backoff
-_PR_SET_PDEATHSIG = 1
 
 
 def find_binary():
@@ -44,15 +43,6 @@ def find_binary():
         if os.access(path, os.X_OK):
             return path
     return None
-
-
-def _die_with_parent():
-    try:
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
-    except (OSError, AttributeError):
-        pass  # not Linux: hostd stops the broker itself on a clean exit
-    os.setpgrp()  # a Ctrl-C at the terminal reaches hostd, which stops us in order
 
 
 def _log_size(path):
@@ -178,7 +168,7 @@ class Supervisor:
                 stdin=subprocess.DEVNULL,
                 stdout=err,
                 stderr=err,
-                preexec_fn=_die_with_parent,
+                preexec_fn=child.die_with_parent,
             )
         write_atomic(broker_files.pid_path(self.home), "%d\n" % self.proc.pid, 0o644)
 

@@ -1,5 +1,6 @@
 """`hostd service install`, `hostd doctor`, `hostd backup now`, `hostd restore`:
-running a hall for years (hostd/service/unit.py, doctor.py, hostd/db/backup.py).
+running a hall for years (hostd/service/unit.py, doctor.py, hostd/db/backup.py,
+hostd/db/replica.py).
 
 hostd/cli/root.py calls register() with the click group.
 """
@@ -9,12 +10,13 @@ import os
 import pwd
 import shutil
 import subprocess
+import time
 
 import click
 
 from hostd.base import runlock
 from hostd.base.errors import UserError
-from hostd.db import backup
+from hostd.db import backup, replica
 from hostd.service import doctor, unit
 
 
@@ -56,7 +58,8 @@ def register(cli, home_of, db_of):
         """
         home = home_of(ctx)
         config = home.config()
-        text = unit.text(home.path, user, config["hall"]["id"])
+        folder = replica.local_folder(config["backup"]["replica"]) if config["backup"]["replica"] else None
+        text = unit.text(home.path, user, config["hall"]["id"], replica_folder=folder)
         if print_only:
             click.echo(text, nl=False)
             return
@@ -73,6 +76,8 @@ def register(cli, home_of, db_of):
                 dry_run,
             )
         _run(["chown", "-R", "%s:%s" % (user, user), str(home.path)], dry_run)
+        if folder is not None:  # the local replica folder is written by the service's user too
+            _run(["install", "-d", "-o", user, "-g", user, "-m", "0700", str(folder)], dry_run)
         path = os.path.join(unit_dir, unit.UNIT_NAME)
         click.echo(("would write " if dry_run else "writing ") + path)
         if not dry_run:
@@ -126,23 +131,47 @@ def register(cli, home_of, db_of):
         click.echo("backup written: %s (%.1f MB, integrity_check ok)" % (out, size / 1e6))
 
     @cli.command("restore")
-    @click.option("--from", "source", required=True, help="A backup file (hostd backup now) to restore.")
+    @click.option(
+        "--from",
+        "source",
+        default=None,
+        help="A backup file (hostd backup now), or a replica folder or URL; default: backup.replica.",
+    )
     @click.pass_context
     def restore(ctx, source):
-        """Rebuild this home's database from a backup; hostd must be stopped.
+        """Rebuild this home's database from a backup or the replica; hostd must be stopped.
 
         The database it replaces is kept beside it (hostd.db.before-restore-TIME).
 
         Example: hostd restore --from /mnt/usb/hostd-2026-12-01.db
+        Example: hostd restore            (from the replica in backup.replica)
         """
         home = home_of(ctx)
-        home.config()
+        config = home.config()
+        if source is None and not config["backup"]["replica"]:
+            raise UserError(
+                "give --from FILE (a backup) or --from REPLICA, or set backup.replica in hostd.toml"
+            )
         lock = runlock.hold(home)  # a running hostd holds it: refused, in one line
         try:
-            aside = backup.restore(source, home.db_path)
+            if source is None or replica.is_replica(source):
+                aside, source = _from_replica(home, config, source), source or config["backup"]["replica"]
+            else:
+                aside = backup.restore(source, home.db_path)
         finally:
             lock.close()
         click.echo(
             "restored %s from %s%s; start hostd again"
             % (home.db_path, source, "; the database it replaced is %s" % aside if aside else "")
         )
+
+    def _from_replica(home, config, source):
+        """Rebuild from a Litestream replica: restored, checked, put in place."""
+        click.echo(
+            "rebuilding the database from the replica %s (litestream restore) ..."
+            % (source or config["backup"]["replica"])
+        )
+        started = time.monotonic()
+        aside = replica.rebuild(home.db_path, config["backup"], source, progress=click.echo)
+        click.echo("rebuilt in %.1f s, integrity_check ok" % (time.monotonic() - started))
+        return aside

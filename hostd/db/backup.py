@@ -3,7 +3,8 @@
 copy() uses SQLite's online backup API: one read transaction on the live
 database (WAL mode: writers go on), every page copied, the copy checked
 (PRAGMA integrity_check) and only then renamed into place, so a backup file
-is whole or absent. restore() puts a copy back: never over the database of a
+is whole or absent. restore() puts a copy back (a backup file, or a database
+rebuilt from a Litestream replica by hostd/db/replica.py): never over the database of a
 running hostd (its run lock is held), and the database it replaces is kept
 beside it (hostd.db.before-restore-<time>): nothing is lost by a restore.
 """
@@ -57,9 +58,10 @@ def copy(db_path, out):
     return out.stat().st_size
 
 
-def restore(source, db_path):
-    """Replace `db_path` (hostd not running) by a checked copy of `source`; the
-    database it replaces is moved aside. Returns the aside path or None."""
+def restore(source, db_path, move=False):
+    """Replace `db_path` (hostd not running) by a checked copy of `source` (or by
+    `source` itself, renamed, with `move`); the database it replaces is moved
+    aside. Returns the aside path or None."""
     source = Path(source)
     if not source.is_file():
         raise BackupError("no backup file %s" % source)
@@ -73,8 +75,16 @@ def restore(source, db_path):
             extra = db_path.with_name(db_path.name + suffix)
             if extra.exists():
                 extra.replace(aside.with_name(aside.name + suffix))
+    # Litestream's state describes the database being replaced: it goes too, and
+    # Litestream takes up the restored one afresh (the replica is kept).
+    state = db_path.with_name(".%s-litestream" % db_path.name)
+    if state.exists():
+        shutil.rmtree(state)
     tmp = db_path.with_name(db_path.name + ".restoring")
-    shutil.copyfile(source, tmp)
+    if move:
+        source.replace(tmp)
+    else:
+        shutil.copyfile(source, tmp)
     os.chmod(tmp, 0o600)
     tmp.replace(db_path)
     return aside

@@ -12,6 +12,8 @@ do) or "skip" (not set up, or not checkable here: the line says why):
   certificates  the broker's TLS certificate is not expiring within 30 days
   upstream   the provincial platform answers, when one is configured
   backup     the age of the newest backup copy beside the database
+  replica    the continuous backup (backup.replica): what the replica holds
+             against hostd.db, and the age of its newest change
 
 run() returns the results; the CLI prints them and exits 1 when one is "fix".
 """
@@ -22,19 +24,21 @@ import os
 import shutil
 import socket
 import sqlite3
+import tempfile
 import time
 from pathlib import Path
 
 from hostd.base import clock, runlock
 from hostd.base.errors import ConfigError
 from hostd.broker import files as broker_files
-from hostd.db import schema
+from hostd.db import replica, schema
 from hostd.db.store import connect
 from hostd.rules import workdays
 
 CLOCK_TOLERANCE_S = 5.0
 CERT_WARN_DAYS = 30
 BACKUP_GLOBS = ("hostd.db.pre-migrate-*", "*.db")
+REPLICA_LAG_S = 300  # a replica this far behind a database that changed needs action
 
 
 def _result(name, status, detail):
@@ -230,6 +234,62 @@ def check_backup(home):
     return _result("backup", "ok", "newest copy %s, %.1f day(s) old" % (newest.name, age))
 
 
+def check_replica(home, config):
+    backup = config["backup"]
+    if not backup["replica"]:
+        return _result(
+            "replica", "skip", "no continuous backup: set backup.replica to a folder on another disk or a URL"
+        )
+    url = replica.url_of(backup["replica"])
+    if replica.find_binary() is None:
+        return _result("replica", "fix", "litestream is not installed: run `make install`")
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            conf = replica.write_config(Path(tmp) / "litestream.yml", home.db_path, backup)
+            held = replica.position(conf, home.db_path)
+            local = replica.local_txid(conf, home.db_path)
+    except replica.ReplicaError as exc:
+        return _result(
+            "replica", "fix", "%s cannot be read (%s): check the path or URL and its keys" % (url, exc)
+        )
+    if held is None:
+        return _result(
+            "replica", "fix", "%s holds nothing yet: hostd run replicates to it (is hostd running?)" % url
+        )
+    age = max(0.0, time.time() - held["at"])
+    if local is None:
+        return _result(
+            "replica",
+            "ok",
+            "%s holds a database (newest change %s ago); hostd run replicates on" % (url, _ago(age)),
+        )
+    behind = local - held["txid"]
+    if behind <= 0:
+        return _result(
+            "replica", "ok", "%s holds every change to hostd.db (newest %s ago)" % (url, _ago(age))
+        )
+    if age <= max(REPLICA_LAG_S, 10 * backup["sync_interval_s"]):
+        return _result(
+            "replica",
+            "ok",
+            "%s is %d change(s) behind, catching up (newest %s ago)" % (url, behind, _ago(age)),
+        )
+    return _result(
+        "replica",
+        "fix",
+        "%s is %d change(s) behind hostd.db, newest %s ago: is hostd running? see its log (hostd.backup)"
+        % (url, behind, _ago(age)),
+    )
+
+
+def _ago(seconds):
+    if seconds < 120:
+        return "%d s" % seconds
+    if seconds < 7200:
+        return "%d min" % (seconds // 60)
+    return "%.1f h" % (seconds / 3600)
+
+
 def run(home):
     """Every check's result, in order."""
     first, config = check_config(home)
@@ -243,4 +303,5 @@ def run(home):
     results.append(check_certificates(config))
     results.append(check_upstream(config))
     results.append(check_backup(home))
+    results.append(check_replica(home, config))
     return results

