@@ -21,13 +21,15 @@ for a heavy or optional dependency, with a "# lazy:" comment saying why.
                 transaction as its cause (outbox, records, follow-ups)
     rules/      the regulations: working days, deadlines, links, staff and
                 windows, sessions, binding, attribution
-    casework/   差评 work orders, appeals, the overdue watch, fraud signals
+    casework/   差评 work orders, appeals, fraud signals
     recording/  ratings recorded from every channel, and the pipeline seam
     devices/    registry, firmware image, provisioning, flashing, labels,
                 rendering, what a device is pushed
     reporting/  statistics, rankings, reports
     sync/       draining upstream/ to the province (adapters) and 12345
     ingest/     the MQTT collector, its counters and rate limits
+    alerts/     what needs a person: conditions, the ledger (raised once,
+                cleared once), the WeCom/DingTalk webhook, the watch
     broker/     the Mosquitto files, a supervised Mosquitto, the fallback
     web/        the API, the hall pages, the rate-later page, the server
     service/    running as a system service: the systemd unit, sd_notify
@@ -46,6 +48,7 @@ LAYERS = (
     "reporting",
     "sync",
     "ingest",
+    "alerts",
     "broker",
     "web",
     "service",

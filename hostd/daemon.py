@@ -1,6 +1,6 @@
 """`hostd run`: the store, the broker (ours or an existing one), the collector,
 the device screens (push.py), the web app (API, rate-later page, hall pages),
-the default-rating scheduler, the overdue watch and the upstream sync, started
+the default-rating scheduler, the alert watch and the upstream sync, started
 in that order and stopped in reverse. With backup.replica set, Litestream
 (hostd/db/replica.py) replicates the database from the store's opening until
 after its last commit.
@@ -20,12 +20,12 @@ import threading
 
 import paho.mqtt.client as mqtt
 
+from hostd.alerts.watch import AlertWatch
 from hostd.base import hall_time, runlock
 from hostd.base.context import Context
 from hostd.broker import files as broker_files
 from hostd.broker import mosquitto, quarantine
 from hostd.casework.fraud_daily import DailyFraudScan
-from hostd.casework.overdue import OverdueWatch
 from hostd.db.replica import Replicator
 from hostd.db.store import Store
 from hostd.db.upkeep import Upkeep
@@ -165,10 +165,10 @@ def _run(home, config, broker_url, stop_event):
         page = WebServer(create_app(ctx, collector), web["listen"], web["port"]).start()
         link_check.check(ctx)  # the QR codes' links reach us? a warning and a banner if not
         defaults = DefaultScheduler(ctx).start()  # 系统默认评价 when a period ends
-        running["overdue"] = OverdueWatch(ctx).start()  # 超期预警 in the log
         running["fraud"] = DailyFraudScan(store).start()  # 异常评价线索, kept for review daily
         running["upstream"] = SyncThread(home, config, store).start()  # None if off
         running["upkeep"] = Upkeep(store).start()  # planner statistics (ANALYZE) daily
+        running["alerts"] = AlertWatch(ctx).start()  # 超期预警 and the rest: raised once, to the webhook
         notifier.watch(store, collector, stop).ready(
             "hall %s, %s, pages %s" % (config["hall"]["id"], where, page.url)
         )  # systemd (Type=notify): started; the watchdog fed while hostd works
@@ -185,7 +185,7 @@ def _run(home, config, broker_url, stop_event):
         log.info("stopping")
         notifier.stopping()
     finally:
-        for name in ("overdue", "fraud", "upkeep", "upstream"):
+        for name in ("alerts", "fraud", "upkeep", "upstream"):
             job = running.get(name)
             if job is not None:
                 job.stop()

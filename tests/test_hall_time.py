@@ -3,6 +3,7 @@ UTC+8), whatever the host's TZ. The CLI run under TZ=UTC and under
 TZ=America/New_York prints the same times; the log is stamped in it;
 hall.timezone takes only a zone at UTC+8 all year."""
 
+import json
 import logging
 import os
 import re
@@ -10,6 +11,7 @@ import subprocess
 import sys
 
 import pytest
+from hostd_helpers import HostdProcess, SigningDevice, rating_fields
 from hostd_support import hostd, make_home
 from test_pages_auth import hall, seeded_home  # noqa: F401  (fixtures)
 
@@ -17,8 +19,10 @@ from hostd.base import config as config_schema
 from hostd.base import hall_time
 from hostd.base.errors import ConfigError
 from hostd.db.store import open_database
+from hostd.devices import registry
 from hostd.recording.device_ratings import upsert_status
 from protocol import messages
+from protocol.credentials import mqtt_password
 
 SEEN = 1796000000  # 2026-11-30 00:53:20 UTC = 2026-11-30 08:53:20 in Beijing
 
@@ -99,10 +103,6 @@ def test_the_pages_show_the_same_times_under_any_host_tz(hall, monkeypatch):  # 
 
 
 def test_json_logs_are_one_object_a_line_in_the_halls_time(tmp_path):
-    import json
-
-    from hostd_helpers import HostdProcess
-
     formatter = hall_time.JsonLogFormatter()
     try:
         raise ValueError("boom")
@@ -116,10 +116,30 @@ def test_json_logs_are_one_object_a_line_in_the_halls_time(tmp_path):
     assert "ValueError: boom" in line["traceback"]
     home = make_home(tmp_path / "home")
     home.set("log", "format", "json")
+    assert hostd(home, "device", "add", "w1", "--window", "01").exit_code == 0
+    db = open_database(home.db_path)
+    key = registry.device_key(db, "w1")
+    db.conn.close()
     daemon = HostdProcess(home)
     try:
+        port = home.config()["broker"]["port"]
+        device = SigningDevice(port, "h1", "w1", key, username="w1", password=mqtt_password(key))
+        device.publish(device.sign(rating_fields("w1", 1), key=bytes(32)))  # a forged signature
+        daemon.wait_for("rejected message from device w1")
+        device.close()
         records = [json.loads(text) for text in daemon.text().splitlines() if text.startswith("{")]
     finally:
         daemon.stop()
     assert any(r["message"].startswith("hostd ready") for r in records)
     assert all(set(r) >= {"time", "level", "logger", "message"} for r in records)
+    (rejected,) = [r for r in records if r["message"].startswith("rejected message")]
+    assert rejected["device"] == "w1"  # a field of its own: a collector filters on it
+    assert all("device" not in r for r in records if r["message"].startswith("hostd ready"))
+
+
+def test_a_log_record_names_what_it_is_about():
+    formatter = hall_time.JsonLogFormatter()
+    record = logging.LogRecord("hostd.alerts", logging.WARNING, __file__, 1, "order late", (), None)
+    record.__dict__.update(hall_time.about(order=42, session="s-9"))
+    line = json.loads(formatter.format(record))
+    assert (line["order"], line["session"]) == (42, "s-9") and "device" not in line

@@ -225,3 +225,33 @@ def test_dashboard_warns_when_the_calendar_lacks_a_year_deadlines_reach(hall, tm
     ctx.config["rating"]["working_days"] = False
     ctx.config["rating"]["holiday_file"] = ""
     assert 'id="calendar-warning"' not in at("2040-12-01")  # natural days need no calendar
+
+
+def test_dashboard_lists_the_open_alerts_for_supervisors(hall):
+    ctx, _ = hall
+    ctx.store.run(
+        lambda db: db.conn.executemany(
+            "INSERT INTO alerts (key, kind, subject, message, raised_at, cleared_at)"
+            " VALUES (?, ?, ?, ?, ?, ?)",
+            [
+                (
+                    "device_silent:d7",
+                    "device_silent",
+                    "d7",
+                    "评价器 d7（07 号窗口）已 15 分钟没有消息",
+                    1,
+                    None,
+                ),
+                ("disk_low:/x", "disk_low", "/x", "磁盘空间不足：早已解决", 1, 2),
+            ],
+        )
+    )
+    client = client_for(ctx)
+    login(client, "zhao")
+    page = client.get("/dashboard").text
+    box = re.search(r'<div class="warn" id="alerts">(.*?)</div>', page, re.S).group(1)
+    assert "系统告警（1）" in box and "评价器失联" in box and "评价器 d7（07 号窗口）" in box
+    assert "早已解决" not in page  # cleared: gone from the dashboard
+    staff = client_for(ctx)
+    login(staff, "zhang")  # staff see their own results, not the hall's alerts
+    assert 'id="alerts"' not in staff.get("/dashboard").text

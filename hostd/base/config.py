@@ -89,6 +89,13 @@ SCHEMA = (
         "a zone at UTC+8 all year, e.g. Asia/Shanghai: every time shown is in it (the statistics"
         " count days at UTC+8)",
     ),
+    (
+        "hall",
+        "opening_hours",
+        ["08:30-12:00", "13:30-17:30"],
+        hall_time.valid_spans,
+        'a list of "HH:MM-HH:MM" spans of a working day, e.g. ["08:30-12:00", "13:30-17:30"]',
+    ),
     ("broker", "listen", "0.0.0.0", _address, "an IP address such as 0.0.0.0 or 127.0.0.1"),
     ("broker", "port", 1883, _port, "a port number 1-65535"),
     (
@@ -218,6 +225,27 @@ SCHEMA = (
         3,
         lambda v: _int_between(v, 1, 1000),
         "a whole number, 1-1000: more reboots of one device in an hour raise an alert",
+    ),
+    (
+        "alerts",
+        "check_seconds",
+        60,
+        lambda v: _int_between(v, 10, 3600),
+        "seconds, 10-3600, between checks of the alert conditions",
+    ),
+    (
+        "alerts",
+        "device_silent_minutes",
+        10,
+        lambda v: _int_between(v, 2, 1440),
+        "minutes, 2-1440: a device not heard from this long in opening hours raises an alert",
+    ),
+    (
+        "alerts",
+        "backlog_hours",
+        4,
+        lambda v: _int_between(v, 1, 720),
+        "hours, 1-720: a record waiting this long to go to the provincial platform raises an alert",
     ),
     (
         "alerts",

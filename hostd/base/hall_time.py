@@ -44,6 +44,39 @@ def day_start(ts):
     return (int(ts) + OFFSET) // 86400 * 86400 - OFFSET
 
 
+def parse_span(text):
+    """ "08:30-12:00" -> (510, 720) minutes of the day; ValueError when it is not one."""
+    start, sep, end = text.partition("-")
+    if not sep:
+        raise ValueError(text)
+    a, b = _minutes(start), _minutes(end)
+    if not a < b:
+        raise ValueError(text)
+    return a, b
+
+
+def _minutes(text):
+    hours, sep, minutes = text.strip().partition(":")
+    if not sep or len(minutes) != 2 or not hours.isdigit() or not minutes.isdigit():
+        raise ValueError(text)
+    h, m = int(hours), int(minutes)
+    if h > 24 or m > 59 or (h == 24 and m):
+        raise ValueError(text)
+    return 60 * h + m
+
+
+def valid_spans(value):
+    """Whether `value` is a list of "HH:MM-HH:MM" spans (hall.opening_hours)."""
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        return False
+    try:
+        for span in value:
+            parse_span(span)
+    except ValueError:
+        return False
+    return True
+
+
 class LogFormatter(logging.Formatter):
     """Log lines stamped in the hall's time, whatever the host's TZ."""
 
@@ -51,9 +84,21 @@ class LogFormatter(logging.Formatter):
         return time.gmtime(timestamp + OFFSET)
 
 
+SUBJECTS = ("device", "session", "order")
+
+
+def about(device=None, session=None, order=None):
+    """`extra=` for a log call about one device, session or work order: the
+    JSON log carries it as a field of its own, for a collector to filter on
+    (the text log names it in the message)."""
+    given = {"device": device, "session": session, "order": order}
+    return {k: (str(v) if k != "order" else v) for k, v in given.items() if v is not None}
+
+
 class JsonLogFormatter(LogFormatter):
     """One JSON object a line (log.format = "json"): time (the hall's, with
-    its offset), level, logger, message, and the traceback when there is one."""
+    its offset), level, logger, message, the device, session or work order it
+    is about (`about()`), and the traceback when there is one."""
 
     def format(self, record):
         out = {
@@ -62,6 +107,10 @@ class JsonLogFormatter(LogFormatter):
             "logger": record.name,
             "message": record.getMessage(),
         }
+        for name in SUBJECTS:
+            value = getattr(record, name, None)
+            if value is not None:
+                out[name] = value
         if record.exc_info:
             out["traceback"] = self.formatException(record.exc_info)
         return json.dumps(out, ensure_ascii=False)

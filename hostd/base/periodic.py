@@ -3,8 +3,8 @@
 A subclass names its thread and gives `once()`; `start()` runs it at once
 and then every `interval` seconds until `stop()`. A failing run is logged
 with its traceback and tried again at the next interval: one bad run never
-ends the job. Used by the default ratings (hostd/recording/defaults.py), the overdue
-watch (hostd/casework/overdue.py) and the planner statistics (hostd/db/upkeep.py).
+ends the job. Used by the default ratings (hostd/recording/defaults.py), the alert
+watch (hostd/alerts/watch.py) and the planner statistics (hostd/db/upkeep.py).
 """
 
 import logging

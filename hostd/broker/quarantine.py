@@ -13,6 +13,7 @@ import logging
 import threading
 import time
 
+from hostd.base import hall_time
 from hostd.base.home import write_atomic
 from hostd.broker.files import QUARANTINE_FILE, QUARANTINE_S, apply_registry, quarantined
 
@@ -48,6 +49,7 @@ def flood_guard(home, store, seconds=QUARANTINE_S):
             "device %s floods the broker: its publishes are dropped for %d s (its outbox keeps its ratings)",
             device_id,
             seconds,
+            extra=hall_time.about(device=device_id),
         )
         timer = threading.Timer(seconds + 1, lift)
         timer.daemon = True

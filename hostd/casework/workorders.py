@@ -15,7 +15,7 @@ hostd/upstream/outbox.py enqueue_work_order, in the caller's transaction.
 
 import logging
 
-from hostd.base import clock
+from hostd.base import clock, hall_time
 from hostd.base.errors import UserError
 from hostd.rules import attribution, deadlines
 from hostd.upstream import outbox
@@ -340,6 +340,7 @@ def check_overdue(db, now):
             order["overdue_seconds"] / 3600.0,
             order["staff_id"] or "-",
             order["window"] or "-",
+            extra=hall_time.about(order=order["order_id"]),
         )
     return orders
 

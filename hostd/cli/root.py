@@ -343,6 +343,9 @@ reporting_commands.register(cli, _home, _db)
 from hostd.cli import service as service_commands  # noqa: E402  service, backup, restore
 
 service_commands.register(cli, _home, _db)
+from hostd.cli import alerts as alerts_commands  # noqa: E402  alerts, the webhook
+
+alerts_commands.register(cli, _home, _db)
 
 
 def main():

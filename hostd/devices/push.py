@@ -18,6 +18,7 @@ import logging
 import threading
 import time
 
+from hostd.base import hall_time
 from hostd.devices import render
 from hostd.rules import links, sessions, staff
 from protocol import canonical, messages, topics
@@ -97,7 +98,7 @@ class ScreenKeeper:
         try:
             return publisher.publish_signed(self.ctx.hall, device_id, topics.SESSION, fields, retain=True)
         except LookupError as exc:  # revoked meanwhile
-            log.warning("no push to %s: %s", device_id, exc)
+            log.warning("no push to %s: %s", device_id, exc, extra=hall_time.about(device=device_id))
             return None
 
     def push_session(self, session):
@@ -177,7 +178,9 @@ class ScreenKeeper:
                 elif known:
                     self.push_idle(device_id)
             except Exception:
-                log.exception("could not push the screen of %s", device_id)
+                log.exception(
+                    "could not push the screen of %s", device_id, extra=hall_time.about(device=device_id)
+                )
 
     def tick(self):
         now = self.ctx.clock.now()
@@ -242,6 +245,10 @@ def fit_device_buffer(fields, device_id):
     while parts and len(canonical.encode(fields)) + _SIGNATURE_BYTES > messages.MAX_HOST_MESSAGE:
         dropped = parts.pop()
         log.error(
-            "screen for %s over %d bytes: part %r left out", device_id, messages.MAX_HOST_MESSAGE, dropped[0]
+            "screen for %s over %d bytes: part %r left out",
+            device_id,
+            messages.MAX_HOST_MESSAGE,
+            dropped[0],
+            extra=hall_time.about(device=device_id),
         )
     return fields

@@ -11,6 +11,8 @@ import logging
 import threading
 import time
 
+from hostd.base import hall_time
+
 log = logging.getLogger("hostd.collector")
 
 UNKNOWN_DEVICE = "unknown_device"  # no such device in the registry, or revoked
@@ -56,6 +58,7 @@ class RejectionCounters:
                 detail,
                 reason,
                 exc_info=exc_info,
+                extra=hall_time.about(device=device),
             )
         if queue_flush and self.store is not None:
             self.store.submit(self._flush, self._flushed)

@@ -19,6 +19,8 @@ import logging
 import threading
 import time
 
+from hostd.base import hall_time
+
 log = logging.getLogger("hostd.collector")
 
 RATE_LIMITED = "rate_limited"  # rejection reason: over the device's message rate
@@ -63,6 +65,7 @@ class DeviceLimits:
                 device,
                 self.rate,
                 FLOOD_HOLD_S,
+                extra=hall_time.about(device=device),
             )
             if self.on_flood is not None:
                 threading.Thread(target=self._report, args=(device,), daemon=True).start()
@@ -75,4 +78,6 @@ class DeviceLimits:
         try:
             on_flood(device)
         except Exception:
-            log.exception("could not quarantine flooding device %s", device)
+            log.exception(
+                "could not quarantine flooding device %s", device, extra=hall_time.about(device=device)
+            )

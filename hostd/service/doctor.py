@@ -18,16 +18,15 @@ do) or "skip" (not set up, or not checkable here: the line says why):
 run() returns the results; the CLI prints them and exits 1 when one is "fix".
 """
 
-import datetime
 import fcntl
 import os
-import shutil
 import socket
 import sqlite3
 import tempfile
 import time
 from pathlib import Path
 
+from hostd.alerts import conditions
 from hostd.base import clock, runlock
 from hostd.base.errors import ConfigError
 from hostd.broker import files as broker_files
@@ -36,7 +35,6 @@ from hostd.db.store import connect
 from hostd.rules import workdays
 
 CLOCK_TOLERANCE_S = 5.0
-CERT_WARN_DAYS = 30
 BACKUP_GLOBS = ("hostd.db.pre-migrate-*", "*.db")
 REPLICA_LAG_S = 300  # a replica this far behind a database that changed needs action
 
@@ -83,10 +81,9 @@ def check_database(home):
 
 
 def check_disk(home, config):
-    usage = shutil.disk_usage(str(home.path))
-    free = 100.0 * usage.free / usage.total
+    free, free_bytes = conditions.disk_free(home.path)
     limit = config["alerts"]["disk_free_pct"]
-    text = "%.0f%% free (%.1f GB) on the disk of %s" % (free, usage.free / 1e9, home.path)
+    text = "%.0f%% free (%.1f GB) on the disk of %s" % (free, free_bytes / 1e9, home.path)
     if free < limit:
         return _result("disk", "fix", text + ", under alerts.disk_free_pct %d%%: free some space" % limit)
     return _result("disk", "ok", text)
@@ -192,19 +189,15 @@ def check_certificates(config):
     path = config["broker"]["tls_cert"]
     if not path:
         return _result("certificates", "skip", "no TLS certificate configured (broker.tls_cert)")
-    # lazy: cryptography loads only for this check
-    from cryptography import x509
-
     try:
-        cert = x509.load_pem_x509_certificate(Path(path).read_bytes())
+        days = conditions.certificate_days_left(path, time.time())
     except (OSError, ValueError) as exc:
         return _result("certificates", "fix", "cannot read %s (%s)" % (path, exc))
-    left = cert.not_valid_after_utc - datetime.datetime.now(datetime.timezone.utc)
-    if left.days < CERT_WARN_DAYS:
+    if days < conditions.CERT_DAYS:
         return _result(
-            "certificates", "fix", "%s expires in %d day(s): renew it, then restart hostd" % (path, left.days)
+            "certificates", "fix", "%s expires in %d day(s): renew it, then restart hostd" % (path, days)
         )
-    return _result("certificates", "ok", "%s valid for %d more days" % (path, left.days))
+    return _result("certificates", "ok", "%s valid for %d more days" % (path, days))
 
 
 def check_upstream(config):

@@ -5,6 +5,7 @@
     GET    /api/v1/windows                   windows, their devices and who is on duty
     POST   /api/v1/windows/{window}/duty     a staff member goes on duty there
     DELETE /api/v1/windows/{window}/duty     nobody serves there: 暂停服务
+    GET    /api/v1/alerts                    alerts open now (for a hall's own monitoring)
 
 Every call needs `Authorization: Bearer <token>`; the token is in
 <home>/keys/api-token (made by `hostd init`, or on first use). A bad request
@@ -23,6 +24,7 @@ from fastapi.openapi.utils import get_openapi
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, Field
 
+from hostd.alerts import ledger
 from hostd.base.home import write_atomic
 from hostd.devices import push
 from hostd.rules import sessions, staff
@@ -137,6 +139,18 @@ class WindowOut(BaseModel):
     staff_name: Optional[str]
     staff_no: Optional[str]
     duty_since: Optional[int]
+
+
+class AlertOut(BaseModel):
+    id: int
+    kind: str = Field(
+        description="device_silent, upstream_backlog, disk_low, cert_expiring, calendar_missing,"
+        " order_overdue or backup_down"
+    )
+    subject: str = Field(description="What it is about: a device id, a work order number, a path, a year")
+    message: str = Field(description="What the hall's staff read (Chinese)")
+    raised_at: int
+    cleared_at: Optional[int] = None
 
 
 class ErrorDetail(BaseModel):
@@ -315,3 +329,16 @@ def openapi_json():
         routes=router.routes,
     )
     return json.dumps(doc, ensure_ascii=False, indent=1, sort_keys=True) + "\n"
+
+
+@router.get(
+    "/alerts",
+    response_model=List[AlertOut],
+    responses=ERRORS,
+    summary="Alerts open now: devices silent in opening hours, upstream backlog, disk, certificates,"
+    " calendar, overdue work orders, backup",
+)
+def list_alerts(ctx=Depends(_authorised)):
+    with ctx.store.read() as db:
+        rows = ledger.open_alerts(db)
+    return [AlertOut(**{name: row[name] for name in AlertOut.model_fields}) for row in rows]

@@ -4,8 +4,8 @@ Read at each scrape from the database (what hostd holds) and from the
 running collector (what it does): ratings stored by channel and rejected by
 reason, the ack latency histogram, devices online and offline, each device's
 outbox depth and free heap from its last heartbeat, the upstream queue
-(pending, dead, the oldest pending's age), work orders open and overdue, and
-the database's size. No login: it answers the addresses in metrics.allow
+(pending, dead, the oldest pending's age), work orders open and overdue,
+alerts open by kind, and the database's size. No login: it answers the addresses in metrics.allow
 (default 127.0.0.1 and ::1, a scraper on this host) and refuses the rest.
 """
 
@@ -111,6 +111,12 @@ class _Hall:
             orders.add_metric(["open"], open_orders)
             orders.add_metric(["overdue"], overdue)
             yield orders
+            alerts = GaugeMetricFamily("hostd_alerts_open", "Alerts raised and not cleared", labels=["kind"])
+            for kind, count in db.execute(
+                "SELECT kind, COUNT(*) FROM alerts WHERE cleared_at IS NULL GROUP BY kind"
+            ):
+                alerts.add_metric([kind], count)
+            yield alerts
         path = str(self.ctx.home.db_path)
         size = sum(os.path.getsize(path + s) for s in ("", "-wal") if os.path.exists(path + s))
         yield GaugeMetricFamily("hostd_database_bytes", "hostd.db and its WAL on disk", value=size)

@@ -26,6 +26,7 @@ from fastapi.responses import RedirectResponse
 from fastapi.templating import Jinja2Templates
 from starlette.concurrency import run_in_threadpool
 
+from hostd.base import hall_time
 from hostd.recording import channels
 from hostd.rules import links
 from hostd.rules.workdays import ZONE
@@ -290,7 +291,13 @@ async def rate(request: Request, token: str):
         return _message(request, "closed")
     except channels.ChannelError as exc:
         return _page(request, token, session, None, "rate", form, "提交的内容有误：%s" % exc, 422)
-    log.info("rate-later: session %s rated %d from %s", session["session_id"], form["level"], client)
+    log.info(
+        "rate-later: session %s rated %d from %s",
+        session["session_id"],
+        form["level"],
+        client,
+        extra=hall_time.about(session=session["session_id"]),
+    )
     return RedirectResponse("/r/%s?ok=rated" % token, status_code=303)
 
 

@@ -24,7 +24,8 @@ applied after these, in the order of AREAS below: sessions.py (offline_reviews
 and offline_candidates: 待确认的离线评价), upstream.py (upstream_outbox,
 upstream_state, twelve345_tickets, upstream_actions: who retried or edited
 a dead letter), web.py, workorders.py, devices.py (device_boards: the
-boards the flashing station met, by MAC, and the id each was given).
+boards the flashing station met, by MAC, and the id each was given),
+alerts.py (the alerts ledger: raised once, cleared once, sent once).
 
 Times are integer Unix seconds. A new schema change is a new function at the
 end of this file; never edit one that has shipped.
@@ -32,6 +33,7 @@ end of this file; never edit one that has shipped.
 
 from sqlite_utils import Database, Migrations
 
+from hostd.db.schema import alerts as schema_alerts
 from hostd.db.schema import devices as schema_devices
 from hostd.db.schema import sessions as schema_sessions
 from hostd.db.schema import upstream as schema_upstream
@@ -364,4 +366,4 @@ def has_data(db):
     return any(not name.startswith("_") for name in db.table_names())
 
 
-AREAS = (schema_sessions, schema_workorders, schema_upstream, schema_web, schema_devices)
+AREAS = (schema_sessions, schema_workorders, schema_upstream, schema_web, schema_devices, schema_alerts)

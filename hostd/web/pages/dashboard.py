@@ -1,12 +1,15 @@
-"""/dashboard: the rates of this quarter and today, charts, overdue work-order
-warnings, the upstream sync (backlog, dead letters), and a warning when the
-working-day calendar lacks a year that deadlines will reach soon.
+"""/dashboard: the rates of this quarter and today, charts, the open alerts
+(hostd/alerts/), overdue work-order warnings, the upstream sync (backlog,
+dead letters), and a warning when the working-day calendar lacks a year that
+deadlines will reach soon.
 
 Supervisors and admins see the hall; staff see only their own results.
 """
 
 from fastapi import APIRouter, Depends, Request
 
+from hostd.alerts import conditions as alert_conditions
+from hostd.alerts import ledger as alert_ledger
 from hostd.casework import workorders
 from hostd.reporting import stats
 from hostd.rules import workdays
@@ -25,6 +28,9 @@ from hostd.web.pages.common import (
 )
 
 router = APIRouter()
+# The alerts the dashboard lists in its 系统告警 box; overdue orders and the
+# calendar have boxes of their own below it.
+ALERTS_SHOWN = ("device_silent", "upstream_backlog", "disk_low", "cert_expiring", "backup_down")
 
 
 def overdue_orders(db, staff_id=None, limit=20):
@@ -52,6 +58,7 @@ def dashboard(request: Request, user=Depends(auth.require_role(*ALL))):
         overdue = overdue_orders(db, staff_id)
         counts = order_counts(db, staff_id)
         upstream = None if staff_id else upstream_service.status(db, now())
+        alerts = [] if staff_id else alert_ledger.open_alerts(db, kinds=ALERTS_SHOWN)
     upstream_config = request.app.state.ctx.config["upstream"]
     if upstream is not None:  # unconfigured: 上报未配置, no backlog that cannot drain (dead letters stay)
         upstream["configured"] = bool(upstream_config["url"] or upstream_config["twelve345_url"])
@@ -89,4 +96,6 @@ def dashboard(request: Request, user=Depends(auth.require_role(*ALL))):
         quarter_name=quarter_spec(),
         own=bool(staff_id),
         calendar_gaps=calendar_gaps,
+        alerts=alerts,
+        alert_names=alert_conditions.NAMES,
     )

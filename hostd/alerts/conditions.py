@@ -1,0 +1,194 @@
+"""The alert conditions: each returns the alerts that hold now, by key.
+
+An alert is {"key", "kind", "subject", "message"}: the key (kind:subject)
+is what makes it the same alert from one check to the next, the message is
+what the hall's staff read, in Chinese. `hostd doctor` shares the disk and
+certificate readings (disk_free, certificate_days_left).
+
+    device_silent     a device not heard from for alerts.device_silent_minutes in
+                      opening hours (out of hours nothing new is raised, and one
+                      raised stays until the device is heard from again)
+    upstream_backlog  a record waiting alerts.backlog_hours to go to the platform
+    disk_low          free space under alerts.disk_free_pct
+    cert_expiring     the broker's TLS certificate ends within CERT_DAYS days
+    calendar_missing  the working-day calendar lacks a year within CALENDAR_DAYS
+    order_overdue     a 差评 work order past a deadline
+    backup_down       the continuous backup (Litestream) is not running
+"""
+
+import datetime
+import shutil
+from pathlib import Path
+
+from hostd.alerts import hours
+from hostd.base import hall_time
+from hostd.casework import workorders
+from hostd.rules import workdays
+
+CERT_DAYS = 30
+CALENDAR_DAYS = 60
+KINDS = (
+    "device_silent",
+    "upstream_backlog",
+    "disk_low",
+    "cert_expiring",
+    "calendar_missing",
+    "order_overdue",
+    "backup_down",
+)
+NAMES = {  # what the dashboard calls each kind
+    "device_silent": "评价器失联",
+    "upstream_backlog": "上报积压",
+    "disk_low": "磁盘空间不足",
+    "cert_expiring": "证书将到期",
+    "calendar_missing": "工作日历缺年份",
+    "order_overdue": "工单超期",
+    "backup_down": "连续备份停止",
+}
+
+
+def _alert(kind, subject, message):
+    return {"key": "%s:%s" % (kind, subject), "kind": kind, "subject": str(subject), "message": message}
+
+
+def disk_free(path):
+    """(percent free, bytes free) on the disk holding `path`."""
+    usage = shutil.disk_usage(str(path))
+    return 100.0 * usage.free / usage.total, usage.free
+
+
+def certificate_days_left(path, now):
+    """Whole days until the PEM certificate at `path` ends (negative: ended).
+    Raises OSError or ValueError when it cannot be read."""
+    # lazy: cryptography loads only where a certificate is configured
+    from cryptography import x509
+
+    cert = x509.load_pem_x509_certificate(Path(path).read_bytes())
+    left = cert.not_valid_after_utc - datetime.datetime.fromtimestamp(now, datetime.timezone.utc)
+    return left.days
+
+
+def device_silent(db, config, now, open_keys):
+    limit = config["alerts"]["device_silent_minutes"] * 60
+    opened = hours.is_open(config, now)
+    out = {}
+    for device, window, since in db.execute(
+        "SELECT device_id, window, COALESCE(last_seen, created_at) FROM fleet WHERE revoked_at IS NULL"
+    ):
+        if since is None or now - since < limit:
+            continue
+        alert = _alert(
+            "device_silent",
+            device,
+            "评价器 %s（%s 号窗口）已 %d 分钟没有消息（最后一次：%s），请检查电源和网络"
+            % (device, window or "-", (now - since) // 60, hall_time.when(since)),
+        )
+        if opened or alert["key"] in open_keys:
+            out[alert["key"]] = alert
+    return out
+
+
+def upstream_backlog(db, config, now):
+    if not config["upstream"]["url"]:
+        return {}  # 上报未配置: nothing can drain, and nothing is expected to
+    oldest, count = db.execute(
+        "SELECT MIN(created_at), COUNT(*) FROM upstream_outbox WHERE target = 'province'"
+        " AND status IN ('pending', 'sent', 'rejected')"
+    ).fetchone()
+    if oldest is None or now - oldest < config["alerts"]["backlog_hours"] * 3600:
+        return {}
+    alert = _alert(
+        "upstream_backlog",
+        "province",
+        "上报积压：%d 条记录未能上报省级平台，最早一条已等待 %.1f 小时，"
+        "请检查网络和平台地址（hostd sync --status）" % (count, (now - oldest) / 3600.0),
+    )
+    return {alert["key"]: alert}
+
+
+def disk_low(home, config):
+    free, free_bytes = disk_free(home.path)
+    limit = config["alerts"]["disk_free_pct"]
+    if free >= limit:
+        return {}
+    alert = _alert(
+        "disk_low",
+        str(home.path),
+        "磁盘空间不足：%s 所在磁盘只剩 %.0f%%（%.1f GB），低于 alerts.disk_free_pct %d%%，请清理空间"
+        % (home.path, free, free_bytes / 1e9, limit),
+    )
+    return {alert["key"]: alert}
+
+
+def cert_expiring(config, now):
+    path = config["broker"]["tls_cert"]
+    if not path:
+        return {}
+    try:
+        days = certificate_days_left(path, now)
+    except (OSError, ValueError) as exc:
+        alert = _alert("cert_expiring", path, "TLS 证书 %s 无法读取（%s），设备将无法加密连接" % (path, exc))
+        return {alert["key"]: alert}
+    if days >= CERT_DAYS:
+        return {}
+    text = "已过期" if days < 0 else "将在 %d 天后到期" % days
+    alert = _alert("cert_expiring", path, "TLS 证书 %s %s，请更换证书后重启 hostd" % (path, text))
+    return {alert["key"]: alert}
+
+
+def calendar_missing(config, now):
+    out = {}
+    for year in workdays.uncovered_years(config, now, CALENDAR_DAYS):
+        alert = _alert(
+            "calendar_missing",
+            year,
+            "工作日历缺少 %d 年的放假安排：请在 rating.holiday_file 中补充（默认评价和工单期限要用到）"
+            % year,
+        )
+        out[alert["key"]] = alert
+    return out
+
+
+def order_overdue(db, now):
+    out = {}
+    for order in workorders.list_orders(db, overdue_only=True, now=int(now), limit=10000):
+        alert = _alert(
+            "order_overdue",
+            order["order_id"],
+            "超期预警：差评工单 #%s 已超期（%s期限已过 %.1f 小时）：%s 号窗口，工作人员 %s"
+            % (
+                order["order_id"],
+                "联系" if order["overdue"] == "contact" else "办结",
+                order["overdue_seconds"] / 3600.0,
+                order["window"] or "-",
+                order.get("staff_name") or order["staff_id"] or "-",
+            ),
+        )
+        out[alert["key"]] = alert
+    return out
+
+
+def backup_down(replicator):
+    if replicator is None or replicator.running:
+        return {}
+    alert = _alert(
+        "backup_down",
+        "litestream",
+        "连续备份已停止：Litestream 没有运行，hostd.db 的改动没有复制到 backup.replica"
+        "（见 hostd 日志 hostd.backup）",
+    )
+    return {alert["key"]: alert}
+
+
+def all_alerts(ctx, db, now, open_keys):
+    """Every alert that holds now, by key."""
+    config = ctx.config
+    out = {}
+    out.update(device_silent(db, config, now, open_keys))
+    out.update(upstream_backlog(db, config, now))
+    out.update(disk_low(ctx.home, config))
+    out.update(cert_expiring(config, now))
+    out.update(calendar_missing(config, now))
+    out.update(order_overdue(db, now))
+    out.update(backup_down(ctx.replicator))
+    return out

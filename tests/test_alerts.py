@@ -1,0 +1,417 @@
+"""Alerts (hostd/alerts/): each condition raises its alert, an alert is
+raised once and cleared once (across restarts too), and the news reaches
+WeCom and DingTalk robot stand-ins that refuse what the real robots refuse
+(tests/robot_receiver.py): cut to their size, within their rate, signed,
+and nothing lost while a robot refuses.
+
+The watch runs here on a real Store with a clock the test sets; the last
+test runs `hostd run` with a webhook and reads the alert on the dashboard,
+the API, /metrics and the robot.
+"""
+
+import datetime
+import re
+import sqlite3
+
+import httpx
+import pytest
+from hostd_helpers import HostdProcess, wait_for
+from hostd_support import hostd, make_home
+from robot_receiver import Robot
+from test_doctor import _certificate
+from workorder_fixtures import hall_db, served_and_rated
+
+from hostd.alerts import conditions, hours, ledger, webhook
+from hostd.alerts.watch import AlertWatch
+from hostd.base import hall_time
+from hostd.base.config import defaults
+from hostd.base.context import Context
+from hostd.db.store import Store
+
+ZONE = hall_time.ZONE
+
+
+def at(text):
+    """UTC seconds of a hall time "2026-12-02 10:00"."""
+    return datetime.datetime.strptime(text, "%Y-%m-%d %H:%M").replace(tzinfo=ZONE).timestamp()
+
+
+class Clock:
+    def __init__(self, t):
+        self.t = t
+
+    def now(self):
+        return self.t
+
+    def __call__(self):
+        return self.t
+
+
+def config(**alerts):
+    c = defaults()
+    c["alerts"].update(alerts)
+    c["rating"]["holiday_file"] = ""
+    return c
+
+
+@pytest.mark.parametrize(
+    "when, is_open",
+    [
+        ("2026-12-02 10:00", True),  # a Wednesday morning
+        ("2026-12-02 08:29", False),
+        ("2026-12-02 12:30", False),  # lunch
+        ("2026-12-02 17:29", True),
+        ("2026-12-02 17:30", False),
+        ("2026-12-05 10:00", False),  # a Saturday
+        ("2026-10-01 10:00", False),  # National Day
+        ("2026-09-20 10:00", True),  # a Sunday worked in exchange (调休)
+    ],
+)
+def test_opening_hours_follow_the_calendar(when, is_open):
+    assert hours.is_open(config(), at(when)) is is_open
+
+
+def test_opening_hours_setting_is_checked():
+    assert hall_time.valid_spans(["08:30-12:00", "13:30-17:30"])
+    for bad in (["8-12"], ["12:00-08:00"], ["08:30-25:00"], "08:30-12:00", [830]):
+        assert not hall_time.valid_spans(bad), bad
+
+
+class Hall:
+    """A home with two devices, its Store, and an AlertWatch on a set clock."""
+
+    def __init__(self, tmp_path, **alerts):
+        self.home = make_home(tmp_path / "home")
+        for device, window in (("d1", "01"), ("d2", "02")):
+            assert hostd(self.home, "device", "add", device, "--window", window).exit_code == 0
+        for key, value in alerts.items():
+            self.home.set("alerts", key, value)
+        self.clock = Clock(at("2026-12-02 10:00"))
+        self.store = Store(self.home.db_path)
+        self.ctx = Context(self.home, self.home.config(), self.store, clock=self.clock)
+
+    def watch(self, sender=None):
+        return AlertWatch(self.ctx, sender=sender, interval=60)
+
+    def heard(self, device, when):
+        self.store.run(
+            lambda db: db.execute(
+                "INSERT INTO device_status (device_id, hall, state, last_seen) VALUES (?, 'h1', 'online', ?)"
+                " ON CONFLICT (device_id) DO UPDATE SET last_seen = excluded.last_seen",
+                (device, int(when)),
+            )
+        )
+
+    def rows(self):
+        with self.store.read() as db:
+            return db.execute("SELECT key, raised_at, cleared_at FROM alerts ORDER BY id").fetchall()
+
+    def keys(self, kind):
+        return [key for key, _r, cleared in self.rows() if key.startswith(kind) and cleared is None]
+
+    def close(self):
+        self.store.close()
+
+
+@pytest.fixture
+def hall(tmp_path):
+    h = Hall(tmp_path, device_silent_minutes=10)
+    yield h
+    h.close()
+
+
+def test_a_silent_device_is_raised_in_opening_hours_once_and_cleared_once(hall):
+    hall.heard("d1", hall.clock.t)
+    hall.heard("d2", hall.clock.t)
+    watch = hall.watch()
+    assert watch.once()[0] == [] or not hall.keys("device_silent")
+    hall.clock.t += 11 * 60  # 10:11: d2 has said nothing for 11 minutes
+    hall.heard("d1", hall.clock.t)
+    raised, _ = watch.once()
+    assert [r["key"] for r in raised if r["kind"] == "device_silent"] == ["device_silent:d2"]
+    assert "d2" in raised[0]["message"] and "02 号窗口" in raised[0]["message"]
+    hall.clock.t += 60
+    hall.heard("d1", hall.clock.t)
+    assert [r for r in watch.once()[0] if r["kind"] == "device_silent"] == []  # raised once
+    hall.heard("d2", hall.clock.t)
+    _, cleared = watch.once()
+    assert [r["key"] for r in cleared] == ["device_silent:d2"]
+    assert [r for r in watch.once()[1] if r["kind"] == "device_silent"] == []  # cleared once
+    silent = [row for row in hall.rows() if row[0] == "device_silent:d2"]
+    assert len(silent) == 1 and silent[0][2] is not None
+
+
+def test_silence_out_of_hours_raises_nothing_and_an_open_alert_stays(hall):
+    hall.clock.t = at("2026-12-02 11:50")
+    hall.heard("d1", hall.clock.t - 3600)
+    hall.heard("d2", hall.clock.t)
+    watch = hall.watch()
+    watch.once()
+    assert hall.keys("device_silent") == ["device_silent:d1"]
+    hall.clock.t = at("2026-12-02 12:40")  # lunch: d2 silent too, but nobody is at the windows
+    watch.once()
+    assert hall.keys("device_silent") == ["device_silent:d1"]  # d1's stays until it is heard from
+    hall.clock.t = at("2026-12-05 10:00")  # Saturday
+    watch.once()
+    assert hall.keys("device_silent") == ["device_silent:d1"]
+    hall.heard("d1", hall.clock.t)
+    watch.once()
+    assert hall.keys("device_silent") == []
+
+
+def test_a_restart_raises_nothing_twice(hall):
+    hall.clock.t += 3600
+    first = hall.watch().once()[0]
+    assert {r["key"] for r in first} >= {"device_silent:d1", "device_silent:d2"}
+    again = hall.watch().once()[0]  # a new watch, as after a restart: the ledger remembers
+    assert again == []
+
+
+def test_every_condition_raises_its_alert(tmp_path):
+    h = Hall(tmp_path, disk_free_pct=99, backlog_hours=2)
+    try:
+        cert = tmp_path / "cert.pem"
+        _certificate(cert, 10)
+        h.ctx.config["broker"]["tls_cert"] = str(cert)
+        h.ctx.config["upstream"]["url"] = "http://127.0.0.1:9/"
+        h.store.run(
+            lambda db: db.execute(
+                "INSERT INTO upstream_outbox (target, kind, key, ref, body, created_at)"
+                " VALUES ('province', 'rating', 'r-1', 'r-1', '{}', ?)",
+                (int(h.clock.t - 3 * 3600),),
+            )
+        )
+
+        class Stopped:
+            running = False
+
+        h.ctx.replicator = Stopped()
+        h.clock.t = at("2026-12-05 10:00")  # a Saturday: no device alerts to wade through
+        raised = {r["kind"]: r for r in h.watch().once()[0]}
+        assert set(raised) == {
+            "disk_low",
+            "cert_expiring",
+            "upstream_backlog",
+            "calendar_missing",
+            "backup_down",
+        }, raised
+        days = re.search(r"将在 (\d+) 天后到期", raised["cert_expiring"]["message"])
+        assert days and int(days.group(1)) < conditions.CERT_DAYS  # a certificate made to end in 10 days
+        assert "1 条记录" in raised["upstream_backlog"]["message"]
+        assert raised["calendar_missing"]["subject"] == "2027"  # 60 days ahead reach 2027
+    finally:
+        h.close()
+
+
+def test_an_overdue_work_order_is_an_alert(tmp_path):
+    db = hall_db(tmp_path)
+    start = at("2026-11-02 09:00")
+    with db.conn:
+        served_and_rated(db, "a", "1", "s1", 1, start)
+    db.conn.close()
+    store = Store(tmp_path / "hostd.db")
+    try:
+        clock = Clock(start + 60)
+        ctx = Context(None, config(), store, clock=clock)
+        with store.read() as rdb:
+            assert conditions.order_overdue(rdb, clock.t) == {}
+        clock.t = start + 10 * 86400
+        with store.read() as rdb:
+            late = conditions.order_overdue(rdb, clock.t)
+        assert len(late) == 1
+        (alert,) = late.values()
+        assert alert["kind"] == "order_overdue" and "已超期" in alert["message"] and ctx.store is store
+    finally:
+        store.close()
+
+
+# -- the webhook -----------------------------------------------------------
+
+
+def news_rows(count, text="评价器 d%d 已 15 分钟没有消息"):
+    return [
+        (
+            {
+                "id": i,
+                "key": "device_silent:d%d" % i,
+                "kind": "device_silent",
+                "subject": "d%d" % i,
+                "message": (text % i) + "。" * 40,
+                "raised_at": int(at("2026-12-02 10:00")),
+                "cleared_at": None,
+            },
+            "raised",
+        )
+        for i in range(count)
+    ]
+
+
+def test_wecom_messages_fit_the_robot_and_its_rate(tmp_path):
+    clock = Clock(at("2026-12-02 10:00"))
+    robot = Robot("wecom", clock=clock)
+    try:
+        settings = {"url": robot.url, "kind": "wecom", "secret": "", "keyword": ""}
+        sender = webhook.Sender(clock=clock)
+        news = news_rows(400)
+        delivered = sender.deliver(settings, "h1", news)
+        assert 0 < len(delivered) < len(news)  # this minute's share, no more
+        assert robot.refusals == []
+        assert len(robot.messages) == webhook.PER_MINUTE
+        assert all(len(m.encode()) <= 2048 and m.startswith("【好差评告警】") for m in robot.messages)
+        rest = news[len(delivered) :]
+        while rest:
+            clock.t += 61
+            part = sender.deliver(settings, "h1", rest)
+            assert part
+            rest = rest[len(part) :]
+        assert robot.refusals == []
+        text = "\n".join(robot.messages)
+        assert all(("评价器 d%d " % i) in text for i in range(400))  # every alert, once
+        assert sum(text.count("评价器 d%d " % i) for i in range(400)) == 400
+    finally:
+        robot.close()
+
+
+def test_the_robot_stand_in_refuses_what_the_real_one_refuses(tmp_path):
+    clock = Clock(at("2026-12-02 10:00"))
+    robot = Robot("wecom", clock=clock)
+    try:
+        too_long = "长" * 700  # 2100 bytes
+        assert (
+            httpx.post(robot.url, json={"msgtype": "text", "text": {"content": too_long}}).json()["errcode"]
+            == 40058
+        )
+        assert httpx.post(robot.url, json={"msgtype": "markdown"}).json()["errcode"] == 40008
+        wrong = robot.url.replace("robot-key-1", "other")
+        assert (
+            httpx.post(wrong, json={"msgtype": "text", "text": {"content": "x"}}).json()["errcode"] == 93000
+        )
+        for _ in range(20):
+            assert (
+                httpx.post(robot.url, json={"msgtype": "text", "text": {"content": "x"}}).json()["errcode"]
+                == 0
+            )
+        assert (
+            httpx.post(robot.url, json={"msgtype": "text", "text": {"content": "x"}}).json()["errcode"]
+            == 45009
+        )
+    finally:
+        robot.close()
+
+
+def test_dingtalk_signed_with_its_keyword(tmp_path):
+    clock = Clock(at("2026-12-02 10:00"))
+    robot = Robot("dingtalk", secret="SEC0123456789abcdef", keywords=("好差评告警",), clock=clock)
+    try:
+        good = {"url": robot.url, "kind": "dingtalk", "secret": "SEC0123456789abcdef", "keyword": ""}
+        sender = webhook.Sender(clock=clock)
+        assert len(sender.deliver(good, "h1", news_rows(2))) == 2
+        assert len(robot.messages) == 1 and "评价器 d1" in robot.messages[0]
+        with pytest.raises(webhook.WebhookError, match="310000"):  # a wrong secret: sign not match
+            sender.deliver(dict(good, secret="SECwrong"), "h1", news_rows(1))
+        unsigned = Robot("dingtalk", secret="SEC0123456789abcdef", clock=clock)
+        try:
+            with pytest.raises(webhook.WebhookError, match="310000"):  # no 加签 at all
+                sender.deliver(dict(good, url=unsigned.url, secret=""), "h1", news_rows(1))
+        finally:
+            unsigned.close()
+        picky = Robot("dingtalk", keywords=("机房",), clock=clock)
+        try:
+            settings = dict(good, url=picky.url, secret="")
+            with pytest.raises(webhook.WebhookError, match="keywords not in content"):
+                sender.deliver(settings, "h1", news_rows(1))
+            assert len(sender.deliver(dict(settings, keyword="机房"), "h1", news_rows(1))) == 1
+        finally:
+            picky.close()
+    finally:
+        robot.close()
+
+
+def test_a_refusing_robot_loses_nothing(hall, tmp_path):
+    robot = Robot("dingtalk", secret="SECright", clock=hall.clock)
+    try:
+        webhook.save(hall.home, robot.url, "dingtalk", "SECwrong")
+        watch = hall.watch(sender=webhook.Sender(clock=hall.clock))
+        hall.clock.t += 3600
+        raised, _ = watch.once()
+        assert raised and robot.messages == [] and robot.refusals
+        assert watch.failing and "310000" in watch.failing
+        with hall.store.read() as db:
+            assert len(ledger.unsent(db)) == len(raised)  # waiting, not lost
+        webhook.save(hall.home, robot.url, "dingtalk", "SECright")  # the admin fixes the secret
+        watch.once()
+        assert watch.failing is None
+        text = "\n".join(robot.messages)
+        assert all(r["message"][:20] in text for r in raised)
+        with hall.store.read() as db:
+            assert ledger.unsent(db) == []
+        hall.heard("d1", hall.clock.t)
+        watch.once()
+        assert "已恢复" in robot.messages[-1] and "d1" in robot.messages[-1]
+        assert sum("已恢复" in m for m in robot.messages) == 1
+    finally:
+        robot.close()
+
+
+def test_a_json_endpoint_gets_the_alerts_as_data(tmp_path):
+    robot = Robot("json")
+    try:
+        settings = {"url": robot.url, "kind": "json", "secret": "", "keyword": ""}
+        delivered = webhook.Sender().deliver(settings, "h1", news_rows(3))
+        assert len(delivered) == 3
+        (body,) = robot.messages
+        assert body["hall"] == "h1" and [a["subject"] for a in body["alerts"]] == ["d0", "d1", "d2"]
+        assert body["alerts"][0]["state"] == "raised" and "评价器 d0" in body["alerts"][0]["text"]
+    finally:
+        robot.close()
+
+
+def test_the_webhook_commands(tmp_path):
+    home = make_home(tmp_path / "home")
+    robot = Robot("wecom")
+    try:
+        assert "no webhook" in hostd(home, "alerts", "webhook").output
+        bad = hostd(home, "alerts", "webhook", "ftp://x")
+        assert bad.exit_code != 0 and "http(s)://" in bad.output and "Traceback" not in bad.output
+        wrong = hostd(home, "alerts", "webhook", robot.url, "--secret", "SEC1")
+        assert wrong.exit_code != 0 and "only for --kind dingtalk" in wrong.output
+        done = hostd(home, "alerts", "webhook", robot.url)
+        assert done.exit_code == 0 and "robot-key-1" not in done.output  # the key is not shown
+        assert oct((home.keys / webhook.FILE).stat().st_mode & 0o777) == "0o600"
+        test = hostd(home, "alerts", "test")
+        assert test.exit_code == 0, test.output
+        assert len(robot.messages) == 1 and "测试消息" in robot.messages[0]
+        robot.token = "revoked"  # the robot was removed from the group
+        failed = hostd(home, "alerts", "test")
+        assert failed.exit_code != 0 and "93000" in failed.output and "Traceback" not in failed.output
+        assert hostd(home, "alerts", "webhook", "--off").exit_code == 0
+        assert "no webhook" in hostd(home, "alerts", "test").output
+        assert hostd(home, "alerts", "list").output.strip() == "no open alerts"
+    finally:
+        robot.close()
+
+
+def test_hostd_run_raises_to_the_robot_the_dashboard_the_api_and_metrics(tmp_path):
+    home = make_home(tmp_path / "home")
+    home.set("alerts", "disk_free_pct", 99)  # no test disk is that empty
+    robot = Robot("wecom")
+    assert hostd(home, "alerts", "webhook", robot.url).exit_code == 0
+    daemon = HostdProcess(home)
+    try:
+        wait_for(lambda: any("磁盘空间不足" in m for m in robot.messages), timeout=60)
+        daemon.wait_for("alert raised [disk_low:")
+        web = home.config()["web"]
+        base = "http://127.0.0.1:%d" % web["port"]
+        token = (home.keys / "api-token").read_text().strip()
+        alerts = httpx.get(base + "/api/v1/alerts", headers={"Authorization": "Bearer " + token}).json()
+        assert [a["kind"] for a in alerts if a["kind"] == "disk_low"] == ["disk_low"]
+        metrics = httpx.get(base + "/metrics").text
+        assert 'hostd_alerts_open{kind="disk_low"} 1.0' in metrics
+        listed = hostd(home, "alerts", "list")
+        assert "磁盘空间不足" in listed.output
+        assert sum("磁盘空间不足" in m for m in robot.messages) == 1
+    finally:
+        assert daemon.stop() == 0
+        robot.close()
+    with sqlite3.connect(home.db_path) as db:
+        assert db.execute("SELECT COUNT(*) FROM alerts WHERE kind = 'disk_low'").fetchone()[0] == 1
