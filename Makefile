@@ -11,10 +11,11 @@ install: system $(STAMP)
 system:
 	@sh scripts/system-deps.sh
 
-$(STAMP): requirements.txt pyproject.toml
+$(STAMP): requirements.txt pyproject.toml bench/wasm/package-lock.json
 	python3 -m venv $(VENV)
 	$(VENV)/bin/pip install -q --disable-pip-version-check -r requirements.txt
 	$(VENV)/bin/pip install -q --disable-pip-version-check --no-deps -e .
+	npm ci --prefix bench/wasm --no-audit --no-fund --silent
 	@touch $@
 
 test: install

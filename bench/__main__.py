@@ -5,7 +5,7 @@ unit, how it was measured, and the baseline from the same run where there is
 one (as a ratio).
 
     python -m bench [--quick] [--out PATH]
-        [--only ingest,latency,firmware,outbox,wear,render,sync,stats,backup]
+        [--only ingest,latency,firmware,outbox,wear,render,sync,stats,heap32,backup]
 """
 
 import argparse
@@ -18,7 +18,7 @@ import time
 import traceback
 from pathlib import Path
 
-from bench import backup, common, firmware, flash_wear, ingest, latency, outbox, render, stats, sync
+from bench import backup, common, firmware, flash_wear, heap32, ingest, latency, outbox, render, stats, sync
 
 OUT = Path(__file__).resolve().parent / "results.json"
 HEARTBEAT_S = 5.0  # a line at least this often while a benchmark runs
@@ -49,6 +49,7 @@ BENCHES = {
         dict(records=20000, batch_size=1000, epoint_records=2000),
     ),
     "stats": (stats, dict(ratings=2_000_000, repeats=5), dict(ratings=50_000, repeats=3)),
+    "heap32": (heap32, {}, {}),
     "backup": (
         backup,
         dict(ratings=2_000_000, rounds=5, seconds=6.0),
@@ -64,6 +65,21 @@ def heartbeat(log, running, done):
         if running and now - common.LAST_LINE[0] >= HEARTBEAT_S:
             common.LAST_LINE[0] = now
             log("bench: %s: running (%.0f s)" % (running[0], now - running[1]))
+
+
+def derived(results):
+    """Figures made of two benchmarks' figures from this run."""
+    out = {}
+    peak, ratio = results.get("firmware_heap_peak_bytes"), results.get("heap32_ratio")
+    if peak and ratio and peak["value"] and ratio["value"]:
+        out["firmware_heap_peak_bytes_32bit"] = common.figure(
+            int(peak["value"] * ratio["value"]),
+            "B",
+            "the firmware's peak on a 32-bit MicroPython (an ESP32): firmware_heap_peak_bytes (64-bit"
+            " unix port) x heap32_ratio (the same path's live heap, 32-bit / 64-bit), both this run",
+            baseline="firmware_heap_peak_bytes",
+        )
+    return out
 
 
 def run(names, quick=False, log=print):
@@ -89,6 +105,7 @@ def run(names, quick=False, log=print):
         log("bench: %s took %.0f s" % (name, took[name]))
     done.set()
     beat.join()
+    results.update(derived(results))
     for fig in results.values():
         base = fig.get("baseline")
         if base and base in results and fig["value"] is not None and results[base]["value"]:

@@ -82,7 +82,9 @@ def one_loss(workdir, sync_s, seconds, every_ms):
     before = [(seq, at) for seq, at in commits if at <= lost_at]
     out = workdir / "restored.db"
     try:
-        replica.restore(str(folder), out)
+        replica.restore(
+            out, replica.source_config(workdir / "restore.yml", path, _backup_config(folder, sync_s)), path
+        )
     except replica.ReplicaError:
         newest = 0  # nothing reached the replica
     else:

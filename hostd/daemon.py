@@ -54,6 +54,8 @@ def setup_logging(level, form="text"):
     logging.basicConfig(level=getattr(logging, level), handlers=[handler])  # in the hall's time
     for noisy in ("amqtt", "transitions"):  # the embedded broker's chatter
         logging.getLogger(noisy).setLevel(max(logging.WARNING, getattr(logging, level)))
+    # httpx logs every request's full URL at INFO: a robot webhook's URL is its key
+    logging.getLogger("httpx").setLevel(logging.WARNING)
 
 
 def _start_broker(home, config, store):

@@ -9,6 +9,11 @@ missing=""
 for pkg in $PACKAGES; do
     dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing="$missing $pkg"
 done
+# Node.js and npm run MicroPython's 32-bit WebAssembly port (bench/heap32.py):
+# any installed node and npm do; Debian's packages otherwise.
+if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+    missing="$missing nodejs npm"
+fi
 # python3-venv is only needed when the interpreter cannot make a venv by itself.
 if python3 -c "import ensurepip, venv" 2>/dev/null; then
     missing=$(echo "$missing" | sed 's/ python3-venv//')

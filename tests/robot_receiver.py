@@ -64,6 +64,10 @@ class Robot:
             return "http://127.0.0.1:%d/cgi-bin/webhook/send?key=%s" % (port, self.token)
         return "http://127.0.0.1:%d/robot/send?access_token=%s" % (port, self.token)
 
+    def key_seen_in_log(self, text):
+        """Whether the robot's key (its URL's secret part) appears in `text`."""
+        return self.token in text
+
     def close(self):
         self.server.shutdown()
         self.server.server_close()

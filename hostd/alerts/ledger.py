@@ -25,10 +25,11 @@ def open_alerts(db, kinds=None):
 
 
 def recent(db, since):
-    """Alerts raised or cleared since `since`, newest first."""
+    """Alerts open, or raised or cleared since `since`, newest first."""
     return _rows(
         db,
-        "SELECT %s FROM alerts WHERE raised_at >= ? OR cleared_at >= ? ORDER BY id DESC" % COLUMNS,
+        "SELECT %s FROM alerts WHERE raised_at >= ? OR cleared_at >= ? OR cleared_at IS NULL"
+        " ORDER BY id DESC" % COLUMNS,
         (since, since),
     )
 
@@ -54,7 +55,8 @@ def update(db, holding, now):
 
 
 def unsent(db, limit=200):
-    """[(row, "raised" | "cleared")] the webhook has not had, oldest news first."""
+    """[(row, "raised" | "cleared")] the webhook has not had, oldest news first.
+    A clear waits until its raise has gone out, so it never arrives first."""
     news = [
         (row, "raised")
         for row in _rows(
@@ -66,6 +68,7 @@ def unsent(db, limit=200):
         for row in _rows(
             db,
             "SELECT %s FROM alerts WHERE cleared_at IS NOT NULL AND clear_sent_at IS NULL"
+            " AND raise_sent_at IS NOT NULL"
             " ORDER BY cleared_at, id LIMIT ?" % COLUMNS,
             (limit,),
         )

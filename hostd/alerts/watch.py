@@ -30,15 +30,23 @@ class AlertWatch(Periodic):
         self.ctx = ctx
         self.sender = sender or webhook.Sender()
         self.failing = None  # the webhook's last error, while it fails
+        self.broken = {}  # kind -> error, conditions that could not be read last time
+        self.since = ctx.clock.now()  # silence before hostd watched is not counted
         super().__init__(interval or ctx.config["alerts"]["check_seconds"])
 
     def once(self):
         """One check: returns (raised, cleared) rows."""
         now = self.ctx.clock.now()
+        failed = {}
         with self.ctx.store.read() as db:
             open_keys = {row["key"] for row in ledger.open_alerts(db)}
-            holding = conditions.all_alerts(self.ctx, db, now, open_keys)
+            holding = conditions.all_alerts(self.ctx, db, now, open_keys, self.since, failed)
+        for kind, error in failed.items():
+            if kind not in self.broken:
+                log.error("alert condition %s cannot be checked: %s", kind, error, exc_info=error)
+        self.broken = failed
         raised, cleared = self.ctx.store.run(lambda db: ledger.update(db, holding, now))
+        log.debug("alerts checked: %d raised, %d cleared", len(raised), len(cleared))
         for row in raised:
             log.warning("alert raised [%s]: %s", row["key"], row["message"], extra=_about(row))
         for row in cleared:
@@ -72,3 +80,7 @@ class AlertWatch(Periodic):
             log.info("the alert webhook works again")
             self.failing = None
         return delivered
+
+    def stop(self, timeout=10.0):
+        super().stop(timeout)
+        self.sender.close()

@@ -51,13 +51,16 @@ def path(home):
 def load(home):
     """The webhook settings {"url", "kind", "secret", "keyword"}, or None when unset."""
     try:
-        return json.loads(path(home).read_text())
+        settings = json.loads(path(home).read_text())
     except FileNotFoundError:
         return None
     except ValueError as exc:
         raise WebhookError(
             "%s is not valid JSON (%s): set it again with hostd alerts webhook" % (path(home), exc)
         )
+    if not isinstance(settings, dict) or settings.get("kind") not in KINDS or not settings.get("url"):
+        raise WebhookError("%s lacks a url or a kind: set it again with hostd alerts webhook" % path(home))
+    return dict({"secret": "", "keyword": ""}, **settings)
 
 
 def save(home, url, kind, secret="", keyword=""):
@@ -129,6 +132,15 @@ class Sender:
         self.client = client or httpx.Client(timeout=TIMEOUT_S)
         self.clock = clock
         self.sent = collections.deque()  # when each of the last messages went out
+
+    def close(self):
+        self.client.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
 
     def _room(self):
         now = self.clock()

@@ -72,6 +72,9 @@ def _replica(value):
     if value == "" or value.startswith("/"):
         return True
     scheme, sep, rest = value.partition("://")
+    userinfo = rest.split("/", 1)[0].rpartition("@")[0]
+    if ":" in userinfo:
+        return False  # a password in hostd.toml (0644) and the log: use backup.sftp_key
     return bool(sep) and scheme in ("file", "sftp", "s3") and rest.strip("/") != ""
 
 
@@ -261,7 +264,7 @@ SCHEMA = (
         "",
         _replica,
         '"" (no continuous backup), a folder on another disk such as /mnt/backup/hostd, or a'
-        " file://, sftp://user@host/path or s3://bucket/path URL",
+        " file://, sftp://user@host/path (no password: backup.sftp_key) or s3://bucket/path URL",
     ),
     (
         "backup",

@@ -112,7 +112,8 @@ def register(cli, home_of, db_of):
             "raised_at": now,
             "cleared_at": None,
         }
-        webhook.Sender().deliver(settings, config["hall"]["id"], [(row, "raised")])
+        with webhook.Sender() as sender:
+            sender.deliver(settings, config["hall"]["id"], [(row, "raised")])
         click.echo("the %s webhook took the test message" % settings["kind"])
 
 

@@ -162,14 +162,18 @@ def register(cli, home_of, db_of):
             lock.close()
         click.echo(
             "restored %s from %s%s; start hostd again"
-            % (home.db_path, source, "; the database it replaced is %s" % aside if aside else "")
+            % (
+                home.db_path,
+                replica.shown(source),
+                "; the database it replaced is %s" % aside if aside else "",
+            )
         )
 
     def _from_replica(home, config, source):
         """Rebuild from a Litestream replica: restored, checked, put in place."""
         click.echo(
             "rebuilding the database from the replica %s (litestream restore) ..."
-            % (source or config["backup"]["replica"])
+            % replica.shown(source or config["backup"]["replica"])
         )
         started = time.monotonic()
         aside = replica.rebuild(home.db_path, config["backup"], source, progress=click.echo)

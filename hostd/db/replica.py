@@ -37,12 +37,14 @@ log = logging.getLogger("hostd.backup")
 
 BINARY_ENV = "HOSTD_LITESTREAM"  # override the binary lookup
 CONFIG_NAME = "litestream.yml"
+ENV_FILE = "backup.env"  # KEY=VALUE lines: an s3:// replica's keys
 SCHEMES = ("file", "sftp", "s3")
 BACKOFF_MIN_S = 1.0
 BACKOFF_MAX_S = 60.0
 STABLE_S = 60.0
-STOP_WAIT_S = 20.0
-PROGRESS_S = 5.0  # Litestream syncs what is left before it exits on SIGTERM
+STOP_WAIT_S = 20.0  # Litestream syncs what is left before it exits on SIGTERM
+PROGRESS_S = 5.0
+LAG_LIMIT_S = 300  # a replica this far behind a database that changed needs action
 _LEVELS = {"DEBUG": logging.DEBUG, "INFO": logging.INFO, "WARN": logging.WARNING, "ERROR": logging.ERROR}
 
 
@@ -107,10 +109,40 @@ def write_config(path, db_path, backup):
     return path
 
 
-def _run(args, timeout):
+def environment(home_dir):
+    """This process's environment with <home>/backup.env's KEY=VALUE lines added
+    (an s3:// replica's keys), as the systemd unit gives `hostd run`: so that
+    `hostd restore` and `hostd doctor` by hand reach the replica too."""
+    env = dict(os.environ)
+    try:
+        text = (Path(home_dir) / ENV_FILE).read_text()
+    except OSError:
+        return env
+    for line in text.splitlines():
+        key, sep, value = line.strip().partition("=")
+        if sep and key and not key.startswith("#"):
+            env[key.strip()] = value.strip().strip("'\"")
+    return env
+
+
+def shown(url):
+    """`url` with any password in it masked, for the log and the screen."""
+    scheme, sep, rest = url.partition("://")
+    user, at, host = rest.partition("@")
+    if sep and at and ":" in user:
+        return "%s://%s:***@%s" % (scheme, user.split(":", 1)[0], host)
+    return url
+
+
+def _run(args, timeout, env=None):
     try:
         done = subprocess.run(
-            [_binary(), *args], capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL
+            [_binary(), *args],
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            stdin=subprocess.DEVNULL,
+            env=env,
         )
     except subprocess.TimeoutExpired:
         raise ReplicaError("litestream %s did not finish within %ds" % (args[0], timeout))
@@ -120,14 +152,25 @@ def _run(args, timeout):
     return done.stdout
 
 
-def _run_watching(args, timeout, out, progress):
+def _written(out):
+    """Bytes written so far to `out` and Litestream's temporary files beside it."""
+    total = 0
+    for path in out.parent.glob(out.name + "*"):
+        try:
+            total += path.stat().st_size
+        except OSError:
+            pass  # renamed or removed between the listing and the stat
+    return total
+
+
+def _run_watching(args, timeout, out, progress, env=None):
     """_run, saying every PROGRESS_S how much of `out` is written."""
     done, failure = threading.Event(), []
 
     def work():
         try:
-            _run(args, timeout)
-        except ReplicaError as exc:
+            _run(args, timeout, env)
+        except Exception as exc:  # handed to the caller's thread, whatever it is
             failure.append(exc)
         finally:
             done.set()
@@ -135,16 +178,15 @@ def _run_watching(args, timeout, out, progress):
     started = time.monotonic()
     threading.Thread(target=work, name="hostd-restore", daemon=True).start()
     while not done.wait(PROGRESS_S):
-        written = sum(p.stat().st_size for p in out.parent.glob(out.name + "*") if p.is_file())
-        progress("%.0f MB restored (%.0f s)" % (written / 1e6, time.monotonic() - started))
+        progress("%.0f MB restored (%.0f s)" % (_written(out) / 1e6, time.monotonic() - started))
     if failure:
         raise failure[0]
 
 
-def position(config_path, db_path, timeout=60):
+def position(config_path, db_path, timeout=60, env=None):
     """What the replica holds: {"txid": newest transaction, "at": its time (epoch s),
     "files": how many LTX files}, or None when it holds nothing yet."""
-    out = _run(["ltx", "-config", str(config_path), "-json", "-level", "all", str(db_path)], timeout)
+    out = _run(["ltx", "-config", str(config_path), "-json", "-level", "all", str(db_path)], timeout, env)
     files = json.loads(out or "[]") or []
     if not files:
         return None
@@ -153,13 +195,31 @@ def position(config_path, db_path, timeout=60):
     return {"txid": int(newest["max_txid"], 16), "at": at, "files": len(files)}
 
 
-def local_txid(config_path, db_path, timeout=60):
+def local_txid(config_path, db_path, timeout=60, env=None):
     """The newest transaction Litestream has seen in hostd.db, or None."""
-    out = _run(["status", "-config", str(config_path), "-json", str(db_path)], timeout)
+    out = _run(["status", "-config", str(config_path), "-json", str(db_path)], timeout, env)
     for row in json.loads(out or "[]") or []:
         if row.get("local_txid"):
             return int(row["local_txid"], 16)
     return None
+
+
+def lag(config_path, db_path, timeout=60, env=None):
+    """How far the replica is behind hostd.db: {"held": position() or None,
+    "behind": changes Litestream has seen that the replica lacks (None when
+    it has not seen this database), "age": seconds since the replica's newest
+    change}. Raises ReplicaError when the replica cannot be read."""
+    held = position(config_path, db_path, timeout, env)
+    local = local_txid(config_path, db_path, timeout, env)
+    if held is None:
+        return {"held": None, "behind": local, "age": None}
+    behind = None if local is None else max(0, local - held["txid"])
+    return {"held": held, "behind": behind, "age": max(0.0, time.time() - held["at"])}
+
+
+def lag_limit(backup):
+    """Seconds a replica may trail a database that changed before it needs action."""
+    return max(LAG_LIMIT_S, 10 * backup["sync_interval_s"])
 
 
 def is_replica(source):
@@ -167,27 +227,29 @@ def is_replica(source):
     return "://" in source or Path(source).is_dir()
 
 
-def restore(source, out, config_path=None, db_path=None, timeout=3600, progress=None):
-    """Rebuild a database from a replica into the new file `out`.
-
-    `source` is a replica URL or folder; None restores the replica in
-    `config_path` (hostd.toml's backup.replica, with its endpoint and key).
-    `progress(text)` hears how far it is every PROGRESS_S while it runs."""
-    out = Path(out)
-    out.unlink(missing_ok=True)
-    if source is None:
-        args = ["restore", "-config", str(config_path), "-o", str(out), str(db_path)]
-    else:
+def source_config(path, db_path, backup, source=None):
+    """Write Litestream's config for restoring from `source` (a folder or URL;
+    None: backup.replica), with backup's key, host key and endpoint; return it."""
+    if source is not None:
         folder = local_folder(source)
         if folder is not None and not (folder / "ltx").is_dir():
             raise ReplicaError("%s holds no Litestream replica (no ltx/ folder in it)" % folder)
-        args = ["restore", "-o", str(out), url_of(source)]
+        backup = dict(backup, replica=source)
+    return write_config(path, db_path, backup)
+
+
+def restore(out, config_path, db_path, timeout=3600, progress=None, env=None):
+    """Rebuild the database of `config_path`'s replica into the new file `out`.
+    `progress(text)` hears how far it is every PROGRESS_S while it runs."""
+    out = Path(out)
+    out.unlink(missing_ok=True)
+    args = ["restore", "-config", str(config_path), "-o", str(out), str(db_path)]
     if progress is None:
-        _run(args, timeout)
+        _run(args, timeout, env)
     else:
-        _run_watching(args, timeout, out, progress)
+        _run_watching(args, timeout, out, progress, env)
     if not out.is_file():
-        raise ReplicaError("the replica %s holds no database yet" % (source or "in backup.replica"))
+        raise ReplicaError("the replica holds no database yet")
     return out
 
 
@@ -199,8 +261,8 @@ def rebuild(db_path, backup, source=None, progress=None):
     out = db_path.with_name(db_path.name + ".from-replica")
     try:
         with tempfile.TemporaryDirectory() as tmp:
-            conf = write_config(Path(tmp) / CONFIG_NAME, db_path, backup)
-            restore(source, out, conf, db_path, progress=progress)
+            conf = source_config(Path(tmp) / CONFIG_NAME, db_path, backup, source)
+            restore(out, conf, db_path, progress=progress, env=environment(db_path.parent))
         if progress is not None:
             progress("checking the restored database (integrity_check) ...")
         return backup_copy.restore(out, db_path, move=True)
@@ -220,6 +282,7 @@ class Replicator:
         self.proc = None
         self.restarts = 0
         self.started_at = None
+        self.problem = None  # why Litestream is not running, while it is not
         self._stopping = threading.Event()
         self._lock = threading.Lock()
         self._thread = None
@@ -228,37 +291,56 @@ class Replicator:
     def running(self):
         return self.proc is not None and self.proc.poll() is None
 
+    def lag(self):
+        """lag() of this home's replica, or {"error": why} when it cannot be read."""
+        try:
+            return lag(self.config_path, self.home.db_path, timeout=20, env=environment(self.home.path))
+        except ReplicaError as exc:
+            return {"error": str(exc)}
+
     def start(self):
+        """Start Litestream. A replica that cannot be reached now (a backup disk
+        not mounted) does not stop hostd: it is logged, raised as an alert
+        (backup_down) and tried again with backoff."""
+        try:
+            self._spawn()
+            log.info(
+                "continuous backup of %s to %s every %ds (litestream pid %d)",
+                self.home.db_path,
+                shown(self.url),
+                self.backup["sync_interval_s"],
+                self.proc.pid if self.proc else 0,
+            )
+        except (OSError, ReplicaError) as exc:
+            self.problem = str(exc)
+            log.error("continuous backup not started: %s; hostd runs on and tries again", exc)
+        self._thread = threading.Thread(target=self._watch, name="hostd-backup-watch", daemon=True)
+        self._thread.start()
+        return self
+
+    def _prepare(self):
         folder = local_folder(self.backup["replica"])
         if folder is not None:
             try:
                 folder.mkdir(parents=True, exist_ok=True)
             except OSError as exc:
-                raise ReplicaError("backup.replica %s cannot be created: %s" % (folder, exc.strerror))
+                raise ReplicaError("backup.replica %s cannot be created (%s)" % (folder, exc.strerror))
         write_config(self.config_path, self.home.db_path, self.backup)
-        self._spawn()
-        log.info(
-            "continuous backup of %s to %s every %ds (litestream pid %d)",
-            self.home.db_path,
-            self.url,
-            self.backup["sync_interval_s"],
-            self.proc.pid if self.proc else 0,
-        )
-        self._thread = threading.Thread(target=self._watch, name="hostd-backup-watch", daemon=True)
-        self._thread.start()
-        return self
 
     def _spawn(self):
         with self._lock:
             if self._stopping.is_set():
                 return None
+            self._prepare()
             self.proc = subprocess.Popen(
                 [self.binary, "replicate", "-config", str(self.config_path)],
                 stdin=subprocess.DEVNULL,
                 stdout=subprocess.PIPE,
                 stderr=subprocess.STDOUT,
                 preexec_fn=child.die_with_parent,
+                env=environment(self.home.path),
             )
+            self.problem = None
             self.started_at = time.monotonic()
             proc = self.proc
         threading.Thread(target=self._relay, args=(proc,), name="hostd-backup-log", daemon=True).start()
@@ -287,21 +369,21 @@ class Replicator:
         backoff = BACKOFF_MIN_S
         while not self._stopping.is_set():
             proc = self.proc
-            if proc is None:
-                return
-            code = proc.wait()
-            if self._stopping.is_set():
-                return
-            ran = time.monotonic() - (self.started_at or 0)
-            if ran > STABLE_S:
-                backoff = BACKOFF_MIN_S
-            log.error(
-                "litestream exited with code %s after %.0fs: hostd.db is not being backed up;"
-                " restarting in %.0fs",
-                code,
-                ran,
-                backoff,
-            )
+            if proc is not None:
+                code = proc.wait()
+                if self._stopping.is_set():
+                    return
+                ran = time.monotonic() - (self.started_at or 0)
+                if ran > STABLE_S:
+                    backoff = BACKOFF_MIN_S
+                self.problem = "litestream exited with code %s" % code
+                log.error(
+                    "litestream exited with code %s after %.0fs: hostd.db is not being backed up;"
+                    " restarting in %.0fs",
+                    code,
+                    ran,
+                    backoff,
+                )
             if self._stopping.wait(backoff):
                 return
             backoff = min(backoff * 2, BACKOFF_MAX_S)
@@ -309,8 +391,9 @@ class Replicator:
                 if self._spawn() is not None:
                     self.restarts += 1
                     log.warning("litestream restarted (restart %d)", self.restarts)
-            except OSError as exc:
-                log.error("could not restart litestream: %s", exc)
+            except (OSError, ReplicaError) as exc:
+                self.proc, self.problem = None, str(exc)
+                log.error("could not start litestream: %s; trying again in %.0fs", exc, backoff)
 
     def stop(self):
         """Stop Litestream after its last sync (SIGTERM), or kill it after STOP_WAIT_S."""

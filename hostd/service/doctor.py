@@ -36,7 +36,6 @@ from hostd.rules import workdays
 
 CLOCK_TOLERANCE_S = 5.0
 BACKUP_GLOBS = ("hostd.db.pre-migrate-*", "*.db")
-REPLICA_LAG_S = 300  # a replica this far behind a database that changed needs action
 
 
 def _result(name, status, detail):
@@ -233,45 +232,43 @@ def check_replica(home, config):
         return _result(
             "replica", "skip", "no continuous backup: set backup.replica to a folder on another disk or a URL"
         )
-    url = replica.url_of(backup["replica"])
+    url = replica.shown(replica.url_of(backup["replica"]))
     if replica.find_binary() is None:
         return _result("replica", "fix", "litestream is not installed: run `make install`")
     try:
         with tempfile.TemporaryDirectory() as tmp:
             conf = replica.write_config(Path(tmp) / "litestream.yml", home.db_path, backup)
-            held = replica.position(conf, home.db_path)
-            local = replica.local_txid(conf, home.db_path)
+            state = replica.lag(conf, home.db_path, env=replica.environment(home.path))
     except replica.ReplicaError as exc:
         return _result(
             "replica", "fix", "%s cannot be read (%s): check the path or URL and its keys" % (url, exc)
         )
-    if held is None:
+    if state["held"] is None:
         return _result(
             "replica", "fix", "%s holds nothing yet: hostd run replicates to it (is hostd running?)" % url
         )
-    age = max(0.0, time.time() - held["at"])
-    if local is None:
+    age = state["age"]
+    if state["behind"] is None:
         return _result(
             "replica",
             "ok",
             "%s holds a database (newest change %s ago); hostd run replicates on" % (url, _ago(age)),
         )
-    behind = local - held["txid"]
-    if behind <= 0:
+    if state["behind"] == 0:
         return _result(
             "replica", "ok", "%s holds every change to hostd.db (newest %s ago)" % (url, _ago(age))
         )
-    if age <= max(REPLICA_LAG_S, 10 * backup["sync_interval_s"]):
+    if age <= replica.lag_limit(backup):
         return _result(
             "replica",
             "ok",
-            "%s is %d change(s) behind, catching up (newest %s ago)" % (url, behind, _ago(age)),
+            "%s is %d change(s) behind, catching up (newest %s ago)" % (url, state["behind"], _ago(age)),
         )
     return _result(
         "replica",
         "fix",
         "%s is %d change(s) behind hostd.db, newest %s ago: is hostd running? see its log (hostd.backup)"
-        % (url, behind, _ago(age)),
+        % (url, state["behind"], _ago(age)),
     )
 
 
