@@ -32,6 +32,7 @@ from hostd.db.upkeep import Upkeep
 from hostd.devices import push
 from hostd.ingest.collector import Collector
 from hostd.recording.defaults import DefaultScheduler
+from hostd.recording.retention import Retention
 from hostd.rules import deadlines
 from hostd.service.notify import Notifier
 from hostd.sync.service import SyncThread
@@ -170,6 +171,7 @@ def _run(home, config, broker_url, stop_event):
         running["fraud"] = DailyFraudScan(store).start()  # 异常评价线索, kept for review daily
         running["upstream"] = SyncThread(home, config, store).start()  # None if off
         running["upkeep"] = Upkeep(store).start()  # planner statistics (ANALYZE) daily
+        running["retention"] = Retention(ctx).start()  # rate-later addresses purged after 30 days
         running["alerts"] = AlertWatch(ctx).start()  # 超期预警 and the rest: raised once, to the webhook
         notifier.watch(store, collector, stop).ready(
             "hall %s, %s, pages %s" % (config["hall"]["id"], where, page.url)
@@ -187,7 +189,7 @@ def _run(home, config, broker_url, stop_event):
         log.info("stopping")
         notifier.stopping()
     finally:
-        for name in ("alerts", "fraud", "upkeep", "upstream"):
+        for name in ("alerts", "retention", "fraud", "upkeep", "upstream"):
             job = running.get(name)
             if job is not None:
                 job.stop()

@@ -487,7 +487,7 @@ def test_the_webhook_commands(tmp_path):
 def test_hostd_run_raises_to_the_robot_the_dashboard_the_api_and_metrics(tmp_path):
     home = make_home(tmp_path / "home")
     home.set("alerts", "disk_free_pct", 99)  # no test disk is that empty
-    home.set("alerts", "check_seconds", 10)
+    home.set("alerts", "check_seconds", 2)
     home.set("log", "level", "DEBUG")
     robot = Robot("wecom")
     assert hostd(home, "alerts", "webhook", robot.url).exit_code == 0

@@ -1,13 +1,17 @@
 """/api/v1 through FastAPI's TestClient on a real Store (no broker: nothing is pushed),
 and the committed OpenAPI document docs/openapi.json."""
 
+import io
 import json
 import os
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
+import zxingcpp
 from fastapi.testclient import TestClient
 from hostd_support import hostd, make_home
+from PIL import Image
 
 from hostd.base.context import Context
 from hostd.db.store import Store
@@ -61,10 +65,37 @@ def test_bad_requests_get_a_4xx_with_a_reason(api, body, status, error):
     assert detail["error"] == error and " / " in detail["reason"]
 
 
-def test_a_window_without_a_device_and_a_taken_case(api):
+def qr_text(png):
+    found = zxingcpp.read_barcodes(Image.open(io.BytesIO(png)))
+    return [r.text for r in found if r.format == zxingcpp.BarcodeFormat.QRCode]
+
+
+def test_a_window_without_a_device_is_rated_through_its_link(api):
     api.app.state.ctx.store.run(lambda db: staff.add_window(db, "h1", "09"))
-    answer = post(api, window="09")
-    assert answer.status_code == 409 and answer.json()["detail"]["error"] == "window_has_no_device"
+    answer = post(api, window="09", item_name="个体工商户登记")
+    assert answer.status_code == 201, answer.text
+    made = answer.json()
+    assert made["device_id"] is None and made["pushed"] is False and made["state"] == "open"
+    link = made["rate_url"]
+    assert "/r/" in link and api.get("/api/v1/sessions/%s" % made["session_id"]).json()["rate_url"] == link
+    page = api.get(urlsplit(link).path)
+    assert page.status_code == 200 and "个体工商户登记" in page.text  # the citizen's page opens
+    png = api.get("/api/v1/sessions/%s/qr.png?size=300" % made["session_id"])
+    assert png.status_code == 200 and png.headers["content-type"] == "image/png"
+    image = Image.open(io.BytesIO(png.content))
+    assert image.mode == "1" and image.width <= 300 and image.info["dpi"][0] == pytest.approx(203, abs=1)
+    assert qr_text(png.content) == [link]  # a phone reads the receipt's code as the link
+    small = api.get("/api/v1/sessions/%s/qr.png" % made["session_id"]).content
+    assert Image.open(io.BytesIO(small)).width <= 240 and qr_text(small) == [link]
+    assert api.get("/api/v1/sessions/%s/qr.png?size=10" % made["session_id"]).status_code == 422
+    cancelled = api.post("/api/v1/sessions/%s/cancel" % made["session_id"], json={"reason": "录入错误"})
+    assert cancelled.status_code == 200 and cancelled.json()["rate_url"] is None
+    closed = api.get("/api/v1/sessions/%s/qr.png" % made["session_id"])
+    assert closed.status_code == 409 and closed.json()["detail"]["error"] == "session_not_open"
+    assert "已取消" in closed.json()["detail"]["reason"]
+
+
+def test_a_taken_case(api):
     assert post(api, cases=[{"case_id": "c1"}]).status_code == 201
     taken = post(api, cases=[{"case_id": "c1"}])
     assert taken.status_code == 409 and "c1" in taken.json()["detail"]["reason"]
@@ -107,6 +138,7 @@ def test_the_committed_openapi_document_is_current(api):
         "/api/v1/sessions",
         "/api/v1/sessions/{session_id}",
         "/api/v1/sessions/{session_id}/cancel",
+        "/api/v1/sessions/{session_id}/qr.png",
         "/api/v1/windows",
         "/api/v1/windows/{window}/duty",
         "/api/v1/alerts",

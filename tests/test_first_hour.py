@@ -97,6 +97,7 @@ def test_the_first_hour_by_the_guide(tmp_path, browser):
             time.sleep(0.3)
             link = qr_link(device, tmp_path)
         assert link and link.startswith(public + "r/"), link
+        assert "rate-later link (print it on the receipt, 办件回执): %s" % link in out  # the same link
 
         # The citizen's phone opens it and rates 满意 with a word of thanks.
         phone = browser.new_context(

@@ -72,11 +72,16 @@ def test_a_session_without_case_ids_is_numbered_by_the_rule_not_by_its_id(db):
     assert generated == [(1,)]
 
 
+def test_a_window_without_a_device_takes_sessions_rated_through_the_link(db):
+    s = start(db, window="09")  # window 09 has no device (a QR-only window)
+    assert s["device_id"] is None and s["state"] == "open"
+    assert sessions.get(db, s["session_id"])["device_id"] is None
+
+
 @pytest.mark.parametrize(
     "kwargs, error",
     [
         ({"window": "99"}, staff.UnknownWindow),
-        ({"window": "09"}, staff.NoDevice),
         ({"item": "  "}, staff.EmptyItemName),
         ({"staff_id": "nobody"}, staff.UnknownStaff),
     ],

@@ -346,6 +346,9 @@ service_commands.register(cli, _home, _db)
 from hostd.cli import alerts as alerts_commands  # noqa: E402  alerts, the webhook
 
 alerts_commands.register(cli, _home, _db)
+from hostd.cli import privacy as privacy_commands  # noqa: E402  who read evaluator data
+
+privacy_commands.register(cli, _home, _db)
 
 
 def main():

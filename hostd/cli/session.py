@@ -103,9 +103,12 @@ def register(cli, home_of, db_of):
             "cases": [{"case_id": c, "visit": visit} for c in cases],
         }
         out = api_call(home, "POST", "/sessions", body)
-        shown = (
-            "shown on %s" % out["device_id"] if out.get("pushed") else "not pushed (no broker connection yet)"
-        )
+        if out["device_id"] is None:
+            shown = "no device at this window: rated through its link"
+        elif out.get("pushed"):
+            shown = "shown on %s" % out["device_id"]
+        else:
+            shown = "not pushed (no broker connection yet)"
         click.echo(
             "session %s at window %s: %s, %d case(s), staff %s %s; %s; rate until %s"
             % (
@@ -119,6 +122,7 @@ def register(cli, home_of, db_of):
                 _when(out["rate_until"]),
             )
         )
+        click.echo("rate-later link (print it on the receipt, 办件回执): %s" % out["rate_url"])
 
     @session.command("cancel")
     @click.argument("session_id")

@@ -15,6 +15,7 @@ The QR code is not cached (each session has its own link).
 """
 
 import base64
+import io
 import os
 import shutil
 import subprocess
@@ -223,6 +224,23 @@ def qr_matrix(text):
     code.add_data(text)
     code.make(fit=True)
     return code.get_matrix()
+
+
+def qr_png(text, width):
+    """The QR code of `text` as a 1-bit PNG at most `width` pixels wide (whole
+    pixels a module, quiet zone included), at 203 dpi: for a receipt printer."""
+    matrix = qr_matrix(text)
+    modules = len(matrix)
+    box = max(1, width // modules)
+    image = Image.new("1", (modules * box, modules * box), 1)
+    draw = ImageDraw.Draw(image)
+    for y, row in enumerate(matrix):
+        for x, dark in enumerate(row):
+            if dark:
+                draw.rectangle((x * box, y * box, x * box + box - 1, y * box + box - 1), fill=0)
+    out = io.BytesIO()
+    image.save(out, "PNG", dpi=(203, 203))
+    return out.getvalue()
 
 
 def qr_part(text):

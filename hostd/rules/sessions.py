@@ -19,7 +19,7 @@ import secrets
 
 from hostd.base import text
 from hostd.rules import staff, workdays
-from hostd.rules.staff import BadField, CaseTaken, EmptyItemName, NoDevice, SessionClosed, UnknownSession
+from hostd.rules.staff import BadField, CaseTaken, EmptyItemName, SessionClosed, UnknownSession
 from hostd.upstream import outbox, records
 
 MAX_CASES = 200
@@ -161,11 +161,8 @@ def create(
         raise BadField("事项编码无效 / bad item code %r: 1-64 characters" % (item_code,))
     item_code = _name(item_code, "事项编码 item_code", 64)
     place = staff.get_window(db, hall, window, create=True)
-    if not place["devices"]:
-        raise NoDevice(
-            "窗口 %s 没有评价器 / window %s has no device: `hostd device add ID"
-            " --window %s`" % (window, window, window)
-        )
+    # A window without a device (a QR-only window, a village service point):
+    # the session is rated through its link (rate_url: the receipt, a phone).
     if staff_id is None:
         staff_id = place["staff_id"]
         if staff_id is None:
@@ -184,7 +181,7 @@ def create(
         "session_id": session_id,
         "hall": hall,
         "window": window,
-        "device_id": place["devices"][0],
+        "device_id": place["devices"][0] if place["devices"] else None,
         "item_code": item_code.strip(),
         "item_name": item_name,
         "staff_id": person["staff_id"],

@@ -26,11 +26,6 @@ class UnknownWindow(SessionRequestError):
     code = "unknown_window"
 
 
-class NoDevice(SessionRequestError):
-    status = 409
-    code = "window_has_no_device"
-
-
 class UnknownStaff(SessionRequestError):
     status = 404
     code = "unknown_staff"

@@ -1,7 +1,8 @@
 """/api/v1: the window business-system interface (窗口业务系统接口).
 
     POST   /api/v1/sessions                  a finished service: push it to the window's device
-    GET    /api/v1/sessions/{session_id}     its state, cases and rating
+    GET    /api/v1/sessions/{session_id}     its state, cases, rating and rate-later link
+    GET    /api/v1/sessions/{session_id}/qr.png  the link as a QR code for the receipt
     GET    /api/v1/windows                   windows, their devices and who is on duty
     POST   /api/v1/windows/{window}/duty     a staff member goes on duty there
     DELETE /api/v1/windows/{window}/duty     nobody serves there: 暂停服务
@@ -19,15 +20,16 @@ import os
 import secrets
 from typing import Any, List, Literal, Optional
 
-from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.openapi.utils import get_openapi
+from fastapi.responses import Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, Field
 
 from hostd.alerts import ledger
 from hostd.base.home import write_atomic
-from hostd.devices import push
-from hostd.rules import sessions, staff
+from hostd.devices import push, render
+from hostd.rules import links, sessions, staff
 
 router = APIRouter(prefix="/api/v1", tags=["sessions"])
 TOKEN_FILE = "api-token"
@@ -112,6 +114,11 @@ class SessionOut(BaseModel):
     created_at: int
     screen_until: int
     rate_until: int = Field(..., description="end of the rate-later period (Unix seconds)")
+    rate_url: Optional[str] = Field(
+        None,
+        description="the signed rate-later link (扫码评价) until rate_until: print it on the receipt"
+        " (办件回执) or send it; None once the period is over or the session was cancelled",
+    )
     rating_level: Optional[int] = Field(None, description="5 非常满意 ... 1 非常不满意")
     rating_channel: Optional[str] = None
     pushed: Optional[bool] = Field(None, description="sent to the device (POST only)")
@@ -165,7 +172,13 @@ class ErrorOut(BaseModel):
 ERRORS: dict[int | str, dict[str, Any]] = {code: {"model": ErrorOut} for code in (400, 401, 404, 409, 422)}
 
 
-def _session_out(s, info=None):
+def _rate_url(ctx, s):
+    if s["state"] == "cancelled" or ctx.clock.now() >= s["rate_until"]:
+        return None
+    return links.rate_url(ctx, s["session_id"], s["rate_until"])
+
+
+def _session_out(ctx, s, info=None):
     rating = s.get("rating") or {}
     return SessionOut(
         session_id=s["session_id"],
@@ -181,6 +194,7 @@ def _session_out(s, info=None):
         created_at=s["created_at"],
         screen_until=s["screen_until"],
         rate_until=s["rate_until"],
+        rate_url=_rate_url(ctx, s),
         rating_level=rating.get("level"),
         rating_channel=rating.get("channel"),
         pushed=info["pushed"] if info else None,
@@ -237,8 +251,11 @@ def create_session(body: SessionRequest, ctx=Depends(_authorised)):
         session = ctx.store.run(op, timeout=30)
     except staff.SessionRequestError as exc:
         raise _fail(exc)
-    info = push.keeper(ctx).push_session(session)
-    return _session_out(session, info)
+    if session["device_id"] is None:  # a window without a device: the link is the way to rate
+        info = {"pushed": False, "bytes": None}
+    else:
+        info = push.keeper(ctx).push_session(session)
+    return _session_out(ctx, session, info)
 
 
 @router.get(
@@ -250,9 +267,39 @@ def create_session(body: SessionRequest, ctx=Depends(_authorised)):
 def get_session(session_id: str, ctx=Depends(_authorised)):
     try:
         with ctx.store.read() as db:
-            return _session_out(sessions.get(db, session_id))
+            return _session_out(ctx, sessions.get(db, session_id))
     except staff.SessionRequestError as exc:
         raise _fail(exc)
+
+
+@router.get(
+    "/sessions/{session_id}/qr.png",
+    response_class=Response,
+    responses={**ERRORS, 200: {"content": {"image/png": {}}, "description": "a 1-bit PNG, 203 dpi"}},
+    summary="The session's rate-later link as a QR code, for the receipt printer (办件回执)",
+)
+def session_qr(
+    session_id: str,
+    size: int = Query(240, ge=64, le=1200, description="width in pixels (a 58 mm receipt: 240-384)"),
+    ctx=Depends(_authorised),
+):
+    try:
+        with ctx.store.read() as db:
+            session = sessions.get(db, session_id)
+    except staff.SessionRequestError as exc:
+        raise _fail(exc)
+    url = _rate_url(ctx, session)
+    if url is None or session["state"] != "open":
+        closed = session["state"] != "open"
+        why = sessions.STATE_NAMES.get(session["state"]) if closed else "评价期已过"
+        state = session["state"] if closed else "past its rating period"
+        raise _fail(
+            staff.SessionClosed(
+                "会话 %s %s，不能再扫码评价 / session %s is %s: its link no longer rates"
+                % (session_id, why, session_id, state)
+            )
+        )
+    return Response(render.qr_png(url, size), media_type="image/png")
 
 
 @router.post(
@@ -265,7 +312,8 @@ def cancel_session(session_id: str, body: CancelRequest, ctx=Depends(_authorised
     now = ctx.clock.now()
     try:
         return _session_out(
-            ctx.store.run(lambda db: sessions.cancel(db, session_id, body.reason, "api", now), timeout=30)
+            ctx,
+            ctx.store.run(lambda db: sessions.cancel(db, session_id, body.reason, "api", now), timeout=30),
         )
     except staff.SessionRequestError as exc:
         raise _fail(exc)
