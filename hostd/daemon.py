@@ -2,7 +2,7 @@
 the device screens (push.py), the web app (API, rate-later page, hall pages),
 the default-rating scheduler, the alert watch and the upstream sync, started
 in that order and stopped in reverse. With backup.replica set, Litestream
-(hostd/db/replica.py) replicates the database from the store's opening until
+(hostd/db/replicator.py) replicates the database from the store's opening until
 after its last commit.
 
 Stopping (SIGTERM, SIGINT): the collector stops taking messages and lets its
@@ -26,7 +26,7 @@ from hostd.base.context import Context
 from hostd.broker import files as broker_files
 from hostd.broker import mosquitto, quarantine
 from hostd.casework.fraud_daily import DailyFraudScan
-from hostd.db.replica import Replicator
+from hostd.db.replicator import Replicator
 from hostd.db.store import Store
 from hostd.db.upkeep import Upkeep
 from hostd.devices import push
