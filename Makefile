@@ -19,7 +19,7 @@ $(STAMP): requirements.txt pyproject.toml bench/wasm/package-lock.json
 	@touch $@
 
 test: install
-	$(VENV)/bin/pytest -q -p no:cacheprovider -m "not slow" --durations=15
+	$(VENV)/bin/pytest -q -p no:cacheprovider -m "not slow" -n 2 --dist loadfile --durations=15
 
 demo: install
 	$(PY) -m simulator.demo
