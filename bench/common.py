@@ -189,12 +189,18 @@ SESSIONS_DAILY = """
 
 
 def fill_rollups(conn):
+    from hostd.db.schema import rollups  # lazy: bench.common is imported before hostd is needed
+
     conn.execute(RATINGS_DAILY)
     conn.execute(SESSIONS_DAILY)
+    rollups.fill(conn)  # the monthly ones from the daily ones, and the work orders'
 
 
 def check_rollups(conn):
-    """Per day: the rollup totals against the raw rows. Raises on a mismatch."""
+    """Per day and per month: the rollup totals against the raw rows. Raises
+    on a mismatch; returns {rollup: days or months checked}."""
+    from hostd.db.schema import rollups  # lazy: as in fill_rollups
+
     checks = {
         "ratings": (
             "SELECT day, SUM(total), SUM(good), SUM(middle), SUM(bad), SUM(not_counted)"
@@ -210,6 +216,30 @@ def check_rollups(conn):
             " SUM(state = 'rated') FROM sessions GROUP BY 1 ORDER BY 1",
         ),
     }
+    month = rollups.month_of("received_at")
+    checks["ratings by month"] = (
+        "SELECT month, SUM(total), SUM(good), SUM(middle), SUM(bad), SUM(not_counted)"
+        " FROM stats_monthly GROUP BY month HAVING SUM(total) + SUM(not_counted) != 0 ORDER BY month",
+        checks["ratings"][1].replace("(received_at + 28800) / 86400", month),
+    )
+    checks["sessions by month"] = (
+        "SELECT month, SUM(sessions), SUM(rated) FROM sessions_monthly GROUP BY month"
+        " HAVING SUM(sessions) != 0 OR SUM(rated) != 0 ORDER BY month",
+        checks["sessions"][1].replace("(created_at + 28800) / 86400", rollups.month_of("created_at")),
+    )
+    orders = (
+        "SELECT {key}, COUNT(*), SUM(COALESCE(o.done_at <= o.done_due, 0)) FROM work_orders o"
+        " JOIN ratings r ON r.id = o.rating_id WHERE %s GROUP BY 1 ORDER BY 1" % rollups.counted("r")
+    )
+    for grain, table, key in (
+        ("day", "orders_daily", "(o.opened_at + 28800) / 86400"),
+        ("month", "orders_monthly", rollups.month_of("o.opened_at")),
+    ):
+        checks["work orders by %s" % grain] = (
+            "SELECT {g}, SUM(orders), SUM(on_time) FROM {t} GROUP BY {g}"
+            " HAVING SUM(orders) != 0 OR SUM(on_time) != 0 ORDER BY {g}".format(g=grain, t=table),
+            orders.format(key=key),
+        )
     days = {}
     for name, (rollup, raw) in checks.items():
         got, want = conn.execute(rollup).fetchall(), conn.execute(raw).fetchall()

@@ -19,17 +19,21 @@ Then it times what the dashboard asks (hostd.reporting.stats / ranking / workord
 each query `repeats` times on a warm cache: today's and this quarter's
 rates, the quarter by day, window, staff and unit, a month by item and
 channel, the staff ranking, the open-order counts and the overdue-first
-queue. Baseline: a plain SELECT COUNT(*) over the same ratings table.
+queue; then the hall's pages themselves, through hostd's web app
+(bench/pages.py). Baseline: a plain SELECT COUNT(*) over the same ratings
+table.
 
     python -m bench.stats [ratings] [repeats]
 """
 
 import os
+import shutil
 import statistics
 import sys
 import tempfile
 import time
 
+from bench import pages
 from bench.common import Progress, check_rollups, figure, fill_rollups, percentile, seed_database
 from hostd.casework import workorders
 from hostd.db import upkeep
@@ -185,7 +189,7 @@ def _time(fn, db, repeats, cpu=None):
     return out
 
 
-def run(ratings=2_000_000, repeats=5, keep=None):
+def run(ratings=2_000_000, repeats=5, keep=None, page_repeats=20):
     """Generate, measure, delete (unless `keep` names the database path)."""
     progress = Progress("stats")
     workdir = None if keep else tempfile.mkdtemp(prefix="bench-stats-")
@@ -204,13 +208,19 @@ def run(ratings=2_000_000, repeats=5, keep=None):
     }
     measured = measure(db, repeats, progress)
     db.conn.close()
+    home = pages.make_home(os.path.join(os.path.dirname(path), "bench-home"), path)
+    try:
+        at = periods.period(TODAY)[0] + 15 * 3600
+        measured.update(pages.measure(home, at, "s007", repeats=page_repeats, progress=progress))
+    finally:
+        pages.move_database(home.db_path, path)
+        shutil.rmtree(home.path)
     if keep is None:
-        for suffix in ("", "-wal", "-shm"):
-            if os.path.exists(path + suffix):
-                os.remove(path + suffix)
+        os.remove(path)
         os.rmdir(workdir)
     return dict(
         measured,
+        page_repeats=page_repeats,
         ratings=ratings,
         counts=counts,
         generate_s=round(generate_s, 1),
@@ -246,7 +256,24 @@ def measure(db, repeats=5, progress=None):
 
 def figures(raw):
     n = "{:,}".format(raw["ratings"])
+    page, page_ms = pages.slowest(raw)
     return {
+        "stats_page_ms_p95": figure(
+            page_ms,
+            "ms",
+            "the slowest hall page's p95 (%s) of %d pages (dashboard as supervisor and as staff, /display,"
+            " /ranking by staff/window/unit, the work-order queue and its overdue view, the rating list as"
+            " supervisor and as staff) x %d requests each through hostd's web app on the %s-rating year"
+            % (page, len(pages.PAGES), raw.get("page_repeats", 20), n),
+            baseline="stats_count_ms",
+            target="< 5x stats_count_ms",
+        ),
+        "export_page_ms_p95": figure(
+            raw["page_ms_p95"]["export"],
+            "ms",
+            "the export page's p95, apart: it shows every table's exact row count (a COUNT(*) of each)",
+            baseline="stats_count_ms",
+        ),
         "stats_query_ms_p95": figure(
             raw["stats_query_ms_p95"],
             "ms",

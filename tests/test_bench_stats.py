@@ -1,5 +1,6 @@
 """bench/stats.py at a tiny size: it generates a consistent hall and reports figures."""
 
+from bench import pages as bench_pages
 from bench import stats as bench_stats
 from bench.common import check_rollups
 from hostd.casework import workorders
@@ -16,6 +17,13 @@ def test_generated_hall_is_consistent_and_figures_are_reported(tmp_path):
     figures = bench_stats.figures(raw)
     assert figures["stats_query_ms_p95"]["baseline"] == "stats_count_ms"
     assert figures["stats_query_ms_p95"]["value"] > 0 and figures["stats_db_mb"]["value"] > 0
+    # every page was fetched (a page that did not answer 200 fails the run)
+    assert set(raw["page_ms_p95"]) == {name for name, _who, _path in bench_pages.PAGES} | {"export"}
+    assert figures["stats_page_ms_p95"]["baseline"] == "stats_count_ms"
+    assert figures["stats_page_ms_p95"]["value"] == max(
+        raw["page_ms_p95"][n] for n, _w, _p in bench_pages.PAGES
+    )
+    assert raw["page_bytes"]["ranking_staff"] > 1000
     db = open_database(path)
     year = stats.rates(db, periods.period("2026Q1")[0], periods.period("2027Q1")[0])
     assert year["total"] == 5000 and year["sessions"] == 4900
@@ -37,6 +45,15 @@ def test_run_cleans_up(tmp_path, monkeypatch):
     assert list(tmp_path.iterdir()) == []
 
 
+# hostd/db/schema/rollups.py's tables, and what is non-zero in a row of each
+ROLLUPS = {
+    "stats_monthly": "total OR good OR middle OR bad OR not_counted",
+    "sessions_monthly": "sessions OR rated",
+    "orders_daily": "orders OR on_time",
+    "orders_monthly": "orders OR on_time",
+}
+
+
 def _schema(db):
     """Every table, index, trigger and view (not sqlite_stat*, which ANALYZE adds)."""
     return sorted(
@@ -56,6 +73,8 @@ def test_bulk_seed_leaves_the_product_schema_and_what_its_triggers_would_keep(tm
     conn = db.conn
     daily = conn.execute("SELECT * FROM stats_daily ORDER BY 1, 2, 3, 4, 5, 6").fetchall()
     sdaily = conn.execute("SELECT * FROM sessions_daily ORDER BY 1, 2, 3, 4, 5").fetchall()
+    others = {t: conn.execute("SELECT * FROM %s ORDER BY 1, 2, 3, 4, 5" % t).fetchall() for t in ROLLUPS}
+    assert sum(row[5] for row in others["orders_monthly"]) > 50
     assert sum(row[6] for row in daily) == 3000 and sum(row[5] for row in sdaily) == 2940
     conn.execute("BEGIN")
     conn.execute("CREATE TEMP TABLE r AS SELECT * FROM ratings")
@@ -70,13 +89,17 @@ def test_bulk_seed_leaves_the_product_schema_and_what_its_triggers_would_keep(tm
         == 0
     )
     assert conn.execute("SELECT COUNT(*) FROM sessions_daily WHERE sessions OR rated").fetchone()[0] == 0
-    conn.execute("DELETE FROM stats_daily")
-    conn.execute("DELETE FROM sessions_daily")
+    for table, count in ROLLUPS.items():
+        assert conn.execute("SELECT COUNT(*) FROM %s WHERE %s" % (table, count)).fetchone()[0] == 0, table
+    for table in ("stats_daily", "sessions_daily", *ROLLUPS):
+        conn.execute("DELETE FROM %s" % table)
     # and put them back, row by row, to the same rollups
     conn.execute("INSERT INTO sessions SELECT * FROM s")
     conn.execute("INSERT INTO ratings SELECT * FROM r")
     assert conn.execute("SELECT * FROM stats_daily ORDER BY 1, 2, 3, 4, 5, 6").fetchall() == daily
     assert conn.execute("SELECT * FROM sessions_daily ORDER BY 1, 2, 3, 4, 5").fetchall() == sdaily
+    for table, rows in others.items():
+        assert conn.execute("SELECT * FROM %s ORDER BY 1, 2, 3, 4, 5" % table).fetchall() == rows, table
     conn.execute("ROLLBACK")
     days = check_rollups(conn)
     assert days["ratings"] == 365 and 350 < days["sessions"] <= 365
@@ -123,9 +146,7 @@ def test_a_failed_seed_leaves_the_migrated_file_untouched(tmp_path):
         pass
     db = open_database(path)
     assert db.execute("SELECT COUNT(*) FROM ratings").fetchone()[0] == 0
-    assert (
-        db.execute(
-            "SELECT COUNT(*) FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'ratings'"
-        ).fetchone()[0]
-        == 3
-    )
+    triggers = "SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'ratings' ORDER BY 1"
+    fresh = open_database(str(tmp_path / "fresh.db"))
+    assert db.execute(triggers).fetchall() == fresh.execute(triggers).fetchall()
+    assert len(fresh.execute(triggers).fetchall()) == 9  # 3 daily, 3 monthly, 3 for work orders

@@ -200,6 +200,7 @@ def test_migration_sets_keep_the_names_stored_in_existing_databases(tmp_path):
         "hostd.web",
         "hostd.devices",
         "hostd.alerts",
+        "hostd.rollups",
     ]
     db = open_database(tmp_path / "hostd.db")
     rows = db.execute("SELECT DISTINCT migration_set FROM _sqlite_migrations").fetchall()
@@ -212,6 +213,7 @@ def test_migration_sets_keep_the_names_stored_in_existing_databases(tmp_path):
         "hostd.web",
         "hostd.devices",
         "hostd.alerts",
+        "hostd.rollups",
     }
     db.conn.close()
 

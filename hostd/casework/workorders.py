@@ -225,7 +225,13 @@ _SELECT = """
     LEFT JOIN units u ON u.unit_id = o.unit_id"""
 
 
+# the queue: overdue first (earliest missed deadline first), then open by due, finished last
+_QUEUE_ORDER = """
+    CASE WHEN o.state IN ('closed', 'explained') THEN 2 WHEN %s THEN 0 ELSE 1 END,
+    COALESCE(CASE WHEN o.contacted_at IS NULL THEN o.contact_due END, o.done_due), o.order_id"""
+_OPEN = "o.state IN ('new', 'contacted', 'rectifying', 'replied')"  # work_orders_open's WHERE
 _LATE = "((o.done_at IS NULL AND o.done_due < :now) OR (o.contacted_at IS NULL AND o.contact_due < :now))"
+_QUEUE_ORDER %= _LATE
 
 
 def overdue(order, now):
@@ -296,17 +302,35 @@ def list_orders(
     limit=200,
     offset=0,
 ):
-    """Orders, overdue first (most late first), then by due time."""
+    """Orders, overdue first (most late first), then by due time.
+
+    The filter, order and page are taken on work_orders alone (open ones
+    through work_orders_open); only the page's rows are joined."""
     now = _now(now)
+    where, params = _filter(state, staff_id, unit_id, open_only, overdue_only, now)
+    params.update({"limit": int(limit), "offset": int(offset)})
+    page = "SELECT o.order_id FROM work_orders o%s%s ORDER BY %s LIMIT :limit OFFSET :offset" % (
+        " INDEXED BY work_orders_open" if (open_only or overdue_only) else "",
+        " WHERE " + " AND ".join(where) if where else "",
+        _QUEUE_ORDER,
+    )
+    sql = "%s WHERE o.order_id IN (%s) ORDER BY %s" % (_SELECT, page, _QUEUE_ORDER)
+    return [_dress(row, now) for row in db.query(sql, params)]
+
+
+def count_orders(db, state=None, staff_id=None, unit_id=None, open_only=False, overdue_only=False, now=None):
+    """How many orders list_orders would list without its limit."""
+    where, params = _filter(state, staff_id, unit_id, open_only, overdue_only, _now(now))
+    sql = "SELECT COUNT(*) FROM work_orders o%s%s" % (
+        " INDEXED BY work_orders_open" if (open_only or overdue_only) else "",
+        " WHERE " + " AND ".join(where) if where else "",
+    )
+    return db.execute(sql, params).fetchone()[0]
+
+
+def _filter(state, staff_id, unit_id, open_only, overdue_only, now):
     where = []
-    params = {
-        "now": now,
-        "limit": int(limit),
-        "offset": int(offset),
-        "state": state,
-        "staff_id": staff_id,
-        "unit_id": unit_id,
-    }
+    params = {"now": now, "state": state, "staff_id": staff_id, "unit_id": unit_id}
     if state:
         where.append("o.state = :state")
     if staff_id:
@@ -314,19 +338,10 @@ def list_orders(
     if unit_id:
         where.append("o.unit_id = :unit_id")
     if open_only or overdue_only:
-        where.append("o.state IN ('new', 'contacted', 'rectifying', 'replied')")
+        where.append(_OPEN)
     if overdue_only:
         where.append(_LATE)
-    sql = _SELECT + (" WHERE " + " AND ".join(where) if where else "")
-    # overdue first (earliest missed deadline first), then open by due, finished last
-    sql += (
-        """ ORDER BY
-        CASE WHEN o.state IN ('closed', 'explained') THEN 2 WHEN %s THEN 0 ELSE 1 END,
-        COALESCE(CASE WHEN o.contacted_at IS NULL THEN o.contact_due END, o.done_due),
-        o.order_id LIMIT :limit OFFSET :offset"""
-        % _LATE
-    )
-    return [_dress(row, now) for row in db.query(sql, params)]
+    return where, params
 
 
 def check_overdue(db, now):
@@ -350,13 +365,16 @@ def counts(db, now=None, staff_id=None):
     now = _now(now)
     where, args = ("WHERE staff_id = ?", [staff_id]) if staff_id else ("", [])
     by_state = {state: 0 for state in STATES}
-    for state, n in db.execute(
-        "SELECT state, COUNT(*) FROM work_orders %s GROUP BY state" % where, args
+    for state, n in db.execute(  # kept by triggers: hostd/db/schema/rollups.py
+        "SELECT state, SUM(n) FROM orders_by_state %s GROUP BY state" % where, args
     ).fetchall():
         by_state[state] = n
     late = db.execute(
-        "SELECT COUNT(*) FROM work_orders o WHERE o.state IN ('new', 'contacted', 'rectifying',"
-        " 'replied') AND " + _LATE + (" AND o.staff_id = :staff_id" if staff_id else ""),
+        "SELECT COUNT(*) FROM work_orders o INDEXED BY work_orders_open WHERE "
+        + _OPEN
+        + " AND "
+        + _LATE
+        + (" AND o.staff_id = :staff_id" if staff_id else ""),
         {"now": now, "staff_id": staff_id},
     ).fetchone()[0]
     return {"open": sum(by_state[s] for s in OPEN_STATES), "overdue": late, "by_state": by_state}

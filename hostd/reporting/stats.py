@@ -13,13 +13,14 @@ appeal marks a rating 误评 / 恶意差评: kept, not counted). 'refused' ratin
   volume               counted ratings (数据归集量)
 Periods are half-open [start, end) in Unix seconds; days, weeks (Monday
 first), months and quarters are China Standard Time (UTC+8, no DST).
-Whole-day periods without an item filter read the daily rollups kept by
-triggers (stats_daily, sessions_daily: hostd/db/schema/workorders.py w002);
-other queries read ratings/sessions through covering indexes. Periods:
-hostd/reporting/periods.py.
+Whole-day periods without an item filter read the rollups kept by
+triggers (daily: hostd/db/schema/workorders.py w002; monthly and work
+orders': hostd/db/schema/rollups.py), days at the ends and months between
+(hostd/reporting/rollups.py); other queries read ratings, sessions and work
+orders through covering indexes. Periods: hostd/reporting/periods.py.
 """
 
-from hostd.reporting.periods import TZ
+from hostd.reporting import rollups
 
 TZ_SQL = "'+8 hours'"
 COUNTED = "binding IN ('session', 'window') AND excluded IS NULL"
@@ -44,6 +45,8 @@ _TIME = {
         " ((CAST(strftime('%%m', {t}, 'unixepoch', %s) AS INTEGER) + 2) / 3)" % (TZ_SQL, TZ_SQL)
     ),
 }
+# the who-and-where columns every rollup table has
+_ROLLUP_KEYS = ("hall", "unit_id", "window", "staff_id")
 _FILTERS = {
     "hall": "hall",
     "unit_id": "unit_id",
@@ -73,28 +76,18 @@ def _key(by, prefix, time_column):
     return prefix + _DIMENSION[by]
 
 
-def _whole_days(start, end):
-    return (start + TZ) % 86400 == 0 and (end + TZ) % 86400 == 0
+def _filters_on(filters, columns, skip=()):
+    """{column: value} of the filters a rollup table can apply."""
+    return {
+        _FILTERS[name]: value
+        for name, value in filters.items()
+        if value is not None and name not in skip and _FILTERS.get(name) in columns
+    }
 
 
-def _daily_where(start, end, filters, skip=()):
-    """WHERE over a daily rollup (keys hold '' for none)."""
-    clauses = ["day >= :d0 AND day < :d1"]
-    params = {"d0": (int(start) + TZ) // 86400, "d1": (int(end) + TZ) // 86400}
-    for name, column in _FILTERS.items():
-        value = filters.get(name)
-        if value is not None and name not in skip:
-            clauses.append("%s = :%s" % (column, name))
-            params[name] = value
-    return " AND ".join(clauses), params
-
-
-def _daily_key(by):
-    if by is None:
-        return "NULL"
-    if by in _TIME:
-        return _TIME[by].format(t="(day * 86400 - %d)" % TZ)
-    return "NULLIF(%s, '')" % _DIMENSION[by]
+def _from_rollups(db, tables, columns, start, end, filters, by, having):
+    sql, params = rollups.query(tables, columns, start, end, filters, by, _DIMENSION, having)
+    return {row[0]: row[1:] for row in db.execute(sql, params).fetchall()}
 
 
 def _group(sql, by, having=""):
@@ -102,13 +95,17 @@ def _group(sql, by, having=""):
 
 
 def _ratings(db, start, end, filters, by=None):
-    if _whole_days(start, end) and by != "item" and filters.get("item_code") is None:
-        where, params = _daily_where(start, end, filters)
-        sql = (
-            "SELECT %s AS k, SUM(total), SUM(good), SUM(middle), SUM(bad), SUM(not_counted)"
-            " FROM stats_daily WHERE %s" % (_daily_key(by), where)
+    if rollups.whole_days(start, end) and by != "item" and filters.get("item_code") is None:
+        return _from_rollups(
+            db,
+            {"day": "stats_daily", "month": "stats_monthly"},
+            ("total", "good", "middle", "bad", "not_counted"),
+            start,
+            end,
+            _filters_on(filters, _ROLLUP_KEYS + ("channel",)),
+            by,
+            "SUM(total) + SUM(not_counted) != 0",  # rows moved away
         )
-        sql = _group(sql, by, " HAVING SUM(total) + SUM(not_counted) != 0")  # rows moved away
     else:
         where, params = _where(start, end, "received_at", filters)
         index = "ratings_staff_stats" if filters.get("staff_id") is not None else "ratings_stats"
@@ -126,13 +123,17 @@ def _ratings(db, start, end, filters, by=None):
 def _sessions(db, start, end, filters, by=None):
     if filters.get("channel") is not None or by == "channel":
         return {}
-    if _whole_days(start, end) and by != "item" and filters.get("item_code") is None:
-        where, params = _daily_where(start, end, filters, skip=("channel",))
-        sql = "SELECT %s AS k, SUM(sessions), SUM(rated) FROM sessions_daily WHERE %s" % (
-            _daily_key(by),
-            where,
+    if rollups.whole_days(start, end) and by != "item" and filters.get("item_code") is None:
+        return _from_rollups(
+            db,
+            {"day": "sessions_daily", "month": "sessions_monthly"},
+            ("sessions", "rated"),
+            start,
+            end,
+            _filters_on(filters, _ROLLUP_KEYS),
+            by,
+            "SUM(sessions) != 0 OR SUM(rated) != 0",
         )
-        sql = _group(sql, by, " HAVING SUM(sessions) != 0 OR SUM(rated) != 0")
     else:
         where, params = _where(start, end, "created_at", filters, skip=("channel",))
         key = _key(by, "", "created_at") if by else "NULL"
@@ -155,9 +156,26 @@ _ORDER_COLUMNS = {
 
 
 def _orders(db, start, end, filters, by=None):
-    # Work orders drive the join (one primary-key lookup per order); an order
+    # Whole days without an item or channel read orders_daily/_monthly; else
+    # work orders drive the join (one primary-key lookup per order). An order
     # opens at its rating's received_at and carries its rating's hall, window,
     # staff and unit.
+    rated = ("item_code", "channel")
+    if (
+        rollups.whole_days(start, end)
+        and by not in ("item", "channel")
+        and not any(filters.get(f) for f in rated)
+    ):
+        return _from_rollups(
+            db,
+            {"day": "orders_daily", "month": "orders_monthly"},
+            ("orders", "on_time"),
+            start,
+            end,
+            _filters_on(filters, _ROLLUP_KEYS),
+            by,
+            "SUM(orders) != 0 OR SUM(on_time) != 0",
+        )
     clauses = ["o.opened_at >= :start AND o.opened_at < :end"]
     params = {"start": int(start), "end": int(end)}
     for name, column in _ORDER_COLUMNS.items():

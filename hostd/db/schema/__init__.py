@@ -25,7 +25,8 @@ and offline_candidates: 待确认的离线评价), upstream.py (upstream_outbox,
 upstream_state, twelve345_tickets, upstream_actions: who retried or edited
 a dead letter), web.py, workorders.py, devices.py (device_boards: the
 boards the flashing station met, by MAC, and the id each was given),
-alerts.py (the alerts ledger: raised once, cleared once, sent once).
+alerts.py (the alerts ledger: raised once, cleared once, sent once),
+rollups.py (monthly and work-order rollups the statistics read).
 
 Times are integer Unix seconds. A new schema change is a new function at the
 end of this file; never edit one that has shipped.
@@ -35,6 +36,7 @@ from sqlite_utils import Database, Migrations
 
 from hostd.db.schema import alerts as schema_alerts
 from hostd.db.schema import devices as schema_devices
+from hostd.db.schema import rollups as schema_rollups
 from hostd.db.schema import sessions as schema_sessions
 from hostd.db.schema import upstream as schema_upstream
 from hostd.db.schema import web as schema_web
@@ -366,4 +368,12 @@ def has_data(db):
     return any(not name.startswith("_") for name in db.table_names())
 
 
-AREAS = (schema_sessions, schema_workorders, schema_upstream, schema_web, schema_devices, schema_alerts)
+AREAS = (
+    schema_sessions,
+    schema_workorders,
+    schema_upstream,
+    schema_web,
+    schema_devices,
+    schema_alerts,
+    schema_rollups,
+)

@@ -4,7 +4,8 @@
 /dashboard             pages_dashboard: rates, charts, overdue warnings
 /workorders            pages_workorders: the 差评 queue, detail, state moves
 /appeals               pages_appeals: staff file, supervisors decide
-/ratings               pages_ratings: rating list (staff: their own only)
+/ratings               pages_ratings: rating list (staff: their own only), 100 a page
+/ranking               pages_ranking: 季度排名 of staff, windows or units (managers)
 /fleet                 pages_fleet: devices online, last seen, outbox, firmware, heap
 /display               pages_display: the public big screen (no login, aggregates only)
 /export                pages_export: any table as CSV or Excel
@@ -26,6 +27,7 @@ from hostd.web.pages import display as pages_display
 from hostd.web.pages import export as pages_export
 from hostd.web.pages import fleet as pages_fleet
 from hostd.web.pages import offline as pages_offline
+from hostd.web.pages import ranking as pages_ranking
 from hostd.web.pages import ratings as pages_ratings
 from hostd.web.pages import upstream as pages_upstream
 from hostd.web.pages import workorders as pages_workorders
@@ -38,6 +40,7 @@ for _module in (
     pages_workorders,
     pages_appeals,
     pages_ratings,
+    pages_ranking,
     pages_fleet,
     pages_display,
     pages_export,

@@ -37,6 +37,8 @@ QueryId = Annotated[int, Query(ge=0, le=MAX_ID)]
 Flag = Annotated[int, Query(ge=0, le=1)]
 Level = Annotated[int, Query(ge=0, le=5)]
 Days = Annotated[int, Query(ge=1, le=366)]
+PageNo = Annotated[int, Query(ge=1, le=100000)]
+PAGE_SIZE = 100  # rows of a list page (评价明细, 差评工单)
 ALL = ("admin", "supervisor", "staff")
 MANAGERS = ("admin", "supervisor")
 NAV = (  # (href, label, roles allowed)
@@ -44,6 +46,7 @@ NAV = (  # (href, label, roles allowed)
     ("/workorders", "差评工单", ALL),
     ("/appeals", "申诉复核", ALL),
     ("/ratings", "评价明细", ALL),
+    ("/ranking", "季度排名", MANAGERS),
     ("/fleet", "设备", MANAGERS),
     ("/offline", "离线评价", MANAGERS),
     ("/upstream", "上报失败", MANAGERS),
@@ -75,6 +78,12 @@ def reasons(text, level=None, comment=None):
     if not codes and level is not None and level <= 2 and not comment:
         return NOT_GIVEN
     return "、".join(REASON_NAMES.get(c, str(c)) for c in codes)
+
+
+def pager(page, rows, total=None):
+    """A list page's rows (fetched PAGE_SIZE + 1: one more says a next page
+    exists) and what the pager shows: {page, more, total}."""
+    return rows[:PAGE_SIZE], {"page": page, "more": len(rows) > PAGE_SIZE, "total": total}
 
 
 def pct(value):

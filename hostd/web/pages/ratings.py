@@ -7,7 +7,20 @@ rating whose evaluator data is shown is logged in evaluator_access.
 from fastapi import APIRouter, Depends, Request
 
 from hostd.web import auth
-from hostd.web.pages.common import ALL, DAY, Days, Flag, Level, day_start, now, own_staff_only, render
+from hostd.web.pages.common import (
+    ALL,
+    DAY,
+    PAGE_SIZE,
+    Days,
+    Flag,
+    Level,
+    PageNo,
+    day_start,
+    now,
+    own_staff_only,
+    pager,
+    render,
+)
 
 router = APIRouter()
 COLUMNS = (
@@ -37,6 +50,7 @@ def ratings(
     days: Days = 7,
     level: Level = 0,
     evaluator: Flag = 0,
+    page: PageNo = 1,
     user=Depends(auth.require_role(*ALL)),
 ):
     days = min(max(days, 1), 366)
@@ -55,13 +69,14 @@ def ratings(
         select += ", r.evaluator_name, r.evaluator_mobile"
     sql = (
         "SELECT %s FROM ratings r LEFT JOIN sessions s ON s.session_id = r.session_id WHERE %s"
-        " ORDER BY r.received_at DESC LIMIT 500" % (select, " AND ".join(where))
+        " ORDER BY r.received_at DESC, r.id DESC LIMIT %d OFFSET %d"
+        % (select, " AND ".join(where), PAGE_SIZE + 1, (page - 1) * PAGE_SIZE)
     )
 
     def query(db):
-        rows = [dict(r) for r in db.query(sql, args)]
+        rows = [dict(r) for r in db.query(sql, args)]  # one more than shown: is there a next page?
         if show_evaluator:
-            seen = [r["id"] for r in rows if r["evaluator_name"] or r["evaluator_mobile"]]
+            seen = [r["id"] for r in rows[:PAGE_SIZE] if r["evaluator_name"] or r["evaluator_mobile"]]
             if seen:
                 auth.log_evaluator_access(
                     db, user, seen, ("evaluator_name", "evaluator_mobile"), "ratings list", now=now()
@@ -73,6 +88,7 @@ def ratings(
     else:
         with request.app.state.ctx.store.read() as db:
             rows = query(db)
+    rows, paging = pager(page, rows)
     return render(
         request,
         "pages/ratings.html",
@@ -80,6 +96,7 @@ def ratings(
         "评价明细",
         "/ratings",
         rows=rows,
+        paging=paging,
         days=days,
         level=level,
         show_evaluator=show_evaluator,

@@ -10,7 +10,19 @@ from fastapi import APIRouter, Depends, HTTPException, Request
 from hostd.base.errors import UserError
 from hostd.casework import workorders
 from hostd.web import auth
-from hostd.web.pages.common import ALL, Flag, RowId, now, own_staff_only, redirect_back, render, user_error
+from hostd.web.pages.common import (
+    ALL,
+    PAGE_SIZE,
+    Flag,
+    PageNo,
+    RowId,
+    now,
+    own_staff_only,
+    pager,
+    redirect_back,
+    render,
+    user_error,
+)
 
 router = APIRouter()
 STAFF_MOVES = ("contacted", "rectifying", "replied")
@@ -49,18 +61,34 @@ def evaluator_of(request, user, rating_id, purpose):
 
 @router.get("/workorders")
 def queue(
-    request: Request, state: str = "", overdue: Flag = 0, all: Flag = 0, user=Depends(auth.require_role(*ALL))
+    request: Request,
+    state: str = "",
+    overdue: Flag = 0,
+    all: Flag = 0,
+    page: PageNo = 1,
+    user=Depends(auth.require_role(*ALL)),
 ):
+    staff_id, open_only, overdue_only = own_staff_only(user), not (all or state), bool(overdue)
     with request.app.state.ctx.store.read() as db:
         orders = workorders.list_orders(
             db,
             state=state or None,
-            staff_id=own_staff_only(user),
-            open_only=not (all or state),
-            overdue_only=bool(overdue),
+            staff_id=staff_id,
+            open_only=open_only,
+            overdue_only=overdue_only,
             now=now(),
-            limit=500,
+            limit=PAGE_SIZE + 1,
+            offset=(page - 1) * PAGE_SIZE,
         )
+        total = workorders.count_orders(
+            db,
+            state=state or None,
+            staff_id=staff_id,
+            open_only=open_only,
+            overdue_only=overdue_only,
+            now=now(),
+        )
+    orders, paging = pager(page, orders, total)
     return render(
         request,
         "pages/workorders.html",
@@ -68,6 +96,7 @@ def queue(
         "差评工单",
         "/workorders",
         orders=orders,
+        paging=paging,
         states=workorders.STATE_LABELS,
         state=state,
         overdue=overdue,
