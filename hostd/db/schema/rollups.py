@@ -21,7 +21,9 @@ the overdue count and the queue's order without reading closed ones.
 
 Keys hold '' for none. Whoever writes (ratings, sessions, work_orders, or an
 appeal that excludes a rating), the triggers follow in the same
-transaction. tests/test_rollups.py checks every rollup against the raw rows
+transaction. A work order counts while its rating counts; ratings are never
+deleted (a rating insert is the hot path: no trigger here probes
+work_orders for it). tests/test_rollups.py checks every rollup against the raw rows
 after random writes.
 
 A new change is a new function at the end; never edit one that has shipped.
@@ -207,15 +209,6 @@ def r001_monthly_and_order_rollups(db):
                 where="o.rating_id = NEW.id",
                 source="FROM work_orders o",
             ),
-        ),
-        "orders_rollup_rating_insert": (  # only a rating put back under its old id has an order
-            "AFTER INSERT ON ratings WHEN %s AND EXISTS (SELECT 1 FROM work_orders WHERE rating_id = NEW.id)"
-            % counted("NEW"),
-            _both("o", "1", where="o.rating_id = NEW.id", source="FROM work_orders o"),
-        ),
-        "orders_rollup_rating_delete": (
-            "AFTER DELETE ON ratings WHEN %s" % counted("OLD"),
-            _both("o", "-1", where="o.rating_id = OLD.id", source="FROM work_orders o"),
         ),
     }
     triggers.update(
