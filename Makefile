@@ -4,7 +4,7 @@ PY      := $(VENV)/bin/python
 STAMP   := $(VENV)/.installed
 MPY_SRC := $(shell find firmware protocol -name '*.py' -not -path 'protocol/host/*' 2>/dev/null)
 
-.PHONY: install system demo test sim bench chaos fuzz lint lock clean
+.PHONY: install system demo test sim bench bench-fleet chaos fuzz lint lock clean
 
 install: system $(STAMP)
 
@@ -29,6 +29,9 @@ sim: install
 
 bench: install
 	$(PY) -m bench
+
+bench-fleet: install
+	$(PY) -m bench --only fleet,storm
 
 chaos: install
 	$(VENV)/bin/pytest -q -p no:cacheprovider -m slow tests

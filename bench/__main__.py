@@ -5,7 +5,10 @@ unit, how it was measured, and the baseline from the same run where there is
 one (as a ratio).
 
     python -m bench [--quick] [--out PATH]
-        [--only ingest,latency,firmware,outbox,wear,render,sync,stats,heap32,backup]
+        [--only ingest,latency,firmware,outbox,wear,render,sync,stats,heap32,backup,fleet,storm]
+
+With --only, the figures of the benchmarks named replace theirs in the
+results file and the others' stay (`make bench-fleet` is --only fleet,storm).
 """
 
 import argparse
@@ -18,7 +21,21 @@ import time
 import traceback
 from pathlib import Path
 
-from bench import backup, common, firmware, flash_wear, heap32, ingest, latency, outbox, render, stats, sync
+from bench import (
+    backup,
+    common,
+    firmware,
+    flash_wear,
+    fleet,
+    heap32,
+    ingest,
+    latency,
+    outbox,
+    render,
+    stats,
+    storm,
+    sync,
+)
 
 OUT = Path(__file__).resolve().parent / "results.json"
 HEARTBEAT_S = 5.0  # a line at least this often while a benchmark runs
@@ -55,6 +72,12 @@ BENCHES = {
         dict(ratings=2_000_000, rounds=5, seconds=6.0),
         dict(ratings=20_000, rounds=2, seconds=3.0),
     ),
+    "fleet": (
+        fleet,
+        dict(sizes=(1000, 3000, 10000), measure_s=60, plot=fleet.PLOT),
+        dict(sizes=(50, 150), measure_s=3),
+    ),
+    "storm": (storm, dict(devices=1000, outbox=50), dict(devices=20, outbox=5)),
 }
 
 
@@ -106,10 +129,7 @@ def run(names, quick=False, log=print):
     done.set()
     beat.join()
     results.update(derived(results))
-    for fig in results.values():
-        base = fig.get("baseline")
-        if base and base in results and fig["value"] is not None and results[base]["value"]:
-            fig["vs_baseline"] = round(fig["value"] / results[base]["value"], 3)
+    ratios(results)
     return {
         "figures": results,
         "raw": raw,
@@ -123,6 +143,41 @@ def run(names, quick=False, log=print):
         "quick": quick,
         "finished": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
     }
+
+
+def merged(path, result, names):
+    """`result` (of the benchmarks `names`) over the results already in `path`:
+    their figures, raw numbers and errors replace those benchmarks' own; the
+    derived figures and ratios are made again."""
+    try:
+        old = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return result
+    if old.get("quick") != result["quick"]:
+        return result  # a quick run never mixes with a full one
+    mine = set()
+    for name in names:
+        if name in old.get("raw", {}):
+            mine |= set(BENCHES[name][0].figures(old["raw"][name]))
+    figures = {k: v for k, v in old["figures"].items() if k not in mine}
+    figures.update(result["figures"])
+    for key in ("raw", "bench_seconds"):
+        result[key] = {**{k: v for k, v in old.get(key, {}).items() if k not in names}, **result[key]}
+    result["errors"] = {
+        **{k: v for k, v in old.get("errors", {}).items() if k not in names},
+        **result["errors"],
+    }
+    figures.update(derived(figures))
+    ratios(figures)
+    result["figures"] = figures
+    return result
+
+
+def ratios(figures):
+    for fig in figures.values():
+        base = fig.get("baseline")
+        if base and base in figures and fig["value"] is not None and figures[base]["value"]:
+            fig["vs_baseline"] = round(fig["value"] / figures[base]["value"], 3)
 
 
 def table(figures):
@@ -153,6 +208,8 @@ def main(argv=None):
     t0 = time.monotonic()
     result = run(names, args.quick, log=lambda text: print(text, file=sys.stderr, flush=True))
     result["seconds"] = round(time.monotonic() - t0, 1)
+    if set(names) != set(BENCHES):
+        result = merged(Path(args.out), result, names)
     Path(args.out).write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n")
     print(table(result["figures"]))
     print("\nwrote %s in %.0f s" % (args.out, result["seconds"]))

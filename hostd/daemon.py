@@ -66,7 +66,7 @@ def _start_broker(home, config, store):
     log.info("broker files written for %d device(s) under %s", count, home.broker)
     binary = mosquitto.find_binary()
     if binary is not None:
-        running = mosquitto.Supervisor(home, config, binary).start()
+        running = mosquitto.Supervisor(home, config, binary, devices=count).start()
     else:
         # lazy: amqtt is the optional fallback broker, loaded only without Mosquitto
         from hostd.broker.fallback_broker import EmbeddedBroker

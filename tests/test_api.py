@@ -142,6 +142,7 @@ def test_the_committed_openapi_document_is_current(api):
         "/api/v1/windows",
         "/api/v1/windows/{window}/duty",
         "/api/v1/alerts",
+        "/api/v1/screens/refresh",
     } == set(paths)
     assert set(paths) <= set(served)
     if os.environ.get("UPDATE_OPENAPI"):
@@ -150,3 +151,36 @@ def test_the_committed_openapi_document_is_current(api):
     assert OPENAPI.exists() and OPENAPI.read_text() == text, (
         "docs/openapi.json is stale: run UPDATE_OPENAPI=1 .venv/bin/pytest tests/test_api.py"
     )
+
+
+class Recorder:
+    """Stands in for the collector as ctx.publisher: keeps what would be published."""
+
+    def __init__(self):
+        self.sent = []
+
+    def publish_signed(self, hall, device, leaf, fields, retain=False):
+        self.sent.append((device, leaf, fields[1], retain))
+        return b"x" * 100
+
+
+def test_every_screen_is_published_again_on_request(api):
+    ctx = api.app.state.ctx
+    ctx.store.run(lambda db: staff.add_window(db, ctx.hall, "07"))  # w07-a's window: an idle screen
+    assert hostd(ctx.home, "device", "add", "w08-a", "--window", "08").exit_code == 0  # no window row
+    answer = api.post("/api/v1/screens/refresh")
+    assert answer.status_code == 200 and answer.json()["devices"] == 2 and answer.json()["pushed"] == 0
+    ctx.publisher = Recorder()
+    made = post(api).json()  # w07-a shows a session
+    ctx.publisher.sent.clear()
+    answer = api.post("/api/v1/screens/refresh").json()
+    assert (
+        answer["devices"] == 2 and answer["pushed"] == 1
+    )  # w08-a's window is unknown: its own screen stands
+    assert ctx.publisher.sent == [("w07-a", "session", "S", True)]
+    api.post("/api/v1/sessions/%s/cancel" % made["session_id"], json={"reason": "办错了"})
+    ctx.publisher.sent.clear()
+    api.post("/api/v1/screens/refresh")
+    assert ctx.publisher.sent == [("w07-a", "session", "I", True)]  # back to the idle screen
+    del api.headers["Authorization"]
+    assert api.post("/api/v1/screens/refresh").status_code == 401

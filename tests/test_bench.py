@@ -126,6 +126,42 @@ def test_main_writes_results_and_a_table(tmp_path, monkeypatch, capsys):
         bench_main.main(["--only", "nope"])
 
 
+def test_only_some_benchmarks_keeps_the_others_figures(tmp_path, monkeypatch):
+    class One:
+        @staticmethod
+        def run(**kw):
+            return {"v": kw["v"]}
+
+        @staticmethod
+        def figures(raw):
+            return {"one_x": {"value": raw["v"], "unit": "x", "how": "h", "baseline": "two_y"}}
+
+    class Two:
+        @staticmethod
+        def run(**kw):
+            return {"v": kw["v"]}
+
+        @staticmethod
+        def figures(raw):
+            return {"two_y": {"value": raw["v"], "unit": "y", "how": "h"}}
+
+    monkeypatch.setitem(bench_main.BENCHES, "one", (One, {}, {"v": 1.0}))
+    monkeypatch.setitem(bench_main.BENCHES, "two", (Two, {}, {"v": 4.0}))
+    out = tmp_path / "results.json"
+    assert bench_main.main(["--only", "one,two", "--quick", "--out", str(out)]) == 0
+    assert json.loads(out.read_text())["figures"]["one_x"]["vs_baseline"] == 0.25
+    monkeypatch.setitem(bench_main.BENCHES, "two", (Two, {"v": 2.0}, {"v": 8.0}))
+    assert bench_main.main(["--only", "two", "--quick", "--out", str(out)]) == 0
+    data = json.loads(out.read_text())
+    assert set(data["raw"]) == {"one", "two"} and data["raw"]["two"] == {"v": 8.0}
+    assert data["figures"]["two_y"]["value"] == 8.0 and data["figures"]["one_x"]["value"] == 1.0
+    assert data["figures"]["one_x"]["vs_baseline"] == 0.125  # the ratio made again with the new baseline
+    assert (
+        bench_main.main(["--only", "two", "--out", str(out)]) == 0
+    )  # a full run never mixes with a quick one
+    assert set(json.loads(out.read_text())["raw"]) == {"two"}
+
+
 def test_progress_lines_are_rate_limited():
     import io
 

@@ -58,6 +58,8 @@ def test_config_has_auth_and_hardening(tmp_path):
     assert lines[device:host].count("password_file %s" % (home.broker / "passwd")) == 1
     assert lines[host:].count("password_file %s" % (home.broker / "passwd-host")) == 1
     assert "use_username_as_clientid true" in lines[device:host]
+    assert "max_queued_messages 1000" in lines  # a small hall; a city's gets room for each device:
+    assert "max_queued_messages 50000" in broker.render_config(home, home.config(), devices=5000).splitlines()
     for line in (
         "allow_anonymous false",
         "per_listener_settings true",
@@ -372,3 +374,17 @@ def test_embedded_broker_enforces_the_same_files(tmp_path):
             c.close()
         embedded.stop()
         db.conn.close()
+
+
+def test_the_broker_gets_an_open_file_per_device_or_a_warning(monkeypatch, caplog):
+    import resource
+
+    from hostd.broker import mosquitto
+
+    limits = {"now": (1024, 4096)}
+    monkeypatch.setattr(resource, "getrlimit", lambda _what: limits["now"])
+    monkeypatch.setattr(resource, "setrlimit", lambda _what, value: limits.update(now=value))
+    assert mosquitto.open_files(100) == 4096 and limits["now"] == (4096, 4096)  # raised to the hard limit
+    assert "LimitNOFILE" not in caplog.text
+    assert mosquitto.open_files(10000) == 4096
+    assert "10000 devices need about 10256 open files" in caplog.text and "LimitNOFILE=65536" in caplog.text

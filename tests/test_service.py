@@ -39,6 +39,7 @@ def test_the_unit_is_what_systemd_accepts(tmp_path):
         "ReadWritePaths=%s" % home.path.resolve(),
         "NoNewPrivileges=yes",
         "ExecStart=",
+        "LimitNOFILE=65536",  # a socket per device in the broker, hostd's child
     ):
         assert line in text, line
     unit = tmp_path / "hostd.service"

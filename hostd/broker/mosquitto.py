@@ -10,6 +10,7 @@ left behind by an older hostd is stopped before a new one starts.
 
 import logging
 import os
+import resource
 import shutil
 import signal
 import socket
@@ -29,6 +30,8 @@ START_TIMEOUT_S = 10.0
 BACKOFF_MIN_S = 0.5
 BACKOFF_MAX_S = 30.0
 STABLE_S = 60.0  # a broker that ran this long resets the backoff
+OPEN_FILES_SPARE = 256  # the broker's files, logs and hostd's own connections besides the devices
+UNIT_OPEN_FILES = 65536  # LimitNOFILE in the unit `hostd service install` writes
 
 
 def find_binary():
@@ -81,6 +84,28 @@ def _wait_running(host, ports, proc, log_path, log_offset, timeout):
     return False
 
 
+def open_files(devices):
+    """Raise this process's soft limit on open files to its hard one, so that
+    mosquitto (our child) inherits it: the broker holds a socket per device.
+    Returns the limit; logs a warning when it is short for `devices`."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft < hard:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+        soft = hard
+    need = devices + OPEN_FILES_SPARE
+    if soft < need:
+        log.warning(
+            "%d devices need about %d open files in the broker, but the limit is %d: set LimitNOFILE=%d"
+            " in the service unit (`hostd service install` writes %d), or `ulimit -n` before `hostd run`",
+            devices,
+            need,
+            soft,
+            max(need, UNIT_OPEN_FILES),
+            UNIT_OPEN_FILES,
+        )
+    return soft
+
+
 def stop_leftover(home):
     """Stop a broker that an earlier hostd started with this home's config."""
     pid = broker_files.running_pid(home)  # checks it really is our mosquitto
@@ -99,10 +124,11 @@ def stop_leftover(home):
 
 
 class Supervisor:
-    def __init__(self, home, config, binary):
+    def __init__(self, home, config, binary, devices=0):
         self.home = home
         self.config = config
         self.binary = binary
+        self.devices = devices  # registered at start: sizes the message queues
         self.conf_path = home.broker / "mosquitto.conf"
         self.log_path = home.broker / "mosquitto.log"
         self.proc = None
@@ -128,7 +154,8 @@ class Supervisor:
             broker_files.check_port_free(broker["listen"], broker["tls_port"], "MQTT TLS")
         # hostd's own listener (for the collector): its kept port, or a new one if taken
         self.host_port = broker_files.host_port(self.home, self.config, fresh=True)
-        broker_files.write_config(self.home, self.config)
+        broker_files.write_config(self.home, self.config, self.devices)
+        open_files(self.devices)
         if not self._spawn_and_wait():
             code = self._process().poll()
             self._kill()

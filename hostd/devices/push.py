@@ -155,7 +155,10 @@ class ScreenKeeper:
 
     # -- the thread --------------------------------------------------------
     def republish_all(self):
-        """Every device's current screen (at start: the broker may hold an old one)."""
+        """Every device's current screen (at start: the broker may hold an old
+        one); returns {"devices", "pushed", "seconds"}."""
+        started = time.monotonic()
+        pushed = 0
         now = self.ctx.clock.now()
         with self.ctx.store.read() as db:
             # known: the window has a windows row (a duty change or `hostd window
@@ -173,14 +176,17 @@ class ScreenKeeper:
             current = {d: sessions.screen_session(db, d, now) for d, _known in devices}
         for device_id, known in devices:
             try:
+                info = None
                 if current[device_id] is not None:
-                    self.push_session(current[device_id])
+                    info = self.push_session(current[device_id])
                 elif known:
-                    self.push_idle(device_id)
+                    info = self.push_idle(device_id)
+                pushed += bool(info and info["pushed"])
             except Exception:
                 log.exception(
                     "could not push the screen of %s", device_id, extra=hall_time.about(device=device_id)
                 )
+        return {"devices": len(devices), "pushed": pushed, "seconds": round(time.monotonic() - started, 3)}
 
     def tick(self):
         now = self.ctx.clock.now()

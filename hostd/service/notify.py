@@ -100,5 +100,5 @@ class Notifier:
                 log.info("watchdog fed again: hostd works")
                 self.send("STATUS=running")
                 complained = ""
+            self.fed += 1  # counted first: whoever sees the datagram sees the count
             self.send("WATCHDOG=1")
-            self.fed += 1

@@ -13,6 +13,8 @@ import shlex
 import sys
 from pathlib import Path
 
+from hostd.broker.mosquitto import UNIT_OPEN_FILES
+
 WATCHDOG_S = 60
 UNIT_NAME = "hostd.service"
 
@@ -48,6 +50,8 @@ def text(home, user, hall, binary=None, replica_folder=None):
             "EnvironmentFile=-%s" % shlex.quote(str(Path(home) / "backup.env")),
             "User=%s" % user,
             "Group=%s" % user,
+            "# the broker holds a socket per device: room for a city's fleet",
+            "LimitNOFILE=%d" % UNIT_OPEN_FILES,
             "Restart=always",
             "RestartSec=5",
             "WatchdogSec=%d" % WATCHDOG_S,

@@ -7,6 +7,7 @@
     POST   /api/v1/windows/{window}/duty     a staff member goes on duty there
     DELETE /api/v1/windows/{window}/duty     nobody serves there: 暂停服务
     GET    /api/v1/alerts                    alerts open now (for a hall's own monitoring)
+    POST   /api/v1/screens/refresh           every device's screen published again (api_screens.py)
 
 Every call needs `Authorization: Bearer <token>`; the token is in
 <home>/keys/api-token (made by `hostd init`, or on first use). A bad request
@@ -14,64 +15,23 @@ gets a 4xx whose JSON `detail` is {"error": code, "reason": "中文 / English"}.
 Writes go through the Store; pushes to devices happen after the commit.
 """
 
-import hmac
 import json
-import os
-import secrets
 from typing import Any, List, Literal, Optional
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from fastapi import APIRouter, Depends, Query
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import Response
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, Field
 
 from hostd.alerts import ledger
-from hostd.base.home import write_atomic
 from hostd.devices import push, render
 from hostd.rules import links, sessions, staff
+from hostd.web import api_screens
+from hostd.web.api_auth import authorised as _authorised
+from hostd.web.api_auth import ensure_token, token_path  # noqa: F401 (hostd.web.api's names for the CLI and tests)
+from hostd.web.api_auth import fail as _fail
 
 router = APIRouter(prefix="/api/v1", tags=["sessions"])
-TOKEN_FILE = "api-token"
-_bearer = HTTPBearer(auto_error=False)
-
-
-def token_path(home):
-    return home.keys / TOKEN_FILE
-
-
-def ensure_token(home):
-    """The API token, made (0600) if the home has none yet."""
-    path = token_path(home)
-    if not path.exists():
-        home.keys.mkdir(mode=0o700, exist_ok=True)
-        write_atomic(path, secrets.token_urlsafe(32) + "\n", 0o600)
-    return path.read_text().strip()
-
-
-def _authorised(request: Request, credentials: Optional[HTTPAuthorizationCredentials] = Depends(_bearer)):
-    ctx = request.app.state.ctx
-    token = getattr(request.app.state, "api_token", None)
-    if token is None:
-        token = request.app.state.api_token = ensure_token(ctx.home)
-    given = credentials.credentials if credentials else ""
-    if not hmac.compare_digest(given.encode(), token.encode()):
-        raise HTTPException(
-            401,
-            detail={
-                "error": "unauthorised",
-                "reason": "缺少或错误的令牌 / missing or wrong bearer token: see %s"
-                % os.path.join("<home>", "keys", TOKEN_FILE),
-            },
-            headers={"WWW-Authenticate": "Bearer"},
-        )
-    return ctx
-
-
-def _fail(exc):
-    return HTTPException(exc.status, detail={"error": exc.code, "reason": str(exc)})
-
-
 # -- models -------------------------------------------------------------------
 
 
@@ -374,7 +334,7 @@ def openapi_json():
         title="hostd window business-system interface",
         version="1.0.0",
         summary="好差评 hall host: sessions and duty (/api/v1)",
-        routes=router.routes,
+        routes=router.routes + api_screens.router.routes,
     )
     return json.dumps(doc, ensure_ascii=False, indent=1, sort_keys=True) + "\n"
 

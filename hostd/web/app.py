@@ -2,7 +2,7 @@
 
 from fastapi import FastAPI
 
-from hostd.web import api, docs, errors, link_check, metrics, pages, ratelater, status
+from hostd.web import api, api_screens, docs, errors, link_check, metrics, pages, ratelater, status
 from hostd.web.headers import SecurityHeaders
 from hostd.web.limits import BodyLimits
 
@@ -25,6 +25,7 @@ def create_app(ctx, collector=None):
     app.include_router(metrics.router)
     app.include_router(docs.router)
     app.include_router(api.router)
+    app.include_router(api_screens.router)
     app.include_router(ratelater.router)
     app.include_router(pages.router)
     web = ctx.config.get("web", {})
