@@ -51,6 +51,7 @@ def _measure_size(hall, devices, size, measure_s, heartbeat_s, rate_every_s, pro
         connect_s = time.monotonic() - started
         time.sleep(min(5.0, measure_s / 4))  # the first heartbeats of the last ones in
         fleet.ask()  # latencies from here on
+        buckets0 = hostd.ack_buckets()
         cpu0 = {name: fleet_hall.cpu_seconds(pid) for name, pid in _pids(hostd).items()}
         t0 = time.monotonic()
         while time.monotonic() - t0 < measure_s:
@@ -59,6 +60,7 @@ def _measure_size(hall, devices, size, measure_s, heartbeat_s, rate_every_s, pro
         wall = time.monotonic() - t0
         cpu = {name: fleet_hall.cpu_seconds(pid) - cpu0[name] for name, pid in _pids(hostd).items()}
         rss = {name: fleet_hall.rss_mb(pid) for name, pid in _pids(hostd).items()}
+        inside = _bucket_p99({le: n - buckets0.get(le, 0) for le, n in hostd.ack_buckets().items()})
         got = fleet.ask()
         latencies = got["latencies"]
         before = got["screens"]
@@ -84,6 +86,7 @@ def _measure_size(hall, devices, size, measure_s, heartbeat_s, rate_every_s, pro
             "acks": len(latencies),
             "ack_ms_p50": round(1000 * statistics.median(latencies), 1) if latencies else None,
             "ack_ms_p99": round(1000 * percentile(latencies, 99), 1) if latencies else None,
+            "hostd_ack_ms_p99_at_most": inside,
             "push_s": round(push_s, 2),
             "refresh": answer,
             "bad_host_messages": after["bad"],
@@ -93,6 +96,18 @@ def _measure_size(hall, devices, size, measure_s, heartbeat_s, rate_every_s, pro
         if fleet is not None:
             fleet.stop()
         hostd.stop()
+
+
+def _bucket_p99(buckets):
+    """The bucket bound (ms) under which 99% of hostd's own ack latencies fall
+    (arrival at the collector to the ack sent); None without ratings."""
+    total = buckets.get(float("inf"), 0)
+    if not total:
+        return None
+    for le in sorted(buckets):
+        if buckets[le] >= 0.99 * total:
+            return None if le == float("inf") else round(le * 1000, 1)
+    return None
 
 
 def _pids(hostd):

@@ -59,6 +59,7 @@ class Device:
         self.sent = {}  # seq -> monotonic time last published
         self.first = {}  # seq -> monotonic time first published
         self.latencies = []  # seconds, first publish to verified ack, since the last report
+        self.timeline = []  # (monotonic time of the ack, latency): for looking into spikes
         self.acked = set()
         self.screens = 0  # session / idle messages received
         self.screen_at = 0.0  # time.monotonic() of the last one (the same clock in every process)
@@ -142,6 +143,7 @@ class Device:
                     self.sent.pop(seq, None)
                     self.acked.add(seq)
                     self.latencies.append(time.monotonic() - self.first[seq])
+                    self.timeline.append((time.monotonic(), self.latencies[-1]))
                     self.wake.set()
             else:
                 self.screens += 1
@@ -195,6 +197,7 @@ def report(devices):
         "bad": sum(d.bad for d in devices),
         "resends": sum(d.resends for d in devices),
         "latencies": latencies,
+        "timeline": [point for d in devices for point in d.timeline],
     }
 
 

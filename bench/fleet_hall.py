@@ -109,6 +109,17 @@ class Hostd:
         with urllib.request.urlopen(request, timeout=600) as answer:
             return json.loads(answer.read())
 
+    def ack_buckets(self):
+        """hostd's own ack latency histogram (arrival to ack, /metrics): {le seconds: count}."""
+        with urllib.request.urlopen(self.web + "/metrics", timeout=60) as answer:
+            text = answer.read().decode()
+        out = {}
+        for line in text.splitlines():
+            if line.startswith("hostd_ack_latency_seconds_bucket"):
+                le = line.split('le="', 1)[1].split('"', 1)[0]
+                out[float(le)] = float(line.rsplit(" ", 1)[1])
+        return out
+
     def stop(self):
         if self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
@@ -139,11 +150,17 @@ class Devices:
     """Worker processes, each running its share of the devices."""
 
     def __init__(self, port, devices, options, processes, raters=()):
+        """`processes` workers share the devices; the `raters` (ids) get one
+        more of their own, so that their ack latency is the hall's and not
+        that of an event loop busy with thousands of idle devices."""
         ctx = multiprocessing.get_context("spawn")
         self.workers = []
         raters = set(raters)
-        for i in range(processes):
-            share = [(d, k, d in raters) for d, k in devices[i::processes]]
+        quiet = [(d, k) for d, k in devices if d not in raters]
+        shares = [[(d, k, False) for d, k in quiet[i::processes]] for i in range(processes)]
+        if raters:
+            shares.append([(d, k, True) for d, k in devices if d in raters])
+        for share in shares:
             mine, theirs = ctx.Pipe()
             proc = ctx.Process(
                 target=fleet_clients.worker, args=(port, HALL, share, options, theirs), daemon=True

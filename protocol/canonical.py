@@ -27,6 +27,10 @@ def _encode_str(out, text):
     # each character as a qstr, heap that never comes back (and a qstr pool
     # that must grow by ~7 KB at once on a fragmented heap).
     ascii_only = len(data) == len(text)
+    if ascii_only and data and min(data) >= 32 and max(data) < 127 and b'"' not in data and b"\\" not in data:
+        out.extend(data)  # printable ASCII, nothing to escape (a screen's bitmaps): as it is
+        out.append(34)
+        return
     for i in range(len(text)):
         code = data[i] if ascii_only else ord(text[i : i + 1])
         if code == 34 or code == 92:  # " and \

@@ -22,6 +22,9 @@ from protocol.errors import REASONS, Malformed, ProtocolError
         (("a", ["b", []]), b'["a",["b",[]]]'),
         (['say "hi" \\ bye'], b'["say \\"hi\\" \\\\ bye"]'),
         (["/"], b'["/"]'),
+        ([""], b'[""]'),
+        (["AAAA+/09zz=="], b'["AAAA+/09zz=="]'),  # a bitmap part's base64: taken as it is
+        (["a\x7fb"], b'["a\\u007fb"]'),  # DEL is not printable: escaped, not taken as it is
         (["\n\t\x00\x7f"], b'["\\u000a\\u0009\\u0000\\u007f"]'),
         (["张三"], b'["\\u5f20\\u4e09"]'),
         (["\u00e9\uffff"], b'["\\u00e9\\uffff"]'),

@@ -241,6 +241,49 @@ def test_status_upsert_and_offline(store):
     assert row == ("offline", 3, 51000, 9, 1)
 
 
+def test_heartbeats_alone_commit_without_a_disk_flush_ratings_never(store):
+    """A batch of heartbeats only (soft state) commits with synchronous=NORMAL;
+    a batch with a rating in it commits with FULL, and FULL is back after."""
+    from hostd_helpers import status_fields
+
+    seen = []
+    store.run(lambda db: db.conn.set_trace_callback(seen.append))
+    gate, done, running = threading.Event(), threading.Event(), threading.Event()
+
+    def held(db):  # hold the writer in a batch of its own, so the next ops queue up into one
+        running.set()
+        gate.wait(10)
+
+    store.submit(held)
+    assert running.wait(10)
+    beats = threading.Event()
+    for n in range(3):
+        update_status(
+            store, status_fields("w0%d-a" % n), "h1", (lambda r, e: beats.set()) if n == 2 else None
+        )
+    gate.set()
+    assert beats.wait(10)
+    soft_batch = seen[seen.index("PRAGMA synchronous=NORMAL") :]
+    assert soft_batch.index("COMMIT") < soft_batch.index("PRAGMA synchronous=FULL")
+    assert store.soft_commits == 1
+    seen.clear()
+    gate.clear()
+    running.clear()
+    store.submit(held)
+    assert running.wait(10)
+    update_status(store, status_fields("w01-a"), "h1")
+    fields, wire = wire_for(1)
+    store_rating(store, fields, wire, "h1", lambda result, error: done.set())
+    gate.set()
+    assert done.wait(10)
+    assert "PRAGMA synchronous=NORMAL" not in seen and store.soft_commits == 1  # a rating: FULL
+    assert store.run(lambda db: db.execute("PRAGMA synchronous").fetchone()[0]) == 2
+    seen.clear()
+    offline = threading.Event()
+    mark_offline(store, "w01-a", lambda r, e: offline.set())  # the last will is kept as durably as anything
+    assert offline.wait(10) and "PRAGMA synchronous=NORMAL" not in seen
+
+
 def test_read_connections_of_ended_threads_are_closed(store):
     def reader():
         with store.read() as db:

@@ -112,6 +112,8 @@ def wrap(text, font, width, lines):
 def _fit(text, font, width):
     """How many leading characters of `text` fit in `width` pixels (>= 1);
     break at a space when the line holds Latin words."""
+    if font.getlength(text) <= width:
+        return len(text)  # the common case, a short name: one measure, no search
     lo, hi = 1, len(text)
     while lo < hi:
         mid = (lo + hi + 1) // 2

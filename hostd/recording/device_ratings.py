@@ -51,6 +51,7 @@ def update_status(store, fields, hall, callback=None):
         return upsert_status(db, status, hall, now)
 
     op.keeps_cache = op.retryable = True  # device_status only
+    op.soft = status["state"] != messages.OFFLINE  # the next heartbeat replaces it
     store.submit(op, callback)
 
 
