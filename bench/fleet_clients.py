@@ -65,6 +65,7 @@ class Device:
         self.screen_at = 0.0  # time.monotonic() of the last one (the same clock in every process)
         self.bad = 0  # host messages that did not verify
         self.resends = 0
+        self.duplicate_acks = 0
         self.connected = False
         self.connects = 0
         self.wake = asyncio.Event()
@@ -138,7 +139,9 @@ class Device:
                     self.bad += 1
                     continue
                 seq = fields[3]
-                if fields[1] == messages.ACK and seq in self.outbox:
+                if fields[1] == messages.ACK and seq in self.acked:
+                    self.duplicate_acks += 1  # a resend's ack: hostd answered "duplicate"
+                elif fields[1] == messages.ACK and seq in self.outbox:
                     del self.outbox[seq]
                     self.sent.pop(seq, None)
                     self.acked.add(seq)
@@ -150,6 +153,11 @@ class Device:
                 self.screen_at = time.monotonic()
 
     async def _heartbeat(self, client):
+        # The first at once, as the firmware sends it on connect; then at a
+        # random phase: devices that connected in the same second do not beat
+        # together ever after (a hall's devices were not all switched on at once).
+        await client.publish(self.topic[topics.STATUS], self.status(messages.ONLINE), qos=1)
+        await asyncio.sleep(self.heartbeat_s * random.random())
         while True:
             await client.publish(self.topic[topics.STATUS], self.status(messages.ONLINE), qos=1)
             await asyncio.sleep(self.heartbeat_s * (0.9 + 0.2 * random.random()))
@@ -196,6 +204,7 @@ def report(devices):
         "pending": sum(len(d.outbox) for d in devices),
         "bad": sum(d.bad for d in devices),
         "resends": sum(d.resends for d in devices),
+        "duplicate_acks": sum(d.duplicate_acks for d in devices),
         "latencies": latencies,
         "timeline": [point for d in devices for point in d.timeline],
     }

@@ -169,12 +169,15 @@ class Devices:
             self.workers.append((proc, mine))
 
     def go(self, timeout=120):
-        """Wait until every worker has made its devices (option wait_for_go), then start them all."""
+        """Wait until every worker has made its devices (option wait_for_go), then
+        start them all; returns time.monotonic() as they were told."""
         for _proc, pipe in self.workers:
             if not pipe.poll(timeout) or pipe.recv() != "ready":
                 raise RuntimeError("bench: a device worker did not get ready")
+        started = time.monotonic()
         for _proc, pipe in self.workers:
             pipe.send("go")
+        return started
 
     def ask(self, question="report"):
         for _proc, pipe in self.workers:

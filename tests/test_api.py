@@ -184,3 +184,36 @@ def test_every_screen_is_published_again_on_request(api):
     assert ctx.publisher.sent == [("w07-a", "session", "I", True)]  # back to the idle screen
     del api.headers["Authorization"]
     assert api.post("/api/v1/screens/refresh").status_code == 401
+
+
+def test_a_session_pushed_during_a_refresh_is_not_overwritten_by_its_idle_screen(api):
+    """The refresh reads every device's screen first, then pushes one by one: a
+    session that opens meanwhile keeps its screen (its push is newer)."""
+    from hostd.devices import push
+    from hostd.rules import sessions
+
+    ctx = api.app.state.ctx
+    for window in ("07", "08"):
+        ctx.store.run(lambda db, w=window: staff.add_window(db, ctx.hall, w))
+    assert hostd(ctx.home, "device", "add", "w08-a", "--window", "08").exit_code == 0
+    keeper = push.keeper(ctx)
+
+    class OpensASession(Recorder):
+        def publish_signed(self, hall, device, leaf, fields, retain=False):
+            if device == "w07-a" and not self.sent:  # mid-refresh, a service ends at window 08
+                made = ctx.store.run(
+                    lambda db: sessions.get(
+                        db,
+                        sessions.create(db, ctx.config, ctx.hall, "08", "A1", "户口迁移", "s1", [], 0)[
+                            "session_id"
+                        ],
+                    )
+                )
+                keeper.push_session(made)
+            return super().publish_signed(hall, device, leaf, fields, retain)
+
+    ctx.publisher = OpensASession()
+    answer = api.post("/api/v1/screens/refresh").json()
+    assert answer["devices"] == 2
+    assert [(d, kind) for d, _leaf, kind, _r in ctx.publisher.sent] == [("w08-a", "S"), ("w07-a", "I")]
+    assert keeper.showing.get("w08-a") is not None  # the keeper still puts its idle screen back later

@@ -96,6 +96,19 @@ def open_database(path):
     return db
 
 
+def _durable_again(conn):
+    """synchronous=FULL again after a soft batch (SQLite refuses it inside a
+    transaction: one left open by a failed ROLLBACK is rolled back first)."""
+    try:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        conn.execute("PRAGMA synchronous=FULL")
+        return True
+    except sqlite3.Error as exc:
+        log.error("could not set synchronous=FULL again after a heartbeat batch: %s", exc)
+        return False
+
+
 class Store:
     def __init__(self, path, max_batch=256, max_wait_ms=2.0):
         self.path = str(path)
@@ -114,6 +127,7 @@ class Store:
         self.ops = 0  # ops run
         self.commits = 0  # COMMITs done
         self.soft_commits = 0  # of which without a disk flush (heartbeats only)
+        self._durable = True  # synchronous=FULL is set (a soft batch sets it back after itself)
         self.largest_batch = 0
         self._thread = threading.Thread(target=self._run, name="hostd-store-writer", daemon=True)
         self._thread.start()
@@ -185,6 +199,10 @@ class Store:
         if soft:
             conn.execute("PRAGMA synchronous=NORMAL")  # heartbeats only: no disk flush to wait for
         try:
+            if not soft and not self._durable:  # FULL could not be set back: try again, or fail the batch
+                self._durable = _durable_again(conn)
+                if not self._durable:
+                    raise StoreError("synchronous=FULL could not be set: nothing is committed until it is")
             conn.execute("BEGIN IMMEDIATE")  # no other connection writes until COMMIT
             if all(getattr(op, "retryable", False) for op, _ in batch):
                 outcomes = self._run_plain(batch)
@@ -201,7 +219,7 @@ class Store:
             self.soft_commits += soft
         finally:
             if soft:
-                conn.execute("PRAGMA synchronous=FULL")
+                self._durable = _durable_again(conn)
         self.ops += len(batch)
         self.largest_batch = max(self.largest_batch, len(batch))
         self.batch_cache.clear()

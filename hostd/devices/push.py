@@ -85,6 +85,10 @@ class ScreenKeeper:
         self.ctx = ctx
         self.showing = {}  # device_id -> session_id published retained
         self.lock = threading.Lock()
+        # One push at a time, render to publish (republish_all checks, then
+        # pushes, under it); pushes[device] counts each device's pushes.
+        self.push_lock = threading.RLock()
+        self.pushes = {}
         self.stopping = threading.Event()
         self.thread = None
         self.last = {}  # device_id -> {"kind", "bytes", "render_ms"} of the last push
@@ -103,6 +107,10 @@ class ScreenKeeper:
 
     def push_session(self, session):
         """Render and publish a session on its device; return the push info."""
+        with self.push_lock:
+            return self._push_session(session)
+
+    def _push_session(self, session):
         started = time.perf_counter()
         now = self.ctx.clock.now()
         fields = session_fields(self.ctx, session, now)
@@ -117,9 +125,14 @@ class ScreenKeeper:
         with self.lock:
             self.showing[session["device_id"]] = session["session_id"]
             self.last[session["device_id"]] = info
+            self.pushes[session["device_id"]] = self.pushes.get(session["device_id"], 0) + 1
         return info
 
     def push_idle(self, device_id, place=None):
+        with self.push_lock:
+            return self._push_idle(device_id, place)
+
+    def _push_idle(self, device_id, place):
         with self.ctx.store.read() as db:
             if place is None:
                 window = db.conn.execute(
@@ -141,6 +154,7 @@ class ScreenKeeper:
         with self.lock:
             self.showing.pop(device_id, None)
             self.last[device_id] = info
+            self.pushes[device_id] = self.pushes.get(device_id, 0) + 1
         return info
 
     def window_changed(self, window):
@@ -159,6 +173,8 @@ class ScreenKeeper:
         one); returns {"devices", "pushed", "seconds"}."""
         started = time.monotonic()
         pushed = 0
+        with self.lock:
+            before = dict(self.pushes)  # a device pushed after this has a newer screen than we read
         now = self.ctx.clock.now()
         with self.ctx.store.read() as db:
             # known: the window has a windows row (a duty change or `hostd window
@@ -177,10 +193,15 @@ class ScreenKeeper:
         for device_id, known in devices:
             try:
                 info = None
-                if current[device_id] is not None:
-                    info = self.push_session(current[device_id])
-                elif known:
-                    info = self.push_idle(device_id)
+                with self.push_lock:
+                    with self.lock:
+                        newer = self.pushes.get(device_id, 0) != before.get(device_id, 0)
+                    if newer:  # a session opened (or ended) meanwhile: its push stands
+                        info = self.last.get(device_id)
+                    elif current[device_id] is not None:
+                        info = self._push_session(current[device_id])
+                    elif known:
+                        info = self._push_idle(device_id, None)
                 pushed += bool(info and info["pushed"])
             except Exception:
                 log.exception(

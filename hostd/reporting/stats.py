@@ -164,7 +164,7 @@ def _orders(db, start, end, filters, by=None):
     if (
         rollups.whole_days(start, end)
         and by not in ("item", "channel")
-        and not any(filters.get(f) for f in rated)
+        and all(filters.get(f) is None for f in rated)
     ):
         return _from_rollups(
             db,

@@ -69,6 +69,7 @@ def queue(
     user=Depends(auth.require_role(*ALL)),
 ):
     staff_id, open_only, overdue_only = own_staff_only(user), not (all or state), bool(overdue)
+    at = now()  # one moment for the rows and their count
     with request.app.state.ctx.store.read() as db:
         orders = workorders.list_orders(
             db,
@@ -76,7 +77,7 @@ def queue(
             staff_id=staff_id,
             open_only=open_only,
             overdue_only=overdue_only,
-            now=now(),
+            now=at,
             limit=PAGE_SIZE + 1,
             offset=(page - 1) * PAGE_SIZE,
         )
@@ -86,7 +87,7 @@ def queue(
             staff_id=staff_id,
             open_only=open_only,
             overdue_only=overdue_only,
-            now=now(),
+            now=at,
         )
     orders, paging = pager(page, orders, total)
     return render(
