@@ -106,7 +106,7 @@ def derived(results):
 
 
 def run(names, quick=False, log=print):
-    results, raw, errors, took = {}, {}, {}, {}
+    results, raw, errors, took, owners = {}, {}, {}, {}, {}
     running, done = [], threading.Event()
     beat = threading.Thread(target=heartbeat, args=(log, running, done), daemon=True)
     beat.start()
@@ -118,7 +118,9 @@ def run(names, quick=False, log=print):
         running[:] = [name, t0]
         try:
             raw[name] = module.run(**(small if quick else full))
-            results.update(module.figures(raw[name]))
+            made = module.figures(raw[name])
+            results.update(made)
+            owners[name] = sorted(made)
         except Exception as e:  # one failed bench must not hide the others
             errors[name] = "%s: %s" % (type(e).__name__, e)
             log("bench: %s failed: %s" % (name, errors[name]))
@@ -135,6 +137,7 @@ def run(names, quick=False, log=print):
         "raw": raw,
         "errors": errors,
         "bench_seconds": took,
+        "owners": owners,  # which benchmark made which figures (for --only)
         "machine": {
             "cpus": os.cpu_count(),
             "python": platform.python_version(),
@@ -155,13 +158,10 @@ def merged(path, result, names):
         return result
     if old.get("quick") != result["quick"]:
         return result  # a quick run never mixes with a full one
-    mine = set()
-    for name in names:
-        if name in old.get("raw", {}):
-            mine |= set(BENCHES[name][0].figures(old["raw"][name]))
+    mine = {fig for name in names for fig in old.get("owners", {}).get(name, [])}
     figures = {k: v for k, v in old["figures"].items() if k not in mine}
     figures.update(result["figures"])
-    for key in ("raw", "bench_seconds"):
+    for key in ("raw", "bench_seconds", "owners"):
         result[key] = {**{k: v for k, v in old.get(key, {}).items() if k not in names}, **result[key]}
     result["errors"] = {
         **{k: v for k, v in old.get("errors", {}).items() if k not in names},
@@ -209,7 +209,13 @@ def main(argv=None):
     result = run(names, args.quick, log=lambda text: print(text, file=sys.stderr, flush=True))
     result["seconds"] = round(time.monotonic() - t0, 1)
     if set(names) != set(BENCHES):
-        result = merged(Path(args.out), result, names)
+        try:
+            result = merged(Path(args.out), result, names)
+        except Exception as exc:  # never lose this run's figures to an old file
+            print(
+                "bench: could not merge into %s (%s): writing this run's figures alone" % (args.out, exc),
+                file=sys.stderr,
+            )
     Path(args.out).write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n")
     print(table(result["figures"]))
     print("\nwrote %s in %.0f s" % (args.out, result["seconds"]))
