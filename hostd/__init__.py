@@ -17,6 +17,7 @@ for a heavy or optional dependency, with a "# lazy:" comment saying why.
 
     base/       errors, clock, config, home, the broker URL, periodic jobs
     db/         the store engine (one writer, group commit), schema, upkeep
+    files/      uploads (scans, evidence): checked by content, stored by SHA-256
     upstream/   the upstream queue: what must go up, queued in the same
                 transaction as its cause (outbox, records, follow-ups)
     rules/      the regulations: working days, deadlines, links, staff and
@@ -40,6 +41,7 @@ for a heavy or optional dependency, with a "# lazy:" comment saying why.
 LAYERS = (
     "base",
     "db",
+    "files",
     "upstream",
     "rules",
     "casework",

@@ -5,13 +5,22 @@ pipeline.rating_recorded in their transaction, as every channel must, so
 差评 open their work orders through hostd/casework/workorders.py.
 """
 
+import os
+import tempfile
 import time
+from pathlib import Path
 
 from hostd.base.context import Context
 from hostd.db.store import Store
 from hostd.recording import pipeline
 from hostd.web import auth
 
+# Screenshots are taken on every run; UPDATE_SCREENS=1 writes them over docs/screens.
+SCREENS = (
+    Path(__file__).resolve().parent.parent / "docs" / "screens"
+    if os.environ.get("UPDATE_SCREENS")
+    else Path(tempfile.gettempdir()) / "hcp-screens"
+)
 PASSWORD = "correct-horse-42"
 STAFF = (("s1", "张伟", "0011", "W01"), ("s2", "李娜", "0012", "W02"))
 
@@ -51,7 +60,8 @@ def seed(db, now=None, levels=None):
             rating_id = db.execute(
                 "INSERT INTO ratings (channel, hall, window, session_id, binding, level, reasons,"
                 " staff, device_time, clock_synced, received_at, comment, evaluator_name,"
-                " evaluator_mobile) VALUES ('paper', 'h1', ?, ?, 'session', ?, ?, ?, ?, 1, ?, ?, ?, ?)",
+                " evaluator_mobile, named)"
+                " VALUES ('paper', 'h1', ?, ?, 'session', ?, ?, ?, ?, 1, ?, ?, ?, ?, 1)",
                 [
                     window,
                     session_id,

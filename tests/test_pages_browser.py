@@ -15,18 +15,11 @@ from pathlib import Path
 import openpyxl
 import pytest
 from hostd_support import make_home
-from pages_seed import PASSWORD, open_context, seed
+from pages_seed import PASSWORD, SCREENS, open_context, seed
 
 from conftest import CHROMIUM, free_port
 from hostd.web.app import create_app
 from hostd.web.server import WebServer
-
-# Screenshots are taken on every run; UPDATE_SCREENS=1 writes them over docs/screens.
-SCREENS = (
-    Path(__file__).resolve().parent.parent / "docs" / "screens"
-    if os.environ.get("UPDATE_SCREENS")
-    else Path(tempfile.gettempdir()) / "hcp-screens"
-)
 
 
 @pytest.fixture
@@ -75,6 +68,7 @@ def test_supervisor_and_staff_day(site, browser, tmp_path):
     page.wait_for_url(re.compile(r"/dashboard$"))
     bad_before = rate_text(page, "#bad-rate")
     assert bad_before == "28.6%"  # 2 差评 of 7
+    assert rate_text(page, "#callback-rate") == "0.0%"  # both 差评 left a phone; nobody called back yet
     shot(page, "dashboard")
 
     # the work-order queue: open the order of s1's 差评 and walk it to 已办结

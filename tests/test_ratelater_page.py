@@ -166,6 +166,55 @@ def test_comment_and_details_after_a_device_rating(site, page):
     assert page.query_selector("#more") is None  # once
 
 
+def evaluator_row(ctx, sid):
+    with ctx.store.read() as db:
+        return db.conn.execute(
+            "SELECT evaluator_name, evaluator_mobile, evaluator_consent, named FROM ratings"
+            " WHERE session_id = ? AND binding = 'session'",
+            (sid,),
+        ).fetchone()
+
+
+def test_a_named_rating_needs_the_consent_box_and_a_real_mobile_number(site, page):
+    """实名 (issue 18, item 4): a name and phone for a callback, kept only with consent."""
+    sid, url = session(site)
+    page.goto(url)
+    page.check("input[name=level][value='2']")
+    page.check("input[name=reasons][value='2']")
+    page.fill("#named input[name=name]", "王小明")
+    page.fill("#named input[name=mobile]", "1380013800")  # ten digits
+    page.check("#named input[name=consent_callback]")
+    page.click("#rate button[type=submit]")
+    page.wait_for_selector("#error")
+    assert "不是有效的大陆手机号" in page.text_content("#error")
+    assert rated(site, sid) == []
+    assert page.input_value("#named input[name=name]") == "王小明"  # kept to correct
+    page.fill("#named input[name=mobile]", "138 0013 8000")
+    page.uncheck("#named input[name=consent_callback]")
+    page.click("#rate button[type=submit]")
+    page.wait_for_selector("#error")
+    assert "同意回访" in page.text_content("#error") and rated(site, sid) == []
+    page.check("#named input[name=consent_callback]")
+    shot(page, "named")
+    page.click("#rate button[type=submit]")
+    page.wait_for_selector("#thanks")
+    assert evaluator_row(site, sid) == ("王小明", "13800138000", 0, 1)  # not sent upstream: no 2nd consent
+
+
+def test_a_name_and_phone_may_follow_a_device_rating(site, page):
+    sid, url = session(site)
+    site.store.run(lambda db: add_device_rating(db, sid, 1, seq=int(time.time() * 1000) % 10**9 + 7))
+    page.goto(url)
+    page.fill("#named input[name=mobile]", "13912345678")
+    page.check("#named input[name=consent_callback]")
+    page.check("#named input[name=consent_upstream]")
+    page.click("#more button[type=submit]")
+    page.wait_for_selector("#thanks")
+    assert evaluator_row(site, sid) == (None, "13912345678", 1, 1)
+    page.goto(url)
+    assert page.query_selector("#named") is None  # once given, not asked again
+
+
 def test_second_rating_is_refused(site, browser):
     sid, url = session(site)
     one, two = browser.new_page(), browser.new_page()

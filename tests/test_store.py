@@ -201,6 +201,7 @@ def test_migration_sets_keep_the_names_stored_in_existing_databases(tmp_path):
         "hostd.devices",
         "hostd.alerts",
         "hostd.rollups",
+        "hostd.channels",
     ]
     db = open_database(tmp_path / "hostd.db")
     rows = db.execute("SELECT DISTINCT migration_set FROM _sqlite_migrations").fetchall()
@@ -214,6 +215,7 @@ def test_migration_sets_keep_the_names_stored_in_existing_databases(tmp_path):
         "hostd.devices",
         "hostd.alerts",
         "hostd.rollups",
+        "hostd.channels",
     }
     db.conn.close()
 

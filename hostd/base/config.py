@@ -151,6 +151,13 @@ SCHEMA = (
     ),
     (
         "web",
+        "upload_max_kb",
+        5120,
+        lambda v: _int_between(v, 16, 51200),
+        "KB an uploaded scan or piece of evidence (JPEG, PNG, PDF) may have, 16-51200",
+    ),
+    (
+        "web",
         "display_frame_ancestors",
         "'self'",
         lambda v: isinstance(v, str) and v.strip() != "" and not any(c in v for c in ";,\r\n"),

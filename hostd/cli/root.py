@@ -349,6 +349,9 @@ alerts_commands.register(cli, _home, _db)
 from hostd.cli import privacy as privacy_commands  # noqa: E402  who read evaluator data
 
 privacy_commands.register(cli, _home, _db)
+from hostd.cli import rating as rating_commands  # noqa: E402  paper forms
+
+rating_commands.register(cli, _home, _db)
 
 
 def main():

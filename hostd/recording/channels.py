@@ -14,6 +14,7 @@ import json
 import sqlite3
 
 from hostd.base import clock, text
+from hostd.recording import evaluator as evaluators
 from hostd.recording import pipeline
 from hostd.rules import binding
 from hostd.upstream import followups
@@ -41,6 +42,21 @@ class SessionNotFound(ChannelError):
 
 class AlreadyRated(ChannelError):
     """The session already has its one rating (from any channel)."""
+
+
+CHANNEL_NAMES = {"device": "评价器", "qr": "扫码评价", "default": "系统默认评价", "paper": "书面评价"}
+
+
+def already_rated(db, session_id):
+    """AlreadyRated for `session_id`, naming the channel that rated it."""
+    row = db.conn.execute(
+        "SELECT channel FROM ratings WHERE session_id = ? AND binding = 'session'", (session_id,)
+    ).fetchone()
+    how = CHANNEL_NAMES.get(row[0], row[0]) if row else "系统默认评价"
+    return AlreadyRated(
+        "这次服务已有评价（%s），每次服务只评价一次 / session %s is already rated (%s)"
+        % (how, session_id, row[0] if row else "default")
+    )
 
 
 class SessionClosed(ChannelError):
@@ -99,40 +115,53 @@ def session_row(db, session_id):
 
 
 def record_rating(
-    db, session_id, channel, level, reasons=(), comment=None, details=None, client_addr=None, now=None
+    db,
+    session_id,
+    channel,
+    level,
+    reasons=(),
+    comment=None,
+    details=None,
+    client_addr=None,
+    now=None,
+    evaluator=evaluators.NONE,
 ):
     """Insert the one rating of `session_id` from a non-device channel; return its id.
 
     Raises SessionNotFound, AlreadyRated, SessionClosed, ReasonRequired or
     ChannelError (bad level, reason code or detail). `now`: Unix seconds
-    (hostd.base.clock.now() when None)."""
+    (hostd.base.clock.now() when None). `evaluator`: a 实名 rating's
+    hostd.recording.evaluator.Evaluator, already checked."""
     if channel not in CHANNELS:
         raise ChannelError("channel %r is not one of %s" % (channel, ", ".join(CHANNELS)))
     if isinstance(level, bool) or not isinstance(level, int) or not 1 <= level <= 5:
-        raise ChannelError("level %r is not 1-5" % (level,))
+        raise ChannelError("评价等级须为 1-5 / level %r is not 1-5" % (level,))
     reasons = sorted(set(int(code) for code in reasons))
     for code in reasons:
         if code not in messages.REASON_CODES:
-            raise ChannelError("reason code %r is not one of %s" % (code, messages.REASON_CODES))
+            raise ChannelError(
+                "没有这个原因代码 / reason code %r is not one of %s" % (code, messages.REASON_CODES)
+            )
     comment = _clean_comment(comment)
     details = clean_details(details)
     if level <= messages.BAD_LEVEL_MAX and not reasons and not comment and channel != "default":
-        raise ReasonRequired("a 差评 needs a reason or a few words")
+        raise ReasonRequired("差评须选择原因或写几句意见 / a 差评 needs a reason or a few words")
     if now is None:
         now = clock.now()
     now = int(now)
     session = session_row(db, session_id)
     if session is None:
-        raise SessionNotFound("no session %s" % session_id)
+        raise SessionNotFound("没有会话 %s / no session %s" % (session_id, session_id))
     if session["state"] in ("rated", "defaulted"):
-        raise AlreadyRated("session %s is already rated" % session_id)
+        raise already_rated(db, session_id)
     if session["state"] != "open":
-        raise SessionClosed("session %s was %s" % (session_id, session["state"]))
+        raise SessionClosed("会话 %s 已撤销 / session %s was %s" % (session_id, session_id, session["state"]))
     try:
         rating_id = db.conn.execute(
             "INSERT INTO ratings (channel, hall, window, session_id, binding, level, reasons,"
-            " cases, staff, device_time, clock_synced, received_at, comment, details, client_addr)"
-            " VALUES (?, ?, ?, ?, 'session', ?, ?, ?, ?, ?, 1, ?, ?, ?, ?)",
+            " cases, staff, device_time, clock_synced, received_at, comment, details, client_addr,"
+            " evaluator_name, evaluator_mobile, evaluator_consent, named)"
+            " VALUES (?, ?, ?, ?, 'session', ?, ?, ?, ?, ?, 1, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 channel,
                 session["hall"],
@@ -147,12 +176,16 @@ def record_rating(
                 comment,
                 json.dumps(details, ensure_ascii=False) if details else None,
                 client_addr,
+                evaluator.name,
+                evaluator.mobile,
+                evaluator.consent,
+                1 if evaluator.name or evaluator.mobile else 0,
             ),
         ).lastrowid
     except sqlite3.IntegrityError:  # ratings_one_per_session: another channel won
-        raise AlreadyRated("session %s is already rated" % session_id)
+        raise already_rated(db, session_id)
     if not binding.close_session(db, session_id, rating_id, now):
-        raise AlreadyRated("session %s is already rated" % session_id)
+        raise already_rated(db, session_id)
     if channel == "default":
         db.conn.execute("UPDATE sessions SET state = 'defaulted' WHERE session_id = ?", (session_id,))
     pipeline.rating_recorded(db, rating_id)
@@ -184,3 +217,18 @@ def add_details(db, rating_id, comment=None, details=None):
     if stored:
         followups.enqueue_details(db, rating_id)  # upstream: the queued rating or a comment record
     return stored
+
+
+def add_evaluator(db, rating_id, evaluator):
+    """Attach a 实名 evaluator's name and phone to a counted rating that has
+    none (e.g. a device rating, from the rate-later page); True if stored."""
+    if evaluator is None or (evaluator.name is None and evaluator.mobile is None):
+        return False
+    return (
+        db.conn.execute(
+            "UPDATE ratings SET evaluator_name = ?, evaluator_mobile = ?, evaluator_consent = ?, named = 1"
+            " WHERE id = ? AND binding = 'session' AND evaluator_name IS NULL AND evaluator_mobile IS NULL",
+            (evaluator.name, evaluator.mobile, evaluator.consent, rating_id),
+        ).rowcount
+        == 1
+    )

@@ -55,6 +55,7 @@ def build(db, quarter, month=None, config=None, hall=None, now=None):
     hall_name = hall or ((config or {}).get("hall") or {}).get("id", "")
     filters = {"hall": hall} if hall else {}
     summary = stats.rates(db, start, end, **filters)
+    summary.update(stats.named_callbacks(db, start, end, **filters))
     tables = []
     tables.append(
         {
@@ -74,6 +75,9 @@ def build(db, quarter, month=None, config=None, hall=None, now=None):
                 ["差评工单数", summary["bad_orders"]],
                 ["按时整改数", summary["rectified_on_time"]],
                 ["差评整改率", summary["rectify_rate"]],
+                ["实名差评数", summary["named_bad"]],
+                ["实名差评已回访数", summary["called_back"]],
+                ["实名差评回访率", summary["callback_rate"]],
                 ["申诉成立不计入数", summary["excluded"]],
             ],
         }

@@ -267,6 +267,29 @@ def breakdown(db, by, start, end, **filters):
     return rows
 
 
+def named_callbacks(db, start, end, **filters):
+    """实名差评回访率: counted 差评 whose evaluator left a name or phone (ratings.named),
+    and how many of their work orders reached the citizen (contacted_at).
+
+    {named_bad, called_back, callback_rate}; filters hall, unit_id, window, staff_id."""
+    clauses = [
+        "r.named = 1 AND r.received_at >= :start AND r.received_at < :end",
+        "r.binding IN ('session', 'window') AND r.excluded IS NULL",
+    ]
+    params = {"start": int(start), "end": int(end)}
+    for name in ("hall", "window", "staff_id", "unit_id"):
+        if filters.get(name) is not None:
+            clauses.append("o.%s = :%s" % (name, name))
+            params[name] = filters[name]
+    total, called = db.execute(
+        "SELECT COUNT(*), COALESCE(SUM(o.contacted_at IS NOT NULL), 0)"
+        " FROM ratings r INDEXED BY ratings_named JOIN work_orders o ON o.rating_id = r.id WHERE "
+        + " AND ".join(clauses),
+        params,
+    ).fetchone()
+    return {"named_bad": total, "called_back": called, "callback_rate": _ratio(called, total)}
+
+
 def labels(db, by, keys):
     """Display names (Chinese) of grouping keys."""
     keys = [k for k in keys if k is not None]

@@ -8,6 +8,7 @@
     DELETE /api/v1/windows/{window}/duty     nobody serves there: 暂停服务
     GET    /api/v1/alerts                    alerts open now (for a hall's own monitoring)
     POST   /api/v1/screens/refresh           every device's screen published again (api_screens.py)
+    POST   /api/v1/paper                     a paper rating form, with its scan (api_paper.py)
 
 Every call needs `Authorization: Bearer <token>`; the token is in
 <home>/keys/api-token (made by `hostd init`, or on first use). A bad request
@@ -26,7 +27,7 @@ from pydantic import BaseModel, Field
 from hostd.alerts import ledger
 from hostd.devices import push, render
 from hostd.rules import links, sessions, staff
-from hostd.web import api_screens
+from hostd.web import api_paper, api_screens
 from hostd.web.api_auth import authorised as _authorised
 from hostd.web.api_auth import ensure_token, token_path  # noqa: F401 (hostd.web.api's names for the CLI and tests)
 from hostd.web.api_auth import fail as _fail
@@ -334,7 +335,7 @@ def openapi_json():
         title="hostd window business-system interface",
         version="1.0.0",
         summary="好差评 hall host: sessions and duty (/api/v1)",
-        routes=router.routes + api_screens.router.routes,
+        routes=router.routes + api_screens.router.routes + api_paper.router.routes,
     )
     return json.dumps(doc, ensure_ascii=False, indent=1, sort_keys=True) + "\n"
 

@@ -2,7 +2,7 @@
 
 from fastapi import FastAPI
 
-from hostd.web import api, api_screens, docs, errors, link_check, metrics, pages, ratelater, status
+from hostd.web import api, api_paper, api_screens, docs, errors, link_check, metrics, pages, ratelater, status
 from hostd.web.headers import SecurityHeaders
 from hostd.web.limits import BodyLimits
 
@@ -26,6 +26,7 @@ def create_app(ctx, collector=None):
     app.include_router(docs.router)
     app.include_router(api.router)
     app.include_router(api_screens.router)
+    app.include_router(api_paper.router)
     app.include_router(ratelater.router)
     app.include_router(pages.router)
     web = ctx.config.get("web", {})
@@ -33,6 +34,7 @@ def create_app(ctx, collector=None):
         BodyLimits,
         api_max_kb=web.get("api_body_max_kb", 64),
         form_max_kb=web.get("form_body_max_kb", 16),
+        upload_max_kb=web.get("upload_max_kb", 5120),
         token=lambda: api.ensure_token(ctx.home),
     )
     app.add_middleware(SecurityHeaders, display_frame_ancestors=web.get("display_frame_ancestors", "'self'"))

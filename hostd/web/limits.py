@@ -3,6 +3,8 @@ any body is read (pure ASGI, ahead of FastAPI's parsing).
 
   /api/...   web.api_body_max_kb (64 KB by default); a POST/PUT/PATCH/DELETE
              without the right bearer token is 401 before its body is read
+  uploads    web.upload_max_kb (5 MB) and 16 KB for the form's fields: the
+             routes in UPLOADS, whose forms carry a scan or evidence
   the rest   web.form_body_max_kb (16 KB): the hall pages' forms, the
              rate-later page, the login form
 A Content-Length over the cap is refused at once; a chunked body is counted
@@ -14,6 +16,8 @@ import hmac
 import json
 
 WRITE_METHODS = ("POST", "PUT", "PATCH", "DELETE")
+UPLOADS = ("/paper", "/api/v1/paper")  # paths whose posts may carry a file
+FIELDS_KB = 16  # an upload form's other fields
 
 
 async def _answer(send, status, text, extra=()):
@@ -25,9 +29,10 @@ async def _answer(send, status, text, extra=()):
 
 
 class BodyLimits:
-    def __init__(self, app, api_max_kb=64, form_max_kb=16, token=None):
+    def __init__(self, app, api_max_kb=64, form_max_kb=16, token=None, upload_max_kb=5120):
         self.app = app
         self.api_max, self.form_max = api_max_kb * 1024, form_max_kb * 1024
+        self.upload_max = (upload_max_kb + FIELDS_KB) * 1024
         self.token = token  # () -> the API token
 
     async def __call__(self, scope, receive, send):
@@ -36,6 +41,8 @@ class BodyLimits:
         path = scope.get("path", "")
         api = path.startswith("/api/")
         limit = self.api_max if api else self.form_max
+        if path in UPLOADS:
+            limit = max(limit, self.upload_max)
         headers = dict(scope.get("headers") or [])
         if api and self.token is not None and not self._token_ok(headers.get(b"authorization", b"")):
             return await _answer(

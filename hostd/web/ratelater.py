@@ -28,6 +28,7 @@ from starlette.concurrency import run_in_threadpool
 
 from hostd.base import hall_time
 from hostd.recording import channels
+from hostd.recording import evaluator as evaluators
 from hostd.rules import links
 from hostd.rules.workdays import ZONE
 from hostd.web.throttle import PerAddress
@@ -102,12 +103,13 @@ def _load(ctx, session_id):
         )
         session = dict(zip(keys, row))
         rating = db.conn.execute(
-            "SELECT id, channel, level, comment, details FROM ratings"
+            "SELECT id, channel, level, comment, details,"
+            " evaluator_name IS NOT NULL OR evaluator_mobile IS NOT NULL FROM ratings"
             " WHERE session_id = ? AND binding = 'session'",
             (session_id,),
         ).fetchone()
     if rating is not None:
-        rating = dict(zip(("id", "channel", "level", "comment", "details"), rating))
+        rating = dict(zip(("id", "channel", "level", "comment", "details", "named"), rating))
     return session, rating
 
 
@@ -141,6 +143,7 @@ def _page(request, token, session, rating, mode, form=None, error=None, status=2
         "questions": channels.DETAIL_QUESTIONS,
         "improve": channels.IMPROVE,
         "form": form or {"level": None, "reasons": [], "comment": "", "details": {}},
+        "named_already": bool(rating and rating["named"]),
         "error": error,
         "notice": NOTICES.get(request.query_params.get("ok")),
         "level_name": level_name,
@@ -189,7 +192,21 @@ async def _form(request):
         "reasons": [int(r) for r in form.getlist("reasons") if str(r).isdigit()],
         "comment": (form.get("comment") or "").strip(),
         "details": details,
+        "name": (form.get("name") or "").strip(),
+        "mobile": (form.get("mobile") or "").strip(),
+        "consent_callback": form.get("consent_callback") == "1",
+        "consent_upstream": form.get("consent_upstream") == "1",
     }
+
+
+def _evaluator(form):
+    """The form's 实名 fields checked: an Evaluator, or the error text for the page."""
+    try:
+        return evaluators.clean(
+            form["name"], form["mobile"], form["consent_callback"], form["consent_upstream"]
+        ), None
+    except evaluators.EvaluatorError as exc:
+        return None, "实名信息有误：%s" % str(exc).split(" / ")[0]
 
 
 def _guarded(handler):
@@ -254,6 +271,9 @@ async def rate(request: Request, token: str):
         return _message(request, "rated")
     if form["level"] not in dict(LEVELS):
         return _page(request, token, session, None, "rate", form, "请选择一个评价等级。", 422)
+    evaluator, wrong = _evaluator(form)
+    if wrong:
+        return _page(request, token, session, None, "rate", form, wrong, 422)
     client = request.client.host if request.client else None
     if not _throttle(request).admit(client or "-"):
         log.warning("rate-later: %s over web.ratelater_per_minute; asked to wait", client)
@@ -270,6 +290,7 @@ async def rate(request: Request, token: str):
             form["details"],
             client_addr=client,
             now=now,
+            evaluator=evaluator or evaluators.NONE,
         )
 
     try:
@@ -313,11 +334,20 @@ async def more(request: Request, token: str):
     if mode == "done":
         return RedirectResponse("/r/%s" % token, status_code=303)
 
+    evaluator, wrong = _evaluator(form)
+    if wrong:
+        return _page(request, token, session, rating, "more", form, wrong, 422)
+    words = bool(form["comment"]) or any(form["details"].values())
+    if not words and evaluator is evaluators.NONE:
+        return _page(request, token, session, rating, "more", form, "请至少填写一项意见后再提交。", 422)
+
     def op(db):
-        return channels.add_details(db, rating["id"], form["comment"], form["details"])
+        if words:
+            channels.add_details(db, rating["id"], form["comment"], form["details"])
+        channels.add_evaluator(db, rating["id"], evaluator)
 
     try:
         await run_in_threadpool(ctx.store.run, op, 30)  # never block the event loop
-    except channels.ChannelError:
-        return _page(request, token, session, rating, "more", form, "请至少填写一项意见后再提交。", 422)
+    except channels.ChannelError as exc:
+        return _page(request, token, session, rating, "more", form, "提交的内容有误：%s" % exc, 422)
     return RedirectResponse("/r/%s?ok=more" % token, status_code=303)

@@ -35,6 +35,7 @@ end of this file; never edit one that has shipped.
 from sqlite_utils import Database, Migrations
 
 from hostd.db.schema import alerts as schema_alerts
+from hostd.db.schema import channels as schema_channels
 from hostd.db.schema import devices as schema_devices
 from hostd.db.schema import rollups as schema_rollups
 from hostd.db.schema import sessions as schema_sessions
@@ -376,4 +377,5 @@ AREAS = (
     schema_devices,
     schema_alerts,
     schema_rollups,
+    schema_channels,
 )

@@ -10,6 +10,7 @@
 /display               pages_display: the public big screen (no login, aggregates only)
 /export                pages_export: any table as CSV or Excel
 /offline               pages_offline: 待确认的离线评价, offline ratings to bind
+/paper                 pages_paper: 书面评价录入, paper forms with their scans
 /upstream              pages_upstream: 上报失败, dead letters to retry or edit and resend
 """
 
@@ -27,6 +28,7 @@ from hostd.web.pages import display as pages_display
 from hostd.web.pages import export as pages_export
 from hostd.web.pages import fleet as pages_fleet
 from hostd.web.pages import offline as pages_offline
+from hostd.web.pages import paper as pages_paper
 from hostd.web.pages import ranking as pages_ranking
 from hostd.web.pages import ratings as pages_ratings
 from hostd.web.pages import upstream as pages_upstream
@@ -46,6 +48,7 @@ for _module in (
     pages_export,
     pages_upstream,
     pages_offline,
+    pages_paper,
     pages_admin,
 ):
     router.include_router(_module.router)

@@ -46,6 +46,7 @@ NAV = (  # (href, label, roles allowed)
     ("/workorders", "差评工单", ALL),
     ("/appeals", "申诉复核", ALL),
     ("/ratings", "评价明细", ALL),
+    ("/paper", "书面评价", ALL),
     ("/ranking", "季度排名", MANAGERS),
     ("/fleet", "设备", MANAGERS),
     ("/offline", "离线评价", MANAGERS),

@@ -52,6 +52,7 @@ def dashboard(request: Request, user=Depends(auth.require_role(*ALL))):
     q_start, q_end = quarter_range()
     with request.app.state.ctx.store.read() as db:
         quarter = stats.rates(db, q_start, q_end, **filters)
+        quarter.update(stats.named_callbacks(db, q_start, q_end, **filters))
         today_rates = stats.rates(db, today, today + DAY, **filters)
         days = stats.breakdown(db, "day", today - 29 * DAY, today + DAY, **filters)
         windows = [] if staff_id else stats.breakdown(db, "window", q_start, q_end)

@@ -1,0 +1,50 @@
+"""Tables of the channels a hall rates through besides its devices: uploads,
+paper forms (书面), and what the later channel steps add.
+
+A new change is a new function at the end; never edit one that has shipped.
+"""
+
+from sqlite_utils import Migrations
+
+MIGRATIONS = Migrations("hostd.channels")  # its name is stored in hostd.db: never change it
+
+
+@MIGRATIONS()
+def m001_uploads_and_paper_forms(db):
+    # uploads: every file a person handed hostd (hostd/files/uploads.py),
+    # stored once by its SHA-256, here, so backups and the replica carry it.
+    db.execute("""
+        CREATE TABLE uploads (
+            sha256 TEXT PRIMARY KEY CHECK (length(sha256) = 64),
+            kind TEXT NOT NULL CHECK (kind IN ('jpeg', 'png', 'pdf')),
+            bytes INTEGER NOT NULL CHECK (bytes > 0),
+            data BLOB NOT NULL,
+            created_at INTEGER NOT NULL,
+            created_by TEXT NOT NULL
+        )""")
+    # paper_forms: a 书面 rating (ratings.channel = 'paper') as entered by a
+    # staff member (hostd/recording/paper.py): the form's serial number, once
+    # per hall; the scan, if one was uploaded; who entered it, and when.
+    db.execute("""
+        CREATE TABLE paper_forms (
+            rating_id INTEGER PRIMARY KEY REFERENCES ratings (id),
+            hall TEXT NOT NULL,
+            serial TEXT NOT NULL,
+            scan TEXT REFERENCES uploads (sha256),
+            entered_by TEXT NOT NULL,
+            entered_at INTEGER NOT NULL,
+            UNIQUE (hall, serial)
+        )""")
+    db.execute("CREATE INDEX paper_forms_entered ON paper_forms (entered_at)")
+
+
+@MIGRATIONS()
+def m002_named_ratings(db):
+    # named = 1: the evaluator left a name or phone for a callback (实名,
+    # hostd/recording/evaluator.py). It stays when retention purges the
+    # details themselves, so 实名差评回访率 of a past quarter does not change.
+    db.execute("ALTER TABLE ratings ADD COLUMN named INTEGER NOT NULL DEFAULT 0")
+    db.execute(
+        "UPDATE ratings SET named = 1 WHERE evaluator_name IS NOT NULL OR evaluator_mobile IS NOT NULL"
+    )
+    db.execute("CREATE INDEX ratings_named ON ratings (received_at) WHERE named = 1")
