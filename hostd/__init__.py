@@ -28,6 +28,7 @@ for a heavy or optional dependency, with a "# lazy:" comment saying why.
                 rendering, what a device is pushed
     reporting/  statistics, rankings, reports
     sync/       draining upstream/ to the province (adapters) and 12345
+    sms/        SMS reminders: the rate-later link, once, through the gateway
     ingest/     the MQTT collector, its counters and rate limits
     alerts/     what needs a person: conditions, the ledger (raised once,
                 cleared once), the WeCom/DingTalk webhook, the watch
@@ -49,6 +50,7 @@ LAYERS = (
     "devices",
     "reporting",
     "sync",
+    "sms",
     "ingest",
     "alerts",
     "broker",

@@ -35,6 +35,8 @@ from hostd.recording.defaults import DefaultScheduler
 from hostd.recording.retention import Retention
 from hostd.rules import deadlines
 from hostd.service.notify import Notifier
+from hostd.sms.sender import SmsSender
+from hostd.sms.sender import check as check_sms
 from hostd.sync.service import SyncThread
 from hostd.sync.service import check as check_upstream
 from hostd.web import link_check
@@ -132,6 +134,7 @@ def _run(home, config, broker_url, stop_event):
     setup_logging(config["log"]["level"], config["log"]["format"])
     deadlines.use(config)  # work orders opened by this daemon follow hostd.toml's policy
     check_upstream(config)  # a code table that cannot work stops us here, in one line
+    check_sms(home, config)  # so does an SMS gateway without its secret or template
     web = config["web"]
     broker_files.check_port_free(web["listen"], web["port"], "web page")
     url = (
@@ -173,6 +176,8 @@ def _run(home, config, broker_url, stop_event):
         running["upkeep"] = Upkeep(store).start()  # planner statistics (ANALYZE) daily
         running["retention"] = Retention(ctx).start()  # rate-later addresses purged after 30 days
         running["alerts"] = AlertWatch(ctx).start()  # 超期预警 and the rest: raised once, to the webhook
+        sms = SmsSender.from_context(ctx)  # None without sms.url
+        running["sms"] = sms.start() if sms else None  # the rate-later link, once, by SMS
         notifier.watch(store, collector, stop).ready(
             "hall %s, %s, pages %s" % (config["hall"]["id"], where, page.url)
         )  # systemd (Type=notify): started; the watchdog fed while hostd works
@@ -189,7 +194,7 @@ def _run(home, config, broker_url, stop_event):
         log.info("stopping")
         notifier.stopping()
     finally:
-        for name in ("alerts", "retention", "fraud", "upkeep", "upstream"):
+        for name in ("sms", "alerts", "retention", "fraud", "upkeep", "upstream"):
             job = running.get(name)
             if job is not None:
                 job.stop()

@@ -320,6 +320,14 @@ SCHEMA = (
         "days, 1-3650, a rate-later rating keeps the address it came from (for the fraud signals)",
     ),
     ("rating", "default_level", 3, lambda v: v in (3, 4), "3 (基本满意) or 4 (满意)"),
+    (
+        "rating",
+        "window_qr_bind_s",
+        600,
+        lambda v: _int_between(v, 10, 86400),
+        "seconds, 10-86400: a rating through a window's standing QR code counts for the session the"
+        " window opened at most this long before; else it is a window-level rating",
+    ),
     ("rating", "period_days", 5, lambda v: _int_between(v, 1, 60), "a whole number of days, 1-60"),
     (
         "rating",
@@ -370,6 +378,38 @@ SCHEMA = (
         "ratings a unit/window/staff/item needs in the quarter to be ranked",
     ),
     # Upstream sync (hostd/upstream/): "" url = off. Codes fill in for units without their own.
+    # SMS reminders (hostd/sms/): the rate-later link, once, to a consenting citizen.
+    ("sms", "url", "", _url_http_or_empty, '"" (no SMS) or the SMS gateway\'s http(s):// endpoint'),
+    (
+        "sms",
+        "access_key_id",
+        "",
+        lambda v: isinstance(v, str) and len(v) <= 64 and " " not in v,
+        "the gateway account's AccessKeyId (its secret goes in sms.secret_file)",
+    ),
+    ("sms", "secret_file", "", _path_or_empty, '"" (<home>/keys/sms-secret) or a file path'),
+    (
+        "sms",
+        "sign_name",
+        "",
+        lambda v: isinstance(v, str) and len(v) <= 12 and not any(c in v for c in "【】[]"),
+        "the approved signature, without 【】 (the platform adds them), at most 12 characters",
+    ),
+    (
+        "sms",
+        "template_code",
+        "",
+        lambda v: isinstance(v, str) and len(v) <= 32 and " " not in v,
+        "the approved template's code; its variables are ${item} and ${code}",
+    ),
+    ("sms", "timeout_s", 10, lambda v: _int_between(v, 1, 120), "seconds per request, 1-120"),
+    (
+        "sms",
+        "check_s",
+        15,
+        lambda v: _int_between(v, 1, 3600),
+        "seconds between looks for due reminders, 1-3600",
+    ),
     ("upstream", "url", "", _url_http_or_empty, '"" (no sync) or the platform\'s http(s):// base URL'),
     (
         "upstream",

@@ -16,7 +16,7 @@ import tomli_w
 
 from hostd.base import config as config_schema
 from hostd.base.broker_url import parse_url
-from hostd.base.errors import ConfigError, HomeExists, HomeMissing
+from hostd.base.errors import ConfigError, HomeExists, HomeMissing, UserError
 
 ENV = "HOSTD_HOME"
 HOST_USER = "hostd"  # the broker user hostd itself connects as; no device may take it
@@ -134,3 +134,24 @@ def write_atomic(path, text, mode):
         if tmp.exists():
             tmp.unlink()
         raise
+
+
+class NoSecret(UserError):
+    exit_code = 2
+
+
+def read_secret(path, whose, setting):
+    """The stripped bytes of a secret file; NoSecret naming the file and the
+    setting when it is missing or empty."""
+    try:
+        with open(path, "rb") as f:
+            secret = f.read().strip()
+    except OSError:
+        secret = b""
+    if not secret:
+        raise NoSecret(
+            "%s secret file %s is missing or empty: put the shared secret the"
+            " %s gave you in it (or set %s)"
+            % (whose, path, "platform" if whose == "upstream" else whose, setting)
+        )
+    return secret

@@ -11,8 +11,10 @@ import time
 import click
 
 from hostd.base import hall_time
+from hostd.base.context import Context
 from hostd.base.errors import UserError
-from hostd.rules import sessions, staff
+from hostd.devices import push, sticker
+from hostd.rules import links, sessions, staff
 
 LEVEL_NAMES = {5: "非常满意", 4: "满意", 3: "基本满意", 2: "不满意", 1: "非常不满意"}
 CHANNEL_NAMES = {"device": "评价器", "qr": "扫码评价", "default": "系统默认评价", "paper": "书面评价"}
@@ -85,8 +87,14 @@ def register(cli, home_of, db_of):
         show_default=True,
         help="服务次数 of these cases (a matter served over several visits).",
     )
+    @click.option(
+        "--mobile", help="The citizen's mobile number, for the SMS reminder (only with --mobile-consent)."
+    )
+    @click.option(
+        "--mobile-consent", is_flag=True, help="The citizen agreed to be sent the link and called back."
+    )
     @click.pass_context
-    def session_start(ctx, window, item_code, item_name, staff_id, cases, visit):
+    def session_start(ctx, window, item_code, item_name, staff_id, cases, visit, mobile, mobile_consent):
         """Start a session: the device shows the item and staff to be rated.
 
         `hostd run` must be running.
@@ -102,6 +110,8 @@ def register(cli, home_of, db_of):
             "staff_id": staff_id,
             "cases": [{"case_id": c, "visit": visit} for c in cases],
         }
+        if mobile:
+            body.update(mobile=mobile, mobile_consent=mobile_consent)
         out = api_call(home, "POST", "/sessions", body)
         if out["device_id"] is None:
             shown = "no device at this window: rated through its link"
@@ -123,6 +133,8 @@ def register(cli, home_of, db_of):
             )
         )
         click.echo("rate-later link (print it on the receipt, 办件回执): %s" % out["rate_url"])
+        if out.get("sms_reminder"):
+            click.echo("SMS reminder: %s (sent once if not rated at the window)" % out["sms_reminder"])
 
     @session.command("cancel")
     @click.argument("session_id")
@@ -317,6 +329,48 @@ def register(cli, home_of, db_of):
             "" if place["devices"] else "; register its device: `hostd device add ID --window %s`" % window_id
         )
         click.echo("window %s (%s)%s" % (place["window"], place["name"] or "no name", hint))
+
+    @window.command("qr")
+    @click.argument("window_id")
+    @click.option("--out", "out", required=True, type=click.Path(dir_okay=False), help="The PDF to write.")
+    @click.option(
+        "--renew", is_flag=True, help="A new code: every older sticker of this window stops working."
+    )
+    @click.pass_context
+    def window_qr(ctx, window_id, out, renew):
+        """Print a window's standing QR code as a counter sticker (A6 PDF).
+
+        A rating through it counts for the session the window served just
+        before (rating.window_qr_bind_s), else for the window.
+
+        Example: hostd window qr 07 --out sticker-07.pdf
+        """
+        home = home_of(ctx)
+        db = db_of(home)
+        config = home.config()
+        hall = config["hall"]["id"]
+        place = staff.get_window(db, hall, window_id)
+        with db.conn:
+            if renew:
+                db.conn.execute(
+                    "UPDATE windows SET qr_generation = qr_generation + 1 WHERE hall = ? AND window = ?",
+                    (hall, window_id),
+                )
+            row = db.conn.execute(
+                "SELECT qr_generation FROM windows WHERE hall = ? AND window = ?", (hall, window_id)
+            ).fetchone()
+        if row is None:
+            raise staff.UnknownWindow(
+                "window %s has no row yet: `hostd window add %s` first" % (window_id, window_id)
+            )
+        url = links.window_url(Context(home, config, None), window_id, row[0])
+        sticker.write(out, url, hall, push.window_title(place), config["render"]["font"])
+        click.echo("sticker for window %s written: %s (code %d, %s)" % (window_id, out, row[0], url))
+        if not config["web"]["public_url"]:
+            click.echo(
+                "note: web.public_url is empty, so the code holds this host's address; set web.public_url"
+                " to the address phones will always reach before printing stickers to keep"
+            )
 
     @window.command("list")
     @click.pass_context

@@ -102,6 +102,48 @@ def _clean_comment(comment):
     return _words(comment, "留言 comment") or None
 
 
+def _checked(channel, level, reasons, comment, details):
+    """(reasons, comment, details) checked; ChannelError / ReasonRequired saying what is wrong."""
+    if isinstance(level, bool) or not isinstance(level, int) or not 1 <= level <= 5:
+        raise ChannelError("评价等级须为 1-5 / level %r is not 1-5" % (level,))
+    reasons = sorted(set(int(code) for code in reasons))
+    for code in reasons:
+        if code not in messages.REASON_CODES:
+            raise ChannelError(
+                "没有这个原因代码 / reason code %r is not one of %s" % (code, messages.REASON_CODES)
+            )
+    comment = _clean_comment(comment)
+    details = clean_details(details)
+    if level <= messages.BAD_LEVEL_MAX and not reasons and not comment and channel != "default":
+        raise ReasonRequired("差评须选择原因或写几句意见 / a 差评 needs a reason or a few words")
+    return reasons, comment, details
+
+
+def _insert(db, where, level, reasons, comment, details, client_addr, now, evaluator):
+    """INSERT one checked rating; `where`: channel, hall, window, session_id,
+    binding, cases, staff. Its id."""
+    return db.conn.execute(
+        "INSERT INTO ratings (channel, hall, window, session_id, binding, level, reasons, cases, staff,"
+        " device_time, clock_synced, received_at, comment, details, client_addr, evaluator_name,"
+        " evaluator_mobile, evaluator_consent, named)"
+        " VALUES (:channel, :hall, :window, :session_id, :binding, :level, :reasons, :cases, :staff,"
+        " :now, 1, :now, :comment, :details, :client_addr, :name, :mobile, :consent, :named)",
+        dict(
+            where,
+            level=level,
+            reasons="[" + ",".join(str(code) for code in reasons) + "]",
+            now=now,
+            comment=comment,
+            details=json.dumps(details, ensure_ascii=False) if details else None,
+            client_addr=client_addr,
+            name=evaluator.name,
+            mobile=evaluator.mobile,
+            consent=evaluator.consent,
+            named=1 if evaluator.name or evaluator.mobile else 0,
+        ),
+    ).lastrowid
+
+
 def session_row(db, session_id):
     row = db.conn.execute(
         "SELECT session_id, hall, window, staff_id, cases, state, rate_until, rating_id"
@@ -134,18 +176,7 @@ def record_rating(
     hostd.recording.evaluator.Evaluator, already checked."""
     if channel not in CHANNELS:
         raise ChannelError("channel %r is not one of %s" % (channel, ", ".join(CHANNELS)))
-    if isinstance(level, bool) or not isinstance(level, int) or not 1 <= level <= 5:
-        raise ChannelError("评价等级须为 1-5 / level %r is not 1-5" % (level,))
-    reasons = sorted(set(int(code) for code in reasons))
-    for code in reasons:
-        if code not in messages.REASON_CODES:
-            raise ChannelError(
-                "没有这个原因代码 / reason code %r is not one of %s" % (code, messages.REASON_CODES)
-            )
-    comment = _clean_comment(comment)
-    details = clean_details(details)
-    if level <= messages.BAD_LEVEL_MAX and not reasons and not comment and channel != "default":
-        raise ReasonRequired("差评须选择原因或写几句意见 / a 差评 needs a reason or a few words")
+    reasons, comment, details = _checked(channel, level, reasons, comment, details)
     if now is None:
         now = clock.now()
     now = int(now)
@@ -157,37 +188,36 @@ def record_rating(
     if session["state"] != "open":
         raise SessionClosed("会话 %s 已撤销 / session %s was %s" % (session_id, session_id, session["state"]))
     try:
-        rating_id = db.conn.execute(
-            "INSERT INTO ratings (channel, hall, window, session_id, binding, level, reasons,"
-            " cases, staff, device_time, clock_synced, received_at, comment, details, client_addr,"
-            " evaluator_name, evaluator_mobile, evaluator_consent, named)"
-            " VALUES (?, ?, ?, ?, 'session', ?, ?, ?, ?, ?, 1, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (
-                channel,
-                session["hall"],
-                session["window"],
-                session_id,
-                level,
-                "[" + ",".join(str(code) for code in reasons) + "]",
-                session["cases"],
-                session["staff_id"],
-                now,
-                now,
-                comment,
-                json.dumps(details, ensure_ascii=False) if details else None,
-                client_addr,
-                evaluator.name,
-                evaluator.mobile,
-                evaluator.consent,
-                1 if evaluator.name or evaluator.mobile else 0,
-            ),
-        ).lastrowid
+        rating_id = _insert(
+            db,
+            dict(channel=channel, hall=session["hall"], window=session["window"], session_id=session_id,
+                 binding="session", cases=session["cases"], staff=session["staff_id"]),
+            level, reasons, comment, details, client_addr, now, evaluator,
+        )  # fmt: skip
     except sqlite3.IntegrityError:  # ratings_one_per_session: another channel won
         raise already_rated(db, session_id)
     if not binding.close_session(db, session_id, rating_id, now):
         raise already_rated(db, session_id)
     if channel == "default":
         db.conn.execute("UPDATE sessions SET state = 'defaulted' WHERE session_id = ?", (session_id,))
+    pipeline.rating_recorded(db, rating_id)
+    return rating_id
+
+
+def record_window_rating(
+    db, hall, window, level, reasons=(), comment=None, details=None, client_addr=None, now=None,
+    evaluator=evaluators.NONE,
+):  # fmt: skip
+    """Insert a window-level rating (扫码 through a window's standing QR code,
+    no session it could be bound to); return its id. It counts for the hall
+    and the staff on duty (hostd/rules/attribution.py), opens a work order
+    when it is a 差评, and stays home: only ratings of a session go upstream."""
+    reasons, comment, details = _checked("qr", level, reasons, comment, details)
+    now = int(clock.now() if now is None else now)
+    where = dict(
+        channel="qr", hall=hall, window=window, session_id=None, binding="window", cases=1, staff=None
+    )
+    rating_id = _insert(db, where, level, reasons, comment, details, client_addr, now, evaluator)
     pipeline.rating_recorded(db, rating_id)
     return rating_id
 

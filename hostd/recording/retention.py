@@ -1,9 +1,16 @@
 """How long evaluator data is kept (001 四(三), 003 第十条, 004 第十三条).
 
-A rate-later rating keeps the address it came from (client_addr) for the
-fraud signals (hostd/casework/fraud.py: many ratings from one address in a
-day); after privacy.retention_days (30) it is purged, once a day by
-`hostd run` (Retention) on the store's writer. The rating itself stays.
+Once a day `hostd run` (Retention) purges, on the store's writer, with
+privacy.retention_days (30) as D:
+  - the address a rate-later rating came from (client_addr, kept for the
+    fraud signals: many ratings from one address in a day), D days after
+    the rating;
+  - a 实名 evaluator's name and phone (ratings.evaluator_*), and a session's
+    consented mobile number (session_contacts, for the SMS reminder and the
+    callback), D days after the last thing that needs them ends: the
+    session's rating period and, when its rating opened a work order, that
+    order's closing. An order still open keeps them, however old.
+The rating itself stays, and so does ratings.named (实名差评回访率 counts it).
 
 report() is who read evaluator data in a period (hostd/web/auth.py logs
 every read in evaluator_access): `hostd privacy report`.
@@ -26,6 +33,34 @@ def purge(db, days, now):
         (int(now) - days * DAY,),
     )
     return cursor.rowcount
+
+
+_OPEN_ORDER = "o.state IN ('new', 'contacted', 'rectifying', 'replied')"
+_NEEDED = "(%s OR COALESCE(o.closed_at, o.opened_at) >= :cutoff)" % _OPEN_ORDER
+
+
+def purge_evaluators(db, days, now):
+    """Clear the name and phone of 实名 ratings nothing needs any more; how many."""
+    return db.conn.execute(
+        "UPDATE ratings SET evaluator_name = NULL, evaluator_mobile = NULL WHERE id IN ("
+        " SELECT r.id FROM ratings r INDEXED BY ratings_named WHERE r.named = 1 AND r.received_at < :cutoff"
+        " AND (r.evaluator_name IS NOT NULL OR r.evaluator_mobile IS NOT NULL)"
+        " AND COALESCE((SELECT s.rate_until FROM sessions s WHERE s.session_id = r.session_id),"
+        " r.received_at) < :cutoff"
+        " AND NOT EXISTS (SELECT 1 FROM work_orders o WHERE o.rating_id = r.id AND %s))" % _NEEDED,
+        {"cutoff": int(now) - days * DAY},
+    ).rowcount
+
+
+def purge_contacts(db, days, now):
+    """Clear the consented mobile numbers of sessions nothing needs any more; how many."""
+    return db.conn.execute(
+        "UPDATE session_contacts SET mobile = NULL, purged_at = :now WHERE session_id IN ("
+        " SELECT c.session_id FROM session_contacts c JOIN sessions s ON s.session_id = c.session_id"
+        " WHERE c.mobile IS NOT NULL AND s.rate_until < :cutoff"
+        " AND NOT EXISTS (SELECT 1 FROM work_orders o WHERE o.rating_id = s.rating_id AND %s))" % _NEEDED,
+        {"cutoff": int(now) - days * DAY, "now": int(now)},
+    ).rowcount
 
 
 def report(db, start, end):
@@ -54,7 +89,10 @@ class Retention(Periodic):
     def once(self):
         days = self.ctx.config["privacy"]["retention_days"]
         now = self.ctx.clock.now()
-        cleared = self.ctx.store.run(lambda db: purge(db, days, now))
-        if cleared:
-            log.info("privacy: %d rate-later address(es) older than %d days purged", cleared, days)
-        return cleared
+        cleared = self.ctx.store.run(
+            lambda db: (purge(db, days, now), purge_evaluators(db, days, now), purge_contacts(db, days, now))
+        )
+        for count, what in zip(cleared, ("rate-later address(es)", "实名 evaluator(s)", "session mobile(s)")):
+            if count:
+                log.info("privacy: %d %s purged, %d days after nothing needed them", count, what, days)
+        return sum(cleared)

@@ -173,3 +173,16 @@ def _named_no_session(db, rating_id):
         return json.loads(bytes(row[0]))[4] is None  # field 4 of R: the session id
     except (ValueError, IndexError):
         return False
+
+
+def serving_session(db, hall, window, at, within_s):
+    """The session a window was serving at `at`, for a rating through its
+    standing QR code: the newest open, unrated session there created at most
+    `within_s` before `at` (and not after it, give or take CLOCK_SLACK_S), or
+    None: then the rating is window-level."""
+    row = db.conn.execute(
+        "SELECT session_id FROM sessions WHERE hall = ? AND window = ? AND state = 'open'"
+        " AND rating_id IS NULL AND created_at BETWEEN ? AND ? ORDER BY created_at DESC LIMIT 1",
+        (hall, window, int(at) - int(within_s), int(at) + CLOCK_SLACK_S),
+    ).fetchone()
+    return row[0] if row else None

@@ -113,3 +113,43 @@ def verify(ctx, token):
     if ctx.clock.now() > expires_at:
         raise LinkExpired(session_id, expires_at)
     return session_id, expires_at
+
+
+# -- the standing QR code of a window (its counter sticker) --------------------
+#
+# token = g<generation in base 36>.<window>.<signature>, signed like the
+# session links under a salt of its own, so neither kind of token passes for
+# the other. It does not expire: a sticker stays on the counter. A new
+# generation (`hostd window qr 07 --renew`, windows.qr_generation) makes every
+# older sticker of that window invalid.
+
+_WINDOW_SALT = "hostd.window-qr"
+
+
+def _window_signer(ctx):
+    return Signer(
+        secret(ctx.home),
+        salt=_WINDOW_SALT,
+        digest_method=hashlib.sha256,
+        algorithm=_ShortHMAC(hashlib.sha256),
+    )
+
+
+def window_url(ctx, window, generation=1):
+    """The standing link of a window's sticker."""
+    if not window:
+        raise ValueError("a window link needs a window")
+    token = _window_signer(ctx).sign("g%s.%s" % (_base36(int(generation)), window)).decode()
+    return "%sw/%s" % (public_base(ctx), quote(token, safe=".-_~"))
+
+
+def verify_window(ctx, token):
+    """(window, generation) of a good sticker token; LinkInvalid otherwise."""
+    try:
+        payload = _window_signer(ctx).unsign(token).decode()
+        generation, window = payload.split(".", 1)
+        if not generation.startswith("g") or not window:
+            raise ValueError(payload)
+        return window, int(generation[1:], 36)
+    except (BadSignature, ValueError, UnicodeError, TypeError):
+        raise LinkInvalid("bad window link")

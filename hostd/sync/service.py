@@ -13,6 +13,7 @@ import threading
 import time
 
 from hostd.base.errors import UserError
+from hostd.base.home import read_secret as home_secret
 from hostd.sync import adapters, codetable, wire
 from hostd.sync.sender import Backoff, Sender
 from hostd.sync.twelve345 import Forwarder
@@ -24,27 +25,12 @@ class SyncBusy(UserError):
     """Another process (hostd run) is syncing this home."""
 
 
-class NoSecret(UserError):
-    exit_code = 2
-
-
 def secret_path(home, config):
     return config["upstream"]["secret_file"] or str(home.keys / "upstream-secret")
 
 
 def read_secret(home, config):
-    path = secret_path(home, config)
-    try:
-        with open(path, "rb") as f:
-            secret = f.read().strip()
-    except OSError:
-        secret = b""
-    if not secret:
-        raise NoSecret(
-            "upstream secret file %s is missing or empty: put the shared secret the"
-            " platform gave you in it (or set upstream.secret_file)" % path
-        )
-    return secret
+    return home_secret(secret_path(home, config), "upstream", "upstream.secret_file")
 
 
 def take_lock(home):

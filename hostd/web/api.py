@@ -26,7 +26,9 @@ from pydantic import BaseModel, Field
 
 from hostd.alerts import ledger
 from hostd.devices import push, render
+from hostd.recording import evaluator as evaluators
 from hostd.rules import links, sessions, staff
+from hostd.sms import reminders
 from hostd.web import api_paper, api_screens
 from hostd.web.api_auth import authorised as _authorised
 from hostd.web.api_auth import ensure_token, token_path  # noqa: F401 (hostd.web.api's names for the CLI and tests)
@@ -59,6 +61,13 @@ class SessionRequest(BaseModel):
         None, ge=0, le=2**40, description="承诺时限 (Unix seconds), only if the business system has one"
     )
     task_type: Optional[Literal["即办件", "承诺件"]] = Field(None, description="办件类型, only if known")
+    mobile: Optional[str] = Field(
+        None,
+        max_length=20,
+        description="the citizen's mainland mobile number, only with mobile_consent: the rate-later link"
+        " is sent to it once by SMS if they leave without rating (sms.url), and a work order may call back",
+    )
+    mobile_consent: bool = Field(False, description="the citizen agreed to be sent the link and called back")
 
 
 class SessionOut(BaseModel):
@@ -84,6 +93,11 @@ class SessionOut(BaseModel):
     rating_channel: Optional[str] = None
     pushed: Optional[bool] = Field(None, description="sent to the device (POST only)")
     message_bytes: Optional[int] = Field(None, description="size of the session message")
+    sms_reminder: Optional[str] = Field(
+        None,
+        description="the SMS reminder: waiting, sending, sent, refused, unknown or skipped;"
+        " None when no number was given or SMS is off",
+    )
     cancel_reason: Optional[str] = Field(None, description="why it was cancelled (state cancelled)")
     kept_upstream: Optional[int] = Field(
         None, description="service records already sent upstream, which stay there (cancel only)"
@@ -133,6 +147,27 @@ class ErrorOut(BaseModel):
 ERRORS: dict[int | str, dict[str, Any]] = {code: {"model": ErrorOut} for code in (400, 401, 404, 409, 422)}
 
 
+def _mobile(body):
+    """The consented number as 11 digits, or None; BadField for a bad one or no consent."""
+    if not body.mobile:
+        return None
+    if not body.mobile_consent:
+        raise _fail(
+            staff.BadField(
+                "手机号码须经本人同意才能留存 / mobile given without mobile_consent: ask the citizen first"
+            )
+        )
+    try:
+        return evaluators.mobile(body.mobile)
+    except evaluators.EvaluatorError as exc:
+        raise _fail(staff.BadField(str(exc)))
+
+
+def _with_sms(db, session):
+    session["sms_reminder"] = reminders.state_of(db, session["session_id"])
+    return session
+
+
 def _rate_url(ctx, s):
     if s["state"] == "cancelled" or ctx.clock.now() >= s["rate_until"]:
         return None
@@ -160,6 +195,7 @@ def _session_out(ctx, s, info=None):
         rating_channel=rating.get("channel"),
         pushed=info["pushed"] if info else None,
         message_bytes=info["bytes"] if info else None,
+        sms_reminder=s.get("sms_reminder"),
         cancel_reason=s.get("cancel_reason"),
         kept_upstream=s.get("kept_upstream"),
     )
@@ -191,6 +227,7 @@ def _window_out(w):
 def create_session(body: SessionRequest, ctx=Depends(_authorised)):
     now = ctx.clock.now()
     cases = [(c.case_id, c.visit) for c in body.cases]
+    mobile = _mobile(body)
 
     def op(db):
         made = sessions.create(
@@ -206,7 +243,9 @@ def create_session(body: SessionRequest, ctx=Depends(_authorised)):
             promise_at=body.promise_time,
             task_type=body.task_type,
         )
-        return sessions.get(db, made["session_id"])
+        if mobile:
+            reminders.register(db, made, mobile, now, sms_on=bool(ctx.config["sms"]["url"]))
+        return _with_sms(db, sessions.get(db, made["session_id"]))
 
     try:
         session = ctx.store.run(op, timeout=30)
@@ -228,7 +267,7 @@ def create_session(body: SessionRequest, ctx=Depends(_authorised)):
 def get_session(session_id: str, ctx=Depends(_authorised)):
     try:
         with ctx.store.read() as db:
-            return _session_out(ctx, sessions.get(db, session_id))
+            return _session_out(ctx, _with_sms(db, sessions.get(db, session_id)))
     except staff.SessionRequestError as exc:
         raise _fail(exc)
 

@@ -2,7 +2,20 @@
 
 from fastapi import FastAPI
 
-from hostd.web import api, api_paper, api_screens, docs, errors, link_check, metrics, pages, ratelater, status
+from hostd.web import (
+    api,
+    api_paper,
+    api_screens,
+    docs,
+    errors,
+    link_check,
+    metrics,
+    pages,
+    ratelater,
+    short_link,
+    status,
+    window_qr,
+)
 from hostd.web.headers import SecurityHeaders
 from hostd.web.limits import BodyLimits
 
@@ -28,6 +41,8 @@ def create_app(ctx, collector=None):
     app.include_router(api_screens.router)
     app.include_router(api_paper.router)
     app.include_router(ratelater.router)
+    app.include_router(short_link.router)
+    app.include_router(window_qr.router)
     app.include_router(pages.router)
     web = ctx.config.get("web", {})
     app.add_middleware(

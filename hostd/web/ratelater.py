@@ -63,11 +63,14 @@ MESSAGES = {  # kind: (status, heading, text)
     ),
     "rated": (409, "这次服务已评价", "每次服务只能评价一次，这次服务已有评价，本次提交未记录。"),
     "forbidden": (403, "页面已失效", "请返回评价页面刷新后再提交。"),
+    "busy": (429, "访问过于频繁", "请一分钟后再打开这个链接。"),
+    "retired": (410, "二维码已停用", "这个窗口二维码已更换，请扫描窗口上张贴的新二维码。"),
+    "thanks": (200, "感谢您的评价！", "您的评价已收到。如有其他意见，可拨打 12345 政务服务便民热线。"),
     "error": (500, "暂时无法评价", "系统暂时无法处理，请稍后再试。"),
 }
 
 
-def _message(request, kind):
+def message(request, kind):
     status, heading, text = MESSAGES[kind]
     return TEMPLATES.TemplateResponse(
         request,
@@ -81,7 +84,7 @@ def _when(ts):
     return datetime.datetime.fromtimestamp(ts, ZONE).strftime("%Y-%m-%d %H:%M")
 
 
-def _load(ctx, session_id):
+def load(ctx, session_id):
     with ctx.store.read() as db:
         row = db.conn.execute(
             "SELECT session_id, item_name, staff_name, staff_no, window, created_at, rate_until,"
@@ -127,13 +130,15 @@ def _csrf(request):
     return request.cookies.get(CSRF_COOKIE) or secrets.token_urlsafe(18)
 
 
-def _page(request, token, session, rating, mode, form=None, error=None, status=200):
+def page(request, token, session, rating, mode, form=None, error=None, status=200, base=None, extra=None):
+    """The rating page of `session` (or, with extra window_only, of a window);
+    its forms post under `base` (/r/<token> by default)."""
     csrf = _csrf(request)
     level_name = dict(LEVELS).get(rating["level"]) if rating else None
     context = {
         "session": session,
         "mode": mode,
-        "base": "/r/" + token,
+        "base": base or "/r/" + token,
         "csrf": csrf,
         "served": _when(session["created_at"]),
         "until": _when(session["rate_until"]),
@@ -149,8 +154,10 @@ def _page(request, token, session, rating, mode, form=None, error=None, status=2
         "level_name": level_name,
         "channel_name": CHANNEL_NAMES.get(rating["channel"]) if rating else None,
     }
+    context.update(extra or {})
     response = TEMPLATES.TemplateResponse(request, "ratelater/page.html", context, status_code=status)
-    response.set_cookie(CSRF_COOKIE, csrf, httponly=True, samesite="lax", path="/r/", max_age=86400)
+    scope = "/%s/" % (base or "/r/").split("/")[1]  # /r/ or /w/: the pages whose forms post back
+    response.set_cookie(CSRF_COOKIE, csrf, httponly=True, samesite="lax", path=scope, max_age=86400)
     response.headers["Cache-Control"] = "no-store"
     return response
 
@@ -161,12 +168,12 @@ def _open(request, token):
     try:
         session_id, _expires = links.verify(ctx, token)
     except links.LinkExpired:
-        return _message(request, "expired")
+        return message(request, "expired")
     except links.LinkError:
-        return _message(request, "invalid")
-    session, rating = _load(ctx, session_id)
+        return message(request, "invalid")
+    session, rating = load(ctx, session_id)
     if session is None:
-        return _message(request, "missing")
+        return message(request, "missing")
     return ctx, session, rating, int(ctx.clock.now())
 
 
@@ -177,7 +184,7 @@ def _same_origin(request):
     return urlsplit(origin).netloc == request.headers.get("host", "")
 
 
-async def _form(request):
+async def read_form(request):
     """The posted form as plain data, or None when the CSRF check fails."""
     form = await request.form()
     sent = form.get("csrf") or ""
@@ -199,7 +206,7 @@ async def _form(request):
     }
 
 
-def _evaluator(form):
+def evaluator_of(form):
     """The form's 实名 fields checked: an Evaluator, or the error text for the page."""
     try:
         return evaluators.clean(
@@ -209,7 +216,7 @@ def _evaluator(form):
         return None, "实名信息有误：%s" % str(exc).split(" / ")[0]
 
 
-def _guarded(handler):
+def guarded(handler):
     """Turn any unexpected failure into the error page (logged with its traceback)."""
 
     @functools.wraps(handler)
@@ -218,7 +225,7 @@ def _guarded(handler):
             return await handler(request, token)
         except Exception:
             log.exception("rate-later page failed")
-            return _message(request, "error")
+            return message(request, "error")
 
     return wrapper
 
@@ -230,14 +237,14 @@ async def _posted(request, token):
     if not isinstance(opened, tuple):
         return opened
     ctx, session, rating, now = opened
-    form = await _form(request)
+    form = await read_form(request)
     if form is None:
-        return _message(request, "forbidden")
+        return message(request, "forbidden")
     return ctx, session, rating, now, form, _mode(session, rating, now)
 
 
 @router.get("/r/{token}")
-@_guarded
+@guarded
 async def show(request: Request, token: str):
     opened = _open(request, token)
     if not isinstance(opened, tuple):
@@ -245,11 +252,11 @@ async def show(request: Request, token: str):
     _ctx, session, rating, now = opened
     mode = _mode(session, rating, now)
     if mode == "closed":
-        return _message(request, "closed")
-    return _page(request, token, session, rating, mode)
+        return message(request, "closed")
+    return page(request, token, session, rating, mode)
 
 
-def _throttle(request):
+def throttle(request):
     state = request.app.state
     limits = getattr(state, "ratelater_throttle", None)
     if limits is None:
@@ -259,25 +266,25 @@ def _throttle(request):
 
 
 @router.post("/r/{token}/rate")
-@_guarded
+@guarded
 async def rate(request: Request, token: str):
     posted = await _posted(request, token)
     if not isinstance(posted, tuple):
         return posted
     ctx, session, rating, now, form, mode = posted
     if mode == "closed":
-        return _message(request, "closed")
+        return message(request, "closed")
     if mode != "rate":
-        return _message(request, "rated")
+        return message(request, "rated")
     if form["level"] not in dict(LEVELS):
-        return _page(request, token, session, None, "rate", form, "请选择一个评价等级。", 422)
-    evaluator, wrong = _evaluator(form)
+        return page(request, token, session, None, "rate", form, "请选择一个评价等级。", 422)
+    evaluator, wrong = evaluator_of(form)
     if wrong:
-        return _page(request, token, session, None, "rate", form, wrong, 422)
+        return page(request, token, session, None, "rate", form, wrong, 422)
     client = request.client.host if request.client else None
-    if not _throttle(request).admit(client or "-"):
+    if not throttle(request).admit(client or "-"):
         log.warning("rate-later: %s over web.ratelater_per_minute; asked to wait", client)
-        return _page(request, token, session, None, "rate", form, "提交过于频繁，请一分钟后再试。", 429)
+        return page(request, token, session, None, "rate", form, "提交过于频繁，请一分钟后再试。", 429)
 
     def op(db):
         return channels.record_rating(
@@ -296,7 +303,7 @@ async def rate(request: Request, token: str):
     try:
         await run_in_threadpool(ctx.store.run, op, 30)  # never block the event loop
     except channels.ReasonRequired:
-        return _page(
+        return page(
             request,
             token,
             session,
@@ -307,11 +314,11 @@ async def rate(request: Request, token: str):
             422,
         )
     except channels.AlreadyRated:
-        return _message(request, "rated")
+        return message(request, "rated")
     except channels.SessionClosed:
-        return _message(request, "closed")
+        return message(request, "closed")
     except channels.ChannelError as exc:
-        return _page(request, token, session, None, "rate", form, "提交的内容有误：%s" % exc, 422)
+        return page(request, token, session, None, "rate", form, "提交的内容有误：%s" % exc, 422)
     log.info(
         "rate-later: session %s rated %d from %s",
         session["session_id"],
@@ -323,23 +330,23 @@ async def rate(request: Request, token: str):
 
 
 @router.post("/r/{token}/more")
-@_guarded
+@guarded
 async def more(request: Request, token: str):
     posted = await _posted(request, token)
     if not isinstance(posted, tuple):
         return posted
     ctx, session, rating, now, form, mode = posted
     if mode == "closed" or rating is None:
-        return _message(request, "closed")
+        return message(request, "closed")
     if mode == "done":
         return RedirectResponse("/r/%s" % token, status_code=303)
 
-    evaluator, wrong = _evaluator(form)
+    evaluator, wrong = evaluator_of(form)
     if wrong:
-        return _page(request, token, session, rating, "more", form, wrong, 422)
+        return page(request, token, session, rating, "more", form, wrong, 422)
     words = bool(form["comment"]) or any(form["details"].values())
     if not words and evaluator is evaluators.NONE:
-        return _page(request, token, session, rating, "more", form, "请至少填写一项意见后再提交。", 422)
+        return page(request, token, session, rating, "more", form, "请至少填写一项意见后再提交。", 422)
 
     def op(db):
         if words:
@@ -349,5 +356,5 @@ async def more(request: Request, token: str):
     try:
         await run_in_threadpool(ctx.store.run, op, 30)  # never block the event loop
     except channels.ChannelError as exc:
-        return _page(request, token, session, rating, "more", form, "提交的内容有误：%s" % exc, 422)
+        return page(request, token, session, rating, "more", form, "提交的内容有误：%s" % exc, 422)
     return RedirectResponse("/r/%s?ok=more" % token, status_code=303)

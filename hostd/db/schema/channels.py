@@ -48,3 +48,42 @@ def m002_named_ratings(db):
         "UPDATE ratings SET named = 1 WHERE evaluator_name IS NOT NULL OR evaluator_mobile IS NOT NULL"
     )
     db.execute("CREATE INDEX ratings_named ON ratings (received_at) WHERE named = 1")
+
+
+@MIGRATIONS()
+def m003_contacts_and_sms(db):
+    # session_contacts: a mobile number the business system gave with the
+    # citizen's consent (POST /api/v1/sessions), for the SMS reminder and a
+    # work order's callback. mobile is NULL once purged
+    # (hostd/recording/retention.py); never exported.
+    db.execute("""
+        CREATE TABLE session_contacts (
+            session_id TEXT PRIMARY KEY REFERENCES sessions (session_id),
+            mobile TEXT,
+            consented_at INTEGER NOT NULL,
+            purged_at INTEGER
+        )""")
+    db.execute("CREATE INDEX session_contacts_mobile ON session_contacts (mobile) WHERE mobile IS NOT NULL")
+    # sms_reminders: one per session at most (hostd/sms/reminders.py has the
+    # states); code is the short link /s/<code> the message carries.
+    db.execute("""
+        CREATE TABLE sms_reminders (
+            session_id TEXT PRIMARY KEY REFERENCES sessions (session_id),
+            code TEXT NOT NULL UNIQUE,
+            state TEXT NOT NULL DEFAULT 'waiting'
+                CHECK (state IN ('waiting', 'sending', 'sent', 'refused', 'unknown', 'skipped')),
+            due_at INTEGER NOT NULL,
+            attempts INTEGER NOT NULL DEFAULT 0,
+            sent_at INTEGER,
+            gateway_id TEXT,
+            error TEXT
+        )""")
+    db.execute("CREATE INDEX sms_reminders_due ON sms_reminders (due_at) WHERE state = 'waiting'")
+    db.execute("CREATE INDEX sms_reminders_sent ON sms_reminders (sent_at) WHERE sent_at IS NOT NULL")
+
+
+@MIGRATIONS()
+def m004_window_qr_generation(db):
+    # The generation of a window's standing QR code (its counter sticker,
+    # hostd/rules/links.py window_url): a new one invalidates older stickers.
+    db.execute("ALTER TABLE windows ADD COLUMN qr_generation INTEGER NOT NULL DEFAULT 1")

@@ -7,7 +7,9 @@ Every cell goes through hostd/base/cells.py: a text that a spreadsheet would
 run as a formula is quoted, and characters Excel cannot hold are dropped.
 
 Secrets never leave: device keys, signed wire bytes and password hashes are
-dropped, and the users table is not offered. Evaluator name / phone are
+dropped, and the users table is not offered; nor are the consented mobile
+numbers of sessions (session_contacts), and uploaded files stay on their
+pages (the uploads table's bytes are dropped). Evaluator name / phone are
 included only for auth.EVALUATOR_ROLES who tick the box, and each exported
 rating with evaluator data is logged in evaluator_access.
 """
@@ -27,8 +29,8 @@ from hostd.web.pages import export_names
 from hostd.web.pages.common import MANAGERS, Flag, now, render, when
 
 router = APIRouter()
-HIDDEN_TABLES = {"users", "_hostd_migrations", "_sqlite_migrations"}
-SECRET_COLUMNS = {"key_hex", "previous_key_hex", "wire", "password_hash"}
+HIDDEN_TABLES = {"users", "session_contacts", "_hostd_migrations", "_sqlite_migrations"}
+SECRET_COLUMNS = {"key_hex", "previous_key_hex", "wire", "password_hash", "data", "code"}  # code: an SMS link
 EVALUATOR_COLUMNS = ("evaluator_name", "evaluator_mobile")
 EXCEL_MAX_ROWS = 1048575
 
@@ -105,7 +107,8 @@ def _log_export(db, user):
     ids = [
         r[0]
         for r in db.execute(
-            "SELECT id FROM ratings WHERE evaluator_name IS NOT NULL OR evaluator_mobile IS NOT NULL"
+            "SELECT id FROM ratings INDEXED BY ratings_named"
+            " WHERE named = 1 AND (evaluator_name IS NOT NULL OR evaluator_mobile IS NOT NULL)"
         )
     ]
     auth.log_evaluator_access(db, user, ids, EVALUATOR_COLUMNS, "export ratings", now=now())

@@ -15,6 +15,7 @@ SUPERVISOR_TABLES = (
     ("work_order_events", "工单办理记录"),
     ("appeals", "申诉复核"),
     ("fraud_flags", "疑似刷评线索"),
+    ("paper_forms", "书面评价录入"),
     ("stats_daily", "每日评价统计"),
     ("fleet", "评价器设备"),
     ("staff", "工作人员"),
@@ -53,6 +54,15 @@ COLUMNS = {
         "staff_id": "工作人员编号",
         "unit_id": "单位编号",
         "item_code": "事项编码",
+        "named": "实名评价",
+    },
+    "paper_forms": {
+        "rating_id": "评价编号",
+        "hall": "大厅",
+        "serial": "表单编号",
+        "scan": "扫描件（SHA-256）",
+        "entered_by": "录入人",
+        "entered_at": "录入时间",
     },
     "sessions": {
         "session_id": "服务记录",
@@ -189,6 +199,7 @@ COLUMNS = {
         "unit_id": "单位编号",
         "staff_id": "在岗人员编号",
         "duty_since": "上岗时间",
+        "qr_generation": "窗口二维码版本",
     },
     "units": {"unit_id": "单位编号", "name": "单位名称", "dept_code": "部门编码", "area_code": "区划编码"},
 }

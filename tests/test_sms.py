@@ -1,0 +1,392 @@
+"""SMS reminders (issue 18, item 2): the adapter's signature and shape, the
+reference platform's rules, and hostd sending the rate-later link once.
+
+The reference platform (peers/sms_ref) enforces what the common Chinese SMS
+APIs enforce: the RPC signature, approved signature and template, exactly
+the template's variables (35 characters, no links), 70-character segments,
+and per-number limits of 1 a minute, 5 an hour, 10 a day.
+"""
+
+import json
+import time
+
+import pytest
+from fastapi.testclient import TestClient
+from hostd_support import make_home
+
+from hostd.base.context import Context
+from hostd.db.store import Store
+from hostd.recording import retention
+from hostd.rules import staff
+from hostd.sms import gateway, reminders, rpc_sign
+from hostd.sms.sender import SmsSender
+from hostd.web.api import ensure_token
+from hostd.web.app import create_app
+from peers.sms_ref.gateway import SmsPlatform, segments
+from peers.sms_ref.server import RefSms
+
+KEY_ID, SECRET = "LTAI-hall-01", "s3cret-for-tests"
+SIGN = "某市政务服务"
+TEMPLATE = "SMS_90001"
+TEXT = "您办理的“${item}”已办结，请点击 https://hcp.example.gov.cn/s/${code} 对本次服务评价，谢谢！"
+T0 = 1_790_000_000  # a fixed moment, Unix seconds
+
+
+class Clock:
+    def __init__(self, t=T0):
+        self.t = t
+
+    def now(self):
+        return self.t
+
+    def __call__(self):
+        return self.t
+
+
+def platform(clock):
+    return SmsPlatform({KEY_ID: SECRET}, {SIGN}, {TEMPLATE: TEXT, "SMS_LONG": "${a}" * 20}, clock=clock)
+
+
+def fields(clock, **change):
+    base = {
+        "Action": "SendSms",
+        "Version": "2017-05-25",
+        "Format": "JSON",
+        "PhoneNumbers": "13800138000",
+        "SignName": SIGN,
+        "TemplateCode": TEMPLATE,
+        "TemplateParam": json.dumps({"item": "户口迁移", "code": "Ab3dEf6hIj9k"}, ensure_ascii=False),
+    }
+    base.update(change)
+    return rpc_sign.signed(base, KEY_ID, SECRET, now=clock())
+
+
+# -- the signature ------------------------------------------------------------
+
+
+def test_the_signature_matches_the_platforms_documented_example():
+    params = {
+        "AccessKeyId": "testid",
+        "Action": "DescribeRegions",
+        "Format": "XML",
+        "SignatureMethod": "HMAC-SHA1",
+        "SignatureNonce": "3ee8c1b8-83d3-44af-a94f-4e0ad82fd6cf",
+        "SignatureVersion": "1.0",
+        "Timestamp": "2016-02-23T12:46:24Z",
+        "Version": "2014-05-26",
+    }
+    assert rpc_sign.signature("testsecret", "GET", params) == "OLeaidS1JvxuMvnyHOwuJ+uX5qY="
+
+
+# -- the reference platform's rules -------------------------------------------
+
+
+def test_a_good_request_is_taken_and_rendered_with_the_signature():
+    clock = Clock()
+    sms = platform(clock)
+    status, answer = sms.send(fields(clock))
+    assert (status, answer["Code"]) == (200, "OK") and answer["BizId"]
+    (message,) = sms.inbox
+    assert message["text"].startswith("【某市政务服务】您办理的“户口迁移”已办结")
+    assert "/s/Ab3dEf6hIj9k" in message["text"] and message["segments"] == 2
+
+
+@pytest.mark.parametrize(
+    "change, code, status",
+    [
+        ({"PhoneNumbers": "1380013800"}, "isv.MOBILE_NUMBER_ILLEGAL", 200),
+        ({"PhoneNumbers": "02088886666"}, "isv.MOBILE_NUMBER_ILLEGAL", 200),
+        ({"SignName": "【某市政务服务】"}, "isv.SMS_SIGNATURE_ILLEGAL", 200),
+        ({"SignName": "别的签名"}, "isv.SMS_SIGNATURE_ILLEGAL", 200),
+        ({"TemplateCode": "SMS_0"}, "isv.SMS_TEMPLATE_ILLEGAL", 200),
+        ({"TemplateParam": "{item: 1}"}, "isv.INVALID_JSON_PARAM", 200),
+        ({"TemplateParam": '{"item": "户口迁移"}'}, "isv.TEMPLATE_MISSING_PARAMETERS", 200),
+        ({"TemplateParam": '{"item": "a", "code": "b", "x": "c"}'}, "isv.TEMPLATE_PARAMS_ILLEGAL", 200),
+        ({"TemplateParam": json.dumps({"item": "长" * 36, "code": "b"})}, "isv.PARAM_LENGTH_LIMIT", 200),
+        ({"TemplateParam": '{"item": "a", "code": "http://x.cn/r/abc"}'}, "isv.PARAM_NOT_SUPPORT_URL", 200),
+        (
+            {"TemplateCode": "SMS_LONG", "TemplateParam": json.dumps({"a": "字" * 30})},
+            "isv.CONTENT_LENGTH_LIMIT",
+            200,
+        ),
+        ({"Version": "2020-01-01"}, "InvalidVersion", 400),
+    ],
+)
+def test_what_the_platform_refuses(change, code, status):
+    clock = Clock()
+    sms = platform(clock)
+    got, answer = sms.send(fields(clock, **change))
+    assert (got, answer["Code"]) == (status, code)
+    assert sms.inbox == []
+
+
+def test_the_signature_the_nonce_and_the_time_are_checked():
+    clock = Clock()
+    sms = platform(clock)
+    forged = dict(fields(clock), PhoneNumbers="13900139000")  # changed after signing
+    assert sms.send(forged)[1]["Code"] == "SignatureDoesNotMatch"
+    good = fields(clock)
+    assert sms.send(good)[1]["Code"] == "OK"
+    clock.t += 120
+    assert sms.send(good)[1]["Code"] == "SignatureNonceUsed"  # a replay
+    late = fields(clock)
+    clock.t += 16 * 60
+    assert sms.send(late)[1]["Code"] == "InvalidTimeStamp.Expired"
+    stranger = rpc_sign.signed({"Action": "SendSms"}, "someone-else", SECRET, now=clock())
+    status, answer = sms.send(stranger)
+    assert (status, answer["Code"]) == (404, "InvalidAccessKeyId.NotFound")
+
+
+def test_messages_are_billed_in_segments_of_70_then_67():
+    assert [segments("字" * n) for n in (1, 70, 71, 134, 135, 500)] == [1, 1, 2, 2, 3, 8]
+
+
+def test_one_number_gets_1_a_minute_5_an_hour_and_10_a_day():
+    clock = Clock(T0 - T0 % 86400 - 8 * 3600 + 86400)  # local midnight
+    sms = platform(clock)
+    assert sms.send(fields(clock))[1]["Code"] == "OK"
+    clock.t += 30
+    assert sms.send(fields(clock))[1]["Code"] == "isv.BUSINESS_LIMIT_CONTROL"  # the minute
+    assert sms.send(fields(clock, PhoneNumbers="13900139000"))[1]["Code"] == "OK"  # another number
+    for _ in range(4):
+        clock.t += 61
+        assert sms.send(fields(clock))[1]["Code"] == "OK"
+    clock.t += 61
+    assert sms.send(fields(clock))[1]["Code"] == "isv.BUSINESS_LIMIT_CONTROL"  # the hour: 5
+    for _ in range(5):
+        clock.t += 3600
+        assert sms.send(fields(clock))[1]["Code"] == "OK"
+    clock.t += 3600
+    assert sms.send(fields(clock))[1]["Code"] == "isv.BUSINESS_LIMIT_CONTROL"  # the day: 10
+    clock.t = T0 - T0 % 86400 - 8 * 3600 + 2 * 86400  # the next local day
+    assert sms.send(fields(clock))[1]["Code"] == "OK"
+    assert len([m for m in sms.inbox if m["mobile"] == "13800138000"]) == 11
+
+
+# -- the adapter against the platform over HTTP ---------------------------------
+
+
+@pytest.fixture
+def ref():
+    clock = Clock(int(time.time()))
+    server = RefSms(platform(clock)).start()
+    server.clock = clock
+    yield server
+    server.stop()
+
+
+def adapter(ref, template=TEMPLATE, secret=SECRET):
+    return gateway.SendSms(ref.url, KEY_ID, secret, SIGN, template, timeout=5)
+
+
+def test_the_adapter_sorts_answers_into_sent_refused_retry_and_unknown(ref):
+    send = adapter(ref)
+    params = {"item": "户口迁移", "code": "Ab3dEf6hIj9k"}
+    assert send.send("13800138000", params, "S1", now=ref.clock()).count("^") == 1
+    with pytest.raises(gateway.Refused, match="BUSINESS_LIMIT_CONTROL"):
+        send.send("13800138000", params, "S2", now=ref.clock())
+    with pytest.raises(gateway.Refused, match="SignatureDoesNotMatch"):
+        adapter(ref, secret="wrong").send("13900139000", params, "S3", now=ref.clock())
+    ref.set_mode("error500", 1)
+    with pytest.raises(gateway.Unavailable):
+        send.send("13700137000", params, "S4", now=ref.clock())
+    ref.set_mode("down", 1)
+    with pytest.raises((gateway.Unavailable, gateway.Unknown)):
+        send.send("13700137000", params, "S5", now=ref.clock())
+    ref.set_mode("hang", 1)
+    with pytest.raises(gateway.Unknown):
+        send.send("13600136000", params, "S6", now=ref.clock())
+    assert [m["out_id"] for m in ref.platform.inbox] == ["S1", "S6"]  # the hung-up one went out
+    send.close()
+
+
+# -- hostd: a session with a number, its one reminder ---------------------------
+
+
+@pytest.fixture
+def hall(tmp_path, ref):
+    home = make_home(tmp_path / "home")
+    config = home.config()
+    config["sms"].update(url=ref.url, access_key_id=KEY_ID, sign_name=SIGN, template_code=TEMPLATE)
+    config["web"]["public_url"] = "http://hall.example"
+    store = Store(home.db_path)
+    ctx = Context(home, config, store, clock=ref.clock)
+    store.run(lambda db: staff.add_staff(db, "s1", "张三", "0042", 0))
+    store.run(lambda db: staff.add_window(db, ctx.hall, "09"))
+    client = TestClient(create_app(ctx), follow_redirects=False)
+    client.headers["Authorization"] = "Bearer " + ensure_token(home)
+    sender = SmsSender(ctx, adapter(ref))
+    yield ctx, client, sender, ref
+    store.close()
+
+
+def start(client, mobile="13800138000", consent=True, **more):
+    body = {"window": "09", "item_code": "A001", "item_name": "户口迁移", "staff_id": "s1"}
+    body.update(mobile=mobile, mobile_consent=consent, **more)
+    return client.post("/api/v1/sessions", json=body)
+
+
+def reminder(ctx, sid):
+    with ctx.store.read() as db:
+        return db.conn.execute(
+            "SELECT state, attempts, error, code FROM sms_reminders WHERE session_id = ?", (sid,)
+        ).fetchone()
+
+
+def test_a_citizen_who_leaves_without_rating_gets_the_link_once(hall):
+    ctx, client, sender, ref = hall
+    made = start(client).json()
+    assert made["sms_reminder"] == "waiting"
+    assert sender.once() == 0  # still on the device's screen
+    ref.clock.t = made["screen_until"]
+    assert sender.once() == 1
+    state, attempts, _, code = reminder(ctx, made["session_id"])
+    assert (state, attempts) == ("sent", 1)
+    (message,) = ref.platform.inbox
+    assert message["mobile"] == "13800138000" and "/s/%s" % code in message["text"]
+    ref.clock.t += 3600
+    assert sender.once() == 0 and len(ref.platform.inbox) == 1  # one reminder at most
+    # the short link leads to the session's rate-later page
+    hop = client.get("/s/%s" % code)
+    assert hop.status_code == 303 and "/r/" in hop.headers["location"]
+    assert client.get("/r/" + hop.headers["location"].split("/r/")[1]).status_code == 200
+    assert client.get("/s/%s" % ("x" * 12)).status_code == 404
+    assert client.get("/s/bad!").status_code == 400
+    assert client.get("/api/v1/sessions/%s" % made["session_id"]).json()["sms_reminder"] == "sent"
+
+
+def test_no_reminder_once_rated_and_none_without_consent_or_a_real_number(hall):
+    ctx, client, sender, ref = hall
+    made = start(client).json()
+    rate = client.get(made["rate_url"].replace("http://hall.example", ""))
+    assert rate.status_code == 200
+    from hostd.recording import channels
+
+    ctx.store.run(lambda db: channels.record_rating(db, made["session_id"], "qr", 5, now=ref.clock()))
+    ref.clock.t = made["screen_until"]
+    sender.once()
+    assert reminder(ctx, made["session_id"])[:3] == ("skipped", 0, "session_rated")
+    assert ref.platform.inbox == []
+    refused = start(client, consent=False)
+    assert refused.status_code == 422 and "同意" in refused.json()["detail"]["reason"]
+    bad = start(client, mobile="010-6655443")
+    assert bad.status_code == 422 and "大陆手机号" in bad.json()["detail"]["reason"]
+    assert start(client, mobile=None).json()["sms_reminder"] is None
+
+
+def test_a_gateway_down_is_tried_again_and_a_lost_answer_is_never_resent(hall):
+    ctx, client, sender, ref = hall
+    first = start(client).json()
+    second = start(client, mobile="13900139000").json()
+    ref.clock.t = first["screen_until"]
+    ref.set_mode("error500", 1)  # the first request: a 500, nothing taken
+    sender.once()
+    assert [reminder(ctx, s["session_id"])[0] for s in (first, second)] == ["waiting", "sent"]
+    third = start(client, mobile="13700137000").json()
+    ref.clock.t = third["screen_until"]  # the first's retry is due too, and goes first
+    ref.set_mode("hang", 1)  # taken, and the answer lost
+    sender.once()
+    assert [reminder(ctx, s["session_id"])[0] for s in (first, second, third)] == ["unknown", "sent", "sent"]
+    ref.clock.t += 3600
+    sender.once()  # the unknown one is never sent again
+    assert [m["out_id"] for m in ref.platform.inbox] == [s["session_id"] for s in (second, first, third)]
+    assert sender.results == {"retry": 1, "sent": 2, "unknown": 1}
+
+
+def test_a_reminder_left_sending_by_a_crash_is_not_sent_again(hall):
+    ctx, client, _, ref = hall
+    made = start(client).json()
+    ref.clock.t = made["screen_until"]
+    assert ctx.store.run(lambda db: reminders.claim(db, made["session_id"], ref.clock())) is not None
+    fresh = SmsSender(ctx, adapter(ref))  # hostd started again
+    fresh.once()
+    assert reminder(ctx, made["session_id"])[:3] == ("unknown", 1, "hostd stopped while sending")
+    assert ref.platform.inbox == []
+
+
+def test_the_number_limits_are_kept_here_so_the_platform_never_refuses(hall):
+    ctx, client, sender, ref = hall
+    made = [start(client).json() for _ in range(3)]  # one citizen, three services in a row
+    ref.clock.t = made[-1]["screen_until"]
+    sender.once()
+    assert [reminder(ctx, m["session_id"])[0] for m in made] == ["sent", "waiting", "waiting"]
+    for _ in range(2):
+        ref.clock.t += 61
+        sender.once()
+    assert [reminder(ctx, m["session_id"])[0] for m in made] == ["sent", "sent", "sent"]
+    assert ref.platform.refusals == {}
+
+
+def test_the_number_is_purged_once_the_period_and_any_work_order_are_over(hall):
+    ctx, client, _, ref = hall
+    kept = start(client).json()
+    bad = start(client, mobile="13900139000").json()
+    from hostd.casework import workorders
+    from hostd.recording import channels
+
+    rating = ctx.store.run(
+        lambda db: channels.record_rating(db, bad["session_id"], "qr", 1, [2], now=ref.clock())
+    )
+    days = ctx.config["privacy"]["retention_days"]
+
+    def mobiles():
+        with ctx.store.read() as db:
+            return dict(db.conn.execute("SELECT session_id, mobile FROM session_contacts").fetchall())
+
+    ref.clock.t = kept["rate_until"] + days * 86400 + 1
+    assert ctx.store.run(lambda db: retention.purge_contacts(db, days, ref.clock())) == 1
+    assert mobiles() == {
+        kept["session_id"]: None,
+        bad["session_id"]: "13900139000",
+    }  # its 差评's order is open
+    with ctx.store.read() as db:
+        order = db.conn.execute("SELECT order_id FROM work_orders WHERE rating_id = ?", (rating,)).fetchone()[
+            0
+        ]
+    ctx.store.run(
+        lambda db: workorders.move(db, order, "explained", "zhao", explanation="已解释", now=ref.clock())
+    )
+    ref.clock.t += days * 86400 - 10
+    assert ctx.store.run(lambda db: retention.purge_contacts(db, days, ref.clock())) == 0
+    ref.clock.t += 20
+    assert ctx.store.run(lambda db: retention.purge_contacts(db, days, ref.clock())) == 1
+    assert mobiles() == {kept["session_id"]: None, bad["session_id"]: None}
+
+
+def test_named_evaluator_details_are_purged_when_nothing_needs_them(hall):
+    ctx, client, _, ref = hall
+    from hostd.casework import workorders
+    from hostd.recording import channels
+    from hostd.recording import evaluator as evaluators
+
+    who = evaluators.clean("王五", "13800138000", callback_consent=True)
+    good, bad = start(client, mobile=None).json(), start(client, mobile=None).json()
+    ctx.store.run(
+        lambda db: channels.record_rating(db, good["session_id"], "qr", 5, now=ref.clock(), evaluator=who)
+    )
+    worse = ctx.store.run(
+        lambda db: channels.record_rating(db, bad["session_id"], "qr", 1, [1], now=ref.clock(), evaluator=who)
+    )
+    days = ctx.config["privacy"]["retention_days"]
+
+    def named():
+        with ctx.store.read() as db:
+            return db.conn.execute(
+                "SELECT session_id, evaluator_mobile, named FROM ratings ORDER BY session_id"
+            ).fetchall()
+
+    ref.clock.t = good["rate_until"] + days * 86400 - 5
+    assert ctx.store.run(lambda db: retention.purge_evaluators(db, days, ref.clock())) == 0
+    ref.clock.t += 10
+    assert ctx.store.run(lambda db: retention.purge_evaluators(db, days, ref.clock())) == 1  # the 好评's
+    assert sorted(named()) == sorted([(good["session_id"], None, 1), (bad["session_id"], "13800138000", 1)])
+    with ctx.store.read() as db:
+        order = db.conn.execute("SELECT order_id FROM work_orders WHERE rating_id = ?", (worse,)).fetchone()[
+            0
+        ]
+    ctx.store.run(
+        lambda db: workorders.move(db, order, "explained", "zhao", explanation="已解释", now=ref.clock())
+    )
+    ref.clock.t += days * 86400 + 1
+    assert ctx.store.run(lambda db: retention.purge_evaluators(db, days, ref.clock())) == 1
+    assert all(mobile is None and flag == 1 for _, mobile, flag in named())  # named stays for the rate
