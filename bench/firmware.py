@@ -175,9 +175,17 @@ def session_message(key, session_id="s-bench-0001", device=DEVICE, staff=("张�
     )
 
 
+WINDOW_URL = (
+    "https://hcp.example.gov.cn/w/g1.07.Ab3dEf6hIj9kLm2oPq5sTu"  # a sticker's link (links.window_url)
+)
+
+
 def idle_message(key, serving=True, device=DEVICE, window="3号窗口 不动产登记", staff=("张晓明", "0042")):
-    """Who is on duty (or nobody: 暂停服务), with the window and staff bitmaps."""
-    parts = renderer().idle_parts(window, staff[0] if serving else None, staff[1] if serving else None)
+    """Who is on duty (or nobody: 暂停服务), with the window and staff bitmaps
+    and the window's standing QR code (shown while offline or the outbox is full)."""
+    parts = renderer().idle_parts(
+        window, staff[0] if serving else None, staff[1] if serving else None, WINDOW_URL
+    )
     return messages.sign(
         key,
         [
@@ -443,7 +451,7 @@ def figures(result):
     )
     peak_how = (
         "smallest -X heapsize (search to %d KB) on which boot + idle message with its "
-        "window and staff bitmaps (%d bytes) + session with every bitmap part, a two-line "
+        "window, staff and QR bitmaps (%d bytes) + session with every bitmap part, a two-line "
         "item name (%d-byte message) + press + signed outbox append + publish + ack still "
         "succeeds: an upper bound of the live peak incl. GC and fragmentation; 64-bit port: "
         "firmware_heap_peak_bytes_32bit is an ESP32's"

@@ -218,6 +218,13 @@ class Display:
                 self.redraw()
 
     def set_online(self, online, why=""):
+        if online != self.online and self.screen == "idle":
+            # Idle: the window's standing QR code comes when the link goes
+            # down and goes when it is back; the staff line moves aside for it.
+            self.online = online
+            self.why = why
+            self.redraw()
+            return
         if online != self.online or why != self.why:
             if not self.online and self.why and self.screen != "revoked":
                 x, y, w, _h = MARKER
@@ -267,9 +274,15 @@ class Display:
         if not serving:
             self.text(T32[_PAUSED], (_WIDTH - 4 * 32) // 2, 100, 32, _RED, _WHITE)
             return
-        # The host's staff bitmap: the name, and 工号 in the same font.
-        if not self.part(parts, "staff", 10, 64, 300, 24) and staff_no:
-            self.ascii(staff_no, 10, 64, 3, _BLACK, _WHITE)
+        # The host's staff bitmap: the name, and 工号 in the same font; left of
+        # the window's standing QR code when presses may not reach the host
+        # (offline, outbox full), as on the session screen.
+        qr = not self.online or self.full
+        x = 2 if qr else 10
+        if not self.part(parts, "staff", x, 64, 196 if qr else 300, 24) and staff_no:
+            self.ascii(staff_no, x, 64, 3, _BLACK, _WHITE)
+        if qr:
+            self._qr(parts)
         if options:
             self._options()
 

@@ -144,6 +144,7 @@ def test_the_committed_openapi_document_is_current(api):
         "/api/v1/alerts",
         "/api/v1/screens/refresh",
         "/api/v1/paper",
+        "/api/v1/cases/{case_id}/finished",
     } == set(paths)
     assert set(paths) <= set(served)
     if os.environ.get("UPDATE_OPENAPI"):

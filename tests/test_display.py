@@ -16,6 +16,7 @@ from PIL import Image, ImageDraw, ImageFont
 
 from conftest import ROOT, run_micropython
 from hostd.devices.render import Renderer, qr_matrix
+from hostd.devices.render import qr_part as host_qr_part
 from protocol import messages
 from simulator.panel_decode import PanelDecoder, decode, decode_file, records
 
@@ -34,6 +35,9 @@ def text_part(name, text, w, h, size):
 
 
 URL = "https://hcp.example.gov.cn/r/s-20260705-0001"
+WINDOW_URL = (
+    "https://hcp.example.gov.cn/w/g1.07.Ab3dEf6hIj9kLm2oPq5sTu"  # a sticker's code (links.window_url)
+)
 
 
 def qr_part(data, scale=3):
@@ -70,6 +74,7 @@ def render_screens(out, session):
         "idle": [
             text_part("window", "3号窗口 不动产登记", 300, 48, 30),
             Renderer().staff("张晓明", "0042"),
+            host_qr_part(WINDOW_URL),  # the window's standing code: shown while presses cannot reach the host
         ],
     }
     (out / "parts.json").write_text(json.dumps(parts))
@@ -254,19 +259,29 @@ def test_idle_screens(screens):
     assert count(idle, 10, 4, 310, 52, black) > 500  # window part
     assert count(idle, 10, 64, 310, 88, black) > 250  # staff name and 工号 0042
     assert count(idle, 0, y0, 320, 240, white) == area(0, y0, 320, 240)  # online: no options
+    x0, y_qr, x1, y1 = qr_box(layout)
+    below_staff = 90  # the staff part (y 64-88) may run into the code's box
+    assert count(idle, x0, below_staff, x1, y1, black) == 0  # online: no code
     offline = shots["idle_offline"]
+    assert count(offline, x0, below_staff, x1, y1, black) > 1500  # offline: the window's standing code
     assert count(offline, 1, y0, 63, 240, layout["option_colours"][0][0]) > 1500
     mx, my, mw, mh = layout["marker"]
     assert count(offline, mx, my, mx + mw, my + mh, red) > 0.4 * mw * mh
     assert count(offline, mx, my, mx + mw, my + mh, white) > 80  # 离线, 20 px
     back = shots["online_again"]
     assert count(back, mx, my, mx + mw, my + mh, white) == mw * mh
+    assert count(back, x0, below_staff, x1, y1, black) == 0  # the code goes with the link back
     changed = [
         i for i in range(0, len(pixels(back)), 2) if pixels(back)[i : i + 2] != pixels(offline)[i : i + 2]
     ]
+
+    def marker_staff_or_code(x, y):
+        marker = mx <= x < mx + mw and my <= y < my + mh
+        return marker or 64 <= y < 88 or (x0 <= x < x1 and y_qr <= y < y0)
+
     assert changed and all(
-        mx <= (i // 2) % 320 < mx + mw and my <= (i // 2) // 320 < my + mh for i in changed
-    )  # set_online redraws only the marker
+        marker_staff_or_code((i // 2) % 320, (i // 2) // 320) for i in changed
+    )  # only the marker, the staff line (moved aside for the code) and the code's box change
     paused = shots["paused"]
     assert count(paused, 96, 100, 224, 132, red) > 300  # 暂停服务
     assert count(paused, 0, y0, 320, 240, white) == area(0, y0, 320, 240)

@@ -146,6 +146,10 @@ def test_the_first_hour_by_the_guide(tmp_path, browser):
         )
         wait_for(lambda: qr_link(device, tmp_path) is None, 20, 0.3)
         assert "已取消" in hostd(home, "session", "show", wrong)
+        # hostd goes away: the idle device shows the window's standing code (the
+        # counter sticker's, sent with its idle screen), so a citizen can still rate
+        daemon.stop()
+        wait_for(lambda: (qr_link(device, tmp_path) or "").startswith(public + "w/"), 60, 0.5)
     finally:
         if device is not None:
             device.stop()

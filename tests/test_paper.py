@@ -300,3 +300,12 @@ def test_the_cli_enters_a_form_and_refuses_mistakes_in_one_line(ctx, tmp_path):
     assert bad.exit_code == 1 and "不是图片或 PDF" in bad.output
     assert row(ctx, "SELECT state FROM sessions WHERE session_id = 'C2'") == ("open",)
     assert row(ctx, "SELECT COUNT(*), MIN(created_by) FROM uploads") == (1, "李敏")  # CLI-1's scan only
+
+
+@pytest.mark.parametrize("upstream", [False, True])
+def test_evaluator_details_go_upstream_only_with_the_second_consent(ctx, upstream):
+    open_session(ctx, "U1")
+    who = evaluators.clean("王五", "13800138000", callback_consent=True, upstream_consent=upstream)
+    paper.enter(ctx, form(session_id="U1", evaluator=who), "clerk")
+    body = row(ctx, "SELECT body FROM upstream_outbox WHERE kind = 'rating'")[0]
+    assert ("13800138000" in body and "王五" in body) is upstream

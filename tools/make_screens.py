@@ -18,7 +18,8 @@ screen says what each one does.
   thanks        after a press: the same screen whatever was chosen (回避式)
   paused        idle message with nobody serving: 暂停服务
   idle-offline  powered on with the host unreachable: the kept idle message,
-                the options (an offline rating, once a minute) and 离线
+                the window's standing QR code (its counter sticker's), the
+                options (an offline rating, once a minute) and 离线
   outbox-full   the flash is full: presses refused, the citizen sent to the QR code
   revoked       the broker refuses the device's login: 设备已停用
 

@@ -7,6 +7,7 @@ the others work on the database directly. hostd/cli/root.py calls register().
 """
 
 import time
+from urllib.parse import quote
 
 import click
 
@@ -93,8 +94,13 @@ def register(cli, home_of, db_of):
     @click.option(
         "--mobile-consent", is_flag=True, help="The citizen agreed to be sent the link and called back."
     )
+    @click.option(
+        "--agent-id", help="帮办代办: the agent's id (whoever rates first, agent or applicant, counts)."
+    )
     @click.pass_context
-    def session_start(ctx, window, item_code, item_name, staff_id, cases, visit, mobile, mobile_consent):
+    def session_start(
+        ctx, window, item_code, item_name, staff_id, cases, visit, mobile, mobile_consent, agent_id
+    ):
         """Start a session: the device shows the item and staff to be rated.
 
         `hostd run` must be running.
@@ -112,7 +118,29 @@ def register(cli, home_of, db_of):
         }
         if mobile:
             body.update(mobile=mobile, mobile_consent=mobile_consent)
-        out = api_call(home, "POST", "/sessions", body)
+        if agent_id:
+            body["agent_id"] = agent_id
+        _started(api_call(home, "POST", "/sessions", body))
+
+    @session.command("finished")
+    @click.argument("case_id")
+    @click.option("--window", help="Default: the window of the case's last visit.")
+    @click.option(
+        "--staff-id", help="Default: who is on duty at that window, else who served the last visit."
+    )
+    @click.pass_context
+    def session_finished(ctx, case_id, window, staff_id):
+        """办结: open the final rating of a matter served over several visits.
+
+        A session of its own for the case at its next visit number, rated by
+        any channel. `hostd run` must be running.
+
+        Example: hostd session finished 2026-000123
+        """
+        body = {k: v for k, v in (("window", window), ("staff_id", staff_id)) if v}
+        _started(api_call(home_of(ctx), "POST", "/cases/%s/finished" % quote(case_id, safe=""), body))
+
+    def _started(out):
         if out["device_id"] is None:
             shown = "no device at this window: rated through its link"
         elif out.get("pushed"):
@@ -366,6 +394,11 @@ def register(cli, home_of, db_of):
         url = links.window_url(Context(home, config, None), window_id, row[0])
         sticker.write(out, url, hall, push.window_title(place), config["render"]["font"])
         click.echo("sticker for window %s written: %s (code %d, %s)" % (window_id, out, row[0], url))
+        if renew:  # the devices' idle screens carry the code too: push them anew if hostd runs
+            try:
+                api_call(home, "POST", "/screens/refresh")
+            except DaemonNotRunning:
+                click.echo("hostd is not running: devices show the new code from its next start")
         if not config["web"]["public_url"]:
             click.echo(
                 "note: web.public_url is empty, so the code holds this host's address; set web.public_url"

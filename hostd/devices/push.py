@@ -20,7 +20,7 @@ import time
 
 from hostd.base import hall_time
 from hostd.devices import render
-from hostd.rules import links, sessions, staff
+from hostd.rules import links, session_kinds, sessions, staff
 from protocol import canonical, messages, topics
 
 log = logging.getLogger("hostd.push")
@@ -37,7 +37,8 @@ def session_fields(ctx, session, now, renderer=None):
     """The S message fields for `session` (a sessions.get() dict)."""
     renderer = renderer or render.renderer_for(ctx.config)
     qr = links.rate_url(ctx, session["session_id"], session["rate_until"])
-    parts = renderer.session_parts(session["item_name"], session["staff_name"], qr, session["staff_no"])
+    item_name = session_kinds.display_name(session)  # 一件事: the theme and its item count
+    parts = renderer.session_parts(item_name, session["staff_name"], qr, session["staff_no"])
     ttl = max(1, int(session["screen_until"] - now))
     return [
         messages.VERSION,
@@ -45,7 +46,7 @@ def session_fields(ctx, session, now, renderer=None):
         session["device_id"],
         session["session_id"],
         session["item_code"],
-        session["item_name"][:MESSAGE_NAME_CHARS],
+        item_name[:MESSAGE_NAME_CHARS],
         session["staff_id"],
         session["staff_name"][:MESSAGE_NAME_CHARS],
         session["staff_no"],
@@ -61,8 +62,12 @@ def idle_fields(ctx, place, device_id, now, renderer=None):
     """The I message fields for a window (a staff.get_window() dict)."""
     renderer = renderer or render.renderer_for(ctx.config)
     serving = place["staff_id"] is not None
+    standing = links.window_url(ctx, place["window"], place.get("qr_generation") or 1)  # the sticker's code
     parts = renderer.idle_parts(
-        window_title(place), place["staff_name"] if serving else None, place["staff_no"] if serving else None
+        window_title(place),
+        place["staff_name"] if serving else None,
+        place["staff_no"] if serving else None,
+        standing,
     )
     return [
         messages.VERSION,

@@ -213,10 +213,14 @@ class Renderer:
     def session_parts(self, item_name, staff_name, qr_text, staff_no=None):
         return [self.item(item_name), self.staff(staff_name, staff_no), qr_part(qr_text)]
 
-    def idle_parts(self, window_title, staff_name=None, staff_no=None):
+    def idle_parts(self, window_title, staff_name=None, staff_no=None, qr_text=None):
+        """The idle screen's parts; qr_text: the window's standing link, which the
+        device shows while it cannot take presses (offline, outbox full)."""
         parts = [self.window(window_title)]
         if staff_name:
             parts.append(self.staff(staff_name, staff_no))
+        if qr_text:
+            parts.append(qr_part(qr_text))
         return parts
 
 

@@ -18,7 +18,7 @@ import json
 import secrets
 
 from hostd.base import text
-from hostd.rules import staff, workdays
+from hostd.rules import session_kinds, staff, workdays
 from hostd.rules.staff import BadField, CaseTaken, EmptyItemName, SessionClosed, UnknownSession
 from hostd.upstream import outbox, records
 
@@ -46,6 +46,9 @@ COLUMNS = (
     "closed_at",
     "promise_at",
     "task_type",
+    "theme_items",
+    "agent_id",
+    "purpose",
 )
 
 
@@ -93,6 +96,11 @@ def project_no(db, config, hall, now):
     upstream.project_no_prefix (default: the hall id) + yyyyMMdd (Beijing
     date) + a 6-digit sequence of that day, e.g. hall-0120261121000001.
     Never the session id: upstream, a projectNo is a case number."""
+    return project_nos(db, config, hall, now, 1)[0]
+
+
+def project_nos(db, config, hall, now, count):
+    """`count` projectNos in a row (project_no), for a theme's items without case ids."""
     prefix = config.get("upstream", {}).get("project_no_prefix") or hall
     head = prefix + records.format_time(now)[:10].replace("-", "")
     row = db.conn.execute(
@@ -100,7 +108,7 @@ def project_no(db, config, hall, now):
         (head + "000000", head + "999999"),
     ).fetchone()
     last = int(row[0][-6:]) if row[0] and row[0][-6:].isdigit() else 0
-    return "%s%06d" % (head, last + 1)
+    return ["%s%06d" % (head, last + n) for n in range(1, count + 1)]
 
 
 def check_cases_free(db, cases):
@@ -140,14 +148,22 @@ def create(
     session_id=None,
     promise_at=None,
     task_type=None,
+    items=None,
+    agent_id=None,
+    purpose="service",
 ):
     """Validate and insert a session with its cases; return it as a dict.
 
     staff_id None: whoever is on duty at the window. promise_at (承诺时限,
     Unix seconds) and task_type (即办件 / 承诺件): only as the business system
     gives them; they go upstream only then. Queues its service records
-    upstream (hostd/upstream/outbox.py).
+    upstream (hostd/upstream/outbox.py). items (一件事: [{item_code,
+    item_name, cases}], the session's own item being the theme), agent_id
+    (帮办代办) and purpose ('finished': 办结): hostd/rules/session_kinds.py.
     """
+    agent_id = session_kinds.agent(agent_id)
+    if purpose not in session_kinds.PURPOSES:
+        raise BadField("purpose %r: one of %s" % (purpose, ", ".join(session_kinds.PURPOSES)))
     if task_type is not None and task_type not in records.TASK_TYPES:
         raise BadField("办件类型无效 / task_type %r: 即办件 or 承诺件" % (task_type,))
     if promise_at is not None and (
@@ -172,11 +188,15 @@ def create(
     person = staff.get_staff(db, staff_id)
     session_id = session_id or new_session_id()
     now = int(now)
-    case_list = normalise_cases(cases)
-    check_cases_free(db, case_list)
-    generated = 0
-    if not case_list:
-        case_list, generated = [(project_no(db, config, hall, now), 1)], 1
+    themed = None
+    if items:
+        if cases:
+            raise BadField(
+                "一件事的办件请写在各事项下 / give a theme's cases under its items, not beside them"
+            )
+        themed = session_kinds.theme_items(items, _name, normalise_cases)
+    rows = _case_rows(db, config, hall, now, themed, normalise_cases(cases))
+    check_cases_free(db, [(c, v) for c, v, _, _, _ in rows])
     row = {
         "session_id": session_id,
         "hall": hall,
@@ -188,7 +208,7 @@ def create(
         "staff_name": person["name"],
         "staff_no": person["staff_no"],
         "unit_id": person["unit_id"] or place["unit_id"],
-        "cases": len(case_list),
+        "cases": len(rows),
         "created_at": now,
         "screen_until": now + config["rating"]["screen_seconds"],
         "rate_until": int(workdays.rating_deadline(config, now)),
@@ -197,18 +217,44 @@ def create(
         "closed_at": None,
         "promise_at": promise_at,
         "task_type": task_type,
+        "theme_items": len(themed) if themed else None,
+        "agent_id": agent_id,
+        "purpose": purpose,
     }
     db.conn.execute(
         "INSERT INTO sessions (%s) VALUES (%s)" % (", ".join(COLUMNS), ", ".join("?" * len(COLUMNS))),
         [row[c] for c in COLUMNS],
     )
     db.conn.executemany(
-        "INSERT INTO session_cases (session_id, case_id, visit, generated) VALUES (?, ?, ?, ?)",
-        [(session_id, c, v, generated) for c, v in case_list],
+        "INSERT INTO session_cases (session_id, case_id, visit, generated, item_code, item_name)"
+        " VALUES (?, ?, ?, ?, ?, ?)",
+        [(session_id,) + r for r in rows],
     )
     outbox.enqueue_session(db, session_id)
-    row["case_list"] = [{"case_id": c, "visit": v, "generated": bool(generated)} for c, v in case_list]
+    row["case_list"] = [_case_out(r) for r in rows]
     return row
+
+
+def _case_rows(db, config, hall, now, themed, case_list):
+    """[(case_id, visit, generated, item_code, item_name)]: the cases given, or
+    one numbered by project_no (per item of a theme without case ids)."""
+    if not themed:
+        if case_list:
+            return [(c, v, 0, None, None) for c, v in case_list]
+        return [(project_no(db, config, hall, now), 1, 1, None, None)]
+    numbers = iter(project_nos(db, config, hall, now, sum(1 for _, _, cases in themed if not cases)))
+    rows = []
+    for code, name, cases in themed:
+        rows += [(c, v, 0, code, name) for c, v in cases] or [(next(numbers), 1, 1, code, name)]
+    return rows
+
+
+def _case_out(row):
+    case_id, visit, generated, item_code, item_name = row
+    out = {"case_id": case_id, "visit": visit, "generated": bool(generated)}
+    if item_code:
+        out.update(item_code=item_code, item_name=item_name)
+    return out
 
 
 def get(db, session_id) -> dict:
@@ -232,9 +278,10 @@ def find(db, session_id) -> dict | None:
         (session_id,),
     ).fetchone()
     out["case_list"] = [
-        {"case_id": c, "visit": v, "generated": bool(g)}
-        for c, v, g in db.conn.execute(
-            "SELECT case_id, visit, generated FROM session_cases WHERE session_id = ? ORDER BY rowid",
+        _case_out(r)
+        for r in db.conn.execute(
+            "SELECT case_id, visit, generated, item_code, item_name FROM session_cases"
+            " WHERE session_id = ? ORDER BY rowid",
             (session_id,),
         )
     ]
@@ -248,6 +295,30 @@ def find(db, session_id) -> dict | None:
         if r is not None:
             out["rating"] = dict(zip(("rating_id", "channel", "level", "reasons", "received_at"), r))
     return out
+
+
+def finished(db, config, hall, case_id, now, window=None, staff_id=None):
+    """办结: a session of its own for `case_id` at its next visit number, for the
+    final rating of a matter served over several visits; by default at the
+    window and under the item of the case's latest visit, served by who is on
+    duty there, else by who served that visit. UnknownCase, or CaseTaken
+    while that visit's session is still open."""
+    latest, visit = session_kinds.finished_case(db, hall, case_id)
+    window = window or latest["window"]
+    if staff_id is None:
+        staff_id = staff.get_window(db, hall, window)["staff_id"] or latest["staff_id"]
+    return create(
+        db,
+        config,
+        hall,
+        window,
+        latest["item_code"],
+        latest["item_name"],
+        staff_id,
+        [(case_id, visit)],
+        now,
+        purpose="finished",
+    )
 
 
 MAX_CANCEL_REASON = 200

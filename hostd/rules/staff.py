@@ -210,7 +210,8 @@ def get_window(db, hall, window, create=False):
     create: make the windows row of a window that so far only has a device
     (inside a write transaction)."""
     row = db.conn.execute(
-        "SELECT name, unit_id, staff_id, duty_since FROM windows WHERE hall = ? AND window = ?",
+        "SELECT name, unit_id, staff_id, duty_since, qr_generation FROM windows"
+        " WHERE hall = ? AND window = ?",
         (hall, window),
     ).fetchone()
     devices = window_devices(db, hall, window)
@@ -222,8 +223,8 @@ def get_window(db, hall, window, create=False):
             )
         if create:
             db.conn.execute("INSERT OR IGNORE INTO windows (hall, window) VALUES (?, ?)", (hall, window))
-        row = ("", None, None, None)
-    name, unit_id, staff_id, since = row
+        row = ("", None, None, None, 1)
+    name, unit_id, staff_id, since, qr_generation = row
     out = {
         "hall": hall,
         "window": window,
@@ -235,6 +236,7 @@ def get_window(db, hall, window, create=False):
         "staff_name": None,
         "staff_no": None,
         "serving": staff_id is not None,
+        "qr_generation": qr_generation,
     }
     if staff_id is not None:
         person = find_staff(db, staff_id)

@@ -118,6 +118,15 @@ def session_parts(db, session_id):
         "SELECT case_id, visit, generated FROM session_cases WHERE session_id = ? ORDER BY case_id, visit",
         (session_id,),
     ).fetchall()
+    if session.get("theme_items"):  # 一件事: each case goes up under its own item
+        session["case_items"] = {
+            case_id: (code, name)
+            for case_id, code, name in db.conn.execute(
+                "SELECT case_id, item_code, item_name FROM session_cases WHERE session_id = ?"
+                " AND item_code IS NOT NULL",
+                (session_id,),
+            )
+        }
     unit = None
     if session.get("unit_id"):
         unit = fetch_row(

@@ -127,15 +127,19 @@ def _codes(unit):
 
 def service_record(session, case_id, visit, unit):
     """The 办件服务数据 record of one case of a session (dict-likes).
-    promiseTime and taskType only where the business system gave them."""
+    promiseTime and taskType only where the business system gave them. A
+    一件事 case goes up under its own item (session["case_items"])."""
     dept, area = _codes(unit)
+    item_code, item_name = (session.get("case_items") or {}).get(
+        case_id, (session["item_code"], session["item_name"])
+    )
     record = {
         "projectNo": case_id,
         "serviceNumber": visit,
-        "serviceName": session["item_name"],
+        "serviceName": item_name,
         "serviceTime": format_time(session["created_at"]),
-        "taskCode": session["item_code"],
-        "taskName": session["item_name"],
+        "taskCode": item_code,
+        "taskName": item_name,
         "deptCode": dept,
         "areaCode": area,
         "proManager": session["staff_name"],

@@ -2,6 +2,7 @@
 
     POST   /api/v1/sessions                  a finished service: push it to the window's device
     GET    /api/v1/sessions/{session_id}     its state, cases, rating and rate-later link
+    POST   /api/v1/cases/{case_id}/finished  办结: the matter's final rating, a session of its own
     GET    /api/v1/sessions/{session_id}/qr.png  the link as a QR code for the receipt
     GET    /api/v1/windows                   windows, their devices and who is on duty
     POST   /api/v1/windows/{window}/duty     a staff member goes on duty there
@@ -17,12 +18,11 @@ Writes go through the Store; pushes to devices happen after the commit.
 """
 
 import json
-from typing import Any, List, Literal, Optional
+from typing import List, Optional
 
 from fastapi import APIRouter, Depends, Query
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import Response
-from pydantic import BaseModel, Field
 
 from hostd.alerts import ledger
 from hostd.devices import push, render
@@ -33,118 +33,22 @@ from hostd.web import api_paper, api_screens
 from hostd.web.api_auth import authorised as _authorised
 from hostd.web.api_auth import ensure_token, token_path  # noqa: F401 (hostd.web.api's names for the CLI and tests)
 from hostd.web.api_auth import fail as _fail
+from hostd.web.api_models import (  # noqa: F401 (the models are hostd.web.api's names too)
+    ERRORS,
+    AlertOut,
+    CancelRequest,
+    Case,
+    DutyRequest,
+    ErrorDetail,
+    ErrorOut,
+    FinishedRequest,
+    SessionOut,
+    SessionRequest,
+    ThemeItem,
+    WindowOut,
+)
 
 router = APIRouter(prefix="/api/v1", tags=["sessions"])
-# -- models -------------------------------------------------------------------
-
-
-class Case(BaseModel):
-    case_id: str = Field(..., min_length=1, max_length=50, description="办件编号 (upstream projectNo)")
-    visit: int = Field(1, ge=1, le=9999, description="服务次数 (upstream serviceNumber): which visit")
-
-
-class SessionRequest(BaseModel):
-    window: str = Field(..., min_length=1, max_length=64, examples=["07"])
-    item_code: str = Field(
-        ..., min_length=1, max_length=64, description="事项编码", examples=["11440100MB2C1234XK"]
-    )
-    item_name: str = Field(
-        ..., max_length=200, description="事项名称, shown on the device", examples=["户口迁移"]
-    )
-    staff_id: Optional[str] = Field(None, description="who served; default: who is on duty")
-    cases: List[Case] = Field(
-        default_factory=list,
-        description="several = a batch (批量业务), rated once for all; none: hostd numbers the case"
-        " by upstream.project_no_prefix + date + sequence",
-    )
-    promise_time: Optional[int] = Field(
-        None, ge=0, le=2**40, description="承诺时限 (Unix seconds), only if the business system has one"
-    )
-    task_type: Optional[Literal["即办件", "承诺件"]] = Field(None, description="办件类型, only if known")
-    mobile: Optional[str] = Field(
-        None,
-        max_length=20,
-        description="the citizen's mainland mobile number, only with mobile_consent: the rate-later link"
-        " is sent to it once by SMS if they leave without rating (sms.url), and a work order may call back",
-    )
-    mobile_consent: bool = Field(False, description="the citizen agreed to be sent the link and called back")
-
-
-class SessionOut(BaseModel):
-    session_id: str
-    window: str
-    device_id: Optional[str]
-    item_code: str
-    item_name: str
-    staff_id: str
-    staff_name: str
-    staff_no: str
-    cases: List[Case]
-    state: str = Field(..., description="open, rated, defaulted or cancelled")
-    created_at: int
-    screen_until: int
-    rate_until: int = Field(..., description="end of the rate-later period (Unix seconds)")
-    rate_url: Optional[str] = Field(
-        None,
-        description="the signed rate-later link (扫码评价) until rate_until: print it on the receipt"
-        " (办件回执) or send it; None once the period is over or the session was cancelled",
-    )
-    rating_level: Optional[int] = Field(None, description="5 非常满意 ... 1 非常不满意")
-    rating_channel: Optional[str] = None
-    pushed: Optional[bool] = Field(None, description="sent to the device (POST only)")
-    message_bytes: Optional[int] = Field(None, description="size of the session message")
-    sms_reminder: Optional[str] = Field(
-        None,
-        description="the SMS reminder: waiting, sending, sent, refused, unknown or skipped;"
-        " None when no number was given or SMS is off",
-    )
-    cancel_reason: Optional[str] = Field(None, description="why it was cancelled (state cancelled)")
-    kept_upstream: Optional[int] = Field(
-        None, description="service records already sent upstream, which stay there (cancel only)"
-    )
-
-
-class CancelRequest(BaseModel):
-    reason: str = Field(..., min_length=1, max_length=200, examples=["办件信息录入错误"])
-
-
-class DutyRequest(BaseModel):
-    staff_id: str = Field(..., min_length=1, max_length=32)
-
-
-class WindowOut(BaseModel):
-    window: str
-    name: str
-    devices: List[str]
-    serving: bool = Field(..., description="false = 暂停服务")
-    staff_id: Optional[str]
-    staff_name: Optional[str]
-    staff_no: Optional[str]
-    duty_since: Optional[int]
-
-
-class AlertOut(BaseModel):
-    id: int
-    kind: str = Field(
-        description="device_silent, upstream_backlog, disk_low, cert_expiring, calendar_missing,"
-        " order_overdue or backup_down"
-    )
-    subject: str = Field(description="What it is about: a device id, a work order number, a path, a year")
-    message: str = Field(description="What the hall's staff read (Chinese)")
-    raised_at: int
-    cleared_at: Optional[int] = None
-
-
-class ErrorDetail(BaseModel):
-    error: str
-    reason: str
-
-
-class ErrorOut(BaseModel):
-    detail: ErrorDetail
-
-
-ERRORS: dict[int | str, dict[str, Any]] = {code: {"model": ErrorOut} for code in (400, 401, 404, 409, 422)}
 
 
 def _mobile(body):
@@ -161,6 +65,18 @@ def _mobile(body):
         return evaluators.mobile(body.mobile)
     except evaluators.EvaluatorError as exc:
         raise _fail(staff.BadField(str(exc)))
+
+
+def _items(case_list):
+    """A themed session's items, in order, each with its cases."""
+    items = {}
+    for c in case_list:
+        if c.get("item_code"):
+            item = items.setdefault(
+                c["item_code"], ThemeItem(item_code=c["item_code"], item_name=c["item_name"])
+            )
+            item.cases.append(Case(case_id=c["case_id"], visit=c["visit"]))
+    return list(items.values())
 
 
 def _with_sms(db, session):
@@ -185,7 +101,10 @@ def _session_out(ctx, s, info=None):
         staff_id=s["staff_id"],
         staff_name=s["staff_name"],
         staff_no=s["staff_no"],
-        cases=[Case(**c) for c in s["case_list"]],
+        cases=[Case(case_id=c["case_id"], visit=c["visit"]) for c in s["case_list"]],
+        items=_items(s["case_list"]),
+        agent_id=s.get("agent_id"),
+        purpose=s.get("purpose") or "service",
         state=s["state"],
         created_at=s["created_at"],
         screen_until=s["screen_until"],
@@ -242,6 +161,8 @@ def create_session(body: SessionRequest, ctx=Depends(_authorised)):
             now,
             promise_at=body.promise_time,
             task_type=body.task_type,
+            items=[item.model_dump() for item in body.items],
+            agent_id=body.agent_id,
         )
         if mobile:
             reminders.register(db, made, mobile, now, sms_on=bool(ctx.config["sms"]["url"]))
@@ -251,11 +172,35 @@ def create_session(body: SessionRequest, ctx=Depends(_authorised)):
         session = ctx.store.run(op, timeout=30)
     except staff.SessionRequestError as exc:
         raise _fail(exc)
+    return _session_out(ctx, session, _push(ctx, session))
+
+
+def _push(ctx, session):
     if session["device_id"] is None:  # a window without a device: the link is the way to rate
-        info = {"pushed": False, "bytes": None}
-    else:
-        info = push.keeper(ctx).push_session(session)
-    return _session_out(ctx, session, info)
+        return {"pushed": False, "bytes": None}
+    return push.keeper(ctx).push_session(session)
+
+
+@router.post(
+    "/cases/{case_id}/finished",
+    status_code=201,
+    response_model=SessionOut,
+    responses=ERRORS,
+    summary="办结: the final rating of a matter served over several visits, at its next visit number",
+)
+def case_finished(case_id: str, body: Optional[FinishedRequest] = None, ctx=Depends(_authorised)):
+    now = ctx.clock.now()
+    body = body or FinishedRequest(window=None, staff_id=None)
+
+    def op(db):
+        made = sessions.finished(db, ctx.config, ctx.hall, case_id, now, body.window, body.staff_id)
+        return _with_sms(db, sessions.get(db, made["session_id"]))
+
+    try:
+        session = ctx.store.run(op, timeout=30)
+    except staff.SessionRequestError as exc:
+        raise _fail(exc)
+    return _session_out(ctx, session, _push(ctx, session))
 
 
 @router.get(

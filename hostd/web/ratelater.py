@@ -62,6 +62,11 @@ MESSAGES = {  # kind: (status, heading, text)
         "这次服务的评价期已结束，不能再评价或补充。如有意见，请拨打 12345 政务服务便民热线。",
     ),
     "rated": (409, "这次服务已评价", "每次服务只能评价一次，这次服务已有评价，本次提交未记录。"),
+    "agent_rated": (
+        409,
+        "代办人已评价",
+        "这次帮办代办服务已由代办人在窗口评价。每次服务只能评价一次，本次提交未记录。",
+    ),
     "forbidden": (403, "页面已失效", "请返回评价页面刷新后再提交。"),
     "busy": (429, "访问过于频繁", "请一分钟后再打开这个链接。"),
     "retired": (410, "二维码已停用", "这个窗口二维码已更换，请扫描窗口上张贴的新二维码。"),
@@ -88,7 +93,7 @@ def load(ctx, session_id):
     with ctx.store.read() as db:
         row = db.conn.execute(
             "SELECT session_id, item_name, staff_name, staff_no, window, created_at, rate_until,"
-            " state, rating_id FROM sessions WHERE session_id = ?",
+            " state, rating_id, theme_items, agent_id, purpose FROM sessions WHERE session_id = ?",
             (session_id,),
         ).fetchone()
         if row is None:
@@ -103,8 +108,19 @@ def load(ctx, session_id):
             "rate_until",
             "state",
             "rating_id",
+            "theme_items",
+            "agent_id",
+            "purpose",
         )
-        session = dict(zip(keys, row))
+        session: dict = dict(zip(keys, row))
+        session["items"] = [  # 一件事: the theme's items
+            r[0]
+            for r in db.conn.execute(
+                "SELECT DISTINCT item_name FROM session_cases WHERE session_id = ? AND item_name IS NOT NULL"
+                " ORDER BY rowid",
+                (session_id,),
+            )
+        ]
         rating = db.conn.execute(
             "SELECT id, channel, level, comment, details,"
             " evaluator_name IS NOT NULL OR evaluator_mobile IS NOT NULL FROM ratings"
@@ -123,7 +139,14 @@ def _mode(session, rating, now):
         return "rate"
     if rating is None:
         return "closed"
+    if by_agent(session, rating):
+        return "agent"  # 帮办代办: the agent rated at the window; the applicant is told so
     return "more" if rating["details"] is None else "done"
+
+
+def by_agent(session, rating):
+    """A 帮办代办 session the agent rated at the window (the device)."""
+    return bool(session.get("agent_id")) and rating is not None and rating["channel"] == "device"
 
 
 def _csrf(request):
@@ -275,7 +298,7 @@ async def rate(request: Request, token: str):
     if mode == "closed":
         return message(request, "closed")
     if mode != "rate":
-        return message(request, "rated")
+        return message(request, "agent_rated" if mode == "agent" else "rated")
     if form["level"] not in dict(LEVELS):
         return page(request, token, session, None, "rate", form, "请选择一个评价等级。", 422)
     evaluator, wrong = evaluator_of(form)
@@ -313,8 +336,9 @@ async def rate(request: Request, token: str):
             "选择“不满意”或“非常不满意”时，请选择原因或写几句话。",
             422,
         )
-    except channels.AlreadyRated:
-        return message(request, "rated")
+    except channels.AlreadyRated:  # another channel was first, just now: the agent's device?
+        _session, first = load(ctx, session["session_id"])
+        return message(request, "agent_rated" if by_agent(session, first) else "rated")
     except channels.SessionClosed:
         return message(request, "closed")
     except channels.ChannelError as exc:
@@ -338,6 +362,8 @@ async def more(request: Request, token: str):
     ctx, session, rating, now, form, mode = posted
     if mode == "closed" or rating is None:
         return message(request, "closed")
+    if mode == "agent":
+        return message(request, "agent_rated")
     if mode == "done":
         return RedirectResponse("/r/%s" % token, status_code=303)
 

@@ -87,3 +87,23 @@ def m004_window_qr_generation(db):
     # The generation of a window's standing QR code (its counter sticker,
     # hostd/rules/links.py window_url): a new one invalidates older stickers.
     db.execute("ALTER TABLE windows ADD COLUMN qr_generation INTEGER NOT NULL DEFAULT 1")
+
+
+@MIGRATIONS()
+def m005_themes_agents_and_finished(db):
+    # 一件事 / 主题式: a session of several items under a theme (the session's
+    # own item_code / item_name); each case names its item here, so it goes
+    # upstream under its own item. NULL: the session's item.
+    db.execute("ALTER TABLE session_cases ADD COLUMN item_code TEXT")
+    db.execute("ALTER TABLE session_cases ADD COLUMN item_name TEXT")
+    # theme_items: how many items a themed session links (NULL: one item).
+    db.execute("ALTER TABLE sessions ADD COLUMN theme_items INTEGER")
+    # 帮办代办: the agent's id; whoever rates first (the agent at the
+    # device, the applicant through the link or SMS) closes the session.
+    db.execute("ALTER TABLE sessions ADD COLUMN agent_id TEXT")
+    # purpose: 'service' (a visit), or 'finished' (办结: the final rating of a
+    # matter served over several visits, its case at the next visit number).
+    db.execute(
+        "ALTER TABLE sessions ADD COLUMN purpose TEXT NOT NULL DEFAULT 'service'"
+        " CHECK (purpose IN ('service', 'finished'))"
+    )
