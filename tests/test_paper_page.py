@@ -35,8 +35,12 @@ def site(tmp_path):
     ctx = open_context(home)
     ctx.store.run(lambda db: seed(db))
     now = int(time.time())
-    for sid in ("PS-1", "PS-2"):
-        ctx.store.run(lambda db, sid=sid: add_session(db, sid, now - 300, now + 86400, window="W01"))
+    for sid, staff_id in (("PS-1", "s2"), ("PS-2", "s2"), ("PS-OWN", "s1")):
+        ctx.store.run(
+            lambda db, sid=sid, staff_id=staff_id: add_session(
+                db, sid, now - 300, now + 86400, window="W01", staff_id=staff_id
+            )
+        )
     server = WebServer(create_app(ctx), "127.0.0.1", free_port()).start()
     yield server.url.rstrip("/"), ctx
     server.stop()
@@ -65,9 +69,17 @@ def one(ctx, sql, *args):
 def test_a_staff_member_enters_a_paper_form_and_a_supervisor_reads_its_scan(site, browser, tmp_path):
     url, ctx = site
     page = browser.new_page(viewport={"width": 1280, "height": 900})
-    login(page, url, "zhang")
+    login(page, url, "zhang")  # staff member s1
     page.click("nav a[href='/paper']")
     page.wait_for_selector("#paper-form")
+
+    # a form about zhang's own service: someone else must enter it
+    page.fill("input[name=session_id]", "PS-OWN")
+    page.fill("input[name=serial]", "A-0006")
+    page.check("input[name=level][value='5']")
+    page.click("#paper-form button[type=submit]")
+    page.wait_for_selector("#paper-error")
+    assert "不能录入对本人服务" in page.inner_text("#paper-error")
 
     # a 差评 without a reason: refused, the form comes back filled in
     page.fill("input[name=session_id]", "PS-1")

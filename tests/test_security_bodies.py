@@ -71,7 +71,7 @@ def test_a_huge_form_is_a_clean_413_with_no_traceback(server, caplog):
     home, address = server
     form = b"Content-Type: application/x-www-form-urlencoded\r\n"
     with caplog.at_level(logging.WARNING):
-        for path in ("/login", "/r/s123/rate", "/appeals"):
+        for path in ("/login", "/r/s123/rate", "/appeals/1/decide"):
             assert post(address, path, 40 * MB, headers=form).endswith("413 Request Entity Too Large"), path
             chunked = post(
                 address, path, 0, first=b"comment=" + b"x" * (40 * 1024), headers=form, chunked=True
@@ -80,3 +80,19 @@ def test_a_huge_form_is_a_clean_413_with_no_traceback(server, caplog):
             expect = "400 Bad Request" if path.startswith("/r/") else "413 Request Entity Too Large"
             assert chunked.endswith(expect), path
     assert not [r for r in caplog.records if r.exc_info]
+
+
+def test_forms_that_carry_a_file_are_capped_at_the_upload_limit(server):
+    home, address = server
+    form = b"Content-Type: multipart/form-data; boundary=x\r\n"
+    limit_kb = home.config()["web"]["upload_max_kb"]
+    token = b"Authorization: Bearer %s\r\n" % ensure_token(home).encode()
+    for path in ("/paper", "/appeals", "/workorders/1/evidence", "/appeals/1/evidence", "/api/v1/paper"):
+        head = form + (token if path.startswith("/api/") else b"")
+        assert post(address, path, (limit_kb + 64) * 1024, headers=head).endswith(
+            "413 Request Entity Too Large"
+        )
+    # a page form that carries no file keeps its 16 KB cap
+    assert post(address, "/workorders/1/move", 40 * 1024, headers=form).endswith(
+        "413 Request Entity Too Large"
+    )

@@ -73,7 +73,8 @@ def test_a_theme_is_rated_once_and_goes_up_once_per_case_under_its_item(api):
     services = {s["projectNo"]: s["taskCode"] for s in outbox(api, "service")}
     generated = [c["case_id"] for c in made["cases"] if c["case_id"] not in ("c1", "c2")]
     assert services == {"c1": "B101", "c2": "B101", generated[0]: "B202"}
-    assert sorted(r["projectNo"] for r in outbox(api, "rating")) == sorted(["c1", "c2"] + generated)
+    ratings = {r["projectNo"]: r["taskCode"] for r in outbox(api, "rating")}
+    assert ratings == services  # each case's rating goes up under its own item, as its service did
 
 
 @pytest.mark.parametrize(
@@ -139,7 +140,15 @@ def test_finished_opens_the_final_rating_at_the_next_visit(api):
     assert (final["window"], final["item_code"], final["staff_id"]) == ("07", "A001", "s1")
     assert api.post("/api/v1/cases/c9/finished").status_code == 409  # the final one is open
     ctx.store.run(lambda db: channels.record_rating(db, final["session_id"], "paper", 5))
+    again = api.post("/api/v1/cases/c9/finished")
+    assert again.status_code == 409 and "只办结一次" in again.json()["detail"]["reason"]
     services = [(s["projectNo"], s["serviceNumber"]) for s in outbox(api, "service")]
     assert services == [("c9", 1), ("c9", 2)]
     unknown = api.post("/api/v1/cases/nope/finished")
     assert unknown.status_code == 404 and unknown.json()["detail"]["error"] == "unknown_case"
+
+
+def test_the_cli_opens_a_final_rating_through_the_running_hostd(tmp_path):
+    home = make_home(tmp_path / "home")
+    out = hostd(home, "session", "finished", "2026-000123")
+    assert out.exit_code == 1 and "hostd is not running" in out.output and "Traceback" not in out.output

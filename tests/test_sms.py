@@ -390,3 +390,36 @@ def test_named_evaluator_details_are_purged_when_nothing_needs_them(hall):
     ref.clock.t += days * 86400 + 1
     assert ctx.store.run(lambda db: retention.purge_evaluators(db, days, ref.clock())) == 1
     assert all(mobile is None and flag == 1 for _, mobile, flag in named())  # named stays for the rate
+
+
+def test_the_hour_and_day_limits_put_a_reminder_off_until_allowed(hall):
+    ctx, client, _, ref = hall
+    midnight = T0 - (T0 + 8 * 3600) % 86400 + 86400  # a local midnight after T0
+    ref.clock.t = midnight
+
+    def sent(at, n):
+        """n reminders to one number, marked sent at `at`, `at` + 1, ..."""
+        for i in range(n):
+            sid = "X%d-%d" % (at, i)
+
+            def op(db, sid=sid, i=i):
+                db.conn.execute(
+                    "INSERT INTO sessions (session_id, hall, window, item_code, item_name, staff_id,"
+                    " staff_name, staff_no, cases, created_at, screen_until, rate_until)"
+                    " VALUES (?, 'h1', '09', 'A', 'x', 's1', '张三', '0042', 1, 0, 0, 0)",
+                    (sid,),
+                )
+                reminders.register(db, {"session_id": sid, "screen_until": 0}, "13800138000", at, True)
+                db.conn.execute(
+                    "UPDATE sms_reminders SET state = 'sent', sent_at = ? WHERE session_id = ?", (at + i, sid)
+                )
+
+            ctx.store.run(op)
+
+    sent(midnight, 5)  # five from midnight on: the hour is full
+    with ctx.store.read() as db:
+        assert reminders.next_allowed(db, "13800138000", midnight + 600) == midnight + 3600
+    sent(midnight + 3 * 3600, 5)  # ten today: the day is full
+    with ctx.store.read() as db:
+        assert reminders.next_allowed(db, "13800138000", midnight + 5 * 3600) == midnight + 86400
+        assert reminders.next_allowed(db, "13900139000", midnight + 5 * 3600) == midnight + 5 * 3600

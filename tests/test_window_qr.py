@@ -131,8 +131,8 @@ def test_a_session_rated_meanwhile_refuses_the_second_rating(hall):
 
     ctx.store.run(lambda db: channels.record_rating(db, sid, "qr", 5, now=T0))  # rated on a phone meanwhile
     done = client.post(path + "/rate", data={"csrf": csrf, "level": "1", "reasons": "1", "session_id": sid})
-    assert done.status_code == 200  # the session is no longer serving: this one is window-level
-    assert ratings(ctx)[-1][:3] == ("qr", "window", None)
+    assert done.status_code == 409 and "已评价" in done.text  # one service, one rating
+    assert [r[:3] for r in ratings(ctx)] == [("qr", "session", sid)]  # nothing counted twice
 
 
 def test_a_bad_or_retired_sticker_says_so(hall, tmp_path):

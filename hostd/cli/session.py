@@ -6,6 +6,7 @@ running daemon's API (/api/v1) with the token in <home>/keys/api-token;
 the others work on the database directly. hostd/cli/root.py calls register().
 """
 
+import os
 import time
 from urllib.parse import quote
 
@@ -378,22 +379,33 @@ def register(cli, home_of, db_of):
         config = home.config()
         hall = config["hall"]["id"]
         place = staff.get_window(db, hall, window_id)
-        with db.conn:
-            if renew:
-                db.conn.execute(
-                    "UPDATE windows SET qr_generation = qr_generation + 1 WHERE hall = ? AND window = ?",
-                    (hall, window_id),
-                )
-            row = db.conn.execute(
-                "SELECT qr_generation FROM windows WHERE hall = ? AND window = ?", (hall, window_id)
-            ).fetchone()
+        row = db.conn.execute(
+            "SELECT qr_generation FROM windows WHERE hall = ? AND window = ?", (hall, window_id)
+        ).fetchone()
         if row is None:
             raise staff.UnknownWindow(
                 "window %s has no row yet: `hostd window add %s` first" % (window_id, window_id)
             )
-        url = links.window_url(Context(home, config, None), window_id, row[0])
-        sticker.write(out, url, hall, push.window_title(place), config["render"]["font"])
-        click.echo("sticker for window %s written: %s (code %d, %s)" % (window_id, out, row[0], url))
+        generation = row[0] + 1 if renew else row[0]
+        url = links.window_url(Context(home, config, None), window_id, generation)
+        # The sticker first, to a temporary name: a font or a path that fails
+        # leaves the old code working and no half-written PDF.
+        partial = "%s.part" % out
+        try:
+            sticker.write(partial, url, hall, push.window_title(place), config["render"]["font"])
+            if renew:
+                with db.conn:
+                    db.conn.execute(
+                        "UPDATE windows SET qr_generation = ? WHERE hall = ? AND window = ?",
+                        (generation, hall, window_id),
+                    )
+            os.replace(partial, out)
+        except OSError as exc:
+            raise UserError("cannot write %s: %s" % (out, exc.strerror or exc)) from None
+        finally:
+            if os.path.exists(partial):
+                os.unlink(partial)
+        click.echo("sticker for window %s written: %s (code %d, %s)" % (window_id, out, generation, url))
         if renew:  # the devices' idle screens carry the code too: push them anew if hostd runs
             try:
                 api_call(home, "POST", "/screens/refresh")

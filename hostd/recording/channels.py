@@ -254,7 +254,7 @@ def add_evaluator(db, rating_id, evaluator):
     none (e.g. a device rating, from the rate-later page); True if stored."""
     if evaluator is None or (evaluator.name is None and evaluator.mobile is None):
         return False
-    return (
+    stored = (
         db.conn.execute(
             "UPDATE ratings SET evaluator_name = ?, evaluator_mobile = ?, evaluator_consent = ?, named = 1"
             " WHERE id = ? AND binding = 'session' AND evaluator_name IS NULL AND evaluator_mobile IS NULL",
@@ -262,3 +262,6 @@ def add_evaluator(db, rating_id, evaluator):
         ).rowcount
         == 1
     )
+    if stored and evaluator.consent:
+        followups.refresh_evaluator(db, rating_id)  # a record not yet tried carries them up
+    return stored

@@ -79,6 +79,16 @@ def record(db, hall, form, entered_by, now, scan=None):
             " / form %s was already entered (rating %d)" % (serial, taken[0], serial, taken[0])
         )
     session_id = session_of(db, hall, form.get("session_id"), form.get("case_id"))
+    own = form.get("entered_by_staff")  # a staff member entering it: never for their own service
+    if (
+        own
+        and db.conn.execute("SELECT staff_id FROM sessions WHERE session_id = ?", (session_id,)).fetchone()[0]
+        == own
+    ):
+        raise PaperError(
+            "不能录入对本人服务的书面评价，请交其他工作人员或监督考核人员录入"
+            " / a staff member may not enter a paper rating of their own service"
+        )
     rating_id = channels.record_rating(
         db,
         session_id,

@@ -19,6 +19,7 @@ every read in evaluator_access): `hostd privacy report`.
 import logging
 
 from hostd.base.periodic import Periodic
+from hostd.upstream import followups
 
 log = logging.getLogger("hostd.privacy")
 
@@ -40,16 +41,30 @@ _NEEDED = "(%s OR COALESCE(o.closed_at, o.opened_at) >= :cutoff)" % _OPEN_ORDER
 
 
 def purge_evaluators(db, days, now):
-    """Clear the name and phone of 实名 ratings nothing needs any more; how many."""
-    return db.conn.execute(
-        "UPDATE ratings SET evaluator_name = NULL, evaluator_mobile = NULL WHERE id IN ("
-        " SELECT r.id FROM ratings r INDEXED BY ratings_named WHERE r.named = 1 AND r.received_at < :cutoff"
-        " AND (r.evaluator_name IS NOT NULL OR r.evaluator_mobile IS NOT NULL)"
-        " AND COALESCE((SELECT s.rate_until FROM sessions s WHERE s.session_id = r.session_id),"
-        " r.received_at) < :cutoff"
-        " AND NOT EXISTS (SELECT 1 FROM work_orders o WHERE o.rating_id = r.id AND %s))" % _NEEDED,
-        {"cutoff": int(now) - days * DAY},
-    ).rowcount
+    """Clear the name and phone of 实名 ratings nothing needs any more, and the
+    copies in their upstream records (userName, mobile: sent with consent);
+    how many ratings."""
+    ids = [
+        row[0]
+        for row in db.conn.execute(
+            "SELECT r.id FROM ratings r INDEXED BY ratings_named"
+            " WHERE r.named = 1 AND r.received_at < :cutoff"
+            " AND (r.evaluator_name IS NOT NULL OR r.evaluator_mobile IS NOT NULL)"
+            " AND COALESCE((SELECT s.rate_until FROM sessions s WHERE s.session_id = r.session_id),"
+            " r.received_at) < :cutoff"
+            " AND NOT EXISTS (SELECT 1 FROM work_orders o WHERE o.rating_id = r.id AND %s)" % _NEEDED,
+            {"cutoff": int(now) - days * DAY},
+        )
+    ]
+    for rating_id in ids:
+        db.conn.execute(
+            "UPDATE ratings SET evaluator_name = NULL, evaluator_mobile = NULL WHERE id = ?", (rating_id,)
+        )
+        db.conn.executemany(
+            "UPDATE upstream_outbox SET body = json_remove(body, '$.userName', '$.mobile') WHERE key = ?",
+            [(key,) for key in followups.rating_keys(db, rating_id)],
+        )
+    return len(ids)
 
 
 def purge_contacts(db, days, now):

@@ -13,7 +13,7 @@ import time
 
 from hostd.base.cells import safe_row
 from hostd.base.errors import UserError
-from hostd.casework import appeals, fraud, workorders
+from hostd.casework import appeals, evidence, fraud, workorders
 from hostd.devices.render import find_font
 from hostd.reporting import periods, ranking, stats
 
@@ -183,6 +183,25 @@ def build(db, quarter, month=None, config=None, hall=None, now=None):
                     a["decision_note"] or "",
                 ]
                 for a in decided
+            ],
+        }
+    )
+    tables.append(
+        {
+            "name": "佐证与举证材料",
+            "headers": ["材料号", "所属", "文件名", "类型", "大小(KB)", "SHA-256", "上传人", "上传时间"],
+            "rows": [
+                [
+                    f["id"],
+                    ("工单 #%d" % f["order_id"]) if f["order_id"] else ("申诉 #%d" % f["appeal_id"]),
+                    f["name"],
+                    f["kind"].upper(),
+                    round(f["bytes"] / 1024, 1),
+                    f["sha256"],
+                    f["added_by"],
+                    _when(f["added_at"]),
+                ]
+                for f in evidence.in_period(db, start, end)
             ],
         }
     )

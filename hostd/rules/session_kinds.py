@@ -77,29 +77,25 @@ def finished_case(db, hall, case_id):
     """(the case's latest session row, its next visit) for 办结; UnknownCase or BadField."""
     row = db.conn.execute(
         "SELECT c.session_id, c.visit, s.window, s.item_code, s.item_name, s.staff_id, s.state,"
-        " COALESCE(c.item_code, s.item_code), COALESCE(c.item_name, s.item_name)"
+        " COALESCE(c.item_code, s.item_code), COALESCE(c.item_name, s.item_name), s.purpose"
         " FROM session_cases c JOIN sessions s ON s.session_id = c.session_id"
         " WHERE c.case_id = ? AND s.hall = ? ORDER BY c.visit DESC LIMIT 1",
         (case_id, hall),
     ).fetchone()
     if row is None:
         raise UnknownCase("没有办件 %s 的服务记录 / no session has case %s" % (case_id, case_id))
-    keys = (
-        "session_id",
-        "visit",
-        "window",
-        "theme_code",
-        "theme_name",
-        "staff_id",
-        "state",
-        "item_code",
-        "item_name",
-    )
+    keys = ("session_id", "visit", "window", "theme_code", "theme_name", "staff_id", "state")
+    keys += ("item_code", "item_name", "purpose")
     latest = dict(zip(keys, row))
     if latest["state"] == "open":
         raise staff.CaseTaken(
             "办件 %s 第%d次服务的会话 %s 尚未评价，办结评价请在其后发起"
             " / case %s visit %d is still open in %s"
             % (case_id, latest["visit"], latest["session_id"], case_id, latest["visit"], latest["session_id"])
+        )
+    if latest["purpose"] == "finished" and latest["state"] != "cancelled":
+        raise staff.CaseTaken(
+            "办件 %s 已有办结评价（会话 %s），每件事只办结一次 / case %s has its final rating in %s"
+            % (case_id, latest["session_id"], case_id, latest["session_id"])
         )
     return latest, latest["visit"] + 1

@@ -196,6 +196,8 @@ def create(
             )
         themed = session_kinds.theme_items(items, _name, normalise_cases)
     rows = _case_rows(db, config, hall, now, themed, normalise_cases(cases))
+    if len(rows) > MAX_CASES:
+        raise BadField("一次最多 %d 件 / at most %d cases in one session" % (MAX_CASES, MAX_CASES))
     check_cases_free(db, [(c, v) for c, v, _, _, _ in rows])
     row = {
         "session_id": session_id,

@@ -85,7 +85,7 @@ def next_allowed(db, mobile, now):
         if len(times) >= most:
             allowed = max(allowed, times[-most] + seconds)
     midnight = (now + LOCAL) // DAY * DAY - LOCAL
-    if len(_sent_since(db, mobile, midnight)) >= DAY_LIMIT:
+    if len(_sent_since(db, mobile, midnight - 1)) >= DAY_LIMIT:  # from midnight itself
         allowed = max(allowed, midnight + DAY)
     return allowed
 

@@ -72,3 +72,32 @@ def enqueue_details(db, rating_id):
             db, "province", "comment", "add:" + key, rating_id, body, depends_on=key, local_case=generated
         )
     return count
+
+
+def rating_keys(db, rating_id):
+    """The outbox keys of a rating's records and their 追评, per case."""
+    rating, cases = _upstream_cases(db, rating_id)
+    keys = []
+    for case_id, _visit, _generated in cases:
+        key = outbox.rating_key(rating, case_id)
+        keys += [key, "add:" + key]
+    return keys
+
+
+def refresh_evaluator(db, rating_id):
+    """实名 details given after the rating: rewrite its queued records that were
+    never tried (they then carry them, with consent); a record already tried
+    stays as it is (the platform takes no change of one). How many rewritten."""
+    rating, cases = _upstream_cases(db, rating_id)
+    if rating is None:
+        return 0
+    session, _cases, unit = outbox.session_parts(db, rating["session_id"])
+    count = 0
+    for case_id, visit, _generated in cases:
+        key = outbox.rating_key(rating, case_id)
+        body = records.rating_record(rating, session, case_id, visit, unit)
+        count += db.conn.execute(
+            "UPDATE upstream_outbox SET body = ? WHERE key = ? AND status = 'pending' AND attempts = 0",
+            (outbox.encode(body), key),
+        ).rowcount
+    return count

@@ -125,14 +125,17 @@ def _codes(unit):
     return (unit or {}).get("dept_code") or "", (unit or {}).get("area_code") or ""
 
 
+def item_of(session, case_id):
+    """(code, name) of the item a case goes up under: its own in a 一件事, else the session's."""
+    return (session.get("case_items") or {}).get(case_id, (session["item_code"], session["item_name"]))
+
+
 def service_record(session, case_id, visit, unit):
     """The 办件服务数据 record of one case of a session (dict-likes).
     promiseTime and taskType only where the business system gave them. A
     一件事 case goes up under its own item (session["case_items"])."""
     dept, area = _codes(unit)
-    item_code, item_name = (session.get("case_items") or {}).get(
-        case_id, (session["item_code"], session["item_name"])
-    )
+    item_code, item_name = item_of(session, case_id)
     record = {
         "projectNo": case_id,
         "serviceNumber": visit,
@@ -173,8 +176,8 @@ def rating_record(rating, session, case_id, visit, unit, assess_number=1, at=Non
         "reasons": reasons,
         "writingEvaluation": comment,
         "assessTime": format_time(at if at is not None else assess_time(rating)),
-        "taskCode": session["item_code"],
-        "taskName": session["item_name"],
+        "taskCode": item_of(session, case_id)[0],
+        "taskName": item_of(session, case_id)[1],
         "deptCode": dept,
         "areaCode": area,
         "proManager": session["staff_name"],

@@ -14,9 +14,12 @@ with one line, and nothing is logged as an error.
 
 import hmac
 import json
+import re
 
 WRITE_METHODS = ("POST", "PUT", "PATCH", "DELETE")
-UPLOADS = ("/paper", "/api/v1/paper")  # paths whose posts may carry a file
+UPLOADS = re.compile(
+    r"/(paper|api/v1/paper|appeals|appeals/\d+/evidence|workorders/\d+/evidence)"
+)  # may carry a file
 FIELDS_KB = 16  # an upload form's other fields
 
 
@@ -41,7 +44,7 @@ class BodyLimits:
         path = scope.get("path", "")
         api = path.startswith("/api/")
         limit = self.api_max if api else self.form_max
-        if path in UPLOADS:
+        if UPLOADS.fullmatch(path):
             limit = max(limit, self.upload_max)
         headers = dict(scope.get("headers") or [])
         if api and self.token is not None and not self._token_ok(headers.get(b"authorization", b"")):

@@ -75,12 +75,27 @@ MESSAGES = {  # kind: (status, heading, text)
 }
 
 
+ENGLISH = {  # one line under the Chinese, for a visitor who reads English
+    "invalid": "This rating link is incomplete or was changed.",
+    "expired": "This rating link has expired.",
+    "missing": "No service matches this link.",
+    "closed": "The rating period of this service is over.",
+    "rated": "This service is already rated: one service, one rating.",
+    "agent_rated": "The agent has already rated this service at the window.",
+    "forbidden": "This form has expired: go back and reload the page.",
+    "busy": "Too many requests: try again in a minute.",
+    "retired": "This window's QR code was replaced: scan the new one at the window.",
+    "thanks": "Thank you for your rating.",
+    "error": "The system cannot take your rating now: try again later.",
+}
+
+
 def message(request, kind):
     status, heading, text = MESSAGES[kind]
     return TEMPLATES.TemplateResponse(
         request,
         "ratelater/message.html",
-        {"kind": kind, "heading": heading, "text": text},
+        {"kind": kind, "heading": heading, "text": text, "english": ENGLISH.get(kind, "")},
         status_code=status,
     )
 

@@ -9,8 +9,9 @@
                          a 差评 opens a work order, nothing goes upstream)
 
 The session is chosen again when the rating is posted: the one the page
-showed, if it is still open and still the window's; else whichever the
-window serves at that moment. The token (hostd/rules/links.py window_url)
+showed, if it is still open and still the window's; a second rating of it,
+if it was rated meanwhile, is refused (one service, one rating); else
+whichever the window serves at that moment. The token (hostd/rules/links.py window_url)
 does not expire; `hostd window qr 07 --renew` retires a window's older
 stickers. Posts are CSRF-checked and throttled like the rate-later page's.
 """
@@ -109,6 +110,8 @@ async def rate(request: Request, token: str):
     window = place["window"]
 
     def op(db):
+        if posted and _rated(db, ctx.hall, window, posted):  # the service shown was rated meanwhile
+            raise channels.already_rated(db, posted)
         session_id = posted if posted and _still_serving(db, ctx.hall, window, posted, now, bind_s) else None
         session_id = session_id or binding.serving_session(db, ctx.hall, window, now, bind_s)
         words = (form["reasons"], form["comment"], form["details"], client)
@@ -129,6 +132,13 @@ async def rate(request: Request, token: str):
         "window QR: %s rated %d (%s) from %s", window, form["level"], session_id or "window-level", client
     )
     return ratelater.message(request, "thanks")
+
+
+def _rated(db, hall, window, session_id):
+    row = db.conn.execute(
+        "SELECT hall, window, state FROM sessions WHERE session_id = ?", (session_id,)
+    ).fetchone()
+    return row is not None and row[:2] == (hall, window) and row[2] in ("rated", "defaulted")
 
 
 def _still_serving(db, hall, window, session_id, now, bind_s):

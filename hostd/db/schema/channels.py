@@ -1,5 +1,6 @@
-"""Tables of the channels a hall rates through besides its devices: uploads,
-paper forms (书面), and what the later channel steps add.
+"""Tables of the channels a hall rates through besides its devices: uploads
+and what refers to them (paper forms, evidence), contacts and SMS reminders,
+window QR codes, themes, agents and 办结.
 
 A new change is a new function at the end; never edit one that has shipped.
 """
@@ -107,3 +108,25 @@ def m005_themes_agents_and_finished(db):
         "ALTER TABLE sessions ADD COLUMN purpose TEXT NOT NULL DEFAULT 'service'"
         " CHECK (purpose IN ('service', 'finished'))"
     )
+
+
+@MIGRATIONS()
+def m006_attachments(db):
+    # attachments: evidence (佐证材料) on a work order, or an appeal's own
+    # (举证), as hostd/casework/evidence.py adds it: one uploaded file each
+    # (uploads), the name it came with (shown only), who added it and when.
+    db.execute("""
+        CREATE TABLE attachments (
+            id INTEGER PRIMARY KEY,
+            sha256 TEXT NOT NULL REFERENCES uploads (sha256),
+            order_id INTEGER REFERENCES work_orders (order_id),
+            appeal_id INTEGER REFERENCES appeals (appeal_id),
+            name TEXT NOT NULL,
+            note TEXT,
+            added_by TEXT NOT NULL,
+            added_at INTEGER NOT NULL,
+            CHECK ((order_id IS NULL) != (appeal_id IS NULL))
+        )""")
+    db.execute("CREATE INDEX attachments_order ON attachments (order_id) WHERE order_id IS NOT NULL")
+    db.execute("CREATE INDEX attachments_appeal ON attachments (appeal_id) WHERE appeal_id IS NOT NULL")
+    db.execute("CREATE INDEX attachments_added ON attachments (added_at)")

@@ -11,6 +11,7 @@
 /export                pages_export: any table as CSV or Excel
 /offline               pages_offline: 待确认的离线评价, offline ratings to bind
 /paper                 pages_paper: 书面评价录入, paper forms with their scans
+/attachments           pages_evidence: 佐证材料 and 举证 on orders and appeals
 /upstream              pages_upstream: 上报失败, dead letters to retry or edit and resend
 """
 
@@ -25,6 +26,7 @@ from hostd.web.pages import admin as pages_admin
 from hostd.web.pages import appeals as pages_appeals
 from hostd.web.pages import dashboard as pages_dashboard
 from hostd.web.pages import display as pages_display
+from hostd.web.pages import evidence as pages_evidence
 from hostd.web.pages import export as pages_export
 from hostd.web.pages import fleet as pages_fleet
 from hostd.web.pages import offline as pages_offline
@@ -49,6 +51,7 @@ for _module in (
     pages_upstream,
     pages_offline,
     pages_paper,
+    pages_evidence,
     pages_admin,
 ):
     router.include_router(_module.router)

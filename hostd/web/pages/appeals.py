@@ -6,8 +6,10 @@ kept but no longer counted) or rejects it. hostd/casework/appeals.py records eve
 from fastapi import APIRouter, Depends, HTTPException, Request
 
 from hostd.base.errors import UserError
-from hostd.casework import appeals
+from hostd.casework import appeals, evidence
+from hostd.files import uploads
 from hostd.web import auth
+from hostd.web.pages import evidence as pages_evidence
 from hostd.web.pages.common import ALL, QueryId, RowId, now, own_staff_only, redirect_back, render
 
 router = APIRouter()
@@ -24,6 +26,7 @@ def appeals_page(request: Request, rating_id: QueryId = 0, user=Depends(auth.req
     rating = None
     with request.app.state.ctx.store.read() as db:
         listed = appeals.list_appeals(db, staff_id=staff_id, limit=500)
+        files = {a["appeal_id"]: evidence.listed(db, appeal_id=a["appeal_id"]) for a in listed}
         if rating_id and user["role"] == "staff":
             rating = _own_rating(db, rating_id, staff_id)
     return render(
@@ -33,6 +36,7 @@ def appeals_page(request: Request, rating_id: QueryId = 0, user=Depends(auth.req
         "申诉复核",
         "/appeals",
         appeals=listed,
+        evidence={k: v for k, v in files.items() if v},
         rating=rating,
         verdicts=appeals.VERDICTS,
     )
@@ -59,12 +63,18 @@ def file_appeal(request: Request, form=Depends(auth.require_csrf), user=Depends(
     reason = str(form.get("reason", "")).strip()
     if not reason:
         return redirect_back(request, "/appeals?rating_id=%d" % rating_id, err="请填写申诉理由")
+    data, name = pages_evidence.file_of(form)
+    ctx = request.app.state.ctx
+
+    def op(db):  # the appeal and its evidence, together or not at all
+        filed = appeals.file(db, rating_id, user["staff_id"], reason, actor=user["username"], now=now())
+        if data is not None:
+            evidence.attach(db, upload, user, name, appeal_id=filed["appeal_id"], now=now())
+        return filed
+
     try:
-        request.app.state.ctx.store.run(
-            lambda db: appeals.file(
-                db, rating_id, user["staff_id"], reason, actor=user["username"], now=now()
-            )
-        )
+        upload = uploads.prepare(data, ctx.config["web"]["upload_max_kb"]) if data is not None else None
+        ctx.store.run(op)
     except UserError as exc:
         return redirect_back(request, "/appeals", err=str(exc))
     return redirect_back(request, "/appeals", ok="申诉已提交，等待监督考核人员复核")

@@ -30,7 +30,20 @@ from hostd.web.pages.common import MANAGERS, Flag, now, render, when
 
 router = APIRouter()
 HIDDEN_TABLES = {"users", "session_contacts", "_hostd_migrations", "_sqlite_migrations"}
-SECRET_COLUMNS = {"key_hex", "previous_key_hex", "wire", "password_hash", "data", "code"}  # code: an SMS link
+# code: an SMS short link; body, before, after: upstream records, which may
+# carry a 实名 evaluator's name and phone (sent with consent)
+SECRET_COLUMNS = {
+    "key_hex",
+    "previous_key_hex",
+    "wire",
+    "password_hash",
+    "data",
+    "code",
+    "body",
+    "remote_body",
+    "before",
+    "after",
+}
 EVALUATOR_COLUMNS = ("evaluator_name", "evaluator_mobile")
 EXCEL_MAX_ROWS = 1048575
 

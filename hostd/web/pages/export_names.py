@@ -87,12 +87,17 @@ COLUMNS = {
         "cancel_reason": "取消原因",
         "cancelled_by": "取消人",
         "cancelled_cases": "取消时的办件编号",
+        "theme_items": "一件事事项数",
+        "agent_id": "代办人编号",
+        "purpose": "评价类型（办件/办结）",
     },
     "session_cases": {
         "session_id": "服务记录",
         "case_id": "办件编号",
         "visit": "服务次数",
         "generated": "系统生成",
+        "item_code": "所属事项编码（一件事）",
+        "item_name": "所属事项名称（一件事）",
     },
     "work_orders": {
         "order_id": "工单编号",

@@ -99,7 +99,7 @@ def enter(request: Request, form=Depends(auth.require_csrf), user=Depends(auth.r
         evaluator = evaluators.clean(
             fields["name"], fields["mobile"], fields["consent_callback"], fields["consent_upstream"]
         )
-        entry: dict = dict(fields, evaluator=evaluator)
+        entry: dict = dict(fields, evaluator=evaluator, entered_by_staff=user["staff_id"])
         if fields["target"] == "case":
             entry["session_id"] = None
         else:

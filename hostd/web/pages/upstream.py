@@ -28,6 +28,32 @@ KIND_NAMES = {
 }
 
 
+MASK = "（评价人信息已隐去）"
+EVALUATOR_KEYS = ("userName", "mobile")  # a 实名 evaluator's, sent with consent (records.rating_record)
+
+
+def shown(body, user):
+    """`body` as `user` may see it: the evaluator's name and phone only for
+    auth.EVALUATOR_ROLES (the page logs that read), masked for the others."""
+    if not body or auth.may_see_evaluator(user) or not any(k in body for k in EVALUATOR_KEYS):
+        return body
+    return dict(body, **{k: MASK for k in EVALUATOR_KEYS if k in body})
+
+
+def unmasked(text, stored):
+    """An edited body as its editor saw it, the masked values put back."""
+    try:
+        body = json.loads(text)
+    except ValueError:
+        return text  # letters.edit says what is wrong with it
+    if isinstance(body, dict) and any(body.get(k) == MASK for k in EVALUATOR_KEYS):
+        for key in EVALUATOR_KEYS:
+            if body.get(key) == MASK and key in stored:
+                body[key] = stored[key]
+        return json.dumps(body, ensure_ascii=False)
+    return text
+
+
 def pretty(obj):
     return json.dumps(obj, ensure_ascii=False, indent=1, sort_keys=True) if obj is not None else ""
 
@@ -37,11 +63,24 @@ def upstream_page(request: Request, user=Depends(auth.require_role(*MANAGERS))):
     with request.app.state.ctx.store.read() as db:
         dead = letters.dead_letters(db)
         status = upstream_service.status(db, now())
+    seen = []  # ratings whose evaluator data this page shows (a supervisor's view)
     for letter in dead:
         body, remote = letter["body_obj"], letter["remote_obj"]
-        letter["pretty"] = pretty(body)
-        letter["remote_pretty"] = pretty(remote)
+        letter["pretty"] = pretty(shown(body, user))
+        letter["remote_pretty"] = pretty(shown(remote, user))
         letter["differs"] = sorted(k for k in body if remote is not None and remote.get(k) != body[k])
+        if (
+            auth.may_see_evaluator(user)
+            and any(k in body for k in EVALUATOR_KEYS)
+            and str(letter["ref"]).isdigit()
+        ):
+            seen.append(int(letter["ref"]))
+    if seen:
+        request.app.state.ctx.store.run(
+            lambda db: auth.log_evaluator_access(
+                db, user, seen, EVALUATOR_KEYS, "upstream dead letters", now=now()
+            )
+        )
     return render(
         request,
         "pages/upstream.html",
@@ -86,9 +125,15 @@ def edit(
     user=Depends(auth.require_role(*MANAGERS)),
 ):
     text = str(form.get("body", ""))
+
+    def op(db):
+        stored = db.conn.execute("SELECT body FROM upstream_outbox WHERE id = ?", (row_id,)).fetchone()
+        edited = unmasked(text, json.loads(stored[0])) if stored else text
+        return letters.edit(db, row_id, edited, user["username"], now())
+
     return _act(
         request,
         user,
-        lambda db: letters.edit(db, row_id, text, user["username"], now()),
+        op,
         "记录 #%d 已修改并重新排队上报" % row_id,
     )

@@ -8,7 +8,7 @@ Evaluator name / phone appear only for auth.EVALUATOR_ROLES, and each view is lo
 from fastapi import APIRouter, Depends, HTTPException, Request
 
 from hostd.base.errors import UserError
-from hostd.casework import workorders
+from hostd.casework import evidence, workorders
 from hostd.web import auth
 from hostd.web.pages.common import (
     ALL,
@@ -41,20 +41,23 @@ def _order_for(db, user, order_id):
 
 
 def evaluator_of(request, user, rating_id, purpose):
-    """The evaluator's name and phone for roles that may see them; logs the read."""
+    """The evaluator's name and phone (实名), or the mobile number the business
+    system gave with the citizen's consent (session_contacts), for roles that
+    may see them; logs the read."""
     if not auth.may_see_evaluator(user) or rating_id is None:
         return None
 
     def op(db):
         row = db.execute(
-            "SELECT evaluator_name, evaluator_mobile FROM ratings WHERE id = ?", [rating_id]
+            "SELECT r.evaluator_name, r.evaluator_mobile, c.mobile FROM ratings r"
+            " LEFT JOIN session_contacts c ON c.session_id = r.session_id WHERE r.id = ?",
+            [rating_id],
         ).fetchone()
-        if row is None or (row[0] is None and row[1] is None):
+        if row is None or (row[0] is None and row[1] is None and row[2] is None):
             return None
-        auth.log_evaluator_access(
-            db, user, [rating_id], ("evaluator_name", "evaluator_mobile"), purpose, now=now()
-        )
-        return {"name": row[0], "mobile": row[1]}
+        fields = ("evaluator_name", "evaluator_mobile", "session_contacts.mobile")
+        auth.log_evaluator_access(db, user, [rating_id], fields, purpose, now=now())
+        return {"name": row[0], "mobile": row[1] or row[2]}
 
     return request.app.state.ctx.store.run(op)
 
@@ -109,6 +112,7 @@ def queue(
 def detail(request: Request, order_id: RowId, user=Depends(auth.require_role(*ALL))):
     with request.app.state.ctx.store.read() as db:
         order = _order_for(db, user, order_id)
+        files = evidence.listed(db, order_id=order_id)
     moves = workorders.NEXT.get(order["state"], ())
     if user["role"] == "staff":
         moves = [m for m in moves if m in STAFF_MOVES]
@@ -125,6 +129,9 @@ def detail(request: Request, order_id: RowId, user=Depends(auth.require_role(*AL
         feedback_options=workorders.FEEDBACK,
         unreachable=UNREACHABLE,
         evaluator=evaluator,
+        files=files,
+        may_add_files=evidence.may_add(user, order["staff_id"]) and order["state"] in evidence.OPEN_ORDER,
+        upload_max_kb=request.app.state.ctx.config["web"]["upload_max_kb"],
     )
 
 
