@@ -352,6 +352,9 @@ privacy_commands.register(cli, _home, _db)
 from hostd.cli import rating as rating_commands  # noqa: E402  paper forms
 
 rating_commands.register(cli, _home, _db)
+from hostd.cli import spotcheck as spotcheck_commands  # noqa: E402  回访抽查
+
+spotcheck_commands.register(cli, _home, _db)
 
 
 def main():

@@ -13,7 +13,7 @@ import time
 
 from hostd.base.cells import safe_row
 from hostd.base.errors import UserError
-from hostd.casework import appeals, evidence, fraud, workorders
+from hostd.casework import appeals, evidence, fraud, spot_checks, workorders
 from hostd.devices.render import find_font
 from hostd.reporting import periods, ranking, stats
 
@@ -186,6 +186,8 @@ def build(db, quarter, month=None, config=None, hall=None, now=None):
             ],
         }
     )
+    if not month:  # 回访抽查 draws a quarter
+        tables.append(_spot_checks(db, quarter.upper(), (q_start, q_end)))
     tables.append(
         {
             "name": "佐证与举证材料",
@@ -222,6 +224,33 @@ def build(db, quarter, month=None, config=None, hall=None, now=None):
         "tables": tables,
         "generated_at": _when(int(now if now is not None else time.time())),
         "font": ((config or {}).get("render") or {}).get("font", ""),
+    }
+
+
+def _spot_checks(db, quarter, span):
+    """The 回访抽查 table: each drawn order and what its callback check found, then the totals."""
+    totals = spot_checks.summary(db, quarter, span)
+    rows = [
+        [c["id"], c["order_id"], c["staff_name"] or c["staff_id"] or "", c["outcome_label"], c["note"] or "",
+         c["checked_by"] or "", _when(c["checked_at"]) if c["checked_at"] else ""]
+        for c in spot_checks.listed(db, quarter)
+    ]  # fmt: skip
+    rows.append(
+        [
+            "合计",
+            "已办结 %d，抽查 %d，已回访 %d" % (totals["finished"], totals["drawn"], totals["checked"]),
+            "",
+            "属实 %d，不符 %d，无法联系 %d"
+            % (totals["confirmed"], totals["disputed"], totals["unreachable"]),
+            "",
+            "",
+            "",
+        ]
+    )
+    return {
+        "name": "回访抽查",
+        "headers": ["抽查号", "工单号", "工作人员", "结果", "说明", "回访人", "回访时间"],
+        "rows": rows,
     }
 
 

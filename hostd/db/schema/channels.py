@@ -130,3 +130,24 @@ def m006_attachments(db):
     db.execute("CREATE INDEX attachments_order ON attachments (order_id) WHERE order_id IS NOT NULL")
     db.execute("CREATE INDEX attachments_appeal ON attachments (appeal_id) WHERE appeal_id IS NOT NULL")
     db.execute("CREATE INDEX attachments_added ON attachments (added_at)")
+
+
+@MIGRATIONS()
+def m007_spot_checks(db):
+    # spot_checks: a supervisor's random draw of finished work orders for a
+    # callback check of their callback and rectification (003 第十六条),
+    # hostd/casework/spot_checks.py; each order drawn once.
+    #   outcome  confirmed (属实) | disputed (与记录不符) | unreachable (无法联系)
+    db.execute("""
+        CREATE TABLE spot_checks (
+            id INTEGER PRIMARY KEY,
+            order_id INTEGER NOT NULL UNIQUE REFERENCES work_orders (order_id),
+            period TEXT NOT NULL,
+            drawn_at INTEGER NOT NULL,
+            drawn_by TEXT NOT NULL,
+            outcome TEXT CHECK (outcome IS NULL OR outcome IN ('confirmed', 'disputed', 'unreachable')),
+            note TEXT,
+            checked_at INTEGER,
+            checked_by TEXT
+        )""")
+    db.execute("CREATE INDEX spot_checks_period ON spot_checks (period, id)")

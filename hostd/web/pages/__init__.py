@@ -12,6 +12,7 @@
 /offline               pages_offline: 待确认的离线评价, offline ratings to bind
 /paper                 pages_paper: 书面评价录入, paper forms with their scans
 /attachments           pages_evidence: 佐证材料 and 举证 on orders and appeals
+/spotchecks            pages_spotchecks: 回访抽查 of finished work orders
 /upstream              pages_upstream: 上报失败, dead letters to retry or edit and resend
 """
 
@@ -33,6 +34,7 @@ from hostd.web.pages import offline as pages_offline
 from hostd.web.pages import paper as pages_paper
 from hostd.web.pages import ranking as pages_ranking
 from hostd.web.pages import ratings as pages_ratings
+from hostd.web.pages import spotchecks as pages_spotchecks
 from hostd.web.pages import upstream as pages_upstream
 from hostd.web.pages import workorders as pages_workorders
 from hostd.web.pages.common import TEMPLATES
@@ -52,6 +54,7 @@ for _module in (
     pages_offline,
     pages_paper,
     pages_evidence,
+    pages_spotchecks,
     pages_admin,
 ):
     router.include_router(_module.router)

@@ -48,6 +48,7 @@ NAV = (  # (href, label, roles allowed)
     ("/ratings", "评价明细", ALL),
     ("/paper", "书面评价", ALL),
     ("/ranking", "季度排名", MANAGERS),
+    ("/spotchecks", "回访抽查", MANAGERS),
     ("/fleet", "设备", MANAGERS),
     ("/offline", "离线评价", MANAGERS),
     ("/upstream", "上报失败", MANAGERS),
