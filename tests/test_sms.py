@@ -43,8 +43,13 @@ class Clock:
         return self.t
 
 
+VERDICT = "SMS_90002"
+VERDICT_TEXT = "您对“${item}”的评价已整改答复，请点击 https://hcp.example.gov.cn/s/${code} 评价整改结果"
+
+
 def platform(clock):
-    return SmsPlatform({KEY_ID: SECRET}, {SIGN}, {TEMPLATE: TEXT, "SMS_LONG": "${a}" * 20}, clock=clock)
+    templates = {TEMPLATE: TEXT, VERDICT: VERDICT_TEXT, "SMS_LONG": "${a}" * 20}
+    return SmsPlatform({KEY_ID: SECRET}, {SIGN}, templates, clock=clock)
 
 
 def fields(clock, **change):
@@ -423,3 +428,43 @@ def test_the_hour_and_day_limits_put_a_reminder_off_until_allowed(hall):
     with ctx.store.read() as db:
         assert reminders.next_allowed(db, "13800138000", midnight + 5 * 3600) == midnight + 86400
         assert reminders.next_allowed(db, "13900139000", midnight + 5 * 3600) == midnight + 5 * 3600
+
+
+def test_a_replied_order_s_complainant_gets_the_verdict_link_once_per_reply(hall):
+    ctx, client, _, ref = hall
+    from hostd.casework import workorders
+    from hostd.recording import channels
+
+    made = start(client).json()
+    rating = ctx.store.run(
+        lambda db: channels.record_rating(db, made["session_id"], "qr", 1, [2], now=ref.clock())
+    )
+    with ctx.store.read() as db:
+        order = db.conn.execute("SELECT order_id FROM work_orders WHERE rating_id = ?", (rating,)).fetchone()[
+            0
+        ]
+    for step, extra in (("contacted", {}), ("rectifying", {}), ("replied", {"reply": "已增加叫号窗口"})):
+        ctx.store.run(lambda db, s=step, e=extra: workorders.move(db, order, s, "zhao", now=ref.clock(), **e))
+    sender = SmsSender(ctx, adapter(ref), adapter(ref, template=VERDICT))
+    ref.clock.t = made["screen_until"] + 1
+    sender.once()  # the reminder: skipped (rated); the verdict link: sent
+    (message,) = ref.platform.inbox
+    with ctx.store.read() as db:
+        code, state = db.conn.execute(
+            "SELECT code, state FROM sms_verdicts WHERE order_id = ?", (order,)
+        ).fetchone()
+    assert state == "sent" and "/s/%s" % code in message["text"] and message["mobile"] == "13800138000"
+    hop = client.get("/s/%s" % code)
+    assert hop.status_code == 303 and "/v/" in hop.headers["location"]
+    page = client.get("/v/" + hop.headers["location"].split("/v/")[1])
+    assert page.status_code == 200 and "已增加叫号窗口" in page.text
+    ref.clock.t += 3600
+    sender.once()
+    assert len(ref.platform.inbox) == 1  # once per reply
+    ctx.store.run(lambda db: workorders.citizen_verdict(db, order, "不满意", now=ref.clock()))
+    ctx.store.run(
+        lambda db: workorders.move(db, order, "replied", "zhao", reply="再次整改", now=ref.clock() + 60)
+    )
+    ref.clock.t += 120
+    sender.once()
+    assert len(ref.platform.inbox) == 2  # the new reply asks again

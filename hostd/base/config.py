@@ -321,6 +321,13 @@ SCHEMA = (
     ),
     ("rating", "default_level", 3, lambda v: v in (3, 4), "3 (基本满意) or 4 (满意)"),
     (
+        "workorder",
+        "verdict_days",
+        7,
+        lambda v: _int_between(v, 1, 60),
+        "days, 1-60, the complainant's link to rate a rectification stays valid after the reply",
+    ),
+    (
         "rating",
         "window_qr_bind_s",
         600,
@@ -401,6 +408,13 @@ SCHEMA = (
         "",
         lambda v: isinstance(v, str) and len(v) <= 32 and " " not in v,
         "the approved template's code; its variables are ${item} and ${code}",
+    ),
+    (
+        "sms",
+        "verdict_template_code",
+        "",
+        lambda v: isinstance(v, str) and len(v) <= 32 and " " not in v,
+        '"" (no verdict SMS) or the approved template for the rectification verdict link: ${item}, ${code}',
     ),
     ("sms", "timeout_s", 10, lambda v: _int_between(v, 1, 120), "seconds per request, 1-120"),
     (

@@ -188,6 +188,36 @@ def move(db, order_id, to_state, actor, note=None, feedback=None, explanation=No
     return get(db, order_id, now=now)
 
 
+CITIZEN = "citizen"  # the actor of the complainant's own verdict (hostd/web/verdict.py)
+
+
+def citizen_verdict(db, order_id, feedback, now=None):
+    """The complainant rates the rectification of a replied order (001 三(一)):
+    满意 or 基本满意 closes it with that feedback; 不满意 sends it back to
+    rectifying, for another reply. The order dict after it."""
+    now = _now(now)
+    if feedback not in FEEDBACK:
+        raise BadMove("群众评价须为 满意/基本满意/不满意 / feedback must be one of %s" % "/".join(FEEDBACK))
+    current = _state(db, order_id)
+    if current != "replied":
+        raise BadMove(
+            "工单 %s 不在等待群众评价 / order %s is not awaiting the complainant's verdict"
+            % (order_id, order_id)
+        )
+    if feedback == "不满意":
+        db.conn.execute("UPDATE work_orders SET state = 'rectifying' WHERE order_id = ?", (order_id,))
+        _event(db, order_id, now, CITIZEN, current, "rectifying", "群众对整改结果不满意，重新整改")
+        outbox.enqueue_work_order(db, order_id, "rectifying")
+        return get(db, order_id, now=now)
+    db.conn.execute(
+        "UPDATE work_orders SET state = 'closed', feedback = ?, closed_at = ? WHERE order_id = ?",
+        (feedback, now, order_id),
+    )
+    _event(db, order_id, now, CITIZEN, current, "closed", "群众评价：%s（本人评价）" % feedback)
+    outbox.enqueue_work_order(db, order_id, "closed")
+    return get(db, order_id, now=now)
+
+
 def set_complexity(db, order_id, complexity, actor, config=None, now=None):
     """Classify an order simple/complex; its done_due follows the policy."""
     now = _now(now)

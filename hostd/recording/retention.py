@@ -68,7 +68,15 @@ def purge_evaluators(db, days, now):
 
 
 def purge_contacts(db, days, now):
-    """Clear the consented mobile numbers of sessions nothing needs any more; how many."""
+    """Clear the consented mobile numbers of sessions nothing needs any more,
+    and the copies the verdict messages of finished work orders keep; how many
+    sessions'."""
+    db.conn.execute(
+        "UPDATE sms_verdicts SET mobile = NULL WHERE mobile IS NOT NULL AND state != 'waiting' AND EXISTS ("
+        " SELECT 1 FROM work_orders o WHERE o.order_id = sms_verdicts.order_id"
+        " AND o.state IN ('closed', 'explained') AND o.closed_at < ?)",
+        (int(now) - days * DAY,),
+    )
     return db.conn.execute(
         "UPDATE session_contacts SET mobile = NULL, purged_at = :now WHERE session_id IN ("
         " SELECT c.session_id FROM session_contacts c JOIN sessions s ON s.session_id = c.session_id"

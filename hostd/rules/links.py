@@ -153,3 +153,41 @@ def verify_window(ctx, token):
         return window, int(generation[1:], 36)
     except (BadSignature, ValueError, UnicodeError, TypeError):
         raise LinkInvalid("bad window link")
+
+
+# -- the complainant's verdict on a rectification (整改结果评价) ------------------
+#
+# token = <expires_at in base 36>.o<order id>.<signature>, under a salt of its
+# own: /v/<token> (hostd/web/verdict.py), valid workorder.verdict_days after
+# the reply.
+
+_VERDICT_SALT = "hostd.verdict"
+
+
+def _verdict_signer(ctx):
+    return Signer(
+        secret(ctx.home),
+        salt=_VERDICT_SALT,
+        digest_method=hashlib.sha256,
+        algorithm=_ShortHMAC(hashlib.sha256),
+    )
+
+
+def verdict_url(ctx, order_id, expires_at):
+    token = _verdict_signer(ctx).sign("%s.o%d" % (_base36(int(expires_at)), int(order_id))).decode()
+    return "%sv/%s" % (public_base(ctx), quote(token, safe=".-_~"))
+
+
+def verify_verdict(ctx, token):
+    """(order_id, expires_at) of a good verdict link; LinkInvalid or LinkExpired otherwise."""
+    try:
+        payload = _verdict_signer(ctx).unsign(token).decode()
+        expires, order = payload.split(".", 1)
+        expires_at, order_id = int(expires, 36), int(order[1:]) if order.startswith("o") else None
+    except (BadSignature, ValueError, UnicodeError, TypeError):
+        raise LinkInvalid("bad verdict link")
+    if order_id is None:
+        raise LinkInvalid("bad verdict link")
+    if ctx.clock.now() > expires_at:
+        raise LinkExpired("o%d" % order_id, expires_at)
+    return order_id, expires_at

@@ -91,13 +91,15 @@ def next_allowed(db, mobile, now):
 
 
 def _sent_since(db, mobile, since):
+    """When messages went to `mobile` after `since`: reminders and verdict links alike."""
     return [
         row[0]
         for row in db.conn.execute(
             "SELECT r.sent_at FROM session_contacts c JOIN sms_reminders r ON r.session_id = c.session_id"
-            " WHERE c.mobile = ? AND r.state IN ('sending', 'sent', 'unknown') AND r.sent_at > ?"
-            " ORDER BY r.sent_at",
-            (mobile, int(since)),
+            " WHERE c.mobile = :m AND r.state IN ('sending', 'sent', 'unknown') AND r.sent_at > :since"
+            " UNION ALL SELECT sent_at FROM sms_verdicts WHERE mobile = :m"
+            " AND state IN ('sending', 'sent', 'unknown') AND sent_at > :since ORDER BY 1",
+            {"m": mobile, "since": int(since)},
         )
     ]
 

@@ -11,7 +11,7 @@ import logging
 from hostd.base.home import NoSecret, read_secret
 from hostd.base.periodic import Periodic
 from hostd.sms import gateway as gateways
-from hostd.sms import reminders
+from hostd.sms import reminders, verdicts
 
 log = logging.getLogger("hostd.sms")
 SECRET_FILE = "sms-secret"
@@ -41,9 +41,10 @@ class SmsSender(Periodic):
     thread_name = "hostd-sms"
     log = log
 
-    def __init__(self, ctx, gateway):
+    def __init__(self, ctx, gateway, verdict_gateway=None):
         self.ctx = ctx
-        self.gateway = gateway
+        self.gateway = gateway  # the reminder's template
+        self.verdict_gateway = verdict_gateway  # the verdict link's (sms.verdict_template_code), or None
         self.results = {}  # outcome -> count, for the log and the tests
         self._started = False
         super().__init__(ctx.config["sms"]["check_s"])
@@ -51,16 +52,24 @@ class SmsSender(Periodic):
     @classmethod
     def from_context(cls, ctx):
         """The job, or None when sms.url is empty."""
-        if not ctx.config["sms"]["url"]:
+        config = ctx.config
+        if not config["sms"]["url"]:
             return None
-        return cls(ctx, gateways.from_config(ctx.config, secret_of(ctx.home, ctx.config)))
+        secret = secret_of(ctx.home, config)
+        verdicts_on = bool(config["sms"]["verdict_template_code"])
+        verdict_config = {"sms": dict(config["sms"], template_code=config["sms"]["verdict_template_code"])}
+        return cls(
+            ctx,
+            gateways.from_config(config, secret),
+            gateways.from_config(verdict_config, secret) if verdicts_on else None,
+        )
 
     def once(self):
         store = self.ctx.store
         if not self._started:
-            lost = store.run(reminders.interrupted)
+            lost = store.run(lambda db: reminders.interrupted(db) + verdicts.interrupted(db))
             if lost:
-                log.warning("sms: %d reminder(s) were being sent when hostd stopped: not sent again", lost)
+                log.warning("sms: %d message(s) were being sent when hostd stopped: not sent again", lost)
             self._started = True
         now = int(self.ctx.clock.now())
         with store.read() as db:
@@ -68,37 +77,86 @@ class SmsSender(Periodic):
         for session_id in due:
             message = store.run(lambda db, sid=session_id: reminders.claim(db, sid, now))
             if message is not None:
-                self._send(session_id, message, now)
-        return len(due)
+                self._send(self.gateway, message, now, _Reminder(session_id))
+        if self.verdict_gateway is None:
+            return len(due)
+        days = self.ctx.config["workorder"]["verdict_days"]
+        store.run(lambda db: verdicts.queue(db, now))
+        with store.read() as db:
+            waiting = verdicts.due(db, now)
+        for key in waiting:
+            message = store.run(lambda db, key=key: verdicts.claim(db, tuple(key), now, days))
+            if message is not None:
+                self._send(self.verdict_gateway, message, now, _Verdict(tuple(key)))
+        return len(due) + len(waiting)
 
-    def _send(self, session_id, message, now):
+    def _send(self, gateway, message, now, kind):
         store = self.ctx.store
         try:
-            gateway_id = self.gateway.send(message["mobile"], message["params"], message["out_id"], now=now)
+            gateway_id = gateway.send(message["mobile"], message["params"], message["out_id"], now=now)
         except gateways.Refused as exc:
             code = exc.code
-            store.run(lambda db: reminders.refused(db, session_id, "refused", code))
+            store.run(lambda db: kind.ended(db, "refused", code))
             self._count("refused")
-            log.warning("sms: the gateway refused the reminder of session %s: %s", session_id, exc)
+            log.warning("sms: the gateway refused the %s: %s", kind, exc)
         except gateways.Unknown as exc:
             code = exc.code
-            store.run(lambda db: reminders.refused(db, session_id, "unknown", code))
+            store.run(lambda db: kind.ended(db, "unknown", code))
             self._count("unknown")
-            log.warning("sms: no answer for session %s's reminder (%s): not sent again", session_id, exc)
+            log.warning("sms: no answer for the %s (%s): not sent again", kind, exc)
         except gateways.Unavailable as exc:
             code = exc.code
-            store.run(lambda db: reminders.retry(db, session_id, now, code))
+            store.run(lambda db: kind.retry(db, now, code))
             self._count("retry")
-            log.info("sms: gateway unavailable for session %s (%s): trying again later", session_id, exc)
+            log.info("sms: gateway unavailable for the %s (%s): trying again later", kind, exc)
         else:
-            store.run(lambda db: reminders.sent(db, session_id, gateway_id))
+            store.run(lambda db: kind.sent(db, gateway_id))
             self._count("sent")
-            log.info("sms: reminder sent for session %s", session_id)
+            log.info("sms: %s sent", kind)
 
     def _count(self, outcome):
         self.results[outcome] = self.results.get(outcome, 0) + 1
 
     def stop(self, timeout=10.0):
         super().stop(timeout)
-        if self.gateway is not None and hasattr(self.gateway, "close"):
-            self.gateway.close()
+        for gateway in (self.gateway, self.verdict_gateway):
+            if gateway is not None and hasattr(gateway, "close"):
+                gateway.close()
+
+
+class _Reminder:
+    """How a reminder's answer is written (hostd/sms/reminders.py)."""
+
+    def __init__(self, session_id):
+        self.session_id = session_id
+
+    def __str__(self):
+        return "reminder of session %s" % self.session_id
+
+    def sent(self, db, gateway_id):
+        reminders.sent(db, self.session_id, gateway_id)
+
+    def ended(self, db, state, code):
+        reminders.refused(db, self.session_id, state, code)
+
+    def retry(self, db, now, code):
+        reminders.retry(db, self.session_id, now, code)
+
+
+class _Verdict:
+    """How a verdict link's answer is written (hostd/sms/verdicts.py)."""
+
+    def __init__(self, key):
+        self.key = key
+
+    def __str__(self):
+        return "verdict link of work order %d" % self.key[0]
+
+    def sent(self, db, gateway_id):
+        verdicts.answered(db, self.key, "sent", gateway_id=gateway_id)
+
+    def ended(self, db, state, code):
+        verdicts.answered(db, self.key, state, error=code)
+
+    def retry(self, db, now, code):
+        verdicts.answered(db, self.key, "waiting", error=code, now=now)

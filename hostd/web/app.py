@@ -14,6 +14,7 @@ from hostd.web import (
     ratelater,
     short_link,
     status,
+    verdict,
     window_qr,
 )
 from hostd.web.headers import SecurityHeaders
@@ -43,6 +44,7 @@ def create_app(ctx, collector=None):
     app.include_router(ratelater.router)
     app.include_router(short_link.router)
     app.include_router(window_qr.router)
+    app.include_router(verdict.router)
     app.include_router(pages.router)
     web = ctx.config.get("web", {})
     app.add_middleware(

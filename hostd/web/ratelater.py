@@ -72,6 +72,13 @@ MESSAGES = {  # kind: (status, heading, text)
     "retired": (410, "二维码已停用", "这个窗口二维码已更换，请扫描窗口上张贴的新二维码。"),
     "thanks": (200, "感谢您的评价！", "您的评价已收到。如有其他意见，可拨打 12345 政务服务便民热线。"),
     "error": (500, "暂时无法评价", "系统暂时无法处理，请稍后再试。"),
+    "verdict_closed": (409, "无需再评价", "这张整改工单已不在等待您的评价（已评价或已办结）。"),
+    "verdict_thanks": (200, "感谢您的评价！", "您对整改结果的评价已记录，工单已办结。"),
+    "verdict_reopened": (
+        200,
+        "已收到您的意见",
+        "您对整改结果不满意，工单已退回重新整改，相关部门将再次联系您。",
+    ),
 }
 
 
@@ -87,6 +94,9 @@ ENGLISH = {  # one line under the Chinese, for a visitor who reads English
     "retired": "This window's QR code was replaced: scan the new one at the window.",
     "thanks": "Thank you for your rating.",
     "error": "The system cannot take your rating now: try again later.",
+    "verdict_closed": "This work order is not awaiting your verdict any more.",
+    "verdict_thanks": "Thank you: your verdict is recorded and the order is closed.",
+    "verdict_reopened": "Noted: the order goes back to be rectified again.",
 }
 
 
@@ -164,8 +174,12 @@ def by_agent(session, rating):
     return bool(session.get("agent_id")) and rating is not None and rating["channel"] == "device"
 
 
+def new_csrf():
+    return secrets.token_urlsafe(18)
+
+
 def _csrf(request):
-    return request.cookies.get(CSRF_COOKIE) or secrets.token_urlsafe(18)
+    return request.cookies.get(CSRF_COOKIE) or new_csrf()
 
 
 def page(request, token, session, rating, mode, form=None, error=None, status=200, base=None, extra=None):
@@ -215,7 +229,7 @@ def _open(request, token):
     return ctx, session, rating, int(ctx.clock.now())
 
 
-def _same_origin(request):
+def same_origin(request):
     origin = request.headers.get("origin")
     if not origin or origin == "null":
         return origin is None
@@ -227,7 +241,7 @@ async def read_form(request):
     form = await request.form()
     sent = form.get("csrf") or ""
     cookie = request.cookies.get(CSRF_COOKIE) or ""
-    if not (cookie and hmac.compare_digest(sent, cookie) and _same_origin(request)):
+    if not (cookie and hmac.compare_digest(sent, cookie) and same_origin(request)):
         return None
     details = {key: form.get(key) or "" for key, _ in channels.DETAIL_QUESTIONS}
     details[channels.IMPROVE[0]] = form.get(channels.IMPROVE[0]) or ""

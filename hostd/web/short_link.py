@@ -13,7 +13,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse
 
 from hostd.rules import links
-from hostd.sms import reminders
+from hostd.sms import reminders, verdicts
 from hostd.web import ratelater
 from hostd.web.throttle import PerAddress
 
@@ -40,6 +40,13 @@ def short_link(request: Request, code: str):
         return ratelater.message(request, "invalid")
     with ctx.store.read() as db:
         session_id = reminders.session_of_code(db, code)
+        verdict = verdicts.target(db, code) if session_id is None else None
+        if verdict is not None:  # a rectification's verdict link (hostd/web/verdict.py)
+            order_id, replied_at = verdict
+            days = ctx.config["workorder"]["verdict_days"]
+            return RedirectResponse(
+                links.verdict_url(ctx, order_id, replied_at + days * 86400), status_code=303
+            )
         row = None
         if session_id is not None:
             row = db.conn.execute(

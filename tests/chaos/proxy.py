@@ -5,7 +5,10 @@ direction). With probability `reset_p` per chunk the connection is reset
 (RST: SO_LINGER 0); with `stall_p` it turns into a black hole that drops all
 further bytes both ways until `stall_s` later, when it is reset (a link that
 died silently: only keepalive or a reset ends it). New connections are
-refused (closed at once) with probability `refuse_p`.
+refused (closed at once) with probability `refuse_p`, drawn from a random
+stream of their own: which connections are refused depends on the seed and
+the connection's number only, never on how chunks interleave with them (with
+the test's seeds, one of the devices' first connections is refused).
 """
 
 import asyncio
@@ -31,6 +34,7 @@ class LossyProxy:
         self.delay_ms, self.reset_p, self.stall_p = delay_ms, reset_p, stall_p
         self.stall_s, self.refuse_p = stall_s, refuse_p
         self.rng = random.Random(seed)
+        self.refuse_rng = random.Random("refuse-%d" % seed)
         self.counts = {"connections": 0, "refused": 0, "resets": 0, "stalls": 0, "chunks": 0}
         self.lossy = True
         self.port = None
@@ -72,7 +76,7 @@ class LossyProxy:
 
     async def _client(self, reader, writer):
         self.counts["connections"] += 1
-        if self.lossy and self.rng.random() < self.refuse_p:
+        if self.lossy and self.refuse_rng.random() < self.refuse_p:
             self.counts["refused"] += 1
             self._reset(writer)
             return

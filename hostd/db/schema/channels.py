@@ -151,3 +151,27 @@ def m007_spot_checks(db):
             checked_by TEXT
         )""")
     db.execute("CREATE INDEX spot_checks_period ON spot_checks (period, id)")
+
+
+@MIGRATIONS()
+def m008_sms_verdicts(db):
+    # sms_verdicts: the complainant's link to rate a rectification, sent by
+    # SMS once per reply of a work order (hostd/sms/verdicts.py), to the
+    # number they gave with consent; code is the short link /s/<code>.
+    # The states are sms_reminders'.
+    db.execute("""
+        CREATE TABLE sms_verdicts (
+            order_id INTEGER NOT NULL REFERENCES work_orders (order_id),
+            replied_at INTEGER NOT NULL,
+            mobile TEXT,
+            code TEXT NOT NULL UNIQUE,
+            state TEXT NOT NULL DEFAULT 'waiting'
+                CHECK (state IN ('waiting', 'sending', 'sent', 'refused', 'unknown', 'skipped')),
+            due_at INTEGER NOT NULL,
+            attempts INTEGER NOT NULL DEFAULT 0,
+            sent_at INTEGER,
+            gateway_id TEXT,
+            error TEXT,
+            PRIMARY KEY (order_id, replied_at)
+        )""")
+    db.execute("CREATE INDEX sms_verdicts_due ON sms_verdicts (due_at) WHERE state = 'waiting'")

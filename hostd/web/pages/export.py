@@ -31,7 +31,8 @@ from hostd.web.pages.common import MANAGERS, Flag, now, render, when
 router = APIRouter()
 HIDDEN_TABLES = {"users", "session_contacts", "_hostd_migrations", "_sqlite_migrations"}
 # code: an SMS short link; body, before, after: upstream records, which may
-# carry a 实名 evaluator's name and phone (sent with consent)
+# carry a 实名 evaluator's name and phone (sent with consent); mobile: a
+# consented number an SMS went to
 SECRET_COLUMNS = {
     "key_hex",
     "previous_key_hex",
@@ -43,6 +44,7 @@ SECRET_COLUMNS = {
     "remote_body",
     "before",
     "after",
+    "mobile",
 }
 EVALUATOR_COLUMNS = ("evaluator_name", "evaluator_mobile")
 EXCEL_MAX_ROWS = 1048575

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, HTTPException, Request
 
 from hostd.base.errors import UserError
 from hostd.casework import evidence, workorders
-from hostd.web import auth
+from hostd.web import auth, verdict
 from hostd.web.pages.common import (
     ALL,
     PAGE_SIZE,
@@ -113,6 +113,7 @@ def detail(request: Request, order_id: RowId, user=Depends(auth.require_role(*AL
     with request.app.state.ctx.store.read() as db:
         order = _order_for(db, user, order_id)
         files = evidence.listed(db, order_id=order_id)
+        ask = verdict.link(request.app.state.ctx, db, order) if user["role"] != "staff" else None
     moves = workorders.NEXT.get(order["state"], ())
     if user["role"] == "staff":
         moves = [m for m in moves if m in STAFF_MOVES]
@@ -130,6 +131,8 @@ def detail(request: Request, order_id: RowId, user=Depends(auth.require_role(*AL
         unreachable=UNREACHABLE,
         evaluator=evaluator,
         files=files,
+        verdict_link=ask,
+        verdict_days=request.app.state.ctx.config["workorder"]["verdict_days"],
         may_add_files=evidence.may_add(user, order["staff_id"]) and order["state"] in evidence.OPEN_ORDER,
         upload_max_kb=request.app.state.ctx.config["web"]["upload_max_kb"],
     )
