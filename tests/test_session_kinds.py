@@ -152,3 +152,47 @@ def test_the_cli_opens_a_final_rating_through_the_running_hostd(tmp_path):
     home = make_home(tmp_path / "home")
     out = hostd(home, "session", "finished", "2026-000123")
     assert out.exit_code == 1 and "hostd is not running" in out.output and "Traceback" not in out.output
+
+
+class Recorder:
+    """Stands in for the collector as ctx.publisher: keeps what would be published."""
+
+    def __init__(self):
+        self.sent = []
+
+    def publish_signed(self, hall, device, leaf, fields, retain=False):
+        self.sent.append((device, fields))
+        return b"x" * 100
+
+
+class Clock:
+    def __init__(self, t):
+        self.t = t
+
+    def now(self):
+        return self.t
+
+
+def test_the_agent_s_device_says_the_applicant_rated_first_then_shows_who_serves(api):
+    ctx = api.app.state.ctx
+    ctx.publisher, ctx.clock = Recorder(), Clock(1_790_000_000)
+    made = post(api, agent_id="DB-0007").json()
+    assert made["pushed"] and ctx.publisher.sent[-1][1][1] == "S"  # the session, on w07-a
+    ctx.store.run(lambda db: channels.record_rating(db, made["session_id"], "qr", 5, now=ctx.clock.now()))
+    keeper = push.keeper(ctx)
+    keeper.tick()
+    device, fields = ctx.publisher.sent[-1]
+    renderer = push.render.renderer_for(ctx.config)
+    notice = renderer.window(push.RATED_ELSEWHERE["agent"])
+    assert (device, fields[1]) == ("w07-a", "I") and fields[-1][0] == notice  # 本次服务已由申请人评价
+    ctx.clock.t += push.NOTICE_S - 1
+    keeper.tick()
+    assert ctx.publisher.sent[-1][1][-1][0] == notice  # still saying it
+    ctx.clock.t += 2
+    keeper.tick()
+    assert ctx.publisher.sent[-1][1][1] == "I" and ctx.publisher.sent[-1][1][-1][0] != notice  # who serves
+    # a session the device itself rated leaves no notice
+    again = post(api).json()
+    ctx.store.run(lambda db: add_device_rating(db, again["session_id"], 5, seq=2, device_id="w07-a"))
+    keeper.tick()
+    assert ctx.publisher.sent[-1][1][-1][0] != notice and not keeper.notices

@@ -324,9 +324,12 @@ device_commands.register(device, _home, _db, _apply)
 from hostd.cli import user as user_commands  # noqa: E402  hall page accounts
 
 user_commands.register(cli, _home, _db)
-from hostd.cli import session as session_commands  # noqa: E402  session, staff, window, unit
+from hostd.cli import session as session_commands  # noqa: E402  session, staff, unit
 
 session_commands.register(cli, _home, _db)
+from hostd.cli import window as window_commands  # noqa: E402  windows and their stickers
+
+window_commands.register(cli, _home, _db)
 from hostd.cli import sync as sync_commands  # noqa: E402  upstream sync
 
 sync_commands.register(cli, _home, _db)

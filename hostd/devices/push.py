@@ -29,6 +29,22 @@ MESSAGE_NAME_CHARS = 40  # item/staff names in the message: the device draws the
 TICK_S = 0.25
 
 
+NOTICE_S = 10  # how long a device says its session was rated elsewhere
+RATED_ELSEWHERE = {  # a session on screen rated through another channel: what the device says
+    "agent": "本次服务已由申请人评价",  # 帮办代办: the applicant was first (the agent stands at the device)
+    "other": "本次服务已在其他渠道评价",  # 12 characters at most: one line of the window part
+}
+
+
+def _rated_elsewhere(session):
+    """The notice for a device whose session was rated through another
+    channel (the link, SMS, paper), or None."""
+    rating = (session or {}).get("rating")
+    if not session or session["state"] != "rated" or not rating or rating["channel"] == "device":
+        return None
+    return RATED_ELSEWHERE["agent" if session.get("agent_id") else "other"]
+
+
 def window_title(place):
     return place["name"] or "%s号窗口" % place["window"]
 
@@ -97,6 +113,7 @@ class ScreenKeeper:
         self.stopping = threading.Event()
         self.thread = None
         self.last = {}  # device_id -> {"kind", "bytes", "render_ms"} of the last push
+        self.notices = {}  # device_id -> until when its idle screen carries a notice (RATED_ELSEWHERE)
 
     # -- publishing -------------------------------------------------------
     def _publish(self, device_id, fields):
@@ -133,11 +150,13 @@ class ScreenKeeper:
             self.pushes[session["device_id"]] = self.pushes.get(session["device_id"], 0) + 1
         return info
 
-    def push_idle(self, device_id, place=None):
+    def push_idle(self, device_id, place=None, notice=None):
+        """The device's idle screen; `notice` (a line of Chinese) takes the window
+        title's place for NOTICE_S seconds, then the plain idle screen follows."""
         with self.push_lock:
-            return self._push_idle(device_id, place)
+            return self._push_idle(device_id, place, notice)
 
-    def _push_idle(self, device_id, place):
+    def _push_idle(self, device_id, place, notice=None):
         with self.ctx.store.read() as db:
             if place is None:
                 window = db.conn.execute(
@@ -147,7 +166,8 @@ class ScreenKeeper:
                     return None
                 place = staff.get_window(db, self.ctx.hall, window[0])
         started = time.perf_counter()
-        fields = idle_fields(self.ctx, place, device_id, self.ctx.clock.now())
+        now = self.ctx.clock.now()
+        fields = idle_fields(self.ctx, dict(place, name=notice) if notice else place, device_id, now)
         render_ms = (time.perf_counter() - started) * 1000
         wire = self._publish(device_id, fields)
         info = {
@@ -160,6 +180,10 @@ class ScreenKeeper:
             self.showing.pop(device_id, None)
             self.last[device_id] = info
             self.pushes[device_id] = self.pushes.get(device_id, 0) + 1
+            if notice:
+                self.notices[device_id] = now + NOTICE_S
+            else:
+                self.notices.pop(device_id, None)
         return info
 
     def window_changed(self, window):
@@ -218,17 +242,20 @@ class ScreenKeeper:
         now = self.ctx.clock.now()
         with self.lock:
             showing = list(self.showing.items())
+            notices = [d for d, until in self.notices.items() if now >= until and d not in self.showing]
         ended = []
         if showing:
             with self.ctx.store.read() as db:
                 for device_id, session_id in showing:
                     s = sessions.find(db, session_id)
                     if s is None or s["state"] != "open" or now >= s["screen_until"]:
-                        ended.append((device_id, session_id))
-        for device_id, session_id in ended:
+                        ended.append((device_id, session_id, _rated_elsewhere(s)))
+        for device_id, session_id, notice in ended:
             with self.lock:
                 if self.showing.get(device_id) != session_id:
                     continue  # a newer session was pushed meanwhile
+            self.push_idle(device_id, notice=notice)
+        for device_id in notices:  # the notice has been read: who is serving again
             self.push_idle(device_id)
 
     def start(self):

@@ -72,9 +72,10 @@ def secret(home):
     return value
 
 
-def _signer(ctx):
+def _signer(ctx, salt=_SALT):
+    """The link signer under `salt`: one per kind of link, so none passes for another."""
     return Signer(
-        secret(ctx.home), salt=_SALT, digest_method=hashlib.sha256, algorithm=_ShortHMAC(hashlib.sha256)
+        secret(ctx.home), salt=salt, digest_method=hashlib.sha256, algorithm=_ShortHMAC(hashlib.sha256)
     )
 
 
@@ -126,27 +127,18 @@ def verify(ctx, token):
 _WINDOW_SALT = "hostd.window-qr"
 
 
-def _window_signer(ctx):
-    return Signer(
-        secret(ctx.home),
-        salt=_WINDOW_SALT,
-        digest_method=hashlib.sha256,
-        algorithm=_ShortHMAC(hashlib.sha256),
-    )
-
-
 def window_url(ctx, window, generation=1):
     """The standing link of a window's sticker."""
     if not window:
         raise ValueError("a window link needs a window")
-    token = _window_signer(ctx).sign("g%s.%s" % (_base36(int(generation)), window)).decode()
+    token = _signer(ctx, _WINDOW_SALT).sign("g%s.%s" % (_base36(int(generation)), window)).decode()
     return "%sw/%s" % (public_base(ctx), quote(token, safe=".-_~"))
 
 
 def verify_window(ctx, token):
     """(window, generation) of a good sticker token; LinkInvalid otherwise."""
     try:
-        payload = _window_signer(ctx).unsign(token).decode()
+        payload = _signer(ctx, _WINDOW_SALT).unsign(token).decode()
         generation, window = payload.split(".", 1)
         if not generation.startswith("g") or not window:
             raise ValueError(payload)
@@ -164,24 +156,15 @@ def verify_window(ctx, token):
 _VERDICT_SALT = "hostd.verdict"
 
 
-def _verdict_signer(ctx):
-    return Signer(
-        secret(ctx.home),
-        salt=_VERDICT_SALT,
-        digest_method=hashlib.sha256,
-        algorithm=_ShortHMAC(hashlib.sha256),
-    )
-
-
 def verdict_url(ctx, order_id, expires_at):
-    token = _verdict_signer(ctx).sign("%s.o%d" % (_base36(int(expires_at)), int(order_id))).decode()
+    token = _signer(ctx, _VERDICT_SALT).sign("%s.o%d" % (_base36(int(expires_at)), int(order_id))).decode()
     return "%sv/%s" % (public_base(ctx), quote(token, safe=".-_~"))
 
 
 def verify_verdict(ctx, token):
     """(order_id, expires_at) of a good verdict link; LinkInvalid or LinkExpired otherwise."""
     try:
-        payload = _verdict_signer(ctx).unsign(token).decode()
+        payload = _signer(ctx, _VERDICT_SALT).unsign(token).decode()
         expires, order = payload.split(".", 1)
         expires_at, order_id = int(expires, 36), int(order[1:]) if order.startswith("o") else None
     except (BadSignature, ValueError, UnicodeError, TypeError):
