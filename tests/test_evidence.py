@@ -72,6 +72,9 @@ def test_the_order_s_staff_member_adds_proof_and_only_the_allowed_open_it(hall):
         ("zhang", "attachment:%d" % attachment, "evidence"),
         ("zhao", "attachment:%d" % attachment, "evidence"),
     ]
+    admin = client_for(ctx)
+    login(admin, "admin")  # admins do not see evaluator data, nor evidence that may show it
+    assert admin.get("/attachments/%d" % attachment).status_code == 404
 
 
 def test_a_file_that_is_not_an_image_or_pdf_is_refused_and_nothing_is_kept(hall):  # noqa: F811

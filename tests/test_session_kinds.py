@@ -194,5 +194,7 @@ def test_the_agent_s_device_says_the_applicant_rated_first_then_shows_who_serves
     # a session the device itself rated leaves no notice
     again = post(api).json()
     ctx.store.run(lambda db: add_device_rating(db, again["session_id"], 5, seq=2, device_id="w07-a"))
+    before = len(ctx.publisher.sent)
     keeper.tick()
+    assert len(ctx.publisher.sent) == before + 1 and ctx.publisher.sent[-1][1][1] == "I"  # idle pushed
     assert ctx.publisher.sent[-1][1][-1][0] != notice and not keeper.notices

@@ -315,6 +315,19 @@ def test_a_replied_order_s_complainant_gets_the_verdict_link_once_per_reply(hall
     page = client.get("/v/" + hop.headers["location"].split("/v/")[1])
     assert page.status_code == 200 and "已增加叫号窗口" in page.text
     ref.clock.t += 3600
+    # proof uploaded on the replied order: an event of the order, not a new reply
+    import io
+
+    from PIL import Image
+
+    from hostd.casework import evidence
+    from hostd.files import uploads
+
+    photo = io.BytesIO()
+    Image.new("RGB", (8, 8)).save(photo, "JPEG")
+    proof = uploads.prepare(photo.getvalue(), 5120)
+    supervisor = {"username": "zhao", "role": "supervisor", "staff_id": None}
+    ctx.store.run(lambda db: evidence.attach(db, proof, supervisor, "p.jpg", order_id=order, now=ref.clock()))
     sender.once()
     assert len(ref.platform.inbox) == 1  # once per reply
     ctx.store.run(lambda db: workorders.citizen_verdict(db, order, "不满意", now=ref.clock()))

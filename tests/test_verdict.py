@@ -52,7 +52,7 @@ def test_the_complainant_closes_a_replied_order_with_their_verdict(hall):  # noq
         last = db.execute(
             "SELECT actor, note FROM work_order_events WHERE order_id = ? ORDER BY id DESC LIMIT 1", [order]
         ).fetchone()
-    assert last == ("citizen", "群众评价：基本满意（本人评价）")
+    assert last[0] == "citizen" and last[1].startswith("群众评价：基本满意（本人评价）；来自 testclient")
     again = phone.get(path)
     assert again.status_code == 409 and "不在等待您的评价" in again.text
 
@@ -72,9 +72,23 @@ def test_not_satisfied_sends_the_order_back_and_a_new_reply_asks_again(hall):  #
     back = phone.post(path, data={"csrf": csrf(page), "feedback": "不满意"})
     assert back.status_code == 200 and "重新整改" in back.text
     assert state(ctx, order) == ("rectifying", None)
+    with ctx.store.read() as db:  # open again: its reply no longer counts as done
+        assert db.execute("SELECT done_at FROM work_orders WHERE order_id = ?", [order]).fetchone() == (None,)
     assert 'id="verdict-link"' not in zhao.get("/workorders/%d" % order).text  # not awaiting a verdict now
     ctx.store.run(lambda db: workorders.move(db, order, "replied", "zhao", reply="已调整叫号规则"))
     assert "已调整叫号规则" in phone.get(verdict_path(ctx, zhao, order)).text
+
+
+def test_hall_staff_cannot_answer_for_the_complainant(hall):  # noqa: F811
+    ctx, _ = hall
+    order = replied_order(ctx)
+    zhao = client_for(ctx)
+    login(zhao, "zhao")
+    path = verdict_path(ctx, zhao, order)
+    page = zhao.get(path).text
+    answer = zhao.post(path, data={"csrf": csrf(page), "feedback": "满意"})
+    assert answer.status_code == 403 and "群众本人" in answer.text
+    assert state(ctx, order) == ("replied", None)
 
 
 def test_a_tampered_or_expired_link_says_so_and_staff_see_no_link(hall):  # noqa: F811

@@ -8,7 +8,8 @@ with who added it and when, as a work_order_events row for an order.
 
 Who may add one: the order's or appeal's staff member, and supervisors;
 to an order still open, to an appeal still pending. Who may open one:
-supervisors and admins, and the staff member whose order or appeal it is;
+supervisors (the role that sees evaluator data) and the staff member whose
+order or appeal it is;
 every opening is logged in evaluator_access (a proof may show the citizen),
 so `hostd privacy report` lists it. The quarterly report lists them all.
 """
@@ -42,6 +43,11 @@ def _owner(db, order_id=None, appeal_id=None):
     return row[0], row[1], row[2] == "pending"
 
 
+def clean_name(name):
+    """A file's name as shown (never used as a path): no slashes, at most MAX_NAME characters."""
+    return (str(name or "").replace("/", "_").replace("\\", "_").strip() or "file")[:MAX_NAME]
+
+
 def may_add(user, staff_id):
     return user["role"] in ("admin", "supervisor") or (
         user["role"] == "staff" and user["staff_id"] == staff_id
@@ -60,7 +66,7 @@ def attach(db, upload, user, name, note=None, order_id=None, appeal_id=None, now
         )
     if not still_open:
         raise EvidenceError("已办结或已复核，不能再上传 / it is finished: no more evidence")
-    name = (str(name or "").replace("/", "_").replace("\\", "_").strip() or "file")[:MAX_NAME]
+    name = clean_name(name)
     note = (str(note or "").strip()[:MAX_NOTE]) or None
     uploads.record(db, upload, user["username"], now)
     attachment_id = db.conn.execute(
@@ -100,9 +106,7 @@ def opened(db, user, attachment_id):
         raise EvidenceError("没有这份材料 / no attachment %s" % attachment_id)
     sha256, order_id, appeal_id, name = row
     staff_id, rating_id, _ = _owner(db, order_id, appeal_id)
-    if not (
-        user["role"] in ("admin", "supervisor") or (user["role"] == "staff" and user["staff_id"] == staff_id)
-    ):
+    if not (user["role"] == "supervisor" or (user["role"] == "staff" and user["staff_id"] == staff_id)):
         raise EvidenceError("没有这份材料 / no attachment %s" % attachment_id)
     found = uploads.read(db, sha256)
     if found is None:

@@ -250,13 +250,21 @@ class ScreenKeeper:
                     s = sessions.find(db, session_id)
                     if s is None or s["state"] != "open" or now >= s["screen_until"]:
                         ended.append((device_id, session_id, _rated_elsewhere(s)))
+        # Each push checks again under push_lock, which push_session holds too:
+        # a session pushed meanwhile is never covered by an idle screen.
         for device_id, session_id, notice in ended:
-            with self.lock:
-                if self.showing.get(device_id) != session_id:
-                    continue  # a newer session was pushed meanwhile
-            self.push_idle(device_id, notice=notice)
+            with self.push_lock:
+                with self.lock:
+                    if self.showing.get(device_id) != session_id:
+                        continue  # a newer session was pushed meanwhile
+                self._push_idle(device_id, None, notice)
         for device_id in notices:  # the notice has been read: who is serving again
-            self.push_idle(device_id)
+            with self.push_lock:
+                with self.lock:
+                    until = self.notices.get(device_id)
+                    if device_id in self.showing or until is None or now < until:
+                        continue
+                self._push_idle(device_id, None)
 
     def start(self):
         self.thread = threading.Thread(target=self._run, name="hostd-screens", daemon=True)

@@ -72,7 +72,7 @@ def purge_contacts(db, days, now):
     and the copies the verdict messages of finished work orders keep; how many
     sessions'."""
     db.conn.execute(
-        "UPDATE sms_verdicts SET mobile = NULL WHERE mobile IS NOT NULL AND state != 'waiting' AND EXISTS ("
+        "UPDATE sms_verdicts SET mobile = NULL WHERE mobile IS NOT NULL AND EXISTS ("
         " SELECT 1 FROM work_orders o WHERE o.order_id = sms_verdicts.order_id"
         " AND o.state IN ('closed', 'explained') AND o.closed_at < ?)",
         (int(now) - days * DAY,),

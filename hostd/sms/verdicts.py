@@ -15,7 +15,8 @@ from hostd.sms import reminders
 
 _REPLIED = (
     "SELECT o.order_id, (SELECT MAX(e.at) FROM work_order_events e WHERE e.order_id = o.order_id"
-    " AND e.to_state = 'replied') AS at, COALESCE(c.mobile, r.evaluator_mobile)"
+    " AND e.to_state = 'replied' AND e.from_state IS NOT 'replied') AS at,"  # a reply, not a note
+    " COALESCE(c.mobile, r.evaluator_mobile)"
     " FROM work_orders o JOIN ratings r ON r.id = o.rating_id"
     " LEFT JOIN session_contacts c ON c.session_id = o.session_id"
     " WHERE o.state = 'replied' AND COALESCE(c.mobile, r.evaluator_mobile) IS NOT NULL"

@@ -37,6 +37,11 @@ MESSAGES = {  # kind: (status, heading, text)
     "retired": (410, "二维码已停用", "这个窗口二维码已更换，请扫描窗口上张贴的新二维码。"),
     "thanks": (200, "感谢您的评价！", "您的评价已收到。如有其他意见，可拨打 12345 政务服务便民热线。"),
     "error": (500, "暂时无法评价", "系统暂时无法处理，请稍后再试。"),
+    "verdict_staff": (
+        403,
+        "请由群众本人评价",
+        "这个链接供群众本人评价整改结果。工作人员请把链接发给群众，或在工单页记录回访结果。",
+    ),
     "verdict_closed": (409, "无需再评价", "这张整改工单已不在等待您的评价（已评价或已办结）。"),
     "verdict_thanks": (200, "感谢您的评价！", "您对整改结果的评价已记录，工单已办结。"),
     "verdict_reopened": (
@@ -59,6 +64,7 @@ ENGLISH = {  # one line under the Chinese, for a visitor who reads English
     "retired": "This window's QR code was replaced: scan the new one at the window.",
     "thanks": "Thank you for your rating.",
     "error": "The system cannot take your rating now: try again later.",
+    "verdict_staff": "This link is for the complainant's own verdict, not the hall staff's.",
     "verdict_closed": "This work order is not awaiting your verdict any more.",
     "verdict_thanks": "Thank you: your verdict is recorded and the order is closed.",
     "verdict_reopened": "Noted: the order goes back to be rectified again.",

@@ -24,7 +24,7 @@ from hostd.base.errors import UserError
 from hostd.casework import workorders
 from hostd.rules import links
 from hostd.rules.workdays import ZONE
-from hostd.web import ratelater
+from hostd.web import auth, ratelater
 
 log = logging.getLogger("hostd.web.verdict")
 router = APIRouter(tags=["rate-later"], include_in_schema=False)
@@ -33,7 +33,9 @@ DAY = 86400
 
 def replied_at(db, order_id):
     row = db.conn.execute(
-        "SELECT MAX(at) FROM work_order_events WHERE order_id = ? AND to_state = 'replied'", (order_id,)
+        "SELECT MAX(at) FROM work_order_events WHERE order_id = ? AND to_state = 'replied'"
+        " AND from_state IS NOT 'replied'",  # a reply, not a note or an upload on a replied order
+        (order_id,),
     ).fetchone()
     return row[0] if row else None
 
@@ -112,14 +114,20 @@ async def rate(request: Request, token: str):
     sent, cookie = str(form.get("csrf") or ""), request.cookies.get(ratelater.CSRF_COOKIE) or ""
     if not (cookie and hmac.compare_digest(sent, cookie) and ratelater.same_origin(request)):
         return ratelater.message(request, "forbidden")
+    if auth.read_session(request).get("u"):  # a hall login: the complainant's own answer, never staff's
+        return ratelater.message(request, "verdict_staff")
     feedback = str(form.get("feedback") or "")
     if feedback not in workorders.FEEDBACK:
         return _page(request, token, order, expires_at, "请选择一项评价。", 422)
     now = int(ctx.clock.now())
+    client = request.client.host if request.client else "-"
+    source = "%s %s" % (client, (request.headers.get("user-agent") or "")[:80])
+
+    def op(db):
+        return workorders.citizen_verdict(db, order["order_id"], feedback, now, source=source.strip())
+
     try:
-        await run_in_threadpool(
-            ctx.store.run, lambda db: workorders.citizen_verdict(db, order["order_id"], feedback, now), 30
-        )
+        await run_in_threadpool(ctx.store.run, op, 30)
     except workorders.BadMove:
         return ratelater.message(request, "verdict_closed")
     log.info("verdict: order %d rated %s by the complainant", order["order_id"], feedback)

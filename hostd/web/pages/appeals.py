@@ -58,7 +58,7 @@ def file_appeal(request: Request, form=Depends(auth.require_csrf), user=Depends(
     appeals = _appeals()
     try:
         rating_id = int(form.get("rating_id", ""))
-    except ValueError:
+    except (TypeError, ValueError):
         raise HTTPException(400, "请选择要申诉的评价")
     reason = str(form.get("reason", "")).strip()
     if not reason:

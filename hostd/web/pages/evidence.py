@@ -3,7 +3,7 @@
   POST /workorders/{order_id}/evidence   add a file to an open order (its staff
                                           member, supervisors)
   POST /appeals/{appeal_id}/evidence     add a file to a pending appeal
-  GET  /attachments/{id}                 open one: supervisors and admins, and the
+  GET  /attachments/{id}                 open one: supervisors, and the
                                           staff member whose order or appeal it is;
                                           every opening is logged (evaluator_access)
 
@@ -45,7 +45,7 @@ def add(request, user, data, name, note, back, order_id=None, appeal_id=None):
         )
     except (uploads.UploadError, evidence.EvidenceError) as exc:
         return redirect_back(request, back, err=str(exc).split(" / ")[0])
-    return redirect_back(request, back, ok="已上传：%s" % name)
+    return redirect_back(request, back, ok="已上传：%s" % evidence.clean_name(name))
 
 
 @router.post("/workorders/{order_id}/evidence")

@@ -3,7 +3,7 @@ work orders at random, calls the complainants back and records what each
 check found (hostd/casework/spot_checks.py); admins see it, staff do not.
 """
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, HTTPException, Request
 
 from hostd.base.errors import UserError
 from hostd.casework import spot_checks
@@ -15,11 +15,12 @@ router = APIRouter()
 
 
 def _quarter(text):
+    """(spec, span) of a quarter given as 2026Q4 (this quarter when empty); HTTPException 400 if bad."""
     spec = (text or "").strip().upper() or quarter_spec()
     try:
         return spec, periods.period(spec)
     except periods.BadPeriod:
-        return quarter_spec(), periods.period(quarter_spec())
+        raise HTTPException(400, "季度格式应为 2026Q4 / the quarter must look like 2026Q4")
 
 
 @router.get("/spotchecks")
@@ -46,7 +47,7 @@ def draw(request: Request, form=Depends(auth.require_csrf), user=Depends(auth.re
     spec, span = _quarter(str(form.get("quarter", "")))
     back = "/spotchecks?quarter=%s" % spec
     percent = str(form.get("percent", "")).strip()
-    if not percent.isdigit():
+    if not percent.isdecimal() or not percent.isascii():
         return redirect_back(request, back, err="请填写抽查比例（1-100 的整数）")
     try:
         drawn = request.app.state.ctx.store.run(
