@@ -8,6 +8,7 @@ import pytest
 from fastapi.testclient import TestClient
 from hostd_support import hostd, make_home
 from session_rows import add_device_rating
+from test_api import api, post  # noqa: F401  (the /api/v1 client on a real Store, and its session post)
 
 from hostd.base.context import Context
 from hostd.db.store import Store
@@ -16,24 +17,6 @@ from hostd.recording import channels
 from hostd.rules import sessions, staff
 from hostd.web.api import ensure_token
 from hostd.web.app import create_app
-
-
-@pytest.fixture
-def api(tmp_path):
-    home = make_home(tmp_path / "home")
-    assert hostd(home, "device", "add", "w07-a", "--window", "07").exit_code == 0
-    store = Store(home.db_path)
-    store.run(lambda db: staff.add_staff(db, "s1", "张三", "0042", 0))
-    client = TestClient(create_app(Context(home, home.config(), store)))
-    client.headers["Authorization"] = "Bearer " + ensure_token(home)
-    yield client
-    store.close()
-
-
-def post(api, **body):
-    base = {"window": "07", "item_code": "A001", "item_name": "户口迁移", "staff_id": "s1"}
-    base.update(body)
-    return api.post("/api/v1/sessions", json=base)
 
 
 def outbox(api, kind):
