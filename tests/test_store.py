@@ -202,6 +202,7 @@ def test_migration_sets_keep_the_names_stored_in_existing_databases(tmp_path):
         "hostd.alerts",
         "hostd.rollups",
         "hostd.channels",
+        "hostd.supervision",
     ]
     db = open_database(tmp_path / "hostd.db")
     rows = db.execute("SELECT DISTINCT migration_set FROM _sqlite_migrations").fetchall()
@@ -216,6 +217,7 @@ def test_migration_sets_keep_the_names_stored_in_existing_databases(tmp_path):
         "hostd.alerts",
         "hostd.rollups",
         "hostd.channels",
+        "hostd.supervision",
     }
     db.conn.close()
 

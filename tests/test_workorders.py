@@ -7,7 +7,7 @@ import pytest
 from workorder_fixtures import T0, add_rating, hall_db, served_and_rated
 
 from hostd.base.config import defaults
-from hostd.casework import workorders
+from hostd.casework import classes, workorders
 from hostd.rules import deadlines
 
 DAY = 86400
@@ -173,10 +173,10 @@ def test_overdue_first_and_warned_in_the_log(db, caplog):
 def test_complexity_moves_the_deadline(db):
     order_id = _order(db)
     with db.conn:
-        order = workorders.set_complexity(db, order_id, "complex", "sup1", now=T0 + 4000)
+        order = classes.set_class(db, order_id, "complex", "sup1", now=T0 + 4000)
     assert order["complexity"] == "complex"
     assert order["done_due"] == deadlines.due_dates(None, T0 + 3600, "complex")["done_due"]
-    assert order["events"][-1]["note"] == "定为复杂问题"
+    assert order["events"][-1]["note"] == "定为「复杂问题」"
 
 
 def test_deadlines_cross_national_day_and_the_adjusted_working_day():

@@ -370,8 +370,17 @@ SCHEMA = (
         "workorder",
         "policy",
         "changsha-1210",
-        lambda v: v in ("changsha-1210", "ezhou", "heilongjiang"),
-        "changsha-1210 (1/2/10 working days), ezhou (48 h, 5/15 days) or heilongjiang (10 working days)",
+        lambda v: isinstance(v, str) and valid_id(v),
+        "changsha-1210 (1/2/10 working days), ezhou (48 h, 5/15 days), ezhou-pilot (on the spot,"
+        " 1+5 or 15 working days with 会商), heilongjiang (10 working days), qijiang (on the spot or"
+        " 5 working days), or a policy of workorder.policy_file",
+    ),
+    (
+        "workorder",
+        "policy_file",
+        "",
+        _path_or_empty,
+        '"" or a TOML file of the hall\'s own 整改时限 policies, in the form of hostd/rules/presets.toml',
     ),
     ("ranking", "weight_good", 40, lambda v: _int_between(v, 0, 100), "a weight 0-100 for 好评率"),
     ("ranking", "weight_bad", 20, lambda v: _int_between(v, 0, 100), "a weight 0-100 for 1 - 差评率"),

@@ -88,10 +88,11 @@ def on_rating(db, rating_id, config=None, recorded=None):
             return None
         if db.conn.execute("SELECT 1 FROM work_orders WHERE rating_id = ?", (rating_id,)).fetchone():
             return None
-    due = deadlines.due_dates(config, received_at)
+    complexity = deadlines.default_class(config)
+    due = deadlines.due_dates(config, received_at, complexity)
     order_id = db.conn.execute(
         "INSERT INTO work_orders (rating_id, session_id, hall, window, staff_id, unit_id, state,"
-        " opened_at, contact_due, done_due) VALUES (?, ?, ?, ?, ?, ?, 'new', ?, ?, ?)",
+        " opened_at, contact_due, done_due, complexity) VALUES (?, ?, ?, ?, ?, ?, 'new', ?, ?, ?, ?)",
         (
             rating_id,
             session_id,
@@ -102,9 +103,10 @@ def on_rating(db, rating_id, config=None, recorded=None):
             received_at,
             due["contact_due"],
             due["done_due"],
+            complexity,
         ),
     ).lastrowid
-    _event(db, order_id, received_at, SYSTEM, None, "new", "差评自动生成工单")
+    event(db, order_id, received_at, SYSTEM, None, "new", "差评自动生成工单")
     outbox.enqueue_work_order(db, order_id, "new")
     return order_id
 
@@ -117,7 +119,7 @@ def responsible(db, rating_id):
     return {"staff_id": row[0], "unit_id": row[1]}
 
 
-def _event(db, order_id, at, actor, from_state, to_state, note):
+def event(db, order_id, at, actor, from_state, to_state, note):
     db.conn.execute(
         "INSERT INTO work_order_events (order_id, at, actor, from_state, to_state, note)"
         " VALUES (?, ?, ?, ?, ?, ?)",
@@ -125,7 +127,7 @@ def _event(db, order_id, at, actor, from_state, to_state, note):
     )
 
 
-def _state(db, order_id):
+def state_of(db, order_id):
     row = db.conn.execute("SELECT state FROM work_orders WHERE order_id = ?", (order_id,)).fetchone()
     if row is None:
         raise NotFound(
@@ -140,7 +142,7 @@ def move(db, order_id, to_state, actor, note=None, feedback=None, explanation=No
     now = _now(now)
     if not actor:
         raise BadMove("每次变更须注明操作人 / every change needs an actor")
-    current = _state(db, order_id)
+    current = state_of(db, order_id)
     if to_state not in STATES:
         raise BadMove("未知状态 %r / unknown state; use one of %s" % (to_state, ", ".join(STATES)))
     if to_state not in NEXT[current]:
@@ -155,6 +157,12 @@ def move(db, order_id, to_state, actor, note=None, feedback=None, explanation=No
     elif to_state == "replied":
         if not reply:
             raise BadMove("答复须填写整改结果 / give the reply (what was rectified)")
+        waiting = _consults_waiting(db, order_id)
+        if waiting:
+            raise BadMove(
+                "会商部门尚未全部回复（%s），不能答复 / the 会商 departments have not all replied"
+                % "、".join(waiting)
+            )
         sets["reply"] = reply
         sets["done_at"] = now
     elif to_state == "explained":
@@ -183,7 +191,7 @@ def move(db, order_id, to_state, actor, note=None, feedback=None, explanation=No
     )
     if feedback:
         note = ("%s；" % note if note else "") + "群众评价：" + feedback
-    _event(db, order_id, now, actor, current, to_state, note)
+    event(db, order_id, now, actor, current, to_state, note)
     outbox.enqueue_work_order(db, order_id, to_state)
     return get(db, order_id, now=now)
 
@@ -199,7 +207,7 @@ def citizen_verdict(db, order_id, feedback, now=None, source=None):
     now = _now(now)
     if feedback not in FEEDBACK:
         raise BadMove("群众评价须为 满意/基本满意/不满意 / feedback must be one of %s" % "/".join(FEEDBACK))
-    current = _state(db, order_id)
+    current = state_of(db, order_id)
     if current != "replied":
         raise BadMove(
             "工单 %s 不在等待群众评价 / order %s is not awaiting the complainant's verdict"
@@ -210,7 +218,7 @@ def citizen_verdict(db, order_id, feedback, now=None, source=None):
         db.conn.execute(
             "UPDATE work_orders SET state = 'rectifying', done_at = NULL WHERE order_id = ?", (order_id,)
         )
-        _event(
+        event(
             db,
             order_id,
             now,
@@ -225,7 +233,7 @@ def citizen_verdict(db, order_id, feedback, now=None, source=None):
         "UPDATE work_orders SET state = 'closed', feedback = ?, closed_at = ? WHERE order_id = ?",
         (feedback, now, order_id),
     )
-    _event(
+    event(
         db, order_id, now, CITIZEN, current, "closed", _sourced("群众评价：%s（本人评价）" % feedback, source)
     )
     outbox.enqueue_work_order(db, order_id, "closed")
@@ -236,33 +244,16 @@ def _sourced(note, source):
     return "%s；来自 %s" % (note, source) if source else note
 
 
-def set_complexity(db, order_id, complexity, actor, config=None, now=None):
-    """Classify an order simple/complex; its done_due follows the policy."""
-    now = _now(now)
-    current = _state(db, order_id)
-    if complexity not in deadlines.COMPLEXITIES:
-        raise BadMove("复杂程度须为 simple(简单) 或 complex(复杂)")
-    if current not in OPEN_STATES:
-        raise BadMove("工单 %s 已结束，不能再改 / order %s is finished" % (order_id, order_id))
-    opened_at = db.conn.execute(
-        "SELECT opened_at FROM work_orders WHERE order_id = ?", (order_id,)
-    ).fetchone()[0]
-    due = deadlines.due_dates(config, opened_at, complexity)
-    db.conn.execute(
-        "UPDATE work_orders SET complexity = ?, done_due = ? WHERE order_id = ?",
-        (complexity, due["done_due"], order_id),
-    )
-    _event(
-        db,
-        order_id,
-        now,
-        actor,
-        current,
-        current,
-        "定为%s问题" % ("复杂" if complexity == "complex" else "简单"),
-    )
-    outbox.enqueue_work_order(db, order_id, current)
-    return get(db, order_id, now=now)
+def _consults_waiting(db, order_id):
+    """Departments of the order's 会商 (hostd/casework/classes.py) without a reply yet."""
+    return [
+        row[0]
+        for row in db.conn.execute(
+            "SELECT department FROM work_order_consults WHERE order_id = ? AND replied_at IS NULL"
+            " ORDER BY id",
+            (order_id,),
+        )
+    ]
 
 
 _SELECT = """
@@ -335,6 +326,9 @@ def get(db, order_id, now=None):
             [order["rating"]["session_id"]],
         ),
         None,
+    )
+    order["consults"] = list(
+        db.query("SELECT * FROM work_order_consults WHERE order_id = ? ORDER BY id", [order_id])
     )
     return order
 

@@ -12,7 +12,7 @@ import click
 from tabulate import tabulate
 
 from hostd.base import clock
-from hostd.casework import workorders
+from hostd.casework import classes, workorders
 from hostd.cli.shared import ACTOR_HELP, db_opener, when, write
 from hostd.rules import deadlines
 
@@ -23,7 +23,7 @@ def register(cli, home_of, db_of):
 
     @cli.group()
     def workorder():
-        """差评 work orders (差评整改工单): list, show, move, classify, overdue.
+        """差评 work orders (差评整改工单): list, show, move, classify, consult, overdue.
 
         Example: hostd workorder list --overdue
         """
@@ -140,13 +140,47 @@ def register(cli, home_of, db_of):
     @click.option("--actor", envvar="HOSTD_ACTOR", default=getpass.getuser, help=ACTOR_HELP)
     @click.pass_context
     def workorder_classify(ctx, order_id, complexity, actor):
-        """Mark an order simple or complex; its deadline follows the policy.
+        """Set an order's class (simple / general / complex, as the hall's
+        policy has them); its deadlines follow the policy.
 
         Example: hostd workorder classify 12 complex
         """
         config, db = open_db(ctx)
-        o = write(db, lambda db: workorders.set_complexity(db, order_id, complexity, actor, config=config))
-        click.echo("work order %d: %s, done due %s" % (order_id, complexity, when(o["done_due"])))
+        o = write(db, lambda db: classes.set_class(db, order_id, complexity, actor, config=config))
+        click.echo(
+            "work order %d: %s (%s), contact due %s, done due %s"
+            % (
+                order_id,
+                complexity,
+                deadlines.classes(config)[complexity]["label"],
+                when(o["contact_due"]),
+                when(o["done_due"]),
+            )
+        )
+
+    @workorder.command("consult")
+    @click.argument("order_id", type=int)
+    @click.argument("department")
+    @click.option("--reply", help="The department's 会商 reply; without it, the department is asked.")
+    @click.option("--actor", envvar="HOSTD_ACTOR", default=getpass.getuser, help=ACTOR_HELP)
+    @click.pass_context
+    def workorder_consult(ctx, order_id, department, reply, actor):
+        """Put an order to a department for 会商, or record its reply.
+
+        The order cannot be replied while a department has not answered.
+
+        Example: hostd workorder consult 12 市场监管局 --reply "已核实，同意整改方案"
+        """
+        _config, db = open_db(ctx)
+        if reply is None:
+            o = write(db, lambda db: classes.add_consult(db, order_id, department, actor))
+        else:
+            o = write(db, lambda db: classes.consult_reply(db, order_id, department, reply, actor))
+        waiting = [c["department"] for c in o["consults"] if c["replied_at"] is None]
+        click.echo(
+            "work order %d: %d department(s) in the 会商, waiting for %s"
+            % (order_id, len(o["consults"]), "、".join(waiting) or "none")
+        )
 
     @workorder.command("overdue")
     @click.pass_context

@@ -26,7 +26,9 @@ upstream_state, twelve345_tickets, upstream_actions: who retried or edited
 a dead letter), web.py, workorders.py, devices.py (device_boards: the
 boards the flashing station met, by MAC, and the id each was given),
 alerts.py (the alerts ledger: raised once, cleared once, sent once),
-rollups.py (monthly and work-order rollups the statistics read).
+rollups.py (monthly and work-order rollups the statistics read), channels.py
+(uploads, paper forms, contacts, SMS, window codes), supervision.py (会商,
+fraud review, 办不成事, third-party evaluations).
 
 Times are integer Unix seconds. A new schema change is a new function at the
 end of this file; never edit one that has shipped.
@@ -39,6 +41,7 @@ from hostd.db.schema import channels as schema_channels
 from hostd.db.schema import devices as schema_devices
 from hostd.db.schema import rollups as schema_rollups
 from hostd.db.schema import sessions as schema_sessions
+from hostd.db.schema import supervision as schema_supervision
 from hostd.db.schema import upstream as schema_upstream
 from hostd.db.schema import web as schema_web
 from hostd.db.schema import workorders as schema_workorders
@@ -378,4 +381,5 @@ AREAS = (
     schema_alerts,
     schema_rollups,
     schema_channels,
+    schema_supervision,
 )

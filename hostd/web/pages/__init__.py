@@ -2,7 +2,8 @@
 
 /login /logout         auth.py sessions (signed cookie, CSRF)
 /dashboard             pages_dashboard: rates, charts, overdue warnings
-/workorders            pages_workorders: the 差评 queue, detail, state moves
+/workorders            pages_workorders: the 差评 queue, detail, state moves;
+                       pages_workorder_class: its class (时限) and 会商
 /appeals               pages_appeals: staff file, supervisors decide
 /ratings               pages_ratings: rating list (staff: their own only), 100 a page
 /ranking               pages_ranking: 季度排名 of staff, windows or units (managers)
@@ -36,6 +37,7 @@ from hostd.web.pages import ranking as pages_ranking
 from hostd.web.pages import ratings as pages_ratings
 from hostd.web.pages import spotchecks as pages_spotchecks
 from hostd.web.pages import upstream as pages_upstream
+from hostd.web.pages import workorder_class as pages_workorder_class
 from hostd.web.pages import workorders as pages_workorders
 from hostd.web.pages.common import TEMPLATES
 
@@ -44,6 +46,7 @@ router = APIRouter(include_in_schema=False)
 for _module in (
     pages_dashboard,
     pages_workorders,
+    pages_workorder_class,
     pages_appeals,
     pages_ratings,
     pages_ranking,

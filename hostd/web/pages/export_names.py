@@ -154,6 +154,7 @@ COLUMNS = {
         "reviewed_at": "核查时间",
         "reviewed_by": "核查人",
         "review_note": "核查意见",
+        "verdict": "认定",
     },
     "stats_daily": {
         "day": "日期",

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, HTTPException, Request
 
 from hostd.base.errors import UserError
 from hostd.casework import evidence, workorders
+from hostd.rules import deadlines
 from hostd.web import auth, verdict
 from hostd.web.pages.common import (
     ALL,
@@ -135,7 +136,19 @@ def detail(request: Request, order_id: RowId, user=Depends(auth.require_role(*AL
         verdict_days=request.app.state.ctx.config["workorder"]["verdict_days"],
         may_add_files=evidence.may_add(user, order["staff_id"]) and order["state"] in evidence.OPEN_ORDER,
         upload_max_kb=request.app.state.ctx.config["web"]["upload_max_kb"],
+        class_lines=deadlines.class_lines(request.app.state.ctx.config),
+        class_label=_class_label(request.app.state.ctx.config, order["complexity"]),
+        needs_consult=any(
+            k == order["complexity"] and c for k, _t, c in deadlines.class_lines(request.app.state.ctx.config)
+        ),
     )
+
+
+def _class_label(config, complexity):
+    """The order's class as the policy names it (an order classed under an
+    earlier policy keeps its key: shown as such)."""
+    one = deadlines.classes(config).get(complexity)
+    return one["label"] if one else complexity
 
 
 @router.post("/workorders/{order_id}/move")
