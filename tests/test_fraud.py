@@ -5,7 +5,7 @@ import math
 import pytest
 from workorder_fixtures import T0, add_rating, hall_db, served_and_rated
 
-from hostd.casework import fraud
+from hostd.casework import fraud, fraud_review
 from hostd.reporting import periods, stats
 
 
@@ -134,7 +134,7 @@ def test_record_and_review_never_touch_ratings(db):
     listed = fraud.list_flags(db)
     assert len(listed) == 3 and all(f["evidence"]["rating_ids"] for f in listed)
     with db.conn:
-        done = fraud.review(db, listed[0]["flag_id"], "sup1", "dismissed", note="培训演示")
+        done = fraud_review.dismiss(db, listed[0]["flag_id"], "sup1", note="培训演示")
     assert done["state"] == "dismissed" and done["reviewed_by"] == "sup1"
     assert len(fraud.list_flags(db)) == 2 and len(fraud.list_flags(db, state=None)) == 3
     assert _count(db) == before

@@ -1,8 +1,9 @@
 """Fraud signals (刷好评 / 恶意差评, policy.md "Integrity"): flag for review, never delete.
 
 scan() reads one period and returns flags; record() keeps them in fraud_flags
-for a supervisor, who marks each confirmed or dismissed (review()). Nothing
-here changes a rating: an appeal (hostd/casework/appeals.py) or a supervisor does.
+for a supervisor, who confirms or dismisses each (hostd/casework/fraud_review.py:
+a confirmed flag excludes the ratings the supervisor picks). Nothing here
+changes a rating.
 
 Signals and their statistics:
   burst        one device took >= burst_count presses within burst_seconds,
@@ -28,7 +29,6 @@ import json
 import math
 
 from hostd.base import clock, hall_time
-from hostd.base.errors import UserError
 
 KINDS = {
     "burst": "同一设备短时间连续评价",
@@ -298,7 +298,7 @@ def record(db, flags, now=None):
     return new
 
 
-def _dress(row):
+def dress(row):
     row = dict(row)
     row["evidence"] = json.loads(row["evidence"])
     row["kind_label"] = KINDS.get(row["kind"], row["kind"])
@@ -311,20 +311,4 @@ def list_flags(db, state: str | None = "open", limit=200):
     if state:
         sql += " WHERE state = :state"
         params["state"] = state
-    return [_dress(r) for r in db.query(sql + " ORDER BY found_at DESC, flag_id DESC LIMIT :limit", params)]
-
-
-def review(db, flag_id, actor, state, note="", now=None):
-    """A supervisor marks a flag confirmed or dismissed (the rating is untouched)."""
-
-    if state not in ("confirmed", "dismissed"):
-        raise UserError("复核结果须为 confirmed(属实) 或 dismissed(排除)")
-    now = int(clock.now()) if now is None else int(now)
-    cur = db.conn.execute(
-        "UPDATE fraud_flags SET state = ?, reviewed_at = ?, reviewed_by = ?,"
-        " review_note = ? WHERE flag_id = ?",
-        (state, now, actor, note, flag_id),
-    )
-    if not cur.rowcount:
-        raise UserError("没有线索 %s / no fraud flag %s" % (flag_id, flag_id))
-    return _dress(next(db.query("SELECT * FROM fraud_flags WHERE flag_id = ?", [flag_id])))
+    return [dress(r) for r in db.query(sql + " ORDER BY found_at DESC, flag_id DESC LIMIT :limit", params)]

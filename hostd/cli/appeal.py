@@ -8,7 +8,7 @@ import getpass
 import click
 from tabulate import tabulate
 
-from hostd.casework import appeals, fraud
+from hostd.casework import appeals, fraud, fraud_review
 from hostd.cli.shared import ACTOR_HELP, db_opener, period, write
 
 
@@ -145,14 +145,36 @@ def register(cli, home_of, db_of):
     @fraud_group.command("review")
     @click.argument("flag_id", type=int)
     @click.argument("state", type=click.Choice(("confirmed", "dismissed")))
-    @click.option("--note", default="")
+    @click.option("--note", required=True, help="The reason (核查理由), kept with the flag.")
+    @click.option("--verdict", type=click.Choice(tuple(fraud_review.VERDICTS)), help="For confirmed.")
+    @click.option("--rating", "ratings", type=int, multiple=True, help="A rating of the flag to exclude.")
+    @click.option(
+        "--all", "all_", is_flag=True, help="Exclude every rating of the flag that fits the verdict."
+    )
     @click.option("--actor", envvar="HOSTD_ACTOR", default=getpass.getuser, help=ACTOR_HELP)
     @click.pass_context
-    def fraud_review(ctx, flag_id, state, note, actor):
-        """Mark a kept flag confirmed or dismissed (ratings are never changed here).
+    def fraud_review_cmd(ctx, flag_id, state, note, verdict, ratings, all_, actor):
+        """Dismiss a flag, or confirm it as 刷好评 / 恶意差评 and exclude its ratings from counting.
 
-        Example: hostd fraud review 3 dismissed --note "培训演示"
+        Example: hostd fraud review 3 confirmed --verdict 刷好评 --all --note "监控核实"
         """
         _config, db = open_db(ctx)
-        write(db, lambda db: fraud.review(db, flag_id, actor, state, note))
-        click.echo("flag %d %s" % (flag_id, state))
+        if state == "dismissed":
+            write(db, lambda db: fraud_review.dismiss(db, flag_id, actor, note))
+            click.echo("flag %d dismissed" % flag_id)
+            return
+        if not verdict or not (ratings or all_):
+            raise click.UsageError("confirmed needs --verdict 刷好评|恶意差评 and --all or --rating ID")
+
+        def op(db):
+            ids = (
+                [r["id"] for r in fraud_review.candidates(db, fraud_review.get(db, flag_id))]
+                if all_
+                else ratings
+            )
+            return fraud_review.confirm(db, flag_id, actor, verdict, note, ids)
+
+        flag = write(db, op)
+        click.echo(
+            "flag %d confirmed as %s: %d rating(s) excluded" % (flag_id, verdict, len(flag["excluded_ids"]))
+        )

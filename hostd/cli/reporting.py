@@ -4,13 +4,15 @@ hostd/cli/root.py calls register(), as for hostd/cli/workorder.py.
 """
 
 import json
+import os
 
 import click
 from tabulate import tabulate
 
 from hostd.base import clock
+from hostd.base.errors import UserError
 from hostd.cli.shared import db_opener, pct, period
-from hostd.reporting import periods, ranking, report, stats
+from hostd.reporting import periods, poster, publication, ranking, report, stats
 
 
 def register(cli, home_of, db_of):
@@ -121,4 +123,40 @@ def register(cli, home_of, db_of):
         click.echo(
             "wrote %s: %s, %d ratings, 好评率 %s, 差评率 %s"
             % (out, data["period"], s["total"], pct(s["good_rate"]), pct(s["bad_rate"]))
+        )
+
+    @cli.command("poster")
+    @click.option(
+        "--out", type=click.Path(dir_okay=False), help="Output file. Default: poster-<quarter>.pdf here."
+    )
+    @click.pass_context
+    def poster_command(ctx, out):
+        """Write the hall display as an A3 poster (PDF) to print: this quarter's
+        ratings, 整改情况 and window ranking, with no evaluator data.
+
+        Example: hostd poster --out poster.pdf
+        """
+        config, db = open_db(ctx)
+        data = publication.figures(db, config["hall"]["id"], config, int(clock.now()))
+        out = out or "poster-%s.pdf" % data["quarter"]
+        partial = "%s.part" % out  # a failed write leaves no half a poster under its name
+        try:
+            poster.write(partial, data, config["render"]["font"])
+            os.replace(partial, out)
+        except OSError as exc:
+            raise UserError("cannot write %s: %s" % (out, exc.strerror)) from None
+        finally:
+            if os.path.exists(partial):
+                os.remove(partial)
+        fix = data["rectification"]
+        click.echo(
+            "wrote %s: %s, %d ratings, %d 差评工单 (%d on time), %d windows ranked"
+            % (
+                out,
+                data["quarter"],
+                data["quarter_rates"]["total"],
+                fix["orders"],
+                fix["on_time"],
+                len(data["ranking"]),
+            )
         )

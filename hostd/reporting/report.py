@@ -13,9 +13,10 @@ import time
 
 from hostd.base.cells import safe_row
 from hostd.base.errors import UserError
-from hostd.casework import appeals, evidence, fraud, spot_checks, workorders
+from hostd.casework import appeals, evidence, fraud, fraud_review, spot_checks, workorders
 from hostd.devices.render import find_font
 from hostd.reporting import periods, ranking, stats
+from hostd.rules import deadlines
 
 FORMATS = ("xlsx", "csv", "pdf")
 RATE_COLUMNS = ["评价量", "好评率", "中评率", "差评率", "主动评价率", "差评整改率"]
@@ -78,7 +79,7 @@ def build(db, quarter, month=None, config=None, hall=None, now=None):
                 ["实名差评数", summary["named_bad"]],
                 ["实名差评已回访数", summary["called_back"]],
                 ["实名差评回访率", summary["callback_rate"]],
-                ["申诉成立不计入数", summary["excluded"]],
+                ["不计入统计数（申诉成立、核查属实）", summary["excluded"]],
             ],
         }
     )
@@ -115,6 +116,8 @@ def build(db, quarter, month=None, config=None, hall=None, now=None):
             }
         )
     orders = [o for o in workorders.list_orders(db, now=now, limit=100000) if start <= o["opened_at"] < end]
+    classes = deadlines.classes(config)
+    consults = _consults(db, start, end)
     tables.append(
         {
             "name": "差评工单",
@@ -131,6 +134,8 @@ def build(db, quarter, month=None, config=None, hall=None, now=None):
                 "是否按时",
                 "群众评价",
                 "超期",
+                "问题分类",
+                "会商",
             ],
             "rows": [
                 [
@@ -146,6 +151,8 @@ def build(db, quarter, month=None, config=None, hall=None, now=None):
                     "是" if o["on_time"] else "否",
                     o["feedback"] or "",
                     {"done": "办结超期", "contact": "联系超期"}.get(o["overdue"], ""),
+                    classes.get(o["complexity"], {}).get("label", o["complexity"]),
+                    consults.get(o["order_id"], ""),
                 ]
                 for o in orders
             ],
@@ -207,14 +214,7 @@ def build(db, quarter, month=None, config=None, hall=None, now=None):
             ],
         }
     )
-    flags = fraud.scan(db, start, end, hall=hall)
-    tables.append(
-        {
-            "name": "异常评价线索",
-            "headers": ["类型", "对象", "统计依据"],
-            "rows": [[f["kind_label"], f["subject"], f["statistic"]] for f in flags],
-        }
-    )
+    tables.append(_fraud(db, start, end, hall))
     return {
         "title": "%s政务服务“好差评”%s报告" % (hall_name + " " if hall_name else "", name),
         "period": name,
@@ -224,6 +224,57 @@ def build(db, quarter, month=None, config=None, hall=None, now=None):
         "tables": tables,
         "generated_at": _when(int(now if now is not None else time.time())),
         "font": ((config or {}).get("render") or {}).get("font", ""),
+    }
+
+
+def _consults(db, start, end):
+    """{order_id: "住建局：已回复；市场监管局：待回复"} of the orders opened in the period."""
+    out = {}
+    for order_id, department, replied in db.execute(
+        "SELECT c.order_id, c.department, c.replied_at IS NOT NULL FROM work_order_consults c"
+        " JOIN work_orders o ON o.order_id = c.order_id WHERE o.opened_at >= ? AND o.opened_at < ?"
+        " ORDER BY c.order_id, c.id",
+        [start, end],
+    ):
+        part = "%s：%s" % (department, "已回复" if replied else "待回复")
+        out[order_id] = "%s；%s" % (out[order_id], part) if order_id in out else part
+    return out
+
+
+def _fraud(db, start, end, hall):
+    """异常评价线索: the kept flags of the period with their review (hostd/casework/fraud_review.py),
+    then what a scan finds now that was never kept (a hall whose daily scan did not run)."""
+    kept = list(
+        db.query(
+            "SELECT f.*, (SELECT COUNT(*) FROM fraud_exclusions x WHERE x.flag_id = f.flag_id) AS n_excluded"
+            " FROM fraud_flags f WHERE f.period_start < ? AND f.period_end > ?"
+            " ORDER BY f.period_start, f.flag_id",
+            [end, start],
+        )
+    )
+    seen = {(f["kind"], f["subject"]) for f in kept}
+    rows = [
+        [
+            fraud.KINDS.get(f["kind"], f["kind"]),
+            f["subject"],
+            f["statistic"],
+            fraud_review.STATE_LABELS[f["state"]],
+            f["verdict"] or "",
+            f["n_excluded"],
+            f["reviewed_by"] or "",
+            f["review_note"] or "",
+        ]
+        for f in kept
+    ]
+    rows += [
+        [f["kind_label"], f["subject"], f["statistic"], "未留存待核查", "", 0, "", ""]
+        for f in fraud.scan(db, start, end, hall=hall)
+        if (f["kind"], f["subject"]) not in seen
+    ]
+    return {
+        "name": "异常评价线索",
+        "headers": ["类型", "对象", "统计依据", "核查结果", "认定", "不计入评价数", "核查人", "核查理由"],
+        "rows": rows,
     }
 
 

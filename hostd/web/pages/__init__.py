@@ -14,6 +14,7 @@
 /paper                 pages_paper: 书面评价录入, paper forms with their scans
 /attachments           pages_evidence: 佐证材料 and 举证 on orders and appeals
 /spotchecks            pages_spotchecks: 回访抽查 of finished work orders
+/fraud                 pages_fraud: 异常评价线索 to confirm (excluded) or dismiss
 /upstream              pages_upstream: 上报失败, dead letters to retry or edit and resend
 """
 
@@ -31,6 +32,7 @@ from hostd.web.pages import display as pages_display
 from hostd.web.pages import evidence as pages_evidence
 from hostd.web.pages import export as pages_export
 from hostd.web.pages import fleet as pages_fleet
+from hostd.web.pages import fraud as pages_fraud
 from hostd.web.pages import offline as pages_offline
 from hostd.web.pages import paper as pages_paper
 from hostd.web.pages import ranking as pages_ranking
@@ -58,6 +60,7 @@ for _module in (
     pages_paper,
     pages_evidence,
     pages_spotchecks,
+    pages_fraud,
     pages_admin,
 ):
     router.include_router(_module.router)

@@ -49,6 +49,7 @@ NAV = (  # (href, label, roles allowed)
     ("/paper", "书面评价", ALL),
     ("/ranking", "季度排名", MANAGERS),
     ("/spotchecks", "回访抽查", MANAGERS),
+    ("/fraud", "异常线索", ("supervisor",)),
     ("/fleet", "设备", MANAGERS),
     ("/offline", "离线评价", MANAGERS),
     ("/upstream", "上报失败", MANAGERS),

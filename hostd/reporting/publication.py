@@ -1,0 +1,80 @@
+"""What a hall publishes (晾晒, 000 二(五); 001 三(四); 004 第十五条): the figures
+of the public display (/display) and of its printed poster (hostd/reporting/poster.py).
+
+Aggregates only, by construction: counts, rates and the ranking of windows
+by their score. Nothing here reads a comment, a name of an evaluator, a
+phone number or a single rating; staff appear only as the window they sit at.
+
+  today / quarter   评价数, 好评率, 差评率 of the hall
+  windows           each window's today and quarter figures
+  rectification     this quarter's 差评整改: orders opened, finished, finished
+                    on time, still open, overdue, and the on-time rate
+  ranking           the quarter's window ranking (hostd/reporting/ranking.py),
+                    to date while the quarter runs
+"""
+
+from hostd.base import clock, hall_time
+from hostd.reporting import periods, ranking, stats
+
+DAY = 86400
+
+
+def _rectification(db, hall, start, end, now):
+    """整改情况 of the orders opened in [start, end) at `hall`."""
+    row = db.execute(
+        "SELECT COUNT(*), SUM(o.state IN ('closed', 'explained')),"
+        " SUM(o.done_at IS NOT NULL AND o.done_at <= o.done_due),"
+        " SUM(o.state IN ('new', 'contacted', 'rectifying', 'replied')),"
+        " SUM(o.state IN ('new', 'contacted', 'rectifying', 'replied') AND"
+        " ((o.done_at IS NULL AND o.done_due < :now) OR (o.contacted_at IS NULL AND o.contact_due < :now)))"
+        " FROM work_orders o INDEXED BY work_orders_opened JOIN ratings r ON r.id = o.rating_id"
+        " WHERE o.opened_at >= :start AND o.opened_at < :end AND o.hall = :hall AND r.excluded IS NULL",
+        {"start": start, "end": end, "hall": hall, "now": now},
+    ).fetchone()
+    orders, finished, on_time, still_open, overdue = [int(x or 0) for x in row]
+    return {
+        "orders": orders,
+        "finished": finished,
+        "on_time": on_time,
+        "open": still_open,
+        "overdue": overdue,
+        "on_time_rate": round(on_time / orders, 4) if orders else None,
+    }
+
+
+def figures(db, hall, config=None, now=None):
+    """Everything the display and the poster show, as one dict."""
+    now = int(clock.now() if now is None else now)
+    today = hall_time.day_start(now)
+    quarter = periods.quarter_of(now)
+    q_start, q_end = periods.period(quarter)
+    names = {w: n for w, n in db.execute("SELECT window, name FROM windows WHERE hall = ?", [hall])}
+    by_today = {r["key"]: r for r in stats.breakdown(db, "window", today, today + DAY, hall=hall)}
+    by_quarter = {r["key"]: r for r in stats.breakdown(db, "window", q_start, q_end, hall=hall)}
+    windows = sorted(set(names) | set(by_today) | set(by_quarter), key=str)
+    ranked = ranking.ranking(db, quarter, by="window", config=config, hall=hall)
+    return {
+        "hall": hall,
+        "quarter": quarter,
+        "at": now,
+        "today": stats.rates(db, today, today + DAY, hall=hall),
+        "quarter_rates": stats.rates(db, q_start, q_end, hall=hall),
+        "windows": [
+            {"window": w, "name": names.get(w) or "", "today": by_today.get(w), "quarter": by_quarter.get(w)}
+            for w in windows
+            if w
+        ],
+        "rectification": _rectification(db, hall, q_start, min(q_end, now + 1), now),
+        "ranking": [
+            {
+                "rank": r["rank"],
+                "window": r["key"],
+                "name": names.get(r["key"]) or "",
+                "score": r["score"],
+                "total": r["total"],
+                "good_rate": r["good_rate"],
+            }
+            for r in ranked
+        ],
+        "min_ratings": (config or {}).get("ranking", {}).get("min_ratings", 10),
+    }

@@ -1,0 +1,74 @@
+"""Issue 25's supervisor pages in real headless Chromium, on the real server:
+a work order's class and 会商 under the Ezhou pilot policy, and a fraud flag
+confirmed on its page. Screenshots go to docs/screens/page-*.png."""
+
+import json
+import re
+
+from pages_seed import SCREENS
+from test_pages_browser import login, site  # noqa: F401  (fixture)
+
+from hostd.base import clock
+
+
+def shot(page, name):
+    SCREENS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENS / ("page-%s.png" % name)), full_page=True)
+
+
+def test_a_supervisor_classes_an_order_and_runs_its_consult(site, browser):  # noqa: F811
+    url, ctx, _ = site
+    ctx.config["workorder"]["policy"] = "ezhou-pilot"
+    with ctx.store.read() as db:
+        order_id = db.execute("SELECT order_id FROM work_orders WHERE staff_id = 's1'").fetchone()[0]
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    login(page, url, "zhao")
+    page.wait_for_url(re.compile(r"/dashboard$"))
+    page.goto(url + "/workorders/%d" % order_id)
+    page.check("#class-form input[value=complex]")
+    page.click("#class-form button[type=submit]")
+    page.wait_for_load_state()
+    assert page.inner_text("#order-class") == "较为复杂（会商）"
+    for department in ("市场监管局", "住建局"):
+        page.fill("#consult-form input[name=department]", department)
+        page.click("#consult-form button[type=submit]")
+        page.wait_for_load_state()
+    page.select_option("#consult-reply-form select[name=department]", "市场监管局")
+    page.fill("#consult-reply-form input[name=reply]", "已核实，同意整改方案")
+    page.click("#consult-reply-form button[type=submit]")
+    page.wait_for_load_state()
+    table = page.inner_text("#consult-table")
+    assert "已核实，同意整改方案" in table and "待回复" in table  # 住建局 has not answered
+    shot(page, "workorder-consult")
+
+
+def test_a_supervisor_confirms_a_fraud_flag(site, browser):  # noqa: F811
+    url, ctx, made = site
+
+    def add(db):
+        return db.conn.execute(
+            "INSERT INTO fraud_flags (kind, subject, period_start, period_end, statistic, evidence,"
+            " found_at) VALUES ('burst', 'w01-a', ?, ?, '60 秒内按键 4 次（阈值 4 次）', ?, ?)",
+            (
+                int(clock.now()) - 86400,
+                int(clock.now()),
+                json.dumps({"rating_ids": made["s1"]}),
+                int(clock.now()),
+            ),
+        ).lastrowid
+
+    flag = ctx.store.run(add)
+    page = browser.new_page(viewport={"width": 1280, "height": 800})
+    login(page, url, "zhao")
+    page.wait_for_url(re.compile(r"/dashboard$"))
+    page.click("header nav >> text=异常线索")
+    assert "同一设备短时间连续评价" in page.inner_text("#flag-%d" % flag)
+    shot(page, "fraud")
+    page.click("a[href='/fraud/%d']" % flag)
+    page.select_option("select[name=verdict]", "刷好评")
+    page.fill("input[name=note]", "调取监控核实：工作人员代按")
+    shot(page, "fraud-flag")
+    page.click("button[value=confirm]")
+    page.wait_for_load_state()
+    assert "3 条评价不再计入统计" in page.inner_text("main")
+    assert page.inner_text("#flag-state") == "属实：刷好评"
