@@ -21,7 +21,7 @@ def _pct(rate):
 def write(out, figures, font=""):
     """Write the poster of `figures` (publication.figures) to `out`."""
     from fpdf import FPDF  # lazy: fpdf2 loads only for a poster
-    from fpdf.fonts import FontFace
+    from fpdf.fonts import FontFace  # lazy: with fpdf above
 
     pdf = FPDF(orientation="P", unit="mm", format=SIZE_MM)
     pdf.set_auto_page_break(True, margin=MARGIN)
