@@ -145,6 +145,8 @@ def test_the_committed_openapi_document_is_current(api):
         "/api/v1/screens/refresh",
         "/api/v1/paper",
         "/api/v1/cases/{case_id}/finished",
+        "/api/v1/unresolved",
+        "/api/v1/unresolved/{report_id}",
     } == set(paths)
     assert set(paths) <= set(served)
     if os.environ.get("UPDATE_OPENAPI"):

@@ -72,3 +72,32 @@ def test_a_supervisor_confirms_a_fraud_flag(site, browser):  # noqa: F811
     page.wait_for_load_state()
     assert "3 条评价不再计入统计" in page.inner_text("main")
     assert page.inner_text("#flag-state") == "属实：刷好评"
+
+
+def test_the_unresolved_window_registers_a_report_and_the_display_counts_it(site, browser):  # noqa: F811
+    url, ctx, _ = site
+    ctx.config["ranking"]["min_ratings"] = 1  # the seed's few ratings rank, for the screenshot
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    login(page, url, "zhang")
+    page.wait_for_url(re.compile(r"/dashboard$"))
+    page.click("header nav >> text=办不成事")
+    page.fill("textarea[name=problem]", "个体户注销要求先清税，税务窗口说要先注销执照")
+    page.select_option("select[name=unit_id]", "u1")
+    page.fill("input[name=item_name]", "个体户注销")
+    page.fill("input[name=contact_mobile]", "13800138000")
+    page.check("input[name=consent]")
+    page.click("#unresolved-form button[type=submit]")
+    page.wait_for_load_state()
+    assert page.inner_text("#report-state") == "待受理"
+    page.select_option("#to-state", "accepted")
+    page.click("#move-form button[type=submit]")
+    page.wait_for_load_state()
+    assert page.inner_text("#report-state") == "办理中"
+    shot(page, "unresolved-report")
+    page.goto(url + "/unresolved")
+    shot(page, "unresolved")
+    board = browser.new_page(viewport={"width": 1920, "height": 1080})
+    board.goto(url + "/display")
+    assert board.inner_text("#un-reported") == "1" and board.inner_text("#un-open") == "1"
+    assert "13800138000" not in board.inner_text("body")
+    shot(board, "display-full")

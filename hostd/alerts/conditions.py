@@ -13,6 +13,10 @@ certificate readings (disk_free, certificate_days_left).
     cert_expiring     the broker's TLS certificate ends within CERT_DAYS days
     calendar_missing  the working-day calendar lacks a year within CALENDAR_DAYS
     order_overdue     a 差评 work order past a deadline
+    unresolved_new    a 办不成事 report its unit has not taken up (实时通知)
+    unresolved_due    an open 办不成事 report within unresolved.remind_hours of
+                      a deadline, and past half its time (督促整改)
+    unresolved_overdue  an open 办不成事 report past a deadline (超期预警)
     backup_down       the continuous backup (Litestream) is not running
 """
 
@@ -23,7 +27,7 @@ from pathlib import Path
 
 from hostd.alerts import hours
 from hostd.base import hall_time
-from hostd.casework import workorders
+from hostd.casework import unresolved, workorders
 from hostd.db import replica
 from hostd.rules import workdays
 
@@ -37,6 +41,9 @@ KINDS = (
     "calendar_missing",
     "order_overdue",
     "backup_down",
+    "unresolved_new",
+    "unresolved_due",
+    "unresolved_overdue",
 )
 NAMES = {  # what the dashboard calls each kind
     "device_silent": "评价器失联",
@@ -46,6 +53,9 @@ NAMES = {  # what the dashboard calls each kind
     "calendar_missing": "工作日历缺年份",
     "order_overdue": "工单超期",
     "backup_down": "连续备份停止",
+    "unresolved_new": "办不成事待受理",
+    "unresolved_due": "办不成事将到期",
+    "unresolved_overdue": "办不成事超期",
 }
 
 
@@ -175,6 +185,46 @@ def order_overdue(db, now):
     return out
 
 
+def _reminder_at(report, remind):
+    """When an open report's next deadline is reminded: remind_hours before
+    it, but not before half its time has gone (a 1-day deadline is reminded
+    at half a day, not at once)."""
+    due = report["accept_due"] if report["state"] == "new" else report["resolve_due"]
+    start = report["reported_at"]
+    return max(due - remind, start + (due - start) // 2)
+
+
+def unresolved_reports(db, config, now):
+    """实时通知, 督促整改 and 超期预警 of the open 办不成事 reports: one alert
+    per report and stage, so each stage reaches the webhook once."""
+    out = {}
+    remind = config["unresolved"]["remind_hours"] * 3600
+    for r in unresolved.list_reports(db, open_only=True, now=int(now), limit=10000):
+        where = "%s（%s）" % (r["unit_name"] or r["unit_id"], r["item_name"] or "未填事项")
+        if r["overdue"]:
+            kind, message = (
+                "unresolved_overdue",
+                "超期预警：办不成事 #%s 已超过%s时限：%s，%s"
+                % (r["report_id"], "受理" if r["overdue"] == "accept" else "办结", where, r["problem"][:60]),
+            )
+        elif now >= _reminder_at(r, remind):
+            due = r["accept_due"] if r["state"] == "new" else r["resolve_due"]
+            kind, message = (
+                "unresolved_due",
+                "督促整改：办不成事 #%s 将于 %s 到期：%s" % (r["report_id"], hall_time.when(due), where),
+            )
+        elif r["state"] == "new":
+            kind, message = (
+                "unresolved_new",
+                "实时通知：新的办不成事反映 #%s，请 %s 受理：%s" % (r["report_id"], where, r["problem"][:60]),
+            )
+        else:
+            continue
+        alert = _alert(kind, r["report_id"], message)
+        out[alert["key"]] = alert
+    return out
+
+
 def backup_down(replicator):
     """The continuous backup stopped (Litestream not running), or its replica
     cannot be read or trails hostd.db (a remote replica unreachable)."""
@@ -220,6 +270,7 @@ def all_alerts(ctx, db, now, open_keys, watching_since, failed=None):
         ("calendar_missing", lambda: calendar_missing(config, now)),
         ("order_overdue", lambda: order_overdue(db, now)),
         ("backup_down", lambda: backup_down(ctx.replicator)),
+        ("unresolved", lambda: unresolved_reports(db, config, now)),
     )
     out = {}
     for kind, check in checks:
@@ -229,6 +280,11 @@ def all_alerts(ctx, db, now, open_keys, watching_since, failed=None):
             if failed is not None:
                 failed[kind] = exc
             for key in open_keys:
-                if key.startswith(kind + ":"):
-                    out[key] = {"key": key, "kind": kind, "subject": key.split(":", 1)[1], "message": ""}
+                if key.split(":", 1)[0].startswith(kind):  # "unresolved" keeps all three of its kinds
+                    out[key] = {
+                        "key": key,
+                        "kind": key.split(":", 1)[0],
+                        "subject": key.split(":", 1)[1],
+                        "message": "",
+                    }
     return out

@@ -9,7 +9,7 @@ allowed, in one line.
 import ipaddress
 import os
 
-from hostd.base import hall_time
+from hostd.base import hall_time, steps
 from hostd.base.errors import ConfigError
 from protocol.topics import valid_id
 
@@ -381,6 +381,29 @@ SCHEMA = (
         "",
         _path_or_empty,
         '"" or a TOML file of the hall\'s own 整改时限 policies, in the form of hostd/rules/presets.toml',
+    ),
+    # 办不成事 reports (hostd/casework/unresolved.py): their own deadlines.
+    (
+        "unresolved",
+        "accept_within",
+        "1 working_days",
+        steps.valid,
+        "the time the unit has to take a 办不成事 report up: " + steps.HELP,
+    ),
+    (
+        "unresolved",
+        "resolve_within",
+        "10 working_days",
+        steps.valid,
+        "the time to solve it, or explain why it cannot be (兜底说明): " + steps.HELP,
+    ),
+    (
+        "unresolved",
+        "remind_hours",
+        24,
+        lambda v: _int_between(v, 1, 720),
+        "hours, 1-720: the unit is reminded (督促整改) this long before a deadline"
+        " (at half its time at the earliest)",
     ),
     ("ranking", "weight_good", 40, lambda v: _int_between(v, 0, 100), "a weight 0-100 for 好评率"),
     ("ranking", "weight_bad", 20, lambda v: _int_between(v, 0, 100), "a weight 0-100 for 1 - 差评率"),

@@ -13,6 +13,7 @@ Each check raises ValueError with one line in Chinese and English; the
 caller turns it into its own 4xx.
 """
 
+import re
 import unicodedata
 
 BIDI = frozenset("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
@@ -58,3 +59,21 @@ def free(value, field, max_len=500):
     if len(value) > max_len:
         raise ValueError("%s 过长 / %s is longer than %d characters" % (field, field, max_len))
     return value
+
+
+MOBILE = re.compile(r"1[3-9][0-9]{9}")  # a mainland mobile number: 11 digits from 13x to 19x
+
+
+def mobile(value):
+    """A mainland mobile number (spaces, dashes and +86 allowed), as 11 digits."""
+    digits = re.sub(r"[\s-]", "", str(value or ""))
+    if digits.startswith("+86"):
+        digits = digits[3:]
+    elif digits.startswith("0086"):
+        digits = digits[4:]
+    if not MOBILE.fullmatch(digits):
+        raise ValueError(
+            "手机号码 %s 不是有效的大陆手机号（11 位，以 13-19 开头） / %s is not a mainland mobile number"
+            % (value, value)
+        )
+    return digits

@@ -8,7 +8,9 @@ sync.py       hostd sync
 user.py       hostd user
 workorder.py  hostd workorder
 appeal.py     hostd appeal|fraud
-reporting.py  hostd stats|ranking|report
+reporting.py  hostd stats|ranking|report|poster
+spotcheck.py  hostd spotcheck
+unresolved.py hostd unresolved (办不成事)
 shared.py     what the supervisors' commands share (times, periods, writes)
 
 Imports: any room below; `hostd run` loads hostd.daemon (and its web

@@ -358,6 +358,9 @@ rating_commands.register(cli, _home, _db)
 from hostd.cli import spotcheck as spotcheck_commands  # noqa: E402  回访抽查
 
 spotcheck_commands.register(cli, _home, _db)
+from hostd.cli import unresolved as unresolved_commands  # noqa: E402  办不成事
+
+unresolved_commands.register(cli, _home, _db)
 
 
 def main():

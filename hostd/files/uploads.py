@@ -1,5 +1,6 @@
 """One upload module for every file a person hands hostd (a 书面 form's scan,
-a work order's or an appeal's evidence).
+a work order's or an appeal's evidence; a table to import goes through
+hostd/files/tables.py, which shares the size check).
 
 A file is accepted only when its bytes parse as what it claims to be:
   jpeg, png   Pillow opens and verifies it; more than MAX_PIXELS is refused
@@ -30,8 +31,8 @@ class UploadError(UserError):
     """A file refused: str() says why, in Chinese and English."""
 
 
-def check(data, max_kb):
-    """The kind ('jpeg', 'png' or 'pdf') of `data`, or UploadError saying why not."""
+def check_size(data, max_kb):
+    """UploadError for an empty file or one over web.upload_max_kb."""
     if not data:
         raise UploadError("文件是空的 / the file is empty")
     if len(data) > max_kb * 1024:
@@ -39,6 +40,11 @@ def check(data, max_kb):
             "文件 %d KB，超过上限 %d KB（web.upload_max_kb） / the file is %d KB, over the %d KB limit"
             % (-(-len(data) // 1024), max_kb, -(-len(data) // 1024), max_kb)
         )
+
+
+def check(data, max_kb):
+    """The kind ('jpeg', 'png' or 'pdf') of `data`, or UploadError saying why not."""
+    check_size(data, max_kb)
     if data[:5] == b"%PDF-":
         return _check_pdf(data)
     return _check_image(data)

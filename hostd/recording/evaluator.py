@@ -8,12 +8,10 @@ supervisors only, every read logged (hostd/web/auth.py log_evaluator_access);
 hostd/recording/retention.py purges them once nothing needs them any more.
 """
 
-import re
 from collections import namedtuple
 
 from hostd.base import text
 
-MOBILE = re.compile(r"1[3-9][0-9]{9}")  # a mainland mobile number: 11 digits from 13x to 19x
 MAX_NAME = 32
 
 Evaluator = namedtuple("Evaluator", "name mobile consent")  # consent: to send them upstream
@@ -26,17 +24,10 @@ class EvaluatorError(ValueError):
 
 def mobile(value):
     """A mainland mobile number (spaces, dashes and +86 allowed), as 11 digits."""
-    digits = re.sub(r"[\s-]", "", str(value or ""))
-    if digits.startswith("+86"):
-        digits = digits[3:]
-    elif digits.startswith("0086"):
-        digits = digits[4:]
-    if not MOBILE.fullmatch(digits):
-        raise EvaluatorError(
-            "手机号码 %s 不是有效的大陆手机号（11 位，以 13-19 开头） / %s is not a mainland mobile number"
-            % (value, value)
-        )
-    return digits
+    try:
+        return text.mobile(value)
+    except ValueError as exc:
+        raise EvaluatorError(str(exc)) from None
 
 
 def clean(name, phone, callback_consent, upstream_consent=False):

@@ -10,6 +10,8 @@ privacy.retention_days (30) as D:
     callback), D days after the last thing that needs them ends: the
     session's rating period and, when its rating opened a work order, that
     order's closing. An order still open keeps them, however old.
+  - the contact a 办不成事 report was given with consent, D days after
+    the report was finished (hostd/casework/unresolved.py).
 The rating itself stays, and so does ratings.named (实名差评回访率 counts it).
 
 report() is who read evaluator data in a period (hostd/web/auth.py logs
@@ -19,6 +21,7 @@ every read in evaluator_access): `hostd privacy report`.
 import logging
 
 from hostd.base.periodic import Periodic
+from hostd.casework import unresolved
 from hostd.upstream import followups
 
 log = logging.getLogger("hostd.privacy")
@@ -113,9 +116,15 @@ class Retention(Periodic):
         days = self.ctx.config["privacy"]["retention_days"]
         now = self.ctx.clock.now()
         cleared = self.ctx.store.run(
-            lambda db: (purge(db, days, now), purge_evaluators(db, days, now), purge_contacts(db, days, now))
+            lambda db: (
+                purge(db, days, now),
+                purge_evaluators(db, days, now),
+                purge_contacts(db, days, now),
+                unresolved.purge_contacts(db, days, now),
+            )
         )
-        for count, what in zip(cleared, ("rate-later address(es)", "实名 evaluator(s)", "session mobile(s)")):
+        whats = ("rate-later address(es)", "实名 evaluator(s)", "session mobile(s)", "办不成事 contact(s)")
+        for count, what in zip(cleared, whats):
             if count:
                 log.info("privacy: %d %s purged, %d days after nothing needed them", count, what, days)
         return sum(cleared)

@@ -72,6 +72,16 @@ def write(out, figures, font=""):
         ],
         size=20,
     )
+    un = figures["unresolved"]
+    _section(pdf, "“办不成事”反映")
+    _grid(
+        pdf,
+        heading,
+        16,
+        ["反映", "已解决", "兜底说明", "办理中", "其中超期"],
+        [[str(un[k]) for k in ("reported", "resolved", "explained", "open", "overdue")]],
+        size=20,
+    )
     _section(pdf, "窗口季度排名（评价数不少于 %d 条的窗口）" % figures["min_ratings"])
     ranked = figures["ranking"][:MAX_RANKED]
     if ranked:

@@ -11,9 +11,12 @@ phone number or a single rating; staff appear only as the window they sit at.
                     on time, still open, overdue, and the on-time rate
   ranking           the quarter's window ranking (hostd/reporting/ranking.py),
                     to date while the quarter runs
+  unresolved        this quarter's 办不成事: reported, resolved, explained,
+                    open, overdue (hostd/casework/unresolved.py)
 """
 
 from hostd.base import clock, hall_time
+from hostd.casework import unresolved
 from hostd.reporting import periods, ranking, stats
 
 DAY = 86400
@@ -77,4 +80,5 @@ def figures(db, hall, config=None, now=None):
             for r in ranked
         ],
         "min_ratings": (config or {}).get("ranking", {}).get("min_ratings", 10),
+        "unresolved": unresolved.counts(db, hall, q_start, q_end, now),
     }

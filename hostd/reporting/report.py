@@ -13,7 +13,7 @@ import time
 
 from hostd.base.cells import safe_row
 from hostd.base.errors import UserError
-from hostd.casework import appeals, evidence, fraud, fraud_review, spot_checks, workorders
+from hostd.casework import appeals, evidence, fraud, fraud_review, spot_checks, unresolved, workorders
 from hostd.devices.render import find_font
 from hostd.reporting import periods, ranking, stats
 from hostd.rules import deadlines
@@ -215,6 +215,7 @@ def build(db, quarter, month=None, config=None, hall=None, now=None):
         }
     )
     tables.append(_fraud(db, start, end, hall))
+    tables.append(_unresolved(db, start, end, now))
     return {
         "title": "%s政务服务“好差评”%s报告" % (hall_name + " " if hall_name else "", name),
         "period": name,
@@ -275,6 +276,47 @@ def _fraud(db, start, end, hall):
         "name": "异常评价线索",
         "headers": ["类型", "对象", "统计依据", "核查结果", "认定", "不计入评价数", "核查人", "核查理由"],
         "rows": rows,
+    }
+
+
+def _unresolved(db, start, end, now):
+    """办不成事 of the period: each report with its unit, deadlines and outcome (no contact)."""
+    rows = db.execute(
+        "SELECT r.report_id, COALESCE(u.name, r.unit_id), r.item_name, r.problem, r.reported_at,"
+        " r.resolve_due, r.state, r.finished_at, r.outcome FROM unresolved_reports r"
+        " LEFT JOIN units u ON u.unit_id = r.unit_id WHERE r.reported_at >= ? AND r.reported_at < ?"
+        " ORDER BY r.report_id",
+        [start, end],
+    ).fetchall()
+    at = int(now if now is not None else time.time())
+    return {
+        "name": "办不成事",
+        "headers": [
+            "编号",
+            "责任单位",
+            "事项",
+            "反映问题",
+            "登记时间",
+            "办结时限",
+            "状态",
+            "办结时间",
+            "办理结果",
+        ],
+        "rows": [
+            [
+                r[0],
+                r[1],
+                r[2] or "",
+                r[3],
+                _when(r[4]),
+                _when(r[5]),
+                unresolved.STATE_LABELS[r[6]]
+                + ("（超期）" if r[6] in unresolved.OPEN_STATES and at > r[5] else ""),
+                _when(r[7]),
+                r[8] or "",
+            ]
+            for r in rows
+        ],
     }
 
 

@@ -16,35 +16,24 @@ import os
 import tomllib
 from pathlib import Path
 
+from hostd.base import steps
 from hostd.base.errors import ConfigError
 
 PRESETS_FILE = Path(__file__).with_name("presets.toml")
 CLASSES = ("simple", "general", "complex")  # work_orders.complexity CHECK
-UNITS = {"hours": "小时", "working_days": "个工作日", "natural_days": "个自然日"}
-SAME_DAY = (0, "same_day")
 _POLICY_KEYS = {"label", "source", "default", "contact", "classes"}
 _CLASS_KEYS = {"label", "done", "contact", "consult"}
 
 
 def parse_step(text, where):
     """(amount, unit) of "5 working_days"; ConfigError naming `where` otherwise."""
-    if text == "same_day":
-        return SAME_DAY
-    parts = text.split() if isinstance(text, str) else []
-    if len(parts) == 2 and parts[0].isdigit() and parts[1] in UNITS and 0 < int(parts[0]) <= 366:
-        return (int(parts[0]), parts[1])
-    raise ConfigError(
-        '%s = %r: write "N hours", "N working_days", "N natural_days" (N 1-366) or "same_day"' % (where, text)
-    )
+    try:
+        return steps.parse(text)
+    except ValueError:
+        raise ConfigError("%s = %r: write %s" % (where, text, steps.HELP)) from None
 
 
-def step_label(step):
-    """ "5个工作日", "48小时", "当天"; "-" for none."""
-    if step is None:
-        return "-"
-    if step == SAME_DAY:
-        return "当天"
-    return "%d%s" % (step[0], UNITS[step[1]])
+step_label = steps.label
 
 
 def _table(value, where, allowed):

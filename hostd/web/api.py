@@ -10,6 +10,7 @@
     GET    /api/v1/alerts                    alerts open now (for a hall's own monitoring)
     POST   /api/v1/screens/refresh           every device's screen published again (api_screens.py)
     POST   /api/v1/paper                     a paper rating form, with its scan (api_paper.py)
+    POST   /api/v1/unresolved                a 办不成事 report (api_unresolved.py); GET .../{id} its state
 
 Every call needs `Authorization: Bearer <token>`; the token is in
 <home>/keys/api-token (made by `hostd init`, or on first use). A bad request
@@ -29,7 +30,7 @@ from hostd.devices import push, render
 from hostd.recording import evaluator as evaluators
 from hostd.rules import links, sessions, staff
 from hostd.sms import reminders
-from hostd.web import api_paper, api_screens
+from hostd.web import api_paper, api_screens, api_unresolved
 from hostd.web.api_auth import authorised as _authorised
 from hostd.web.api_auth import ensure_token, token_path  # noqa: F401 (hostd.web.api's names for the CLI and tests)
 from hostd.web.api_auth import fail as _fail
@@ -319,7 +320,10 @@ def openapi_json():
         title="hostd window business-system interface",
         version="1.0.0",
         summary="好差评 hall host: sessions and duty (/api/v1)",
-        routes=router.routes + api_screens.router.routes + api_paper.router.routes,
+        routes=router.routes
+        + api_screens.router.routes
+        + api_paper.router.routes
+        + api_unresolved.router.routes,
     )
     return json.dumps(doc, ensure_ascii=False, indent=1, sort_keys=True) + "\n"
 
@@ -329,7 +333,7 @@ def openapi_json():
     response_model=List[AlertOut],
     responses=ERRORS,
     summary="Alerts open now: devices silent in opening hours, upstream backlog, disk, certificates,"
-    " calendar, overdue work orders, backup",
+    " calendar, overdue work orders, backup, 办不成事 to take up, due or overdue",
 )
 def list_alerts(ctx=Depends(_authorised)):
     with ctx.store.read() as db:

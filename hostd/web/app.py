@@ -6,6 +6,7 @@ from hostd.web import (
     api,
     api_paper,
     api_screens,
+    api_unresolved,
     docs,
     errors,
     link_check,
@@ -41,6 +42,7 @@ def create_app(ctx, collector=None):
     app.include_router(api.router)
     app.include_router(api_screens.router)
     app.include_router(api_paper.router)
+    app.include_router(api_unresolved.router)
     app.include_router(ratelater.router)
     app.include_router(short_link.router)
     app.include_router(window_qr.router)

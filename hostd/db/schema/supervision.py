@@ -55,3 +55,45 @@ def s001_classes_consults_fraud_review(db):
             rating_id INTEGER NOT NULL REFERENCES ratings (id),
             PRIMARY KEY (flag_id, rating_id)
         ) WITHOUT ROWID""")
+
+
+@MIGRATIONS()
+def s002_unresolved_reports(db):
+    # 办不成事 (000 二(六)): a problem a citizen could not get solved, for the
+    # unit responsible, with its own deadlines (hostd/casework/unresolved.py).
+    # The contact is kept only with consent and purged after
+    # privacy.retention_days once the report is finished.
+    db.execute("""
+        CREATE TABLE unresolved_reports (
+            report_id INTEGER PRIMARY KEY,
+            hall TEXT NOT NULL,
+            unit_id TEXT NOT NULL REFERENCES units (unit_id),
+            item_name TEXT,
+            problem TEXT NOT NULL CHECK (length(problem) BETWEEN 1 AND 1000),
+            contact_name TEXT,
+            contact_mobile TEXT,
+            contact_purged_at INTEGER,
+            source TEXT NOT NULL CHECK (source IN ('window', 'api', 'cli')),
+            reported_by TEXT NOT NULL,
+            reported_at INTEGER NOT NULL,
+            state TEXT NOT NULL DEFAULT 'new'
+                CHECK (state IN ('new', 'accepted', 'resolved', 'explained')),
+            accept_due INTEGER NOT NULL,
+            resolve_due INTEGER NOT NULL,
+            accepted_at INTEGER,
+            finished_at INTEGER,
+            outcome TEXT
+        )""")
+    db.execute("CREATE INDEX unresolved_open ON unresolved_reports (state, resolve_due)")
+    db.execute("CREATE INDEX unresolved_reported ON unresolved_reports (reported_at)")
+    db.execute("""
+        CREATE TABLE unresolved_events (
+            id INTEGER PRIMARY KEY,
+            report_id INTEGER NOT NULL REFERENCES unresolved_reports (report_id),
+            at INTEGER NOT NULL,
+            actor TEXT NOT NULL,
+            from_state TEXT,
+            to_state TEXT NOT NULL,
+            note TEXT
+        )""")
+    db.execute("CREATE INDEX unresolved_events_report ON unresolved_events (report_id, at)")

@@ -47,6 +47,7 @@ NAV = (  # (href, label, roles allowed)
     ("/appeals", "申诉复核", ALL),
     ("/ratings", "评价明细", ALL),
     ("/paper", "书面评价", ALL),
+    ("/unresolved", "办不成事", ALL),
     ("/ranking", "季度排名", MANAGERS),
     ("/spotchecks", "回访抽查", MANAGERS),
     ("/fraud", "异常线索", ("supervisor",)),

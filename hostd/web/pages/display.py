@@ -37,6 +37,7 @@ def display(request: Request):
             "quarter": data["quarter_rates"],
             "quarter_name": data["quarter"],
             "fix": data["rectification"],
+            "unresolved": data["unresolved"],
             "ranking": data["ranking"],
             "min_ratings": data["min_ratings"],
             "pct": pct,
