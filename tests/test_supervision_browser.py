@@ -101,3 +101,27 @@ def test_the_unresolved_window_registers_a_report_and_the_display_counts_it(site
     assert board.inner_text("#un-reported") == "1" and board.inner_text("#un-open") == "1"
     assert "13800138000" not in board.inner_text("body")
     shot(board, "display-full")
+
+
+def test_a_supervisor_imports_third_party_evaluations(site, browser, tmp_path):  # noqa: F811
+    url, ctx, _ = site
+    from hostd.casework import thirdparty
+
+    table = tmp_path / "visits.csv"
+    rows = [
+        thirdparty.HEADERS,
+        ["2026-11-20", "明察暗访", "W01", "", "满意", "非常满意", "满意", "非常满意", "全程约20分钟"],
+        ["2026-11-21", "体验官", "W02", "0012", "5", "4", "5", "5", "引导清楚"],
+    ]
+    table.write_text("\n".join(",".join(r) for r in rows), encoding="utf-8")
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    login(page, url, "zhao")
+    page.wait_for_url(re.compile(r"/dashboard$"))
+    page.click("header nav >> text=第三方评价")
+    page.set_input_files("#import-form input[name=file]", str(table))
+    page.click("#import-form button[type=submit]")
+    page.wait_for_load_state()
+    assert "已导入 2 条第三方评价" in page.inner_text("main")
+    page.goto(url + "/thirdparty?quarter=2026Q4")
+    assert "明察暗访" in page.inner_text("#by-window")
+    shot(page, "thirdparty")

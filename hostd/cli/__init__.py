@@ -11,6 +11,7 @@ appeal.py     hostd appeal|fraud
 reporting.py  hostd stats|ranking|report|poster
 spotcheck.py  hostd spotcheck
 unresolved.py hostd unresolved (办不成事)
+thirdparty.py hostd thirdparty (第三方评价)
 shared.py     what the supervisors' commands share (times, periods, writes)
 
 Imports: any room below; `hostd run` loads hostd.daemon (and its web

@@ -361,6 +361,9 @@ spotcheck_commands.register(cli, _home, _db)
 from hostd.cli import unresolved as unresolved_commands  # noqa: E402  办不成事
 
 unresolved_commands.register(cli, _home, _db)
+from hostd.cli import thirdparty as thirdparty_commands  # noqa: E402  第三方评价
+
+thirdparty_commands.register(cli, _home, _db)
 
 
 def main():

@@ -11,6 +11,7 @@ rows dropped, so the caller sees the same thing from either format.
 """
 
 import csv
+import datetime
 import io
 import zipfile
 
@@ -25,7 +26,7 @@ def _cell(value):
         return ""
     if isinstance(value, float) and value.is_integer():
         value = int(value)
-    if hasattr(value, "strftime"):  # an Excel date cell
+    if isinstance(value, (datetime.date, datetime.datetime)):  # an Excel date cell
         return value.strftime("%Y-%m-%d")
     return str(value).strip()
 

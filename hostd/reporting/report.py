@@ -13,7 +13,16 @@ import time
 
 from hostd.base.cells import safe_row
 from hostd.base.errors import UserError
-from hostd.casework import appeals, evidence, fraud, fraud_review, spot_checks, unresolved, workorders
+from hostd.casework import (
+    appeals,
+    evidence,
+    fraud,
+    fraud_review,
+    spot_checks,
+    thirdparty,
+    unresolved,
+    workorders,
+)
 from hostd.devices.render import find_font
 from hostd.reporting import periods, ranking, stats
 from hostd.rules import deadlines
@@ -216,6 +225,7 @@ def build(db, quarter, month=None, config=None, hall=None, now=None):
     )
     tables.append(_fraud(db, start, end, hall))
     tables.append(_unresolved(db, start, end, now))
+    tables.append(_third_party(db, hall_name, start, end, filters))
     return {
         "title": "%s政务服务“好差评”%s报告" % (hall_name + " " if hall_name else "", name),
         "period": name,
@@ -317,6 +327,26 @@ def _unresolved(db, start, end, now):
             ]
             for r in rows
         ],
+    }
+
+
+def _third_party(db, hall, start, end, filters):
+    """第三方评价 by window, beside the same windows' ratings (never mixed in)."""
+    devices = {r["key"]: r for r in stats.breakdown(db, "window", start, end, **filters)}
+    rows = []
+    for r in thirdparty.summary(db, hall, start, end, "window"):
+        d = devices.get(r["key"]) if r["key"] else None
+        rows.append(
+            [r["key"] or "全厅", r["n"], r["sources"]]
+            + [r[key + "_rate"] for key, _name in thirdparty.DIMENSIONS]
+            + [d["total"] if d else None, d["good_rate"] if d else None]
+        )
+    return {
+        "name": "第三方评价（四个满意度）",
+        "headers": ["窗口", "第三方评价数", "来源"]
+        + ["%s满意率" % name for _key, name in thirdparty.DIMENSIONS]
+        + ["评价器等渠道评价数", "渠道好评率"],
+        "rows": rows,
     }
 
 

@@ -97,3 +97,41 @@ def s002_unresolved_reports(db):
             note TEXT
         )""")
     db.execute("CREATE INDEX unresolved_events_report ON unresolved_events (report_id, at)")
+
+
+@MIGRATIONS()
+def s003_third_party_evaluations(db):
+    # 明察暗访, callback surveys, 体验官 and other third-party evaluations
+    # (000 二(八)(九); 001 二(七)), imported from a table
+    # (hostd/casework/thirdparty.py): the 四个满意度, each on the five levels,
+    # of a window or a staff member. Kept apart from ratings: they appear
+    # beside the device ratings in the statistics, never in them. A file is
+    # imported once (its SHA-256), all of its rows or none.
+    db.execute("""
+        CREATE TABLE third_party_imports (
+            batch_id INTEGER PRIMARY KEY,
+            hall TEXT NOT NULL,
+            file_name TEXT NOT NULL,
+            sha256 TEXT NOT NULL UNIQUE CHECK (length(sha256) = 64),
+            kind TEXT NOT NULL CHECK (kind IN ('xlsx', 'csv')),
+            rows INTEGER NOT NULL,
+            imported_at INTEGER NOT NULL,
+            imported_by TEXT NOT NULL
+        )""")
+    db.execute("""
+        CREATE TABLE third_party_evaluations (
+            id INTEGER PRIMARY KEY,
+            batch_id INTEGER NOT NULL REFERENCES third_party_imports (batch_id),
+            hall TEXT NOT NULL,
+            day INTEGER NOT NULL,
+            source TEXT NOT NULL CHECK (source IN ('明察暗访', '回访', '体验官', '第三方')),
+            window TEXT,
+            staff_id TEXT,
+            efficiency INTEGER NOT NULL CHECK (efficiency BETWEEN 1 AND 5),
+            attitude INTEGER NOT NULL CHECK (attitude BETWEEN 1 AND 5),
+            discipline INTEGER NOT NULL CHECK (discipline BETWEEN 1 AND 5),
+            integrity INTEGER NOT NULL CHECK (integrity BETWEEN 1 AND 5),
+            comment TEXT,
+            CHECK (window IS NOT NULL OR staff_id IS NOT NULL)
+        )""")
+    db.execute("CREATE INDEX third_party_day ON third_party_evaluations (day, hall)")

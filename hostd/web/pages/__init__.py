@@ -16,6 +16,7 @@
 /spotchecks            pages_spotchecks: 回访抽查 of finished work orders
 /fraud                 pages_fraud: 异常评价线索 to confirm (excluded) or dismiss
 /unresolved            pages_unresolved: 办不成事, registered and followed to its end
+/thirdparty            pages_thirdparty: 第三方评价 imported from Excel/CSV, shown beside the ratings
 /upstream              pages_upstream: 上报失败, dead letters to retry or edit and resend
 """
 
@@ -39,6 +40,7 @@ from hostd.web.pages import paper as pages_paper
 from hostd.web.pages import ranking as pages_ranking
 from hostd.web.pages import ratings as pages_ratings
 from hostd.web.pages import spotchecks as pages_spotchecks
+from hostd.web.pages import thirdparty as pages_thirdparty
 from hostd.web.pages import unresolved as pages_unresolved
 from hostd.web.pages import upstream as pages_upstream
 from hostd.web.pages import workorder_class as pages_workorder_class
@@ -64,6 +66,7 @@ for _module in (
     pages_spotchecks,
     pages_fraud,
     pages_unresolved,
+    pages_thirdparty,
     pages_admin,
 ):
     router.include_router(_module.router)

@@ -50,6 +50,7 @@ NAV = (  # (href, label, roles allowed)
     ("/unresolved", "办不成事", ALL),
     ("/ranking", "季度排名", MANAGERS),
     ("/spotchecks", "回访抽查", MANAGERS),
+    ("/thirdparty", "第三方评价", MANAGERS),
     ("/fraud", "异常线索", ("supervisor",)),
     ("/fleet", "设备", MANAGERS),
     ("/offline", "离线评价", MANAGERS),

@@ -45,6 +45,8 @@ SECRET_COLUMNS = {
     "before",
     "after",
     "mobile",
+    "contact_name",  # 办不成事: a contact given for a callback, never exported
+    "contact_mobile",
 }
 EVALUATOR_COLUMNS = ("evaluator_name", "evaluator_mobile")
 EXCEL_MAX_ROWS = 1048575
