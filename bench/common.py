@@ -189,11 +189,12 @@ SESSIONS_DAILY = """
 
 
 def fill_rollups(conn):
-    from hostd.db.schema import rollups  # lazy: bench.common is imported before hostd is needed
+    from hostd.db.schema import rollups, supervision  # lazy: bench.common is imported before hostd is needed
 
     conn.execute(RATINGS_DAILY)
     conn.execute(SESSIONS_DAILY)
     rollups.fill(conn)  # the monthly ones from the daily ones, and the work orders'
+    supervision.fill_bad(conn)  # 差评 by reason, staff, unit and item (hostd/reporting/analysis.py)
 
 
 def check_rollups(conn):
@@ -216,6 +217,11 @@ def check_rollups(conn):
             " SUM(state = 'rated') FROM sessions GROUP BY 1 ORDER BY 1",
         ),
     }
+    checks["差评 by day"] = (
+        "SELECT day, SUM(n) FROM bad_daily GROUP BY day HAVING SUM(n) != 0 ORDER BY day",
+        "SELECT (received_at + 28800) / 86400, COUNT(*) FROM ratings WHERE level <= 2"
+        " AND binding IN ('session', 'window') AND excluded IS NULL GROUP BY 1 ORDER BY 1",
+    )
     month = rollups.month_of("received_at")
     checks["ratings by month"] = (
         "SELECT month, SUM(total), SUM(good), SUM(middle), SUM(bad), SUM(not_counted)"

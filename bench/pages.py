@@ -31,6 +31,10 @@ PAGES = (
     ("workorders_overdue", "supervisor", "/workorders?overdue=1"),
     ("ratings", "supervisor", "/ratings"),
     ("ratings_staff", "staff", "/ratings"),
+    ("analysis", "supervisor", "/analysis"),
+    ("thirdparty", "supervisor", "/thirdparty"),
+    ("unresolved", "supervisor", "/unresolved"),
+    ("fraud", "supervisor", "/fraud"),
 )
 EXPORT = ("export", "supervisor", "/export")
 

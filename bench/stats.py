@@ -35,9 +35,10 @@ import time
 
 from bench import pages
 from bench.common import Progress, check_rollups, figure, fill_rollups, percentile, seed_database
+from hostd.base.config import defaults
 from hostd.casework import workorders
 from hostd.db import upkeep
-from hostd.reporting import periods, ranking, stats
+from hostd.reporting import analysis, awards, periods, ranking, stats
 
 YEAR_START = 1767196800  # 2026-01-01 00:00 +08:00
 WINDOWS, STAFF, UNITS, ITEMS = 60, 150, 12, 300
@@ -52,6 +53,8 @@ TABLES = (
     "work_order_events",
     "stats_daily",
     "sessions_daily",
+    "bad_daily",
+    "bad_reasons_daily",
 )
 
 
@@ -174,6 +177,10 @@ def dashboard_queries():
         ("ranking_staff", lambda db: ranking.ranking(db, "2026Q4", by="staff")),
         ("order_counts", lambda db: workorders.counts(db, now=now)),
         ("order_queue", lambda db: workorders.list_orders(db, open_only=True, now=now, limit=50)),
+        ("bad_by_reason", lambda db: analysis.bad_by(db, "reason", *q)),
+        ("bad_by_item", lambda db: analysis.bad_by(db, "item", *q)),
+        ("bad_concentrations", lambda db: analysis.concentrations(db, defaults(), now)),
+        ("annual_award", lambda db: awards.annual(db, 2026, "unit")),
     ]
 
 
@@ -263,7 +270,8 @@ def figures(raw):
             "ms",
             "the slowest hall page's p95 (%s) of %d pages (dashboard as supervisor and as staff, /display,"
             " /ranking by staff/window/unit, the work-order queue and its overdue view, the rating list as"
-            " supervisor and as staff) x %d requests each through hostd's web app on the %s-rating year"
+            " supervisor and as staff, 差评分析, 第三方评价, 办不成事, 异常线索) x %d requests each"
+            " through hostd's web app on the %s-rating year"
             % (page, len(pages.PAGES), raw.get("page_repeats", 20), n),
             baseline="stats_count_ms",
             target="< 5x stats_count_ms",
@@ -278,8 +286,8 @@ def figures(raw):
             raw["stats_query_ms_p95"],
             "ms",
             "p95 over %d dashboard queries (rates, breakdowns by day/window/staff/unit/item/channel,"
-            " ranking, work-order queue) x repeats on a %s-rating year, warm cache"
-            % (len(raw["query_ms_median"]), n),
+            " ranking, work-order queue, 差评 by reason and item, concentrations, the annual award)"
+            " x repeats on a %s-rating year, warm cache" % (len(raw["query_ms_median"]), n),
             baseline="stats_count_ms",
         ),
         "stats_query_cpu_ms_p95": figure(

@@ -133,7 +133,8 @@ def test_quarterly_ranking_with_configurable_weights(db):
     # s3: 2 ratings good 1/2, bad 1/2, sessions 3 rated 2, 1 order
     s1, s3 = ({r["key"]: r for r in rows}[k] for k in ("s1", "s3"))
     w = ranking.weights(config)
-    assert w == {"good": 40, "bad": 20, "active": 20, "rectify": 20}
+    assert w == {"good": 40, "bad": 20, "active": 20, "rectify": 20, "volume": 10}
+    assert (s1["volume_share"], s3["volume_share"]) == (1.0, round(2 / 6, 4))  # 数据归集量: of the most
     expect_s1 = (
         100
         * (
@@ -141,13 +142,14 @@ def test_quarterly_ranking_with_configurable_weights(db):
             + 20 * (1 - s1["bad_rate"])
             + 20 * s1["active_rate"]
             + 20 * s1["rectify_rate"]
+            + 10 * 1.0
         )
-        / 100
+        / 110
     )
     assert s1["score"] == round(expect_s1, 2)
     assert [r["rank"] for r in rows] == [1, 2] and rows[0]["score"] >= rows[1]["score"]
     # weights decide: only 主动评价率 counts -> s1 (4/5 > 2/3) first
-    config["ranking"].update(weight_good=0, weight_bad=0, weight_active=1, weight_rectify=0)
+    config["ranking"].update(weight_good=0, weight_bad=0, weight_active=1, weight_rectify=0, weight_volume=0)
     rows = ranking.ranking(db, "2026Q4", by="staff", config=config)
     assert [r["key"] for r in rows] == ["s1", "s3"] and rows[0]["score"] == round(100 * 4 / 5, 2)
     # only 好评率 counts -> a tie (3/6 and 1/2): one rank, more ratings first

@@ -125,3 +125,14 @@ def test_a_supervisor_imports_third_party_evaluations(site, browser, tmp_path): 
     page.goto(url + "/thirdparty?quarter=2026Q4")
     assert "明察暗访" in page.inner_text("#by-window")
     shot(page, "thirdparty")
+
+
+def test_the_analysis_page(site, browser):  # noqa: F811
+    url, ctx, _ = site
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    login(page, url, "zhao")
+    page.wait_for_url(re.compile(r"/dashboard$"))
+    page.click("header nav >> text=差评分析")
+    assert "服务态度" in page.inner_text("#bad-by-reason")
+    assert "营业执照办理" in page.inner_text("#bad-by-item")
+    shot(page, "analysis")

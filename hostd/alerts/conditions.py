@@ -17,6 +17,8 @@ certificate readings (disk_free, certificate_days_left).
     unresolved_due    an open 办不成事 report within unresolved.remind_hours of
                       a deadline, and past half its time (督促整改)
     unresolved_overdue  an open 办不成事 report past a deadline (超期预警)
+    bad_concentration  one staff member or item with analysis.concentration_count
+                      差评 in analysis.concentration_days (hostd/reporting/analysis.py)
     backup_down       the continuous backup (Litestream) is not running
 """
 
@@ -29,6 +31,7 @@ from hostd.alerts import hours
 from hostd.base import hall_time
 from hostd.casework import unresolved, workorders
 from hostd.db import replica
+from hostd.reporting import analysis
 from hostd.rules import workdays
 
 CERT_DAYS = 30
@@ -44,6 +47,7 @@ KINDS = (
     "unresolved_new",
     "unresolved_due",
     "unresolved_overdue",
+    "bad_concentration",
 )
 NAMES = {  # what the dashboard calls each kind
     "device_silent": "评价器失联",
@@ -56,6 +60,7 @@ NAMES = {  # what the dashboard calls each kind
     "unresolved_new": "办不成事待受理",
     "unresolved_due": "办不成事将到期",
     "unresolved_overdue": "办不成事超期",
+    "bad_concentration": "差评集中",
 }
 
 
@@ -225,6 +230,19 @@ def unresolved_reports(db, config, now):
     return out
 
 
+def bad_concentration(db, config, now):
+    out = {}
+    for hit in analysis.concentrations(db, config, now):
+        alert = _alert(
+            "bad_concentration",
+            "%s:%s" % (hit["by"], hit["key"]),
+            "差评集中预警：%s %s 近 %d 天有 %d 条差评，请分析原因、督促整改"
+            % ("工作人员" if hit["by"] == "staff" else "事项", hit["label"], hit["days"], hit["bad"]),
+        )
+        out[alert["key"]] = alert
+    return out
+
+
 def backup_down(replicator):
     """The continuous backup stopped (Litestream not running), or its replica
     cannot be read or trails hostd.db (a remote replica unreachable)."""
@@ -271,6 +289,7 @@ def all_alerts(ctx, db, now, open_keys, watching_since, failed=None):
         ("order_overdue", lambda: order_overdue(db, now)),
         ("backup_down", lambda: backup_down(ctx.replicator)),
         ("unresolved", lambda: unresolved_reports(db, config, now)),
+        ("bad_concentration", lambda: bad_concentration(db, config, now)),
     )
     out = {}
     for kind, check in checks:

@@ -411,6 +411,44 @@ SCHEMA = (
     ("ranking", "weight_rectify", 20, lambda v: _int_between(v, 0, 100), "a weight 0-100 for 差评整改率"),
     (
         "ranking",
+        "weight_volume",
+        10,
+        lambda v: _int_between(v, 0, 100),
+        "a weight 0-100 for 数据归集量 (ratings, as a share of the most any ranked subject had)",
+    ),
+    (
+        "ranking",
+        "quarter_weights",
+        [1, 1, 1, 1],
+        lambda v: isinstance(v, list) and len(v) == 4 and all(_int_between(x, 0, 100) for x in v) and any(v),
+        "four weights 0-100 of Q1-Q4 in the annual award, e.g. [1, 1, 1, 1] (the plain average)",
+    ),
+    # 差评 analysis (hostd/reporting/analysis.py) and its alerts.
+    (
+        "analysis",
+        "concentration_count",
+        3,
+        lambda v: _int_between(v, 2, 1000),
+        "差评, 2-1000: this many on one staff member or item within analysis.concentration_days"
+        " raise an alert",
+    ),
+    ("analysis", "concentration_days", 7, lambda v: _int_between(v, 1, 92), "days, 1-92"),
+    (
+        "analysis",
+        "bottom_n",
+        3,
+        lambda v: _int_between(v, 1, 100),
+        "a unit in the bottom this many of the unit ranking ...",
+    ),
+    (
+        "analysis",
+        "bottom_quarters",
+        2,
+        lambda v: _int_between(v, 2, 8),
+        "... for this many quarters running (2-8) is flagged (004 第十九条)",
+    ),
+    (
+        "ranking",
         "min_ratings",
         10,
         lambda v: _int_between(v, 0, 100000),

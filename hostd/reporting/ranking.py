@@ -5,8 +5,10 @@ score = 100 * sum(w_i * c_i) / sum(w_i) over the components
   bad      1 - 差评率
   active   主动评价率 (left out, with its weight, where there were no sessions)
   rectify  差评整改率 (1.0 where there was no 差评 to rectify)
+  volume   数据归集量 (000 三): the subject's counted ratings over the most
+           any ranked subject of the same kind had that quarter
 with the weights of hostd.toml [ranking] (weight_good, weight_bad,
-weight_active, weight_rectify). Only counted ratings enter (excluded ones
+weight_active, weight_rectify, weight_volume). Only counted ratings enter (excluded ones
 do not); a subject needs ranking.min_ratings ratings in the quarter.
 Ties share a rank (1, 2, 2, 4), ordered by volume then key.
 """
@@ -24,6 +26,7 @@ def weights(config=None):
         "bad": section["weight_bad"],
         "active": section["weight_active"],
         "rectify": section["weight_rectify"],
+        "volume": section["weight_volume"],
     }
 
 
@@ -34,6 +37,7 @@ def score(row, w):
         "bad": None if row["bad_rate"] is None else 1.0 - row["bad_rate"],
         "active": row["active_rate"],
         "rectify": row["rectify_rate"] if row["bad_orders"] else 1.0,
+        "volume": row.get("volume_share"),
     }
     used = [(w[k], v) for k, v in parts.items() if v is not None and w[k]]
     total = sum(weight for weight, _ in used)
@@ -62,12 +66,15 @@ def ranking(db, quarter, by="staff", config=None, hall=None):
     w = weights(config)
     least = config["ranking"]["min_ratings"]
     start, end = periods.period(quarter)
-    rows = []
-    for row in stats.breakdown(db, by, start, end, hall=hall):
-        if row["key"] is None or row["total"] < max(least, 1):
-            continue
+    rows = [
+        row
+        for row in stats.breakdown(db, by, start, end, hall=hall)
+        if row["key"] is not None and row["total"] >= max(least, 1)
+    ]
+    most = max((row["total"] for row in rows), default=0)
+    for row in rows:
+        row["volume_share"] = round(row["total"] / most, 4) if most else None
         row["score"] = score(row, w)
-        rows.append(row)
     rows.sort(key=lambda r: (-r["score"], -r["total"], str(r["key"])))
     for i, row in enumerate(rows):
         same = i and rows[i - 1]["score"] == row["score"]

@@ -24,7 +24,7 @@ from hostd.casework import (
     workorders,
 )
 from hostd.devices.render import find_font
-from hostd.reporting import periods, ranking, stats
+from hostd.reporting import analysis, awards, periods, ranking, stats
 from hostd.rules import deadlines
 
 FORMATS = ("xlsx", "csv", "pdf")
@@ -124,6 +124,7 @@ def build(db, quarter, month=None, config=None, hall=None, now=None):
                 "rows": [[r["rank"], r["label"], r["score"]] + _rate_row(r["label"], r)[1:] for r in rows],
             }
         )
+    tables.extend(_analysis(db, quarter.upper(), start, end, config, hall, month))
     orders = [o for o in workorders.list_orders(db, now=now, limit=100000) if start <= o["opened_at"] < end]
     classes = deadlines.classes(config)
     consults = _consults(db, start, end)
@@ -236,6 +237,47 @@ def build(db, quarter, month=None, config=None, hall=None, now=None):
         "generated_at": _when(int(now if now is not None else time.time())),
         "font": ((config or {}).get("render") or {}).get("font", ""),
     }
+
+
+def _analysis(db, quarter, start, end, config, hall, month):
+    """差评分析: by reason and item, with the period before; the units in the
+    bottom quarter after quarter; the year's award so far (quarterly reports)."""
+    out = []
+    for by, title in (("reason", "原因"), ("item", "事项"), ("staff", "工作人员"), ("unit", "单位")):
+        out.append(
+            {
+                "name": "差评按%s" % title,
+                "headers": [title, "差评数", "占全部差评比率", "上期同期", "较上期"],
+                "rows": [
+                    [r["label"], r["bad"], r["share"], r["before"], r["change"]]
+                    for r in analysis.bad_by(db, by, start, end, hall=hall, limit=50)
+                ],
+            }
+        )
+    if month:
+        return out
+    out.append(
+        {
+            "name": "连续排名靠后的单位",
+            "headers": ["单位", "各季度名次"],
+            "rows": [
+                [b["label"], "；".join("%s 第%d/%d名" % place for place in b["places"])]
+                for b in awards.bottom_streaks(db, quarter, config, hall=hall)
+            ],
+        }
+    )
+    year = int(quarter[:4])
+    out.append(
+        {
+            "name": "%d年度评选（单位）" % year,
+            "headers": ["名次", "单位", "一季度", "二季度", "三季度", "四季度", "年度得分"],
+            "rows": [
+                [a["rank"] or "不参评", a["label"]] + list(a["scores"]) + [a["annual"]]
+                for a in awards.annual(db, year, "unit", config, hall=hall)
+            ],
+        }
+    )
+    return out
 
 
 def _consults(db, start, end):

@@ -135,3 +135,78 @@ def s003_third_party_evaluations(db):
             CHECK (window IS NOT NULL OR staff_id IS NOT NULL)
         )""")
     db.execute("CREATE INDEX third_party_day ON third_party_evaluations (day, hall)")
+
+
+_BAD_COUNTED = "{r}.level <= 2 AND {r}.binding IN ('session', 'window') AND {r}.excluded IS NULL"
+_REASONS = (
+    "CASE WHEN json_valid({r}.reasons) AND json_array_length({r}.reasons) > 0 THEN {r}.reasons ELSE '[0]' END"
+)
+_REASON_UPSERT = """
+    INSERT INTO bad_reasons_daily (day, hall, reason, staff_id, unit_id, item_code, n)
+    SELECT ({r}.received_at + 28800) / 86400, {r}.hall, CAST(j.value AS INTEGER), COALESCE({r}.staff_id, ''),
+           COALESCE({r}.unit_id, ''), COALESCE({r}.item_code, ''), {sign}
+    FROM json_each(%s) j WHERE %s
+    ON CONFLICT (day, hall, reason, staff_id, unit_id, item_code) DO UPDATE SET n = n + excluded.n;""" % (
+    _REASONS,
+    _BAD_COUNTED,
+)
+
+
+_BAD_UPSERT = (
+    """
+    INSERT INTO bad_daily (day, hall, staff_id, unit_id, item_code, n)
+    SELECT ({r}.received_at + 28800) / 86400, {r}.hall, COALESCE({r}.staff_id, ''),
+           COALESCE({r}.unit_id, ''), COALESCE({r}.item_code, ''), {sign} WHERE %s
+    ON CONFLICT (day, hall, staff_id, unit_id, item_code) DO UPDATE SET n = n + excluded.n;"""
+    % _BAD_COUNTED
+)
+
+
+def _reason_upsert(row, sign):
+    return _REASON_UPSERT.format(r=row, sign=sign) + _BAD_UPSERT.format(r=row, sign=sign)
+
+
+@MIGRATIONS()
+def s004_bad_reasons_and_bad_daily(db):
+    # 差评 by reason (归因分析, 001 三(二)): counted 差评 per local day (UTC+8),
+    # reason (0 = none chosen), staff member, unit and item, kept by triggers
+    # whoever writes, as stats_daily is (hostd/reporting/analysis.py reads it).
+    # A rating with two reasons counts once under each; bad_daily counts each
+    # 差评 once, for the breakdowns by staff member, unit and item and the
+    # concentration alert.
+    db.execute("""
+        CREATE TABLE bad_daily (
+            day INTEGER NOT NULL, hall TEXT NOT NULL, staff_id TEXT NOT NULL, unit_id TEXT NOT NULL,
+            item_code TEXT NOT NULL, n INTEGER NOT NULL,
+            PRIMARY KEY (day, hall, staff_id, unit_id, item_code)
+        ) WITHOUT ROWID""")
+    db.execute("""
+        CREATE TABLE bad_reasons_daily (
+            day INTEGER NOT NULL, hall TEXT NOT NULL, reason INTEGER NOT NULL,
+            staff_id TEXT NOT NULL, unit_id TEXT NOT NULL, item_code TEXT NOT NULL,
+            n INTEGER NOT NULL,
+            PRIMARY KEY (day, hall, reason, staff_id, unit_id, item_code)
+        ) WITHOUT ROWID""")
+    db.execute(
+        "CREATE TRIGGER bad_reasons_insert AFTER INSERT ON ratings WHEN NEW.level <= 2 BEGIN %s END"
+        % _reason_upsert("NEW", "1")
+    )
+    db.execute(
+        "CREATE TRIGGER bad_reasons_update AFTER UPDATE OF level, binding, excluded, reasons, staff_id,"
+        " unit_id, item_code, received_at, hall ON ratings WHEN OLD.level <= 2 OR NEW.level <= 2"
+        " BEGIN %s %s END" % (_reason_upsert("OLD", "-1"), _reason_upsert("NEW", "1"))
+    )
+    db.execute(
+        "CREATE TRIGGER bad_reasons_delete AFTER DELETE ON ratings WHEN OLD.level <= 2 BEGIN %s END"
+        % _reason_upsert("OLD", "-1")
+    )
+    fill_bad(db)  # ratings stored before this migration
+
+
+def fill_bad(db):
+    """Add every stored rating to bad_reasons_daily and bad_daily (the
+    migration's backfill; bench/common.py fills a bulk-loaded database so)."""
+    db.execute(
+        _REASON_UPSERT.format(r="r", sign="1").replace("FROM json_each(", "FROM ratings r, json_each(", 1)
+    )
+    db.execute(_BAD_UPSERT.format(r="r", sign="1").replace(", 1 WHERE", ", 1 FROM ratings r WHERE", 1))

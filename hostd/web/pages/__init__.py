@@ -7,6 +7,7 @@
 /appeals               pages_appeals: staff file, supervisors decide
 /ratings               pages_ratings: rating list (staff: their own only), 100 a page
 /ranking               pages_ranking: 季度排名 of staff, windows or units (managers)
+/analysis              pages_analysis: 差评分析, concentrations, bottom units, the annual award
 /fleet                 pages_fleet: devices online, last seen, outbox, firmware, heap
 /display               pages_display: the public big screen (no login, aggregates only)
 /export                pages_export: any table as CSV or Excel
@@ -28,6 +29,7 @@ from fastapi.responses import FileResponse, RedirectResponse
 from hostd.base import clock
 from hostd.web import auth, logins
 from hostd.web.pages import admin as pages_admin
+from hostd.web.pages import analysis as pages_analysis
 from hostd.web.pages import appeals as pages_appeals
 from hostd.web.pages import dashboard as pages_dashboard
 from hostd.web.pages import display as pages_display
@@ -56,6 +58,7 @@ for _module in (
     pages_appeals,
     pages_ratings,
     pages_ranking,
+    pages_analysis,
     pages_fleet,
     pages_display,
     pages_export,

@@ -49,6 +49,7 @@ NAV = (  # (href, label, roles allowed)
     ("/paper", "书面评价", ALL),
     ("/unresolved", "办不成事", ALL),
     ("/ranking", "季度排名", MANAGERS),
+    ("/analysis", "差评分析", MANAGERS),
     ("/spotchecks", "回访抽查", MANAGERS),
     ("/thirdparty", "第三方评价", MANAGERS),
     ("/fraud", "异常线索", ("supervisor",)),

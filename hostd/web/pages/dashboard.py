@@ -31,6 +31,8 @@ router = APIRouter()
 # The alerts the dashboard lists in its 系统告警 box; overdue orders and the
 # calendar have boxes of their own below it.
 ALERTS_SHOWN = ("device_silent", "upstream_backlog", "disk_low", "cert_expiring", "backup_down")
+# ... and the supervision ones in a box of their own, with links to their pages
+SUPERVISION_SHOWN = ("bad_concentration", "unresolved_new", "unresolved_due", "unresolved_overdue")
 
 
 def overdue_orders(db, staff_id=None, limit=20):
@@ -60,6 +62,7 @@ def dashboard(request: Request, user=Depends(auth.require_role(*ALL))):
         counts = order_counts(db, staff_id)
         upstream = None if staff_id else upstream_service.status(db, now())
         alerts = [] if staff_id else alert_ledger.open_alerts(db, kinds=ALERTS_SHOWN)
+        supervision = [] if staff_id else alert_ledger.open_alerts(db, kinds=SUPERVISION_SHOWN)
     upstream_config = request.app.state.ctx.config["upstream"]
     if upstream is not None:  # unconfigured: 上报未配置, no backlog that cannot drain (dead letters stay)
         upstream["configured"] = bool(upstream_config["url"] or upstream_config["twelve345_url"])
@@ -98,5 +101,6 @@ def dashboard(request: Request, user=Depends(auth.require_role(*ALL))):
         own=bool(staff_id),
         calendar_gaps=calendar_gaps,
         alerts=alerts,
+        supervision=supervision,
         alert_names=alert_conditions.NAMES,
     )

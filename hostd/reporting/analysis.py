@@ -1,0 +1,131 @@
+"""差评 analysis (归因分析, 001 三(二); 002 二(二)3): where the 差评 come from, and
+where they pile up.
+
+bad_by()          counted 差评 of a period by reason, item, staff member or
+                  unit, with the period before for the trend; read from the
+                  bad_reasons_daily / bad_daily rollups (kept by triggers,
+                  hostd/db/schema/supervision.py s004), so a quarter on two
+                  million ratings reads a few thousand rows
+monthly()         差评 per month by reason, for the trend chart
+concentrations()  one staff member or item with analysis.concentration_count
+                  差评 or more in the last analysis.concentration_days days:
+                  the alert hostd/alerts/conditions.py raises
+
+Periods are whole local days (the rollups' grain); a period that is not is
+widened to the days it touches.
+"""
+
+import calendar
+import time
+
+from hostd.base import hall_time
+from hostd.reporting import stats
+
+DAY = 86400
+BY = ("reason", "item", "staff", "unit")
+REASONS = {
+    0: "未选择原因",
+    1: "服务态度",
+    2: "服务效率",
+    3: "服务质量",
+    4: "服务环境",
+    5: "其他",
+    6: "便捷性",
+}  # protocol.messages REASON_*
+_COLUMN = {"reason": "reason", "item": "item_code", "staff": "staff_id", "unit": "unit_id"}
+
+
+def _days(start, end):
+    """The local day numbers [first, last) of the rollups covering [start, end)."""
+    first = (int(start) + hall_time.OFFSET) // DAY
+    last = -(-(int(end) + hall_time.OFFSET) // DAY)
+    return first, last
+
+
+def _counts(db, by, start, end, hall=None, where=""):
+    first, last = _days(start, end)
+    table = "bad_reasons_daily" if by == "reason" else "bad_daily"
+    column = _COLUMN[by]
+    sql = "SELECT %s, SUM(n) FROM %s WHERE day >= ? AND day < ?%s%s GROUP BY %s HAVING SUM(n) > 0" % (
+        column,
+        table,
+        " AND hall = ?" if hall else "",
+        where,
+        column,
+    )
+    args = [first, last] + ([hall] if hall else [])
+    return {row[0]: row[1] for row in db.execute(sql, args).fetchall()}
+
+
+def _labels(db, by, keys):
+    if by == "reason":
+        return {k: REASONS.get(k, "原因 %s" % k) for k in keys}
+    return stats.labels(db, by, [k for k in keys if k != ""])
+
+
+def bad_by(db, by, start, end, hall=None, limit=20):
+    """[{key, label, bad, share (of all 差评), before (the previous period of
+    the same length), change}] most 差评 first; "" keys are 未知 (no item, or
+    a window nobody was on duty at)."""
+    if by not in BY:
+        raise ValueError("analyse by one of %s" % ", ".join(BY))
+    now = _counts(db, by, start, end, hall)
+    span = int(end) - int(start)
+    before = _counts(db, by, int(start) - span, int(start), hall)
+    total = sum(now.values()) if by != "reason" else sum(_counts(db, "unit", start, end, hall).values())
+    names = _labels(db, by, list(now))
+    rows = [
+        {
+            "key": k,
+            "label": names.get(k) or ("未知" if k in ("", None) else k),
+            "bad": n,
+            "share": round(n / total, 4) if total else None,
+            "before": before.get(k, 0),
+            "change": n - before.get(k, 0),
+        }
+        for k, n in now.items()
+    ]
+    rows.sort(key=lambda r: (-r["bad"], str(r["key"])))
+    return rows[:limit]
+
+
+def monthly(db, start, end, hall=None):
+    """{"months": ["2026-10", ...], "series": {reason label: [n per month]}} of 差评 by reason."""
+    first, last = _days(start, end)
+    rows = db.execute(
+        "SELECT strftime('%%Y-%%m', day * 86400, 'unixepoch') AS m, reason, SUM(n) FROM bad_reasons_daily"
+        " WHERE day >= ? AND day < ?%s GROUP BY m, reason HAVING SUM(n) > 0 ORDER BY m"
+        % (" AND hall = ?" if hall else ""),
+        [first, last] + ([hall] if hall else []),
+    ).fetchall()
+    months = sorted({m for m, _r, _n in rows})
+    series = {}
+    for m, reason, n in rows:
+        series.setdefault(REASONS.get(reason, str(reason)), [0] * len(months))[months.index(m)] = n
+    return {"months": months, "series": series}
+
+
+def concentrations(db, config, now, hall=None):
+    """[{by: "staff" | "item", key, label, bad, days}] with at least K counted
+    差评 in the last D local days (today included)."""
+    k, d = config["analysis"]["concentration_count"], config["analysis"]["concentration_days"]
+    today = (int(now) + hall_time.OFFSET) // DAY
+    start = (today - d + 1) * DAY - hall_time.OFFSET
+    out = []
+    for by in ("staff", "item"):
+        counts = _counts(db, by, start, int(now), hall, " AND %s != ''" % _COLUMN[by])
+        hits = {key: n for key, n in counts.items() if n >= k}
+        names = _labels(db, by, list(hits))
+        for key, n in sorted(hits.items(), key=lambda kv: (-kv[1], kv[0])):
+            out.append({"by": by, "key": key, "label": names.get(key) or key, "bad": n, "days": d})
+    return out
+
+
+def year_span(year):
+    """[start, end) of a calendar year in the hall's time."""
+    start = calendar.timegm((int(year), 1, 1, 0, 0, 0)) - hall_time.OFFSET
+    return start, calendar.timegm((int(year) + 1, 1, 1, 0, 0, 0)) - hall_time.OFFSET
+
+
+def this_year(now=None):
+    return time.gmtime((now if now is not None else time.time()) + hall_time.OFFSET).tm_year
