@@ -156,6 +156,7 @@ def test_the_analysis_page_and_the_report(hall, tmp_path):  # noqa: F811
         assert part in page.text, part
     assert "服务态度" in page.text and "营业执照办理" in page.text  # the seed's 差评: reason [1], item A001
     assert zhao.get("/analysis?quarter=bogus").status_code == 400
+    assert "本季度差评主要原因：服务态度 2 条（100.0%" in zhao.get("/dashboard").text
     zhang = client_for(ctx)
     login(zhang, "zhang")
     assert zhang.get("/analysis").status_code == 403
@@ -170,3 +171,20 @@ def test_the_analysis_page_and_the_report(hall, tmp_path):  # noqa: F811
     sheet = [ws for ws in openpyxl.load_workbook(out).worksheets if ws.title.startswith("差评按原因")][0]
     rows = list(sheet.iter_rows(values_only=True))
     assert rows[2][:2] == ("服务态度", 2)
+
+
+def test_the_period_before_is_the_month_or_quarter_before():
+    assert analysis.previous(*periods.period("2026Q1")) == periods.period("2025Q4")  # 90 days after 92
+    assert analysis.previous(*periods.period("2026Q3")) == periods.period("2026Q2")
+    assert analysis.previous(*periods.period("2026-03")) == periods.period("2026-02")
+    assert analysis.previous(*periods.period("2026-01")) == periods.period("2025-12")
+    start, end = periods.period("2026-11-05")  # a day: the day before
+    assert analysis.previous(start, end) == (start - DAY, start)
+
+
+def test_a_year_out_of_range_is_a_clear_400(hall):  # noqa: F811
+    ctx, _ = hall
+    zhao = client_for(ctx)
+    login(zhao, "zhao")
+    for quarter in ("0999Q1", "9999Q4", "2026Q9"):
+        assert zhao.get("/analysis?quarter=%s" % quarter).status_code == 400, quarter

@@ -138,3 +138,18 @@ def test_cli_confirms_every_fitting_rating_of_a_flag(tmp_path):
     assert "confirmed as 刷好评: 4 rating(s) excluded" in done.output
     again = hostd(home, "fraud", "review", "1", "dismissed", "--note", "x")
     assert again.exit_code == 1 and "已核查" in again.output and "Traceback" not in again.output
+
+
+def test_a_flag_with_more_ratings_than_the_form_shows_still_takes_them_all(hall, monkeypatch):  # noqa: F811
+    ctx, made = hall
+    monkeypatch.setattr(fraud_review, "MAX_CANDIDATES", 2)
+    flag = add_flag(ctx, "burst", "w01-a", made["s1"])  # 4 ratings, 3 good
+    zhao = client_for(ctx)
+    login(zhao, "zhao")
+    page = zhao.get("/fraud/%d" % flag).text
+    assert page.count('name="rating"') == 2 and "本线索涉及 4 条评价，这里列出前 2 条" in page
+    with ctx.store.read() as db:
+        every = fraud_review.candidate_ids(db, fraud_review.get(db, flag))
+    assert sorted(every) == sorted(made["s1"])
+    done = ctx.store.run(lambda db: fraud_review.confirm(db, flag, "zhao", "刷好评", "核实", every))
+    assert len(done["excluded_ids"]) == 3  # beyond the form's first two

@@ -243,3 +243,55 @@ def test_the_widened_checks_take_the_new_values_and_still_refuse_others(db):
             db.execute(sql)
     assert db.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
     assert db.execute("SELECT SUM(not_counted) FROM stats_daily").fetchone()[0] == 1  # triggers kept
+
+
+def test_an_ezhou_pilot_complex_order_is_not_replied_without_a_consult(db):
+    config = config_for("ezhou-pilot")
+    deadlines.use(config)
+    try:
+        with db.conn:
+            served_and_rated(db, "a1", "1", "s1", 1, T0 + 3600)
+            order_id = workorders.list_orders(db, now=T0 + 3600)[0]["order_id"]
+            classes.set_class(db, order_id, "complex", "zhao", config=config, now=T0 + 4000)
+            for state in ("contacted", "rectifying"):
+                workorders.move(db, order_id, state, "zhang", now=T0 + 5000)
+            with pytest.raises(workorders.BadMove, match="须先会商"):
+                workorders.move(db, order_id, "replied", "zhang", reply="已整改", now=T0 + 6000)
+            classes.add_consult(db, order_id, "住建局", "zhao", now=T0 + 6100)
+            classes.consult_reply(db, order_id, "住建局", "同意", "zhao", now=T0 + 6200)
+            assert (
+                workorders.move(db, order_id, "replied", "zhang", reply="已整改", now=T0 + 6300)["state"]
+                == "replied"
+            )
+    finally:
+        deadlines.use(None)
+
+
+def test_a_policy_file_broken_after_start_keeps_the_last_good_policy(tmp_path, caplog):
+    import logging
+    import os
+
+    path = tmp_path / "policy.toml"
+    path.write_text(OWN, encoding="utf-8")
+    config = config_for("wuhan-2027", str(path))
+    deadlines.use(config)  # start: parsed and good
+    try:
+        path.write_text("[wuhan-2027\n", encoding="utf-8")
+        os.utime(path, ns=(1, 1))  # a new mtime, whatever the clock's grain
+        with caplog.at_level(logging.WARNING, logger="hostd.workorders"):
+            assert deadlines.default_class() == "general"  # the last good policy still decides
+        assert any("keeping the policies read before" in r.getMessage() for r in caplog.records)
+    finally:
+        deadlines.use(None)
+
+
+def test_cli_refuses_a_class_the_policy_does_not_have(tmp_path):
+    home = make_home(tmp_path / "home")
+    db = hall_db(home.path)
+    with db.conn:
+        served_and_rated(db, "a1", "1", "s1", 1, T0 + 3600)
+    db.conn.close()
+    wrong = hostd(
+        home, "workorder", "classify", "1", "general", "--actor", "zhao"
+    )  # changsha-1210: 2 classes
+    assert wrong.exit_code == 2 and "本政策的问题分类为" in wrong.output and "Traceback" not in wrong.output

@@ -84,3 +84,19 @@ def test_cli_writes_the_poster(tmp_path):
     )
     refused = hostd(home, "poster", "--out", str(tmp_path / "no-such-dir" / "p.pdf"))
     assert refused.exit_code == 1 and "cannot write" in refused.output and "Traceback" not in refused.output
+
+
+def test_a_replied_order_counts_as_rectified_and_never_more_than_the_orders(hall):  # noqa: F811
+    ctx, _ = hall
+    with ctx.store.read() as db:
+        orders = [r[0] for r in db.execute("SELECT order_id FROM work_orders ORDER BY order_id")]
+    ctx.store.run(
+        lambda db: db.execute(
+            "UPDATE work_orders SET state = 'replied', done_at = opened_at + 60, reply = '已整改'"
+            " WHERE order_id = ?",
+            [orders[0]],
+        )
+    )
+    with ctx.store.read() as db:
+        fix = publication.figures(db, "h1", ctx.config, int(clock.now()))["rectification"]
+    assert fix == {"orders": 2, "finished": 1, "on_time": 1, "open": 1, "overdue": 0, "on_time_rate": 0.5}

@@ -102,7 +102,7 @@ def test_a_bad_row_refuses_the_whole_file_listing_each_bad_row(hall):  # noqa: F
         "第 4 行：日期 &#39;11/21&#39; 应写作 2026-11-20；须填写窗口或工作人员工号；办事效率 &#39;很好&#39;"
         in page
     )
-    assert "第 5 行：日期 2099-01-01 在今天之后；没有工号为 9999 的工作人员" in page
+    assert "第 5 行：日期 2099-01-01 在今天之后；没有工号为 9999 的在岗工作人员" in page
     assert count(ctx) == 0  # nothing half-imported
     header = send(zhao, xlsx([["日期", "窗口"]] + GOOD))
     assert "第 1 行：表头须为" in header.text and count(ctx) == 0

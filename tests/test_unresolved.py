@@ -197,3 +197,63 @@ def test_cli_registers_lists_and_finishes(tmp_path):
     assert hostd(home, "unresolved", "list").output.strip() == "no open 办不成事 reports"
     unknown = hostd(home, "unresolved", "add", "--unit", "nope", "--problem", "x")
     assert unknown.exit_code == 2 and "没有单位" in unknown.output
+
+
+def test_the_daily_retention_job_purges_a_finished_report_s_contact(hall):  # noqa: F811
+    ctx, _ = hall
+    long_ago = int(clock.now()) - 40 * DAY
+    kept = {
+        "hall": "h1",
+        "unit_id": "u1",
+        "problem": "无法办理",
+        "contact_mobile": "13800138000",
+        "consent": True,
+    }
+
+    def old_report(db):
+        rid = unresolved.register(db, ctx.config, kept, "zhang", "window", now=long_ago)["report_id"]
+        unresolved.move(db, rid, "explained", "zhao", note="已解释", now=long_ago + 60)
+        return rid
+
+    rid = ctx.store.run(old_report)
+    fresh = ctx.store.run(
+        lambda db: unresolved.register(db, ctx.config, kept, "zhang", "window")["report_id"]
+    )
+    assert retention.Retention(ctx).once() >= 1
+    with ctx.store.read() as db:
+        assert unresolved.get(db, rid)["contact_mobile"] is None
+        assert unresolved.get(db, fresh)["contact_mobile"] == "13800138000"  # open: kept
+
+
+def test_staff_without_a_unit_register_but_follow_no_one_s_reports(hall):  # noqa: F811
+    from hostd.web import auth
+
+    ctx, _ = hall
+
+    def add(db):
+        db.execute(
+            "INSERT INTO staff (staff_id, name, staff_no, created_at) VALUES ('s9', '王五', '0099', 0)"
+        )
+        auth.add_user(db, "wang", "correct-horse-42", "staff", "s9")
+        return unresolved.register(
+            db,
+            ctx.config,
+            {
+                "hall": "h1",
+                "unit_id": "u1",
+                "problem": "无法办理",
+                "contact_mobile": "13800138000",
+                "consent": True,
+            },
+            "zhang",
+            "window",
+        )["report_id"]
+
+    rid = ctx.store.run(add)
+    wang = client_for(ctx)
+    login(wang, "wang")
+    page = wang.get("/unresolved")
+    assert page.status_code == 200 and 'id="unresolved-form"' in page.text and "无法办理" not in page.text
+    assert wang.get("/unresolved/%d" % rid).status_code == 403
+    moved = wang.post("/unresolved/%d/move" % rid, data={"csrf": csrf(page.text), "to_state": "accepted"})
+    assert moved.status_code == 403

@@ -77,3 +77,48 @@ def test_a_database_from_a_newer_hostd_is_refused(tmp_path):
         assert result.exit_code != 0 and "Traceback" not in result.output, result.output
         lines = result.output.strip().splitlines()
         assert len(lines) == 1 and "newer hostd" in lines[0] and "hostd restore" in lines[0], result.output
+
+
+def test_the_supervision_migrations_keep_and_count_the_ratings_already_stored(tmp_path):
+    """hostd.supervision widens two CHECKs in place and backfills the 差评
+    rollups: on a database that has ratings and work orders already."""
+    from workorder_fixtures import T0, add_rating, add_session
+
+    from hostd.db.schema import supervision
+
+    path = tmp_path / "hostd.db"
+    old = made_by_version(path, supervision.MIGRATIONS, "s001_classes_consults_fraud_review")
+    with old.conn:
+        old.execute("INSERT INTO units VALUES ('u-tax', '税务局', '', '')")
+        old.execute(
+            "INSERT INTO staff (staff_id, name, staff_no, unit_id, created_at)"
+            " VALUES ('s1', '张三', '0001', 'u-tax', 0)"
+        )
+        old.execute(
+            "INSERT INTO windows (hall, window, name, unit_id, staff_id, duty_since)"
+            " VALUES ('h1', '1', '', 'u-tax', 's1', 0)"
+        )
+        add_session(old, "a1", "1", "s1", T0)
+        bad = add_rating(old, 1, T0 + 60, session_id="a1")
+        old.execute("UPDATE ratings SET reasons = '[2, 3]' WHERE id = ?", [bad])
+        add_session(old, "a2", "1", "s1", T0 + 100)
+        add_rating(old, 5, T0 + 160, session_id="a2")
+    orders_before = old.execute("SELECT order_id, complexity, done_due FROM work_orders").fetchall()
+    old.conn.close()
+    db = open_database(path)
+    try:
+        assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        assert (
+            db.execute("SELECT order_id, complexity, done_due FROM work_orders").fetchall() == orders_before
+        )
+        assert db.execute("SELECT reason, n FROM bad_reasons_daily ORDER BY reason").fetchall() == [
+            (2, 1),
+            (3, 1),
+        ]
+        assert db.execute("SELECT staff_id, unit_id, n FROM bad_daily").fetchall() == [("s1", "u-tax", 1)]
+        with db.conn:
+            db.execute("UPDATE work_orders SET complexity = 'general'")  # the widened CHECK takes it
+            db.execute("UPDATE ratings SET excluded = '刷好评' WHERE level = 5")
+        assert db.execute("SELECT SUM(n) FROM bad_daily").fetchone()[0] == 1
+    finally:
+        db.conn.close()

@@ -46,20 +46,38 @@ def get(db, flag_id):
     return flag
 
 
-def candidates(db, flag):
-    """The ratings a flag names, as rows for the review form: the evidence's
-    rating ids, or for a staff member's 非常满意 share (top_share) their
-    counted 非常满意 of the period."""
+def _named(flag):
+    """(SQL condition on ratings r, args) of the ratings a flag names: the
+    evidence's rating ids, or for a staff member's 非常满意 share (top_share)
+    their counted 非常满意 of the period; None when it names none."""
     ids = flag["evidence"].get("rating_ids")
     if ids is not None:
-        where, args = "r.id IN (%s)" % ",".join("?" * len(ids)), list(ids)
-    elif flag["kind"] == "top_share":
+        return "r.id IN (%s)" % ",".join("?" * len(ids)), [int(i) for i in ids]
+    if flag["kind"] == "top_share":
         where = (
-            "r.staff_id = ? AND r.level = 5 AND r.received_at >= ? AND r.received_at < ? AND " + fraud.COUNTED
+            "r.staff_id = ? AND r.level = 5 AND r.received_at >= ? AND r.received_at < ?"
+            " AND r.binding IN ('session', 'window') AND r.excluded IS NULL"
         )
-        args = [flag["subject"], flag["period_start"], flag["period_end"]]
-    else:
+        return where, [flag["subject"], flag["period_start"], flag["period_end"]]
+    return None
+
+
+def candidate_ids(db, flag):
+    """Every rating id the flag names (no limit: `hostd fraud review --all`)."""
+    named = _named(flag)
+    if named is None:
         return []
+    return [
+        row[0] for row in db.execute("SELECT r.id FROM ratings r WHERE %s ORDER BY r.id" % named[0], named[1])
+    ]
+
+
+def candidates(db, flag):
+    """The ratings a flag names, as rows for the review form (the first MAX_CANDIDATES)."""
+    named = _named(flag)
+    if named is None:
+        return []
+    where, args = named
     return list(
         db.query(
             "SELECT r.id, r.level, r.channel, r.received_at, r.hall, r.window, r.staff_id, r.binding,"
@@ -111,19 +129,32 @@ def confirm(db, flag_id, actor, verdict, note, rating_ids, now=None):
         raise ReviewError("认定须为 刷好评 或 恶意差评 / verdict must be 刷好评 or 恶意差评")
     note = _reason(note)
     flag = _open(db, flag_id, actor)
-    named = {row["id"] for row in candidates(db, flag)}
     chosen = sorted({int(i) for i in rating_ids})
-    stray = [i for i in chosen if i not in named]
+    named = _named(flag)
+    found = set()
+    for at in range(0, len(chosen), 500):  # SQLite's variable limit, in slices
+        part = chosen[at : at + 500]
+        if named is not None:
+            found.update(
+                row[0]
+                for row in db.conn.execute(
+                    "SELECT r.id FROM ratings r WHERE r.id IN (%s) AND %s"
+                    % (",".join("?" * len(part)), named[0]),
+                    part + named[1],
+                )
+            )
+    stray = [i for i in chosen if i not in found]
     if stray:
         raise ReviewError("评价 %s 不在本线索中 / rating %s is not one of this flag's" % (stray[0], stray[0]))
     excluded = []
-    if chosen:
-        excluded = [
+    for at in range(0, len(chosen), 500):
+        part = chosen[at : at + 500]
+        excluded += [
             row[0]
             for row in db.conn.execute(
                 "SELECT id FROM ratings WHERE id IN (%s) AND %s AND %s"
-                % (",".join("?" * len(chosen)), VERDICTS[verdict], fraud.COUNTED),
-                chosen,
+                % (",".join("?" * len(part)), VERDICTS[verdict], fraud.COUNTED),
+                part,
             )
         ]
     for rating_id in excluded:

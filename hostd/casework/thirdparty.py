@@ -116,7 +116,11 @@ def check(db, hall, rows, now=None):
     if header[: len(HEADERS)] != HEADERS:
         return [], ["第 1 行：表头须为 %s（请下载模板填写）" % "、".join(HEADERS)]
     windows = {w for (w,) in db.execute("SELECT window FROM windows WHERE hall = ?", [hall])}
-    staff = dict(db.execute("SELECT staff_no, staff_id FROM staff WHERE staff_no IS NOT NULL").fetchall())
+    staff, shared = {}, set()
+    for staff_no, staff_id in db.execute("SELECT staff_no, staff_id FROM staff WHERE left_at IS NULL"):
+        if staff_no in staff:
+            shared.add(staff_no)
+        staff[staff_no] = staff_id
     good, errors, seen = [], [], {}
     for number, row in enumerate(rows[1:], start=2):
         row = (list(row) + [""] * len(HEADERS))[: len(HEADERS)]
@@ -133,7 +137,9 @@ def check(db, hall, rows, now=None):
         if window is not None and window not in windows:
             reasons.append("没有窗口 %s" % window)
         if staff_no is not None and staff_no not in staff:
-            reasons.append("没有工号为 %s 的工作人员" % staff_no)
+            reasons.append("没有工号为 %s 的在岗工作人员" % staff_no)
+        elif staff_no in shared:
+            reasons.append("工号 %s 有多名在岗工作人员，无法确定是谁" % staff_no)
         levels = {}
         for i, (key, name) in enumerate(DIMENSIONS):
             level = _level(row[4 + i])

@@ -195,7 +195,7 @@ def list_reports(db, open_only=False, overdue_only=False, unit_id=None, now=None
         where.append("r.state IN ('new', 'accepted')")
     if overdue_only:
         where.append("(r.resolve_due < :now OR (r.accepted_at IS NULL AND r.accept_due < :now))")
-    if unit_id:
+    if unit_id is not None:
         where.append("r.unit_id = :unit_id")
     sql = _SELECT + (" WHERE " + " AND ".join(where) if where else "")
     sql += (

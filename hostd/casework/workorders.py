@@ -163,6 +163,10 @@ def move(db, order_id, to_state, actor, note=None, feedback=None, explanation=No
                 "会商部门尚未全部回复（%s），不能答复 / the 会商 departments have not all replied"
                 % "、".join(waiting)
             )
+        if waiting is None and _needs_consult(db, order_id):
+            raise BadMove(
+                "此类问题须先会商：请提请相关部门会商并记录其意见后再答复 / this class needs a 会商 first"
+            )
         sets["reply"] = reply
         sets["done_at"] = now
     elif to_state == "explained":
@@ -245,15 +249,22 @@ def _sourced(note, source):
 
 
 def _consults_waiting(db, order_id):
-    """Departments of the order's 会商 (hostd/casework/classes.py) without a reply yet."""
-    return [
-        row[0]
-        for row in db.conn.execute(
-            "SELECT department FROM work_order_consults WHERE order_id = ? AND replied_at IS NULL"
-            " ORDER BY id",
-            (order_id,),
-        )
-    ]
+    """Departments of the order's 会商 (hostd/casework/classes.py) without a
+    reply yet; None when no department was asked at all."""
+    rows = db.conn.execute(
+        "SELECT department, replied_at FROM work_order_consults WHERE order_id = ? ORDER BY id", (order_id,)
+    ).fetchall()
+    if not rows:
+        return None
+    return [department for department, replied_at in rows if replied_at is None]
+
+
+def _needs_consult(db, order_id):
+    """The order's class, under the active policy, needs a 会商."""
+    complexity = db.conn.execute(
+        "SELECT complexity FROM work_orders WHERE order_id = ?", (order_id,)
+    ).fetchone()[0]
+    return bool(deadlines.classes().get(complexity, {}).get("consult"))
 
 
 _SELECT = """

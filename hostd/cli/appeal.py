@@ -167,11 +167,7 @@ def register(cli, home_of, db_of):
             raise click.UsageError("confirmed needs --verdict 刷好评|恶意差评 and --all or --rating ID")
 
         def op(db):
-            ids = (
-                [r["id"] for r in fraud_review.candidates(db, fraud_review.get(db, flag_id))]
-                if all_
-                else ratings
-            )
+            ids = fraud_review.candidate_ids(db, fraud_review.get(db, flag_id)) if all_ else ratings
             return fraud_review.confirm(db, flag_id, actor, verdict, note, ids)
 
         flag = write(db, op)

@@ -39,9 +39,11 @@ def _xlsx(data):
         sheet = book.worksheets[0]
         rows = []
         for row in sheet.iter_rows(values_only=True, max_col=MAX_COLUMNS):
-            rows.append([_cell(v) for v in row])
+            cells = [_cell(v) for v in row]
+            if any(cells):
+                rows.append(cells)
             if len(rows) > MAX_ROWS + 1:
-                break
+                break  # too many: refused below, not read to the end
         book.close()
     except Exception:  # openpyxl raises many kinds on a broken workbook
         raise UploadError(

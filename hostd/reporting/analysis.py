@@ -2,7 +2,8 @@
 where they pile up.
 
 bad_by()          counted 差评 of a period by reason, item, staff member or
-                  unit, with the period before for the trend; read from the
+                  unit, with the period before (the month or quarter before)
+                  for the trend; read from the
                   bad_reasons_daily / bad_daily rollups (kept by triggers,
                   hostd/db/schema/supervision.py s004), so a quarter on two
                   million ratings reads a few thousand rows
@@ -63,15 +64,35 @@ def _labels(db, by, keys):
     return stats.labels(db, by, [k for k in keys if k != ""])
 
 
+def _local_month(ts):
+    t = time.gmtime(int(ts) + hall_time.OFFSET)
+    return t.tm_year * 12 + t.tm_mon - 1, (t.tm_mday, t.tm_hour, t.tm_min, t.tm_sec) == (1, 0, 0, 0)
+
+
+def _month_start(month):
+    return calendar.timegm((month // 12, month % 12 + 1, 1, 0, 0, 0)) - hall_time.OFFSET
+
+
+def previous(start, end):
+    """The period before [start, end): the month or quarter before a whole
+    calendar month or quarter (so 2026Q1 is compared with all of 2025Q4,
+    and March with February), else the span of the same length before."""
+    first, whole_first = _local_month(start)
+    last, whole_last = _local_month(end)
+    months = last - first
+    if whole_first and whole_last and months in (1, 3) and (months == 1 or first % 3 == 0):
+        return _month_start(first - months), int(start)
+    return int(start) - (int(end) - int(start)), int(start)
+
+
 def bad_by(db, by, start, end, hall=None, limit=20):
-    """[{key, label, bad, share (of all 差评), before (the previous period of
-    the same length), change}] most 差评 first; "" keys are 未知 (no item, or
-    a window nobody was on duty at)."""
+    """[{key, label, bad, share (of all 差评), before (the period before,
+    previous()), change}] most 差评 first; "" keys are 未知 (no item, or a
+    window nobody was on duty at)."""
     if by not in BY:
         raise ValueError("analyse by one of %s" % ", ".join(BY))
     now = _counts(db, by, start, end, hall)
-    span = int(end) - int(start)
-    before = _counts(db, by, int(start) - span, int(start), hall)
+    before = _counts(db, by, *previous(start, end), hall=hall)
     total = sum(now.values()) if by != "reason" else sum(_counts(db, "unit", start, end, hall).values())
     names = _labels(db, by, list(now))
     rows = [

@@ -19,7 +19,7 @@ def quarters_before(quarter, count):
     year, q = int(year), int(q)
     out = []
     for _ in range(count):
-        out.append("%dQ%d" % (year, q))
+        out.append("%04dQ%d" % (year, q))
         year, q = (year - 1, 4) if q == 1 else (year, q - 1)
     return out
 
@@ -31,7 +31,7 @@ def annual(db, year, by="unit", config=None, hall=None):
     weights = config["ranking"]["quarter_weights"]
     per = {}
     for i in range(4):
-        for row in ranking.ranking(db, "%dQ%d" % (int(year), i + 1), by=by, config=config, hall=hall):
+        for row in ranking.ranking(db, "%04dQ%d" % (int(year), i + 1), by=by, config=config, hall=hall):
             entry = per.setdefault(
                 row["key"],
                 {"key": row["key"], "label": row["label"], "scores": [None] * 4, "ranks": [None] * 4},

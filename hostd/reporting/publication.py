@@ -7,8 +7,9 @@ phone number or a single rating; staff appear only as the window they sit at.
 
   today / quarter   评价数, 好评率, 差评率 of the hall
   windows           each window's today and quarter figures
-  rectification     this quarter's 差评整改: orders opened, finished, finished
-                    on time, still open, overdue, and the on-time rate
+  rectification     this quarter's 差评整改: orders opened, rectified (replied
+                    or explained: done_at), rectified on time, still open,
+                    overdue, and the on-time rate
   ranking           the quarter's window ranking (hostd/reporting/ranking.py),
                     to date while the quarter runs
   unresolved        this quarter's 办不成事: reported, resolved, explained,
@@ -25,11 +26,11 @@ DAY = 86400
 def _rectification(db, hall, start, end, now):
     """整改情况 of the orders opened in [start, end) at `hall`."""
     row = db.execute(
-        "SELECT COUNT(*), SUM(o.state IN ('closed', 'explained')),"
+        "SELECT COUNT(*), SUM(o.done_at IS NOT NULL),"
         " SUM(o.done_at IS NOT NULL AND o.done_at <= o.done_due),"
-        " SUM(o.state IN ('new', 'contacted', 'rectifying', 'replied')),"
-        " SUM(o.state IN ('new', 'contacted', 'rectifying', 'replied') AND"
-        " ((o.done_at IS NULL AND o.done_due < :now) OR (o.contacted_at IS NULL AND o.contact_due < :now)))"
+        " SUM(o.done_at IS NULL AND o.state IN ('new', 'contacted', 'rectifying', 'replied')),"
+        " SUM(o.done_at IS NULL AND o.state IN ('new', 'contacted', 'rectifying', 'replied') AND"
+        " (o.done_due < :now OR (o.contacted_at IS NULL AND o.contact_due < :now)))"
         " FROM work_orders o INDEXED BY work_orders_opened JOIN ratings r ON r.id = o.rating_id"
         " WHERE o.opened_at >= :start AND o.opened_at < :end AND o.hall = :hall AND r.excluded IS NULL",
         {"start": start, "end": end, "hall": hall, "now": now},

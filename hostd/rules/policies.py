@@ -12,6 +12,7 @@ A deadline is written "N hours", "N working_days", "N natural_days" or
 """
 
 import functools
+import logging
 import os
 import tomllib
 from pathlib import Path
@@ -19,6 +20,7 @@ from pathlib import Path
 from hostd.base import steps
 from hostd.base.errors import ConfigError
 
+log = logging.getLogger("hostd.workorders")
 PRESETS_FILE = Path(__file__).with_name("presets.toml")
 CLASSES = ("simple", "general", "complex")  # work_orders.complexity CHECK
 _POLICY_KEYS = {"label", "source", "default", "contact", "classes"}
@@ -107,12 +109,29 @@ def _file(path, _mtime):
     return parse(tables, path)
 
 
+_last_good = {}
+
+
 def _load(path):
+    """The policies of a file, parsed again when it changes. A file that
+    parsed once and is then broken, moved or deleted keeps its last good
+    policies, with a warning in the log: a hall's typo must not stop the
+    差评 that a work order opens for (hostd run and the CLI, at start, have
+    no last good one and stop in one line, ConfigError)."""
+    path = str(path)
     try:
         mtime = os.stat(path).st_mtime_ns
     except OSError:
         mtime = 0
-    return _file(str(path), mtime)
+    try:
+        policies = _file(path, mtime)
+    except ConfigError as exc:
+        if path not in _last_good:
+            raise
+        log.warning("%s; keeping the policies read before, until it is fixed", exc)
+        return _last_good[path]
+    _last_good[path] = policies
+    return policies
 
 
 def available(config=None):

@@ -21,10 +21,10 @@ TITLES = {"reason": "原因", "item": "事项", "staff": "工作人员", "unit":
 def _quarter(text):
     spec = (text or "").strip().upper() or quarter_spec()
     try:
-        if "Q" not in spec:
+        if "Q" not in spec or not 2001 <= int(spec[:4]) <= 2100:
             raise periods.BadPeriod(spec)
         return spec, periods.period(spec)
-    except periods.BadPeriod:
+    except (periods.BadPeriod, ValueError):
         raise HTTPException(400, "季度格式应为 2026Q4 / the quarter must look like 2026Q4")
 
 

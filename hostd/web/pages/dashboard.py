@@ -11,7 +11,7 @@ from fastapi import APIRouter, Depends, Request
 from hostd.alerts import conditions as alert_conditions
 from hostd.alerts import ledger as alert_ledger
 from hostd.casework import workorders
-from hostd.reporting import stats
+from hostd.reporting import analysis, stats
 from hostd.rules import workdays
 from hostd.sync import service as upstream_service
 from hostd.web import auth
@@ -63,6 +63,7 @@ def dashboard(request: Request, user=Depends(auth.require_role(*ALL))):
         upstream = None if staff_id else upstream_service.status(db, now())
         alerts = [] if staff_id else alert_ledger.open_alerts(db, kinds=ALERTS_SHOWN)
         supervision = [] if staff_id else alert_ledger.open_alerts(db, kinds=SUPERVISION_SHOWN)
+        top_reasons = [] if staff_id else analysis.bad_by(db, "reason", q_start, q_end, limit=3)
     upstream_config = request.app.state.ctx.config["upstream"]
     if upstream is not None:  # unconfigured: 上报未配置, no backlog that cannot drain (dead letters stay)
         upstream["configured"] = bool(upstream_config["url"] or upstream_config["twelve345_url"])
@@ -102,5 +103,6 @@ def dashboard(request: Request, user=Depends(auth.require_role(*ALL))):
         calendar_gaps=calendar_gaps,
         alerts=alerts,
         supervision=supervision,
+        top_reasons=top_reasons,
         alert_names=alert_conditions.NAMES,
     )

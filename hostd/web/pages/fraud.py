@@ -49,6 +49,7 @@ def flag_page(request: Request, flag_id: RowId, user=Depends(SUPERVISOR)):
         except UserError:
             raise HTTPException(404, "没有这条线索")
         ratings = fraud_review.candidates(db, flag)
+        named = len(fraud_review.candidate_ids(db, flag))
     return render(
         request,
         "pages/fraud_flag.html",
@@ -58,6 +59,7 @@ def flag_page(request: Request, flag_id: RowId, user=Depends(SUPERVISOR)):
         flag=flag,
         ratings=ratings,
         verdicts=fraud_review.VERDICTS,
+        named=named,
         # ticked at first: the ratings the flag's own evidence names; a
         # statistical flag (top_share) names none, so the supervisor ticks
         preticked=flag["evidence"].get("rating_ids") is not None,

@@ -21,19 +21,29 @@ MOVES = {"accepted": "受理", "resolved": "已解决", "explained": "确实无�
 
 
 def _unit_of(db, user):
-    """The unit a staff user is limited to; None for managers."""
+    """The unit a staff user is limited to; None for managers. A staff member
+    with no unit follows no unit's reports (403): they may still register one."""
     if user["role"] != "staff":
         return None
     row = db.execute("SELECT unit_id FROM staff WHERE staff_id = ?", [user["staff_id"]]).fetchone()
-    return row[0] if row else ""
+    if row is None or not row[0]:
+        raise HTTPException(403, "您的账号没有所属单位，只能登记办不成事；请管理员为您设置单位")
+    return row[0]
 
 
 @router.get("/unresolved")
 def page(request: Request, all: Flag = 0, user=Depends(auth.require_role(*ALL))):
     section = request.app.state.ctx.config["unresolved"]
     with request.app.state.ctx.store.read() as db:
-        unit_id = _unit_of(db, user)
-        reports = unresolved.list_reports(db, open_only=not all, unit_id=unit_id, now=now(), limit=500)
+        try:
+            unit_id = _unit_of(db, user)
+        except HTTPException:
+            unit_id = ""  # no unit: the form, and no one's reports
+        reports = (
+            []
+            if unit_id == ""
+            else unresolved.list_reports(db, open_only=not all, unit_id=unit_id, now=now(), limit=500)
+        )
         units = db.execute("SELECT unit_id, name FROM units ORDER BY name").fetchall()
     return render(
         request,
