@@ -195,6 +195,7 @@ def fill_rollups(conn):
     conn.execute(SESSIONS_DAILY)
     rollups.fill(conn)  # the monthly ones from the daily ones, and the work orders'
     supervision.fill_bad(conn)  # 差评 by reason, staff, unit and item (hostd/reporting/analysis.py)
+    supervision.fill_bad_monthly(conn)
 
 
 def check_rollups(conn):

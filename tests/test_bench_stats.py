@@ -153,4 +153,4 @@ def test_a_failed_seed_leaves_the_migrated_file_untouched(tmp_path):
     triggers = "SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'ratings' ORDER BY 1"
     fresh = open_database(str(tmp_path / "fresh.db"))
     assert db.execute(triggers).fetchall() == fresh.execute(triggers).fetchall()
-    assert len(fresh.execute(triggers).fetchall()) == 10  # 3 daily, 3 monthly, 1 for work orders, 3 for 差评
+    assert len(fresh.execute(triggers).fetchall()) == 13  # 3 daily, 3 monthly, 1 for work orders, 6 for 差评

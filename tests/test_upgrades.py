@@ -116,6 +116,13 @@ def test_the_supervision_migrations_keep_and_count_the_ratings_already_stored(tm
             (3, 1),
         ]
         assert db.execute("SELECT staff_id, unit_id, n FROM bad_daily").fetchall() == [("s1", "u-tax", 1)]
+        assert db.execute("SELECT dim, key, n FROM bad_monthly ORDER BY dim, key").fetchall() == [
+            ("item", "I01", 1),
+            ("reason", "2", 1),
+            ("reason", "3", 1),
+            ("staff", "s1", 1),
+            ("unit", "u-tax", 1),
+        ]
         with db.conn:
             db.execute("UPDATE work_orders SET complexity = 'general'")  # the widened CHECK takes it
             db.execute("UPDATE ratings SET excluded = '刷好评' WHERE level = 5")

@@ -3,17 +3,17 @@ where they pile up.
 
 bad_by()          counted 差评 of a period by reason, item, staff member or
                   unit, with the period before (the month or quarter before)
-                  for the trend; read from the
-                  bad_reasons_daily / bad_daily rollups (kept by triggers,
-                  hostd/db/schema/supervision.py s004), so a quarter on two
-                  million ratings reads a few thousand rows
+                  for the trend; read from rollups kept by triggers
+                  (hostd/db/schema/supervision.py): bad_monthly for whole
+                  months (a quarter on two million ratings reads a few
+                  hundred rows), bad_reasons_daily / bad_daily otherwise
 monthly()         差评 per month by reason, for the trend chart
 concentrations()  one staff member or item with analysis.concentration_count
                   差评 or more in the last analysis.concentration_days days:
                   the alert hostd/alerts/conditions.py raises
 
-Periods are whole local days (the rollups' grain); a period that is not is
-widened to the days it touches.
+Periods are whole local days (the daily rollups' grain); a period that is
+not is widened to the days it touches.
 """
 
 import calendar
@@ -44,6 +44,15 @@ def _days(start, end):
 
 
 def _counts(db, by, start, end, hall=None, where=""):
+    first_month, whole_first = _local_month(start)
+    last_month, whole_last = _local_month(end)
+    if whole_first and whole_last and not where:  # whole months: bad_monthly, a few hundred rows
+        rows = db.execute(
+            "SELECT key, SUM(n) FROM bad_monthly WHERE month >= ? AND month < ? AND dim = ?%s"
+            " GROUP BY key HAVING SUM(n) > 0" % (" AND hall = ?" if hall else ""),
+            [first_month, last_month, by] + ([hall] if hall else []),
+        ).fetchall()
+        return {(int(k) if by == "reason" else k): n for k, n in rows}
     first, last = _days(start, end)
     table = "bad_reasons_daily" if by == "reason" else "bad_daily"
     column = _COLUMN[by]
@@ -111,14 +120,18 @@ def bad_by(db, by, start, end, hall=None, limit=20):
 
 
 def monthly(db, start, end, hall=None):
-    """{"months": ["2026-10", ...], "series": {reason label: [n per month]}} of 差评 by reason."""
-    first, last = _days(start, end)
-    rows = db.execute(
-        "SELECT strftime('%%Y-%%m', day * 86400, 'unixepoch') AS m, reason, SUM(n) FROM bad_reasons_daily"
-        " WHERE day >= ? AND day < ?%s GROUP BY m, reason HAVING SUM(n) > 0 ORDER BY m"
-        % (" AND hall = ?" if hall else ""),
-        [first, last] + ([hall] if hall else []),
-    ).fetchall()
+    """{"months": ["2026-10", ...], "series": {reason label: [n per month]}} of
+    差评 by reason, over the months [start, end) touches."""
+    first, _whole = _local_month(start)
+    last, whole = _local_month(end)
+    rows = [
+        ("%04d-%02d" % (m // 12, m % 12 + 1), int(reason), n)
+        for m, reason, n in db.execute(
+            "SELECT month, key, SUM(n) FROM bad_monthly WHERE month >= ? AND month < ? AND dim = 'reason'%s"
+            " GROUP BY month, key HAVING SUM(n) > 0 ORDER BY month" % (" AND hall = ?" if hall else ""),
+            [first, last if whole else last + 1] + ([hall] if hall else []),
+        ).fetchall()
+    ]
     months = sorted({m for m, _r, _n in rows})
     series = {}
     for m, reason, n in rows:
