@@ -81,9 +81,10 @@ def wait_for(predicate, timeout, what):
 
 
 class Hall:
-    def __init__(self, home, count):
+    def __init__(self, home, count, web_port=8080):
         self.home = Path(home).resolve()
         self.count = count
+        self.preferred_web_port = web_port
         self.devices = []  # (SimDevice, device id, window row)
         self.daemon = self.platform = self.api = None
         self.sessions = 0
@@ -93,7 +94,7 @@ class Hall:
         if self.home.exists():
             shutil.rmtree(self.home)
         self.broker_port = free_port()
-        self.web_port = free_port(8080)
+        self.web_port = free_port(self.preferred_web_port)
         self.platform_port = free_port()
         hostd(
             self.home,
@@ -247,10 +248,16 @@ def main(argv=None):
     parser.add_argument(
         "--seconds", type=float, default=0, help="stop after this long (default: until Ctrl-C)"
     )
+    parser.add_argument(
+        "--web-port",
+        type=int,
+        default=8080,
+        help="the hall pages' port, if free (default 8080; 0: any free port, as the tests use)",
+    )
     args = parser.parse_args(argv)
     if args.devices < 1:
         parser.error("--devices must be at least 1")
-    hall = Hall(args.home, args.devices)
+    hall = Hall(args.home, args.devices, args.web_port)
     signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
     try:
         hall.setup()

@@ -17,6 +17,8 @@ def test_demo_hall_rates_and_syncs(tmp_path):
             "20",
             "--home",
             str(tmp_path / "demo-home"),
+            "--web-port",
+            "0",  # not 8080: another test of the run may hold it for a moment
         ],
         capture_output=True,
         text=True,
