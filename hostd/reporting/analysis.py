@@ -24,7 +24,7 @@ from hostd.reporting import stats
 
 DAY = 86400
 BY = ("reason", "item", "staff", "unit")
-REASONS = {
+REASONS = {  # the names the hall pages use too (hostd/web/pages/common.py)
     0: "未选择原因",
     1: "服务态度",
     2: "服务效率",

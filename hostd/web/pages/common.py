@@ -15,20 +15,14 @@ from fastapi.responses import RedirectResponse
 from fastapi.templating import Jinja2Templates
 
 from hostd.base import clock, hall_time
+from hostd.reporting import analysis
 from hostd.web import auth
 
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).resolve().parents[2] / "templates"))
 TZ = hall_time.OFFSET  # the hall's time (hostd/base/hall_time.py)
 DAY = 86400
 LEVEL_NAMES = {5: "非常满意", 4: "满意", 3: "基本满意", 2: "不满意", 1: "非常不满意"}
-REASON_NAMES = {
-    1: "服务态度",
-    2: "服务效率",
-    3: "服务质量",
-    4: "服务环境",
-    5: "其他",
-    6: "便捷性",
-}  # protocol.messages REASON_*
+REASON_NAMES = {code: name for code, name in analysis.REASONS.items() if code}  # protocol.messages REASON_*
 CHANNEL_NAMES = {"device": "评价器", "qr": "扫码评价", "default": "系统默认", "paper": "书面"}
 MAX_ID = 2**63 - 1  # SQLite's integers
 # Numbers in page paths and queries, with their ranges: outside them, a 422.
