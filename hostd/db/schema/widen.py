@@ -8,6 +8,8 @@ Only for a CHECK that accepts more than before: a narrower one would leave
 rows that break it.
 """
 
+import sqlite3
+
 
 def widen_check(db, table, old, new):
     """Replace the text `old` by `new` in `table`'s CREATE statement; `old`
@@ -16,6 +18,10 @@ def widen_check(db, table, old, new):
     if sql.count(old) != 1:
         raise RuntimeError("%s: expected one %r in its schema, found %d" % (table, old, sql.count(old)))
     version = db.execute("PRAGMA schema_version").fetchone()[0]
+    defensive = getattr(sqlite3, "SQLITE_DBCONFIG_DEFENSIVE", None)
+    setconfig = getattr(db.conn, "setconfig", None)  # Python 3.12+
+    if defensive is not None and setconfig is not None:  # a SQLite built defensive would refuse
+        setconfig(defensive, False)
     db.execute("PRAGMA writable_schema = ON")
     try:
         db.execute(
@@ -23,6 +29,11 @@ def widen_check(db, table, old, new):
             [sql.replace(old, new), table],
         )
         db.execute("PRAGMA schema_version = %d" % (version + 1))
+    except sqlite3.DatabaseError as exc:
+        raise RuntimeError(
+            "%s: SQLite refused to widen a CHECK in place (%s): it is built defensive; run hostd"
+            " with Python 3.12 or later, or a SQLite without SQLITE_DEFAULT_DEFENSIVE" % (table, exc)
+        ) from None
     finally:
         db.execute("PRAGMA writable_schema = OFF")
     problems = db.execute("PRAGMA quick_check").fetchall()
