@@ -320,7 +320,7 @@ def test_a_replied_order_s_complainant_gets_the_verdict_link_once_per_reply(hall
 
     from PIL import Image
 
-    from hostd.casework import evidence
+    from hostd.casework import citizen_verdict, evidence
     from hostd.files import uploads
 
     photo = io.BytesIO()
@@ -330,7 +330,7 @@ def test_a_replied_order_s_complainant_gets_the_verdict_link_once_per_reply(hall
     ctx.store.run(lambda db: evidence.attach(db, proof, supervisor, "p.jpg", order_id=order, now=ref.clock()))
     sender.once()
     assert len(ref.platform.inbox) == 1  # once per reply
-    ctx.store.run(lambda db: workorders.citizen_verdict(db, order, "不满意", now=ref.clock()))
+    ctx.store.run(lambda db: citizen_verdict.citizen_verdict(db, order, "不满意", now=ref.clock()))
     ctx.store.run(
         lambda db: workorders.move(db, order, "replied", "zhao", reply="再次整改", now=ref.clock() + 60)
     )

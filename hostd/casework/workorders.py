@@ -200,54 +200,6 @@ def move(db, order_id, to_state, actor, note=None, feedback=None, explanation=No
     return get(db, order_id, now=now)
 
 
-CITIZEN = "citizen"  # the actor of the complainant's own verdict (hostd/web/verdict.py)
-
-
-def citizen_verdict(db, order_id, feedback, now=None, source=None):
-    """The complainant rates the rectification of a replied order (001 三(一)):
-    满意 or 基本满意 closes it with that feedback; 不满意 sends it back to
-    rectifying, for another reply. `source` (where the answer came from, e.g.
-    the client address) goes into the event. The order dict after it."""
-    now = _now(now)
-    if feedback not in FEEDBACK:
-        raise BadMove("群众评价须为 满意/基本满意/不满意 / feedback must be one of %s" % "/".join(FEEDBACK))
-    current = state_of(db, order_id)
-    if current != "replied":
-        raise BadMove(
-            "工单 %s 不在等待群众评价 / order %s is not awaiting the complainant's verdict"
-            % (order_id, order_id)
-        )
-    if feedback == "不满意":
-        # done_at goes with the rejected reply: the order is open, and late, again
-        db.conn.execute(
-            "UPDATE work_orders SET state = 'rectifying', done_at = NULL WHERE order_id = ?", (order_id,)
-        )
-        event(
-            db,
-            order_id,
-            now,
-            CITIZEN,
-            current,
-            "rectifying",
-            _sourced("群众对整改结果不满意，重新整改", source),
-        )
-        outbox.enqueue_work_order(db, order_id, "rectifying")
-        return get(db, order_id, now=now)
-    db.conn.execute(
-        "UPDATE work_orders SET state = 'closed', feedback = ?, closed_at = ? WHERE order_id = ?",
-        (feedback, now, order_id),
-    )
-    event(
-        db, order_id, now, CITIZEN, current, "closed", _sourced("群众评价：%s（本人评价）" % feedback, source)
-    )
-    outbox.enqueue_work_order(db, order_id, "closed")
-    return get(db, order_id, now=now)
-
-
-def _sourced(note, source):
-    return "%s；来自 %s" % (note, source) if source else note
-
-
 def _consults_waiting(db, order_id):
     """Departments of the order's 会商 (hostd/casework/classes.py) without a
     reply yet; None when no department was asked at all."""

@@ -2,7 +2,7 @@
 
   GET  /v/{token}   the order's reply and three choices: 满意 / 基本满意 / 不满意
   POST /v/{token}   满意 or 基本满意 closes the order with that feedback;
-                    不满意 sends it back to rectifying (hostd/casework/workorders.py
+                    不满意 sends it back to rectifying (hostd/casework/citizen_verdict.py
                     citizen_verdict)
 
 The link (hostd/rules/links.py verdict_url) is signed and expires
@@ -21,7 +21,7 @@ from fastapi.responses import HTMLResponse
 from starlette.concurrency import run_in_threadpool
 
 from hostd.base.errors import UserError
-from hostd.casework import workorders
+from hostd.casework import citizen_verdict, workorders
 from hostd.rules import links
 from hostd.rules.workdays import ZONE
 from hostd.web import auth, ratelater
@@ -124,7 +124,7 @@ async def rate(request: Request, token: str):
     source = "%s %s" % (client, (request.headers.get("user-agent") or "")[:80])
 
     def op(db):
-        return workorders.citizen_verdict(db, order["order_id"], feedback, now, source=source.strip())
+        return citizen_verdict.citizen_verdict(db, order["order_id"], feedback, now, source=source.strip())
 
     try:
         await run_in_threadpool(ctx.store.run, op, 30)
