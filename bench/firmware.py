@@ -67,10 +67,13 @@ from paho.mqtt.enums import CallbackAPIVersion
 from bench.common import figure, start_mosquitto, stop
 from hostd.db.store import Store
 from hostd.devices import registry, render
+from hostd.devices import voice as voice_clips
 from hostd.ingest.collector import Collector
 from protocol import messages, topics
 
 HALL, DEVICE, WINDOW = "benchfw", "fw01", "W01"
+VOICE_CACHE = Path(tempfile.gettempdir()) / "hcp-bench-voice"
+VOICE_LEVEL = 4
 QSTR_BLOCK_END = 620  # qstr pool entries before the unix port's next 640-entry block
 
 
@@ -238,7 +241,7 @@ def qstr_count(device, timeout=30):
     return int(found.group(2)), int(found.group(1))
 
 
-def scenario(heap_kb=100, timeout=30, shots=None, sessions=1, qstrs=False):
+def scenario(heap_kb=100, timeout=30, shots=None, sessions=1, qstrs=False, voice=0):
     """Run the full rating once on a `heap_kb` heap; return what it measured.
 
     `shots`: a directory for PNGs of the panel (idle, session, thanks); the
@@ -274,8 +277,11 @@ def scenario(heap_kb=100, timeout=30, shots=None, sessions=1, qstrs=False):
                 "broker_host": "127.0.0.1",
                 "broker_port": port,
                 "heartbeat_s": 5,
+                "voice": voice,
             }
         )
+        if voice:  # the clips hostd provisions (hostd/devices/voice.py), rendered once per machine
+            device.write_files(dict(voice_clips.clips(VOICE_CACHE)))
         t0 = time.monotonic()
         device.start(record_panel=True)  # for boot_to_ready_s; screenshots only with `shots`
         if device.board.wait_event("firmware", timeout):
@@ -369,7 +375,7 @@ def scenario(heap_kb=100, timeout=30, shots=None, sessions=1, qstrs=False):
         shutil.rmtree(workdir, ignore_errors=True)
 
 
-def smallest_heap(low_kb=24, high_kb=100, resolution_kb=2, timeout=30, step_kb=8):
+def smallest_heap(low_kb=24, high_kb=100, resolution_kb=2, timeout=30, step_kb=8, voice=0):
     """The smallest heap (KB) on which scenario() succeeds, `low_kb` being
     one on which it fails (e.g. the live heap after a rating). Steps up
     `step_kb` at a time from there until a run succeeds, then bisects: the
@@ -378,7 +384,7 @@ def smallest_heap(low_kb=24, high_kb=100, resolution_kb=2, timeout=30, step_kb=8
     tried = {}
     probe = low_kb + step_kb
     while probe < high_kb:
-        tried[probe] = scenario(probe, timeout)["ok"]
+        tried[probe] = scenario(probe, timeout, voice=voice)["ok"]
         if tried[probe]:
             high_kb = probe
             break
@@ -386,7 +392,7 @@ def smallest_heap(low_kb=24, high_kb=100, resolution_kb=2, timeout=30, step_kb=8
         probe += step_kb
     while high_kb - low_kb > resolution_kb:
         mid = (low_kb + high_kb) // 2
-        tried[mid] = scenario(mid, timeout)["ok"]
+        tried[mid] = scenario(mid, timeout, voice=voice)["ok"]
         if tried[mid]:
             high_kb = mid
         else:
@@ -406,6 +412,18 @@ def run(resolution_kb=2, timeout=20):
     else:
         smallest, tried = None, {}
     free_after = full.get("free_after_rating")
+    # The same with the voice on (config voice 4, the clips on flash): it
+    # plays the invitation with each session and thanks after each rating.
+    voiced = scenario(100, timeout, qstrs=True, voice=VOICE_LEVEL)
+    voice_peak = None
+    if voiced["ok"]:
+        voice_peak, _ = smallest_heap(
+            max(24, (total - voiced["free_after_rating"]) // 1024),
+            100,
+            resolution_kb,
+            timeout,
+            voice=VOICE_LEVEL,
+        )
     bare = bare_heap()
     board = board_heap(timeout) - bare
     return {
@@ -416,6 +434,8 @@ def run(resolution_kb=2, timeout=20):
         "after_boot_bytes": total - full["free_after_boot"] if "free_after_boot" in full else None,
         "after_rating_bytes": total - free_after if free_after is not None else None,
         "smallest_heap_kb": smallest,
+        "voice_run": voiced,
+        "voice_smallest_heap_kb": voice_peak,
         "bisection": tried,
         "resolution_kb": resolution_kb,
     }
@@ -432,6 +452,7 @@ def _minus(value, board):
 
 def figures(result):
     r = result["run"]
+    voice = result.get("voice_run") or {}
     board = result.get("board_heap_bytes")
     peak = result["smallest_heap_kb"] and result["smallest_heap_kb"] * 1024
     own = (
@@ -466,6 +487,31 @@ def figures(result):
         ),
         "firmware_heap_peak_bytes": figure(
             _minus(peak, board), "bytes", peak_how + own, target="< 60 KB (61,440 B)"
+        ),
+        "firmware_heap_peak_bytes_voice": figure(
+            _minus(result.get("voice_smallest_heap_kb") and result["voice_smallest_heap_kb"] * 1024, board),
+            "bytes",
+            "as firmware_heap_peak_bytes, with the voice on (config voice %d, hostd's five clips on "
+            "flash: the invitation plays with each session, thanks after each rating): firmware/voice.py, "
+            "protocol/adpcm.py and the next qstr pool block; the voice is off unless a hall turns "
+            "it on (device.voice_volume)" % VOICE_LEVEL,
+            baseline="firmware_heap_peak_bytes",
+            target="< 60 KB (61,440 B)",
+        ),
+        "firmware_heap_after_boot_bytes_voice": figure(
+            _minus(
+                result["heap_total_bytes"] - voice["free_after_boot"] if "free_after_boot" in voice else None,
+                board,
+            ),
+            "bytes",
+            "as firmware_heap_after_boot_bytes, with the voice on",
+            baseline="firmware_heap_after_boot_bytes",
+        ),
+        "simulator_qstrs_voice": figure(
+            voice.get("qstrs"),
+            "qstrs",
+            "as simulator_qstrs, with the voice on: %s pool blocks" % voice.get("qstr_pools"),
+            baseline="simulator_qstrs",
         ),
         "simulator_heap_after_boot_bytes": figure(
             result["after_boot_bytes"], "bytes", boot_how + "; the whole heap, board included"

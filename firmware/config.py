@@ -36,6 +36,7 @@ SCHEMA = {
     "reason_timeout_s": (_INT, False, 30),  # the 差评 reason screen, counted down on it
     "offline_s": (_INT, False, 60),  # one offline (sessionless) rating per this; 0: none
     "show_level": (_INT, False, 0),  # 1: the thanks screen shows the level (not 回避式)
+    "voice": (_INT, False, 0),  # the voice prompts' volume, 1-5; 0: off (hostd provisions it)
 }
 
 # Inclusive bounds for the numbers.
@@ -51,6 +52,7 @@ _RANGES = const(
         ("reason_timeout_s", 5, 99),
         ("offline_s", 0, 86400),
         ("show_level", 0, 1),
+        ("voice", 0, 5),
     )
 )
 

@@ -6,6 +6,7 @@
 #   REASON --reason press, 跳过 / reason timeout--> record -> THANKS
 #          --更多 / 返回--> REASON (the other page of reasons, countdown anew)
 #   THANKS --thanks_ms--> IDLE
+#   a long press (any state) reads the screen's choices aloud, and rates nothing
 #
 # Rules (shared/policy.md "The rating", "Integrity"):
 # - a rating is appended to the flash outbox, signed, BEFORE "thank you" shows;
@@ -25,7 +26,9 @@
 # - 回避式: the thanks screen is the same whatever the level (config
 #   show_level 1 shows it);
 # - a full outbox refuses the rating: the buttons' row says so and points to
-#   the QR code; the state stays.
+#   the QR code; the state stays;
+# - the voice (firmware/voice.py, optional): the invitation when a session
+#   arrives, the reason page's choices with it, thanks after a rating.
 #
 # Plain class, no asyncio: firmware/app.py calls press(), tick() and the
 # on_* handlers from its UI loop, and tests drive it with a fake ticks_ms.
@@ -71,13 +74,14 @@ _I_PARTS = const(9)
 
 
 class Evaluator:
-    def __init__(self, config, display, outbox, clock, ticks_ms, ticks_diff=None):
+    def __init__(self, config, display, outbox, clock, ticks_ms, ticks_diff=None, voice=None):
         self.config = config
         self.display = display
         self.outbox = outbox
         self.clock = clock
         self.ticks_ms = ticks_ms
         self.ticks_diff = ticks_diff or getattr(time, "ticks_diff", None) or _diff
+        self.voice = voice
         self.state = _IDLE
         self.revoked = False
         self.online = False
@@ -138,6 +142,8 @@ class Evaluator:
         self._session_ms = ttl * 1000
         self.state = _SESSION
         self.display.show_session(fields[_S_ITEM_CODE], fields[_S_STAFF_NO], fields[_S_PARTS])
+        if self.voice:
+            self.voice.start(0)  # the invitation
 
     def wants_session(self, fields):
         """Whether on_session(fields) would show it (not a QoS1 redelivery of
@@ -187,8 +193,13 @@ class Evaluator:
     # -- the citizen -----------------------------------------------------------
 
     def press(self, index):
-        """Button `index` (0 = leftmost) was pressed. True if it did something."""
-        if self.revoked or not 0 <= index < _BUTTONS:
+        """Button `index` (0 = leftmost) was pressed, or 5 + index held down
+        (a long press). True if it did something."""
+        if self.revoked or not 0 <= index < 2 * _BUTTONS:
+            return False
+        if index >= _BUTTONS:  # a long press: the choices read aloud; rates nothing
+            if self.voice:
+                self.voice.start(3 + self._page if self.state == _REASON else 2)
             return False
         now = self.ticks_ms()
         if (
@@ -235,7 +246,9 @@ class Evaluator:
         )
 
     def tick(self):
-        """Run the timeouts; call it every few tens of milliseconds."""
+        """Run the timeouts and the voice; call it every few tens of milliseconds."""
+        if self.voice:
+            self.voice.tick()
         state = self.state
         if state == _IDLE:
             at = self._offline_at
@@ -268,6 +281,8 @@ class Evaluator:
     def _reason(self):
         self._left = getattr(self.config, "reason_timeout_s", _REASON_TIMEOUT_S)
         self.display.show_reason(self.session[_S_PARTS] if self.session else None, self._page, self._left)
+        if self.voice:
+            self.voice.start(3 + self._page)
 
     def _record(self, reasons):
         """Append the rating to the outbox, then thank. False if refused."""
@@ -326,6 +341,8 @@ class Evaluator:
         self.state = _THANKS
         self._at = now
         self.display.show_thanks(self._level if getattr(cfg, "show_level", 0) else 0)
+        if self.voice:
+            self.voice.start(1)
         return True
 
     def _to_idle(self):

@@ -90,6 +90,10 @@ _PIN_DC = const(2)
 _PIN_CS = const(5)
 _PIN_RST = const(4)
 # Buttons, left to right (非常满意 ... 非常不满意): GPIO 32, 33, 25, 26, 27.
+# The voice: an I2S amplifier (MAX98357A), BCLK GPIO 14, LRCLK 13, DIN 22.
+_PIN_BCLK = const(14)
+_PIN_LRCLK = const(13)
+_PIN_DIN = const(22)
 
 
 _GOT_IP = const(1010)  # network.STAT_GOT_IP, and the other ESP32 station codes
@@ -195,7 +199,15 @@ def build(cfg):
             f.write(str(boots))
     except OSError:
         pass
-    evaluator = Evaluator(cfg, display, outbox, clock, time.ticks_ms)
+    voice = None
+    if cfg.voice:
+        # The voice's code loads only where it is on (config voice 1-5): its
+        # names cost a device with it off nothing (README, "Device heap").
+        from firmware import voice as speech  # lazy: only with the voice on
+
+        pins = (Pin(_PIN_BCLK), Pin(_PIN_LRCLK), Pin(_PIN_DIN))
+        voice = speech.open(getattr(machine, "I2S", None), pins, cfg.voice)
+    evaluator = Evaluator(cfg, display, outbox, clock, time.ticks_ms, time.ticks_diff, voice)
     gc.collect()
     return App(
         cfg,

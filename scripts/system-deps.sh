@@ -3,7 +3,7 @@
 # otherwise prints the one command to run. Exits non-zero only when a
 # package is missing and cannot be installed.
 set -u
-PACKAGES="mosquitto fonts-wqy-microhei chromium poppler-utils python3-venv"
+PACKAGES="mosquitto fonts-wqy-microhei chromium poppler-utils python3-venv espeak-ng"
 
 missing=""
 for pkg in $PACKAGES; do

@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 
 from simulator import build
-from simulator.supervisor import BOARD, HEAP, Supervisor, micropython_command, micropython_env  # noqa: F401
+from simulator.supervisor import BOARD, HEAP, SPEAKER_FILE, Supervisor, micropython_command, micropython_env  # noqa: F401
 
 ROOT = Path(__file__).resolve().parent.parent
 FLASH_BLOCKS = 512  # as simulator/board/boot.py mounts it
@@ -66,6 +66,19 @@ class SimDevice:
         text = json.dumps(values)
         self.run_on_flash(f"from firmware import config\nimport json\nconfig.save(json.loads({text!r}))\n")
 
+    def write_files(self, files):
+        """Put {name: bytes} on the flash (what `hostd device provision` copies,
+        e.g. the voice clips), copied from host files a chunk at a time."""
+        staging = self.flash_dir / "upload"
+        staging.mkdir(exist_ok=True)
+        code = ["def _copy(src, dst):", "    i, o = open(src, 'rb'), open(dst, 'wb')", "    while True:",
+                "        b = i.read(2048)", "        if not b:", "            break", "        o.write(b)",
+                "    i.close()", "    o.close()"]  # fmt: skip
+        for name, data in files.items():
+            (staging / name).write_bytes(bytes(data))
+            code.append("_copy(%r, %r)" % (str((staging / name).resolve()), name))
+        self.run_on_flash("\n".join(code) + "\n")
+
     def outbox_state(self):
         """{'depth': n, 'next_seq': s} of the device's flash outbox."""
         out = self.run_on_flash(
@@ -107,11 +120,17 @@ class SimDevice:
         """Wait until the console is up (the flash is mounted); True if it is."""
         return self.board is not None and self.board.wait_event("ready", timeout)
 
-    def press(self, button):
-        """Press button 1..5, counted from the left (1 = 非常满意)."""
+    def press(self, button, hold_ms=None):
+        """Press button 1..5, counted from the left (1 = 非常满意); with
+        `hold_ms`, hold it down that long (1.5 s or more: a long press)."""
         if not 1 <= button <= 5:
             raise ValueError("buttons are numbered 1 to 5 from the left")
-        self.board.press(button)
+        self.board.press(button, hold_ms)
+
+    @property
+    def speaker(self):
+        """The WAV file the board's I2S amplifier plays into (this power-on's)."""
+        return self.flash_dir / SPEAKER_FILE
 
     def inject_fault(self):
         """Make the board's next button read raise MemoryError, once: what a

@@ -46,6 +46,7 @@ from simulator.relay import PWRON_RESET, Relay, close_fd
 ROOT = Path(__file__).resolve().parent.parent
 BOARD = ROOT / "simulator" / "board"
 HEAP = "100K"
+SPEAKER_FILE = "speaker.wav"  # what the board's I2S amplifier played (board/machine.py I2S)
 PARTITION_FILE = build.PARTITION_FILE
 
 
@@ -154,11 +155,14 @@ class Supervisor(Relay):
     def running(self):
         return self.proc is not None and self.proc.poll() is None
 
-    def press(self, button):
-        """Press button 1..5, counted from the left (1 = 非常满意)."""
+    def press(self, button, hold_ms=None):
+        """Press button 1..5, counted from the left (1 = 非常满意); `hold_ms`:
+        hold it down that long (a long press is 1.5 s), else a short press."""
         if not 1 <= int(button) <= 5:
             raise ValueError("buttons are numbered 1 to 5 from the left")
-        return self.control("press %d" % int(button))
+        if hold_ms is None:
+            return self.control("press %d" % int(button))
+        return self.control("press %d %d" % (int(button), int(hold_ms)))
 
     def control(self, line):
         """Send one line to the board's control pipe ("press 3", "fault");
@@ -267,6 +271,7 @@ class Supervisor(Relay):
         env = micropython_env(autorun)
         env["VBOARD_RESET"] = str(self.reset_cause)
         env["VBOARD_WIFI_AP"] = "up" if self.ap_up else "down"
+        env["VBOARD_AUDIO"] = str(Path(self.flash_dir).resolve() / SPEAKER_FILE)
         if self.ap_password is not None:
             env["VBOARD_WIFI_PASSWORD"] = self.ap_password
         self.proc = subprocess.Popen(

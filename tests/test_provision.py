@@ -83,7 +83,7 @@ def test_provision_then_the_first_heartbeat_reaches_hostd(world):
     result = hostd(home, "device", "provision", DEVICE, "--port", board.port, "--timeout", "60")
     took = time.monotonic() - started
     assert result.exit_code == 0, result.output
-    assert "[8/8] first heartbeat" in result.output
+    assert "[9/9] first heartbeat" in result.output
     assert "firmware in the romfs partition" in result.output
     print(result.output)
     print("provision to first heartbeat: %.2f s" % took)
@@ -195,7 +195,7 @@ def test_power_cut_during_the_firmware_write_then_reprovision_recovers(world):
     )  # main.py found no firmware; the board stayed at the REPL
     result = hostd(home, "device", "provision", DEVICE, "--port", board.port)
     assert result.exit_code == 0, result.output
-    assert "writing" in result.output and "[8/8]" in result.output
+    assert "writing" in result.output and "[9/9]" in result.output
 
 
 # -- errors: one line, exit code != 0, nothing written ------------------------

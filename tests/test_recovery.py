@@ -162,7 +162,7 @@ def test_a_wrong_wifi_password_is_shown_then_fixed_by_provisioning(hall):  # noq
         ],
     )
     assert result.exit_code == 0, result.output + h.device.log_text()[-2000:]
-    assert "[8/8] first heartbeat" in result.output
+    assert "[9/9] first heartbeat" in result.output
     state, cause, boots, _ = fleet_row(h)
     assert state == "online" and boots >= 2 and cause == "soft"  # provisioning's machine.reset()
     assert "firmware stopped; the watchdog resets the board in 30 min" in h.device.log_text()

@@ -24,15 +24,22 @@ screen says what each one does.
   revoked       the broker refuses the device's login: 设备已停用
 
 Session and idle bitmaps are rendered by hostd's renderer (bench/firmware.py).
+
+The voice: the first device has it on, with hostd's clips on its flash, and
+docs/screens/voice-played.png is the waveform of what its I2S played through
+the screens above (the simulator's speaker.wav); voice-<n>.png are the five
+clips as the device decodes them, each with its text and length.
 """
 
 import argparse
 import os
 import shutil
+import struct
 import subprocess
 import sys
 import tempfile
 import time
+import wave
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -111,10 +118,14 @@ class Rig:
         self.pusher.loop_start()
         self.device = None
 
-    def power_on(self, port=None, flash="device", before=None, wait_link=True):
+    def power_on(self, port=None, flash="device", before=None, wait_link=True, voice=0):
         from simulator.device import SimDevice
 
         self.device = SimDevice(self.workdir / flash, name=fw.DEVICE)
+        if voice:
+            from hostd.devices import voice as clips
+
+            self.device.write_files(dict(clips.clips(self.workdir / "voice-cache")))
         self.device.write_config(
             {
                 "device_id": fw.DEVICE,
@@ -126,6 +137,7 @@ class Rig:
                 "heartbeat_s": 5,
                 "response_interval_ms": 500,
                 "thanks_ms": 2500,
+                "voice": voice,
             }
         )
         if before is not None:
@@ -157,6 +169,46 @@ class Rig:
         self.collector.stop()
         self.store.close()
         stop(self.broker)
+
+
+def waveform(samples, rate, caption, out, width=960, height=180):
+    """A clip's waveform: each column the lowest and highest sample it covers."""
+    font = ImageFont.truetype(FONT, 20)
+    img = Image.new("RGB", (width, height + 40), (250, 250, 252))
+    draw = ImageDraw.Draw(img)
+    mid = height // 2
+    draw.line((0, mid, width, mid), fill=(200, 204, 212))
+    per = max(1, len(samples) // width)
+    for x in range(min(width, len(samples) // per)):
+        chunk = samples[x * per : (x + 1) * per]
+        lo, hi = min(chunk), max(chunk)
+        draw.line((x, mid - hi * mid // 32768, x, mid - lo * mid // 32768), fill=(36, 99, 178))
+    text = "%s（%.1f 秒，%d Hz）" % (caption, len(samples) / rate, rate)
+    draw.text((8, height + 8), text, fill=(30, 30, 30), font=font)
+    img.save(out)
+    print(out)
+
+
+def voice_pictures(out, workdir, played):
+    """voice-<n>.png for each clip as the device decodes it, and voice-played.png
+    from the simulator's speaker.wav (`played`)."""
+    from hostd.devices import voice as clips
+    from protocol import adpcm
+    from protocol.host import adpcm as encoder
+
+    texts = clips.texts()
+    for n, (_, data) in enumerate(clips.clips(Path(workdir) / "voice-cache")):
+        count, rate = encoder.read_header(data)
+        body = data[adpcm._HEADER :]
+        pcm = bytearray(4 * len(body))
+        adpcm.decode(body, len(body), pcm, [0, 0])
+        samples = struct.unpack("<%dh" % (2 * len(body)), bytes(pcm))[:count]
+        waveform(samples, rate, "提示音 %d：%s" % (n, texts[n]), Path(out) / ("voice-%d.png" % n))
+    with wave.open(str(played)) as w:
+        frames = w.readframes(w.getnframes())
+        rate = w.getframerate()
+    samples = struct.unpack("<%dh" % (len(frames) // 2), frames)
+    waveform(samples, rate, "模拟器扬声器录音：以上各屏期间播放的全部语音", Path(out) / "voice-played.png")
 
 
 def fill_flash(device, leave_kb=88):
@@ -194,7 +246,7 @@ def make(out):
     workdir = Path(tempfile.mkdtemp(prefix="hcp-screens-"))
     rig = Rig(workdir)
     try:
-        rig.power_on()
+        rig.power_on(voice=4)
         rig.push(fw.idle_message(rig.key))
         rig.shot("idle", out)
         rig.push(fw.session_message(rig.key, "s-screens-0001"))
@@ -216,6 +268,7 @@ def make(out):
         rig.shot("paused", out)
         rig.push(fw.idle_message(rig.key))
         rig.device.stop()
+        voice_pictures(out, workdir, rig.device.speaker)
         # Power on with the host unreachable: the idle message kept on flash.
         from bench.common import free_port
 

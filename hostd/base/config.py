@@ -166,6 +166,21 @@ CORE = (
         "false (回避式: the thanks screen never shows the level) or true",
     ),
     (
+        "device",
+        "voice_volume",
+        0,
+        lambda v: checks.int_between(v, 0, 5),
+        "0-5: the voice prompts' loudness (each step down halves it); 0, the default, is off "
+        "(a board needs an I2S amplifier); `hostd window voice` sets a window's own (provisioned)",
+    ),
+    (
+        "device",
+        "voice_invitation",
+        "您好，请对本次服务进行评价",
+        lambda v: isinstance(v, str) and 0 < len(v.strip()) <= 60,
+        "the words the device says when a session arrives, 1-60 characters (provisioned)",
+    ),
+    (
         "alerts",
         "reboots_per_hour",
         3,

@@ -10,7 +10,7 @@ import click
 from hostd.base.context import Context
 from hostd.base.errors import UserError
 from hostd.cli.session import DaemonNotRunning, api_call
-from hostd.devices import push, sticker
+from hostd.devices import push, sticker, voice
 from hostd.rules import links, staff
 
 
@@ -102,6 +102,36 @@ def register(cli, home_of, db_of):
                 "note: web.public_url is empty, so the code holds this host's address; set web.public_url"
                 " to the address phones will always reach before printing stickers to keep"
             )
+
+    @window.command("voice")
+    @click.argument("window_id")
+    @click.option("--volume", type=click.IntRange(0, 5), help="0 (off) to 5 (loudest).")
+    @click.option("--hall-default", is_flag=True, help="Use the hall's device.voice_volume again.")
+    @click.pass_context
+    def window_voice(ctx, window_id, volume, hall_default):
+        """Set how loud the device at a window speaks (语音邀请), or turn it off.
+
+        The device takes it when it is provisioned (hostd device provision).
+
+        Example: hostd window voice 07 --volume 2
+        """
+        if (volume is None) == (not hall_default):
+            raise click.UsageError("give --volume 0-5 or --hall-default")
+        home = home_of(ctx)
+        db = db_of(home)
+        hall = home.config()["hall"]["id"]
+        devices = voice.set_window_volume(db, hall, window_id, volume)
+        now = voice.window_volume(db, hall, window_id, home.config()["device"]["voice_volume"])
+        click.echo(
+            "window %s: voice %s%s"
+            % (
+                window_id,
+                "off" if now == 0 else "volume %d of 5" % now,
+                " (the hall's)" if hall_default else "",
+            )
+        )
+        for device_id in devices:
+            click.echo("apply it: hostd device provision %s --port PORT" % device_id)
 
     @window.command("list")
     @click.pass_context

@@ -23,7 +23,7 @@ import time
 from pathlib import Path
 
 from hostd.base.errors import UserError
-from hostd.devices import firmware_image, registry, serial_board
+from hostd.devices import firmware_image, registry, serial_board, voice
 from hostd.devices.serial_board import Board
 
 STEPS = (
@@ -32,6 +32,7 @@ STEPS = (
     "open the port",
     "firmware",
     "main.py",
+    "voice",
     "config",
     "reboot",
     "first heartbeat",
@@ -70,6 +71,7 @@ def device_config(home, db, device_id, wifi_ssid=None, wifi_password=None, tls_c
         "reason_timeout_s": settings["reason_timeout_s"],
         "offline_s": settings["offline_interval_s"] if settings["offline_rating"] else 0,
         "show_level": 1 if settings["show_chosen_level"] else 0,
+        "voice": voice.window_volume(db, info["hall"], info["window"], settings["voice_volume"]),
     }
     if wifi_ssid:
         values["wifi_ssid"] = wifi_ssid
@@ -80,6 +82,44 @@ def device_config(home, db, device_id, wifi_ssid=None, wifi_password=None, tls_c
         if broker["tls_port"] and not broker["url"]:  # hostd's Mosquitto: TLS on its own port
             values["broker_port"] = broker["tls_port"]
     return values
+
+
+_FILE_DIGEST = """import hashlib
+def _digest(name):
+    try:
+        f = open(name, 'rb')
+    except OSError:
+        return b''
+    h = hashlib.sha256()
+    while True:
+        chunk = f.read(1024)
+        if not chunk:
+            break
+        h.update(chunk)
+    f.close()
+    return h.digest()
+"""
+
+
+def deploy_voice(home, board, volume, say):
+    """The voice clips (hostd/devices/voice.py) onto the board's flash, each
+    written to a .tmp file and renamed, and skipped when the board already
+    holds it (same SHA-256). None to write when the voice is off."""
+    if not volume:
+        say("voice: off at this window; no clips written")
+        return 0
+    clips = voice.clips(home.path / "voice", home.config()["device"]["voice_invitation"])
+    written = 0
+    board.exec(_FILE_DIGEST)
+    for name, data in clips:
+        have = board.eval("_digest(%r)" % name)
+        if have == hashlib.sha256(data).digest():
+            continue
+        board.write_file(name + ".tmp", data, chunk=2048)
+        board.rename(name + ".tmp", name)
+        written += len(data)
+    say("voice: %d clips, %d bytes written, volume %d of 5" % (len(clips), written, volume))
+    return written
 
 
 def check_broker(home, timeout=3.0):
@@ -195,6 +235,8 @@ def provision(
         where = deploy_firmware(board, say, hook)
         step()
         board.write_file("main.py", firmware_image.MAIN_PY)
+        step()
+        deploy_voice(home, board, values["voice"], say)
         step(
             "hall %s, window %s, broker %s:%d%s"
             % (

@@ -39,8 +39,6 @@ _PASTE_WINDOW = const(256)  # raw-paste flow-control window (bytes)
 _RAW_BANNER = const(b"raw REPL; CTRL-B to exit\r\n")
 _COMPOUND = const(("if ", "while ", "for ", "try:", "def ", "class ", "with ", "@", "async "))
 
-_in = sys.stdin.buffer
-_out = sys.stdout.buffer
 namespace = {"__name__": "__main__"}
 
 
@@ -53,13 +51,13 @@ class Reset(Exception):
 def write(data):
     if isinstance(data, str):
         data = data.encode()
-    _out.write(data)
+    sys.stdout.buffer.write(data)
 
 
 def getc():
     """The next input byte as an int; Ctrl-C (SIGINT) comes back as 3."""
     try:
-        b = _in.read(1)
+        b = sys.stdin.buffer.read(1)
     except KeyboardInterrupt:
         return _CTRL_C
     if not b:

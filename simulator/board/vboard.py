@@ -14,7 +14,7 @@ _DC_PIN = const(2)
 _CS_PIN = const(5)
 _PRESS_MS = const(120)  # how long a virtual finger holds a button down, at least
 _SEEN_MS = const(40)  # ... and until the firmware has read it down twice this far apart
-_GIVE_UP_MS = const(5000)  # a firmware that reads no button (stopped, hung): let go anyway
+_GIVE_UP_MS = const(9000)  # a firmware that reads no button (stopped, hung): let go anyway
 _POLL_EVERY_MS = const(5)
 
 levels = {}  # pin -> level driven by the board (inputs) or the firmware (outputs)
@@ -129,17 +129,18 @@ def attach_control(stream):
     _poller.register(stream, select.POLLIN)
 
 
-def press(button):
+def press(button, limit=_PRESS_MS):
+    """Hold the button down for `limit` ms at least."""
     pin = BUTTON_PINS[button - 1]
     levels[pin] = 0  # active low
-    _release_at[pin] = [time.ticks_add(time.ticks_ms(), _PRESS_MS), None, None]
+    _release_at[pin] = [time.ticks_add(time.ticks_ms(), limit), None, None]
 
 
 def _handle(line):
     global fault
     words = line.split()
-    if len(words) == 2 and words[0] == "press" and words[1] in ("1", "2", "3", "4", "5"):
-        press(int(words[1]))
+    if 2 <= len(words) <= 3 and words[0] == "press" and words[1] in ("1", "2", "3", "4", "5"):
+        press(int(words[1]), int(words[2]) if len(words) == 3 else _PRESS_MS)  # "press N [ms held]"
     elif words == ["fault"]:
         fault = True  # the next button read fails, as a board out of memory would
     elif line == "freeze":

@@ -7,6 +7,8 @@
                   when, and the reset cause (power, watchdog, crash ...); a week kept
   device_status   gains reset_cause and boots; the view `fleet` gains them and
                   reboots_hour
+  windows         gains voice_volume: the window's own loudness of the device's
+                  voice, 0 (off) to 5; NULL: the hall's device.voice_volume
 
 A new change is a new function at the end; never edit one that has shipped.
 """
@@ -59,3 +61,8 @@ def m002_reset_causes(db):
                (SELECT COUNT(*) FROM device_reboots b WHERE b.device_id = d.device_id
                   AND b.at > CAST(strftime('%s', 'now') AS INTEGER) - 3600) AS reboots_hour
         FROM devices d LEFT JOIN device_status s ON s.device_id = d.device_id""")
+
+
+@MIGRATIONS()
+def m003_window_voice(db):
+    db.execute("ALTER TABLE windows ADD COLUMN voice_volume INTEGER CHECK (voice_volume BETWEEN 0 AND 5)")
