@@ -9,12 +9,14 @@
 #
 # Names are few on purpose (README, "Device heap"): each new one is an entry
 # in the device's qstr pool, so attributes reuse names MicroPython has.
+import builtins
+
 from protocol import adpcm
 from protocol.compat import const
 
-_open = open  # the builtin: this module's open() is the voice's
 _CHUNK = const(128)  # clip bytes a turn: 256 samples, 32 ms at 8 kHz
-_HEADER = const(12)  # protocol/adpcm.py's clip header
+_HEADER = const(12)  # protocol/adpcm.py's clip header: its magic, then the counts
+_MAGIC = const(b"IMA1")
 _I2S_ID = const(0)
 _RATE = const(8000)  # the clips' (hostd/devices/voice.py)
 
@@ -55,9 +57,9 @@ class Voice:
         self.buf = bytearray(4 * _CHUNK)  # 16-bit samples for the I2S
         self.ready = True  # the I2S has taken the last chunk
         if out is not None:
-            out.irq(self._taken)
+            out.irq(self)  # the I2S calls the Voice when it has taken a chunk
 
-    def _taken(self, _):
+    def __call__(self, _):
         self.ready = True
 
     def start(self, index):
@@ -67,10 +69,10 @@ class Voice:
         if self.out is None:
             return
         try:
-            f = _open("voice" + str(index), "rb")  # voice0 ... voice4
+            f = builtins.open("voice" + str(index), "rb")  # voice0 ... voice4
         except OSError:
             return
-        if not adpcm.is_clip(f.read(_HEADER)):
+        if f.read(_HEADER)[:4] != _MAGIC:
             f.close()
             return
         self.file = f

@@ -16,24 +16,33 @@ _HEADER = const(12)
 
 # The standard tables (IMA Digital Audio Focus and Technical Working Groups,
 # "Recommended Practices for Enhancing Digital Audio Compatibility in
-# Multimedia Systems", 1992): 89 step sizes, and how each code moves the index.
+# Multimedia Systems", 1992): the 89 step sizes, 7, 8, 9 ... 29794, 32767, as
+# little-endian 16-bit words (tests/test_voice.py holds them written out), and
+# how each code moves the step index. Bytes, not a tuple: 178 bytes the device
+# reads in place, where a tuple of 89 ints is a ~730-byte object on its heap.
 _STEPS = const(
     (
-        7, 8, 9, 10, 11, 12, 13, 14, 16, 17, 19, 21, 23, 25, 28, 31, 34, 37, 41, 45,
-        50, 55, 60, 66, 73, 80, 88, 97, 107, 118, 130, 143, 157, 173, 190, 209, 230,
-        253, 279, 307, 337, 371, 408, 449, 494, 544, 598, 658, 724, 796, 876, 963,
-        1060, 1166, 1282, 1411, 1552, 1707, 1878, 2066, 2272, 2499, 2749, 3024, 3327,
-        3660, 4026, 4428, 4871, 5358, 5894, 6484, 7132, 7845, 8630, 9493, 10442,
-        11487, 12635, 13899, 15289, 16818, 18500, 20350, 22385, 24623, 27086, 29794,
-        32767,
+        b"\x07\x00\x08\x00\t\x00\n\x00\x0b\x00\x0c\x00\r\x00\x0e\x00"
+        b"\x10\x00\x11\x00\x13\x00\x15\x00\x17\x00\x19\x00\x1c\x00\x1f\x00"
+        b'"\x00%\x00)\x00-\x002\x007\x00<\x00B\x00'
+        b"I\x00P\x00X\x00a\x00k\x00v\x00\x82\x00\x8f\x00"
+        b"\x9d\x00\xad\x00\xbe\x00\xd1\x00\xe6\x00\xfd\x00\x17\x013\x01"
+        b"Q\x01s\x01\x98\x01\xc1\x01\xee\x01 \x02V\x02\x92\x02"
+        b"\xd4\x02\x1c\x03l\x03\xc3\x03$\x04\x8e\x04\x02\x05\x83\x05"
+        b"\x10\x06\xab\x06V\x07\x12\x08\xe0\x08\xc3\t\xbd\n\xd0\x0b"
+        b"\xff\x0cL\x0e\xba\x0fL\x11\x07\x13\xee\x14\x06\x17T\x19"
+        b"\xdc\x1b\xa5\x1e\xb6!\x15%\xca(\xdf,[1K6"
+        b"\xb9;\xb2ADH~OqW/`\xceibt"
+        b"\xff\x7f"
     )
-)  # fmt: skip
+)
 _MOVES = const((-1, -1, -1, -1, 2, 4, 6, 8))
 
 
 def step(code, state):
     """Apply one 4-bit code to state [predictor, index]; returns the sample."""
-    size = _STEPS[state[1]]
+    i = 2 * state[1]
+    size = _STEPS[i] | _STEPS[i + 1] << 8
     diff = size >> 3
     if code & 4:
         diff += size
@@ -68,8 +77,3 @@ def decode(src, count, buf, state, scale=0):
         buf[j + 3] = (sample >> 8) & 255
         j += 4
     return j
-
-
-def is_clip(header):
-    """Whether these first bytes of a file are a clip's header."""
-    return len(header) == _HEADER and header[:4] == _MAGIC

@@ -278,8 +278,12 @@ def test_a_full_outbox_refuses_presses_keeps_every_rating_and_drains(hall):  # n
     for button in (1, 2, 3):  # the outbox is full: these are refused
         h.device.press(button)
         time.sleep(1.2)
-    image = h.device.board.panel.image().convert("RGB")
-    assert red(image.getpixel((2, 195))), "the buttons' row does not say presses are refused"
+    # The buttons' row says presses are refused (a press counts on its release:
+    # wait for the screen, not a fixed time).
+    try:
+        wait_for(lambda: red(h.device.board.panel.image().convert("RGB").getpixel((2, 195))), 20, 0.1)
+    except TimeoutError:
+        raise AssertionError("the buttons' row does not say presses are refused") from None
     assert h.device.log_text().count("rating: stored seq") == capacity
     h.device.stop()
     assert h.device.outbox_state() == {

@@ -166,7 +166,12 @@ def test_a_press_from_the_script_shows_the_thanks_screen(world):
     world["mqtt"].publish(f"hcp/v1/{HALL}/{DEVICE}/session", session, 1)
     time.sleep(0.8)  # the session screen is drawn
     shot = world["work"] / "thanks.png"
-    sim.send(f"press 1\nwait 0.5\nscreenshot {shot}\n")
+    rating = f"hcp/v1/{HALL}/{DEVICE}/rating"
+    sim.send("press 1\n")
+    # The rating is on flash before the thanks screen shows, and goes out at
+    # once: once it has arrived, the thanks screen is up (for thanks_ms).
+    assert wait_for(lambda: any(t == rating for t, _ in got), 15), got
+    sim.send(f"screenshot {shot}\n")
     sim.wait_line(r"^screenshot ")
     image = Image.open(shot).convert("RGB")
     assert image.size == (320, 240)
@@ -174,8 +179,6 @@ def test_a_press_from_the_script_shows_the_thanks_screen(world):
     # 谢谢您的评价 in black on white, nothing else: no level shown (回避式)
     assert {c for _n, c in image.getcolors(65536)} == {(255, 255, 255), (0, 0, 0)}
     assert sum(1 for y in range(88, 120) for x in range(64, 256) if image.getpixel((x, y)) == (0, 0, 0)) > 300
-    rating = f"hcp/v1/{HALL}/{DEVICE}/rating"
-    assert wait_for(lambda: any(t == rating for t, _ in got)), got
     fields = json.loads([p for t, p in got if t == rating][0])
     assert fields[5] == 5  # level 5: 非常满意, the leftmost button
 

@@ -32,7 +32,7 @@ def clips(tmp_path_factory):
 def decoded(clip, shift=0):
     """The clip's samples as the device decodes them (protocol/adpcm.py)."""
     count, _ = encoder.read_header(clip)
-    body = clip[adpcm._HEADER :]
+    body = clip[encoder.HEADER :]
     pcm = bytearray(4 * len(body))
     adpcm.decode(body, len(body), pcm, [0, 0], shift)
     return list(struct.unpack("<%dh" % (2 * len(body)), bytes(pcm)))[:count]
@@ -55,10 +55,20 @@ def rms(samples):
 def test_adpcm_keeps_a_tone_and_speech_close_to_the_original():
     tone = [int(12000 * math.sin(2 * math.pi * 440 * i / 8000)) for i in range(8000)]
     clip = encoder.clip(tone, 8000)
-    assert len(clip) == adpcm._HEADER + 4000  # 4 bits a sample
+    assert len(clip) == encoder.HEADER + 4000  # 4 bits a sample
     assert correlation(tone, decoded(clip)) > 0.99
     speech = voice.samples(voice.THANKS)
     assert correlation(speech, decoded(encoder.clip(speech, voice.RATE))) > 0.98
+
+
+def test_the_step_table_is_the_standard_one():
+    assert encoder.STEPS == (
+        7, 8, 9, 10, 11, 12, 13, 14, 16, 17, 19, 21, 23, 25, 28, 31, 34, 37, 41, 45, 50, 55, 60, 66, 73,
+        80, 88, 97, 107, 118, 130, 143, 157, 173, 190, 209, 230, 253, 279, 307, 337, 371, 408, 449, 494,
+        544, 598, 658, 724, 796, 876, 963, 1060, 1166, 1282, 1411, 1552, 1707, 1878, 2066, 2272, 2499,
+        2749, 3024, 3327, 3660, 4026, 4428, 4871, 5358, 5894, 6484, 7132, 7845, 8630, 9493, 10442,
+        11487, 12635, 13899, 15289, 16818, 18500, 20350, 22385, 24623, 27086, 29794, 32767,
+    )  # fmt: skip
 
 
 def test_micropython_decodes_bit_for_bit_as_cpython(tmp_path):

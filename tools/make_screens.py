@@ -199,7 +199,7 @@ def voice_pictures(out, workdir, played):
     texts = clips.texts()
     for n, (_, data) in enumerate(clips.clips(Path(workdir) / "voice-cache")):
         count, rate = encoder.read_header(data)
-        body = data[adpcm._HEADER :]
+        body = data[encoder.HEADER :]
         pcm = bytearray(4 * len(body))
         adpcm.decode(body, len(body), pcm, [0, 0])
         samples = struct.unpack("<%dh" % (2 * len(body)), bytes(pcm))[:count]

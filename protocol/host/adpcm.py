@@ -1,10 +1,13 @@
 """The IMA ADPCM encoder for the voice clips (host only; the device decodes
 with protocol/adpcm.py, whose step() this encoder runs as well, so both
-sides reconstruct the very same samples)."""
+sides reconstruct the very same samples), and the clip header."""
 
 import struct
 
 from protocol import adpcm
+
+STEPS = struct.unpack("<89H", adpcm._STEPS)  # the standard step sizes
+HEADER = adpcm._HEADER
 
 
 def encode(samples):
@@ -13,7 +16,7 @@ def encode(samples):
     state = [0, 0]
     out = bytearray((len(samples) + 1) // 2)
     for i, target in enumerate(samples):
-        size = adpcm._STEPS[state[1]]
+        size = STEPS[state[1]]
         delta = target - state[0]
         code = 8 if delta < 0 else 0
         delta = abs(delta)
@@ -37,9 +40,9 @@ def clip(samples, rate):
 
 def read_header(data):
     """(sample count, rate) of a clip file; ValueError if it is not one."""
-    if not adpcm.is_clip(data[: adpcm._HEADER]):
+    if len(data) < HEADER or data[:4] != adpcm._MAGIC:
         raise ValueError("not an IMA1 voice clip")
     count, rate, _ = struct.unpack_from("<IHH", data, 4)
-    if len(data) - adpcm._HEADER < (count + 1) // 2:
+    if len(data) - HEADER < (count + 1) // 2:
         raise ValueError("clip truncated: %d samples declared" % count)
     return count, rate

@@ -206,6 +206,7 @@ COLUMNS = {
         "staff_id": "在岗人员编号",
         "duty_since": "上岗时间",
         "qr_generation": "窗口二维码版本",
+        "voice_volume": "语音音量（0 关闭，空为大厅默认）",
     },
     "units": {"unit_id": "单位编号", "name": "单位名称", "dept_code": "部门编码", "area_code": "区划编码"},
 }
