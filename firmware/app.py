@@ -216,20 +216,17 @@ class App:
         revoked = self.link.refusal in (4, 5)  # CONNACK: bad user name or password, not authorised
         if revoked != evaluator.revoked:
             evaluator.set_revoked(revoked)
-        reachable = self._host_reachable()
+        # The broker being up is not enough: hostd may be down behind it. A
+        # rating published but unacked for a while means nobody is committing,
+        # so the device falls back to taking unsessioned ratings.
+        waiting = self.waiting_since
+        reachable = self.link.connected and (
+            waiting is None or self.ticks_diff(self.ticks_ms(), waiting) < _HOST_SILENT_MS
+        )
         if why != evaluator.display.why:
             print("offline: %s" % why if why else "offline: the network is back")
         if reachable != evaluator.online or why != evaluator.display.why:
             evaluator.set_online(reachable, why)
-
-    def _host_reachable(self):
-        # The broker being up is not enough: hostd may be down behind it. A
-        # rating published but unacked for a while means nobody is committing,
-        # so the device falls back to taking unsessioned ratings.
-        if not self.link.connected:
-            return False
-        waiting = self.waiting_since
-        return waiting is None or self.ticks_diff(self.ticks_ms(), waiting) < _HOST_SILENT_MS
 
     def _sender(self, now):
         """Publish what the outbox holds and is not in flight (or was sent

@@ -21,7 +21,7 @@ class Buttons:
             raise ValueError("need %d button pins, got %d" % (_BUTTONS, len(pins)))
         self.pins = pins
         self.ticks_ms = ticks_ms
-        self.ticks_diff = ticks_diff or getattr(time, "ticks_diff", None) or _diff
+        self.ticks_diff = ticks_diff or getattr(time, "ticks_diff", None) or (lambda a, b: a - b)
         self.debounce_ms = debounce_ms
         now = ticks_ms()
         # A button held down at boot is "stable pressed": it reports nothing
@@ -58,7 +58,3 @@ class Buttons:
     def pressed(self):
         """Debounced state of every button (True = held down)."""
         return tuple(s > 0 for s in self._stable)
-
-
-def _diff(a, b):
-    return a - b

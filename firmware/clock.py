@@ -17,8 +17,8 @@ class Clock:
         self.ticks_ms = ticks_ms
         self.epoch_offset = epoch_offset
         self.rtc = rtc or time.time
-        self.ticks_diff = ticks_diff or getattr(time, "ticks_diff", None) or _diff
-        self.ticks_add = ticks_add or getattr(time, "ticks_add", None) or _add
+        self.ticks_diff = ticks_diff or getattr(time, "ticks_diff", None) or (lambda a, b: a - b)
+        self.ticks_add = ticks_add or getattr(time, "ticks_add", None) or (lambda a, b: a + b)
         self.synced = False
         self._base = 0  # unix seconds at ticks self._at
         self._at = 0
@@ -42,11 +42,3 @@ class Clock:
             self._at = self.ticks_add(self._at, whole * 1000)
             elapsed -= whole * 1000
         return self._base + elapsed // 1000
-
-
-def _diff(a, b):
-    return a - b
-
-
-def _add(a, b):
-    return a + b

@@ -80,7 +80,7 @@ class Evaluator:
         self.outbox = outbox
         self.clock = clock
         self.ticks_ms = ticks_ms
-        self.ticks_diff = ticks_diff or getattr(time, "ticks_diff", None) or _diff
+        self.ticks_diff = ticks_diff or getattr(time, "ticks_diff", None) or (lambda a, b: a - b)
         self.voice = voice
         self.state = _IDLE
         self.revoked = False
@@ -353,7 +353,3 @@ class Evaluator:
         self.display.show_idle(
             self.window, self.staff_no, self.serving, self.idle_parts, self.takes_idle_ratings()
         )
-
-
-def _diff(a, b):
-    return a - b

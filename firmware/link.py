@@ -48,12 +48,6 @@ _SUBACK_FAILURES = const(9)
 _HANDLER_ERRORS = const(10)
 
 
-def _default_rand():
-    import random
-
-    return random.getrandbits(16) / 65536
-
-
 class Link:
     def __init__(
         self,
@@ -104,7 +98,8 @@ class Link:
         self._bmin = backoff_min_ms
         self._bmax = backoff_max_ms
         self._base = backoff_min_ms
-        self._rand = rand or _default_rand
+        # A lambda, not a named function: no name in the qstr pool (README, "Device heap").
+        self._rand = rand or (lambda: __import__("random").getrandbits(16) / 65536)
         self._log = log or (lambda line: None)
         self.connected = False
         self.refusal = 0  # last CONNACK return code that refused us (0: none)

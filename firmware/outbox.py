@@ -290,10 +290,6 @@ class Outbox:
             except OSError:
                 pass
 
-    def _free_bytes(self):
-        st = os.statvfs(self.directory)
-        return st[0] * st[3]
-
     def _drop(self, seg):
         first = _first(seg)
         if self._ack_first == first:
@@ -339,8 +335,10 @@ class Outbox:
                 if e.errno == _ENOSPC:
                     raise self._no_flash()
                 raise
-        if not _count(self._segments[-1]) and self._free_bytes() < _RESERVE_BYTES:
-            raise self._no_flash()
+        if not _count(self._segments[-1]):
+            st = os.statvfs(self.directory)
+            if st[0] * st[3] < _RESERVE_BYTES:  # free bytes
+                raise self._no_flash()
         seq = self.next_seq
         wire = make_wire(seq)
         length = len(wire)

@@ -53,8 +53,13 @@ class Voice:
         self.scale = 5 - level  # samples are divided by 2**scale
         self.file = None  # the clip playing
         self.state = [0, 0]  # the decoder's [predictor, index]
-        self.src = bytearray(_CHUNK)
         self.buf = bytearray(4 * _CHUNK)  # 16-bit samples for the I2S
+        # The clip's bytes are read into the buffer's last quarter and decoded
+        # in place from its start, so no second buffer is needed: code byte i
+        # waits at 3 * _CHUNK + i, and is read before its samples go to
+        # [4i, 4i + 4); the samples before it end at 4i - 1, below it for
+        # every i < _CHUNK.
+        self.src = memoryview(self.buf)[3 * _CHUNK :]
         self.ready = True  # the I2S has taken the last chunk
         if out is not None:
             out.irq(self)  # the I2S calls the Voice when it has taken a chunk

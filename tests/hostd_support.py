@@ -9,7 +9,7 @@ import time
 import paho.mqtt.client as mqtt
 from click.testing import CliRunner
 
-from conftest import free_port
+from conftest import free_ports
 from hostd.base.home import Home
 from hostd.cli import cli
 from protocol import messages
@@ -17,6 +17,7 @@ from protocol import messages
 
 def make_home(path, hall="h1"):
     """`hostd init` on loopback with free broker and web ports; return the Home."""
+    broker_port, web_port = free_ports(2)
     result = CliRunner().invoke(
         cli,
         [
@@ -28,9 +29,9 @@ def make_home(path, hall="h1"):
             "--listen",
             "127.0.0.1",
             "--broker-port",
-            str(free_port()),
+            str(broker_port),
             "--web-port",
-            str(free_port()),
+            str(web_port),
         ],
     )
     assert result.exit_code == 0, result.output

@@ -67,6 +67,25 @@ def test_realistic_session_is_taken_and_rated_on_a_tight_heap(tmp_path):
     assert thanks.getpixel((3, 236)) != session.getpixel((3, 236))  # the options are gone
 
 
+HEAP_KB_VOICE = 82  # the voice's peak (75 KB with the board and its I2S) + 7 KB
+
+
+def test_with_the_voice_on_a_session_is_taken_rated_and_heard_on_a_tight_heap(tmp_path):
+    """hostd's default: the voice on, its clips on flash. The invitation and
+    the thanks play while the session is taken and rated, and the qstr pool
+    stays inside its block: a name more costs the device 8 KB at once, past
+    its heap budget (bench/firmware.py, firmware_heap_peak_bytes_voice)."""
+    run = firmware.scenario(HEAP_KB_VOICE, timeout=20, sessions=1, qstrs=True, voice=firmware.VOICE_LEVEL)
+    assert run["ok"], run
+    assert run["rated_session"] == "s-bench-0001"
+    assert run["qstrs"] is not None, run["qstrs_error"]
+    assert run["qstrs"] <= firmware.QSTR_BLOCK_END, (
+        "%d qstrs with the voice on: past the pool's block, 8 KB at once; remove names from "
+        "firmware/ or protocol/ (README, Device heap)" % run["qstrs"]
+    )
+    assert run["heard_samples"] > 8000  # at least a second of speech reached the I2S
+
+
 def test_board_heap_is_measured_and_subtracted():
     bare = firmware.bare_heap()
     board = firmware.board_heap()

@@ -168,10 +168,10 @@ CORE = (
     (
         "device",
         "voice_volume",
-        0,
+        4,
         lambda v: checks.int_between(v, 0, 5),
-        "0-5: the voice prompts' loudness (each step down halves it); 0, the default, is off "
-        "(a board needs an I2S amplifier); `hostd window voice` sets a window's own (provisioned)",
+        "0-5: the voice prompts' loudness (each step down halves it), 0 off (a board without an "
+        "I2S amplifier); `hostd window voice` sets a window's own (provisioned)",
     ),
     (
         "device",
