@@ -234,6 +234,15 @@ def _wait(predicate, timeout):
     return None
 
 
+def _heard(device):
+    """Samples the board's I2S has played so far (its speaker.wav)."""
+    try:
+        with wave.open(str(device.speaker)) as played:
+            return played.getnframes()
+    except (OSError, EOFError, wave.Error):  # not made yet, or its header mid-write
+        return 0
+
+
 def qstr_count(device, timeout=30):
     """(n_qstr, n_pool) of the running device's qstr pool, read through its
     serial console with mpremote (which stops the firmware, as Ctrl-C does)."""
@@ -313,8 +322,21 @@ def scenario(heap_kb=100, timeout=30, shots=None, sessions=1, qstrs=False, voice
         time.sleep(0.5)
         if shots is not None:
             device.screenshot(os.path.join(shots, "idle.png"))
+        drawn = device.board.panel_version if device.board.panel is not None else None
+        sent = time.monotonic()
         pusher.publish(topic, wire, qos=1)
-        time.sleep(1.0)  # the session screen is drawn
+        if voice:  # from the session message to the screen changing, and to the invitation's first sound
+            screen = heard = None
+            while (screen is None or heard is None) and time.monotonic() - sent < timeout:
+                now = time.monotonic()
+                if screen is None and device.board.panel_version != drawn:
+                    screen = now
+                if heard is None and _heard(device) > 0:
+                    heard = now
+                time.sleep(0.002)  # a 2 ms look, so the two times can be told apart
+            result["screen_ms"] = screen and round((screen - sent) * 1000, 1)
+            result["voice_start_ms"] = heard and round((heard - sent) * 1000, 1)
+        time.sleep(max(0.0, 1.0 - (time.monotonic() - sent)))  # the session screen is drawn
         if shots is not None:
             device.screenshot(os.path.join(shots, "session.png"))
         device.press(1)
@@ -366,8 +388,7 @@ def scenario(heap_kb=100, timeout=30, shots=None, sessions=1, qstrs=False, voice
             return result
         result["free_after_rating"] = after[0]
         if voice:  # what the board's I2S was given (simulator/board/virtual_i2s.py)
-            with wave.open(str(device.speaker)) as played:
-                result["heard_samples"] = played.getnframes()
+            result["heard_samples"] = _heard(device)
         if qstrs:
             try:
                 result["qstrs"], result["qstr_pools"] = qstr_count(device, timeout)
@@ -523,6 +544,19 @@ def figures(result):
             "bytes",
             "as firmware_heap_after_boot_bytes, with the voice on",
             baseline="firmware_heap_after_boot_bytes",
+        ),
+        "voice_start_ms": figure(
+            voice.get("voice_start_ms"),
+            "ms",
+            "the session message published (hostd's broker, loopback) to the invitation's first "
+            "samples in the simulated I2S's WAV file; the screen starts changing after "
+            "voice_screen_ms of it (the invitation starts once the session screen is drawn)",
+            baseline="voice_screen_ms",
+        ),
+        "voice_screen_ms": figure(
+            voice.get("screen_ms"),
+            "ms",
+            "the same session message to the first bytes of its screen on the simulated panel",
         ),
         "simulator_qstrs_voice": figure(
             voice.get("qstrs"),
